@@ -1,0 +1,120 @@
+# supermachine build. GNU Make: the tree is small, the targets are few, and
+# every developer machine already has it (see README, "Why Make").
+#
+#   make              library, CLI, guest init + initramfs, guest kernel
+#   make check        every test (unit, then KVM tests via tools/with-kvm)
+#   make check SANITIZE=1   unit tests under ASan/UBSan (build-san/)
+#   make install      PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?= 0
+GUEST := build/guest
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SAN :=
+endif
+
+PKGS := libcurl libarchive jansson libcrypto slirp libseccomp
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+OPT ?= -O2 -g
+CFLAGS := $(OPT) -std=gnu11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -Isrc $(PKG_CFLAGS) $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread
+
+LIB_SRC := $(sort $(shell find src -name '*.c'))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Helper programs: tools/src/NAME.c -> $(BUILD)/tools/NAME
+TOOL_SRC := $(sort $(wildcard tools/src/*.c))
+TOOL_BIN := $(TOOL_SRC:tools/src/%.c=$(BUILD)/tools/%)
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+INIT_SRC := $(sort $(wildcard guest/init/*.c))
+
+.PHONY: all lib cli guest kernel tests check check-unit check-kvm install clean format
+all: lib cli tools guest kernel
+lib: $(BUILD)/libsupermachine.a $(BUILD)/libsupermachine.so
+cli: $(BUILD)/supermachine
+tools: $(TOOL_BIN)
+guest: $(GUEST)/init $(GUEST)/initramfs.cpio
+kernel: $(GUEST)/vmlinux
+tests: $(TEST_BIN) $(EXAMPLE_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsupermachine.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsupermachine.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libsupermachine.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/supermachine: $(CLI_OBJ) $(BUILD)/libsupermachine.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsupermachine.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libsupermachine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
+
+$(BUILD)/tools/%: tools/src/%.c $(BUILD)/libsupermachine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libsupermachine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
+
+# The guest init is static (musl) so the initramfs needs nothing else.
+$(GUEST)/init: $(INIT_SRC) $(wildcard guest/init/*.h)
+	@mkdir -p $(dir $@)
+	musl-gcc -static -Os -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $(INIT_SRC)
+
+$(GUEST)/initramfs.cpio: $(GUEST)/init
+	rm -rf $(GUEST)/initramfs && mkdir -p $(GUEST)/initramfs/dev $(GUEST)/initramfs/proc \
+		$(GUEST)/initramfs/sys $(GUEST)/initramfs/tmp $(GUEST)/initramfs/run
+	cp $< $(GUEST)/initramfs/init
+	cd $(GUEST)/initramfs && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > ../initramfs.cpio.tmp
+	mv $(GUEST)/initramfs.cpio.tmp $@
+
+$(GUEST)/vmlinux: guest/kernel/microvm.config tools/build-kernel
+	tools/build-kernel $@
+
+check: all tests
+	tests/run $(BUILD)
+
+check-unit: lib tools tests
+	SKIP_KVM=1 tests/run $(BUILD)
+
+check-kvm: all tests
+	ONLY_KVM=1 tests/run $(BUILD)
+
+install: lib cli guest kernel
+	install -D -m 0755 $(BUILD)/supermachine $(DESTDIR)$(PREFIX)/bin/supermachine
+	install -D -m 0644 $(BUILD)/libsupermachine.a $(DESTDIR)$(PREFIX)/lib/libsupermachine.a
+	install -D -m 0755 $(BUILD)/libsupermachine.so $(DESTDIR)$(PREFIX)/lib/libsupermachine.so.0
+	ln -sf libsupermachine.so.0 $(DESTDIR)$(PREFIX)/lib/libsupermachine.so
+	install -D -m 0644 include/supermachine.h $(DESTDIR)$(PREFIX)/include/supermachine.h
+	install -D -m 0644 $(GUEST)/vmlinux $(DESTDIR)$(PREFIX)/share/supermachine/vmlinux
+	install -D -m 0644 $(GUEST)/initramfs.cpio $(DESTDIR)$(PREFIX)/share/supermachine/initramfs.cpio
+
+format:
+	clang-format -i $(shell find src cli include tests/unit tools/src guest/init examples -name '*.[ch]' 2>/dev/null)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,86 @@
+/* supermachine CLI entry: global options, then one subcommand. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct cli_globals cli_globals;
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Explicit table: one entry per cli/<name>.c. */
+static const struct subcommand subcommands[] = {
+	{ "boot", cmd_boot, "boot a kernel + initramfs (low level)" },
+};
+
+void cli_print_error(const struct sm_error *err)
+{
+	fprintf(stderr, "supermachine: %s\n",
+		err->msg[0] ? err->msg : "unknown error");
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: supermachine [--root DIR] [--verbose] COMMAND [ARGS...]\n\n"
+		     "commands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-10s %s\n", subcommands[i].name,
+			subcommands[i].summary);
+	fprintf(out, "\n'supermachine COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	cli_globals.root = getenv("SUPERMACHINE_ROOT");
+	/* '+' stops at the first non-option: the subcommand. */
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			cli_globals.root = optarg;
+			break;
+		case 'v':
+			cli_globals.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("supermachine %s\n", sm_version());
+			return 0;
+		default:
+			usage(stderr);
+			return CLI_EXIT_FAILURE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (strcmp(argv[optind], subcommands[i].name) == 0) {
+			char **sub_argv = argv + optind;
+			int sub_argc = argc - optind;
+
+			optind = 0; /* reset getopt for the subcommand */
+			return subcommands[i].run(sub_argc, sub_argv);
+		}
+	}
+	fprintf(stderr, "supermachine: unknown command '%s'\n", argv[optind]);
+	usage(stderr);
+	return CLI_EXIT_FAILURE;
+}
