@@ -68,6 +68,100 @@ struct sm_boot_result {
 SM_API int sm_boot(const struct sm_boot_config *cfg,
 		   struct sm_boot_result *result, struct sm_error *err);
 
+/* ==== Images (src/oci/, docs/images.md) ==== */
+
+/* A local image store: blobs by digest, unpacked images, names. */
+struct sm_store;
+
+struct sm_store_options {
+	size_t size;          /* sizeof(struct sm_store_options) */
+	const char *root;     /* NULL: $SUPERMACHINE_ROOT, $XDG_DATA_HOME/
+			       * supermachine, ~/.local/share/supermachine */
+	const char *const *insecure_registries; /* NULL-terminated; plain
+						 * HTTP allowed (loopback
+						 * always is) */
+	int rootless;         /* -1/0 auto (not root), 1 force: ownership in
+			       * xattrs, no device nodes */
+};
+
+SM_API int sm_store_open(struct sm_store **store,
+			 const struct sm_store_options *opts,
+			 struct sm_error *err);
+SM_API void sm_store_close(struct sm_store *store);
+
+enum sm_pull_state {
+	SM_PULL_WAITING,      /* queued */
+	SM_PULL_DOWNLOADING,  /* current/total bytes */
+	SM_PULL_RETRYING,     /* transient failure; retrying or resuming */
+	SM_PULL_DOWNLOADED,   /* verified and stored */
+	SM_PULL_EXISTS,       /* already in the store */
+	SM_PULL_EXTRACTING,   /* being unpacked */
+	SM_PULL_EXTRACTED,
+};
+
+struct sm_pull_progress {
+	unsigned int index;   /* layer index, 0-based */
+	unsigned int count;   /* number of layers */
+	const char *digest;   /* "sha256:..." */
+	uint64_t current, total;
+	enum sm_pull_state state;
+};
+
+/* Called from one thread at a time (the library serialises calls). */
+typedef void (*sm_pull_progress_fn)(const struct sm_pull_progress *p,
+				    void *opaque);
+
+struct sm_pull_options {
+	size_t size;          /* sizeof(struct sm_pull_options) */
+	const char *platform; /* "os/arch[/variant]"; NULL: the host's */
+	const char *username; /* NULL: ~/.docker/config.json, anonymous */
+	const char *password;
+	unsigned int parallel; /* concurrent layer downloads; 0: 3 */
+	unsigned int retries;  /* per request on 5xx/429/network; 0: 5 */
+	sm_pull_progress_fn progress;
+	void *progress_opaque;
+};
+
+struct sm_image_info {
+	char name[512];       /* "docker.io/library/alpine:3.20", "" if none */
+	char digest[72];      /* manifest digest */
+	char repo_digest[72]; /* digest the name resolved to (index or
+			       * manifest) */
+	char id[72];          /* config digest (docker's image ID) */
+	char platform[64];    /* "linux/amd64" */
+	int64_t created;      /* image creation, seconds since epoch, or 0 */
+	uint64_t size;        /* compressed layer bytes */
+};
+
+/* Pulls (or refreshes) ref; fills info (may be NULL). */
+SM_API int sm_image_pull(struct sm_store *store, const char *ref,
+			 const struct sm_pull_options *opts,
+			 struct sm_image_info *info, struct sm_error *err);
+/* Lists named images; free *list with free(). Returns the count. */
+SM_API int sm_image_list(struct sm_store *store, struct sm_image_info **list,
+			 struct sm_error *err);
+/* Removes a name (or an image ID prefix with all its names); unreferenced
+ * images and blobs are deleted. */
+SM_API int sm_image_remove(struct sm_store *store, const char *ref,
+			   struct sm_error *err);
+
+struct sm_load_options {
+	size_t size;          /* sizeof(struct sm_load_options) */
+	const char *tag;      /* name for an image the archive leaves unnamed */
+	const char *platform; /* for OCI indexes; NULL: the host's */
+};
+
+/* Imports a docker-archive or OCI archive/layout directory. Returns the
+ * number of images loaded; *list (free()) describes them. */
+SM_API int sm_image_load(struct sm_store *store, const char *path,
+			 const struct sm_load_options *opts,
+			 struct sm_image_info **list, struct sm_error *err);
+/* JSON description (names, digests, config, layers); free() it. */
+SM_API int sm_image_inspect(struct sm_store *store, const char *ref,
+			    char **json, struct sm_error *err);
+
+/* ==== end Images ==== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,155 @@
+/* Content store: atomic blob writes, digest checks, locks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "oci/store.h"
+
+static char root[] = "/tmp/sm-test-store-XXXXXX";
+static struct sm_store *st;
+
+/* sha256("hello\n") */
+#define HELLO     \
+	"sha256:" \
+	"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+
+static int count_tmp(void)
+{
+	char cmd[256];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s/tmp | wc -l", root);
+	f = popen(cmd, "r");
+	if (f && fscanf(f, "%d", &n) != 1)
+		n = -1;
+	if (f)
+		pclose(f);
+	return n;
+}
+
+TEST(open_creates_layout)
+{
+	struct sm_store_options o = {.size = sizeof(o), .root = root};
+	struct sm_error err = {0};
+	char p[512];
+
+	CHECK(mkdtemp(root) != NULL);
+	CHECK_EQ(sm_store_open(&st, &o, &err), 0);
+	snprintf(p, sizeof(p), "%s/blobs/sha256", root);
+	CHECK_EQ(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/images", root);
+	CHECK_EQ(access(p, F_OK), 0);
+}
+
+TEST(blob_verified_and_atomic)
+{
+	struct blob_writer w;
+	struct sm_error err = {0};
+	char got[72];
+
+	CHECK_EQ(blob_writer_open(&w, st, 6, &err), 0);
+	CHECK_EQ(blob_writer_write(&w, "hel", 3), 0);
+	CHECK(!store_blob_exists(st, HELLO)); /* nothing visible yet */
+	CHECK_EQ(blob_writer_write(&w, "lo\n", 3), 0);
+	CHECK_EQ(blob_writer_commit(&w, HELLO, 6, got, &err), 0);
+	CHECK_STR(got, HELLO);
+	CHECK(store_blob_exists(st, HELLO));
+	CHECK_EQ(count_tmp(), 0);
+}
+
+TEST(blob_mismatch_keeps_nothing)
+{
+	struct blob_writer w;
+	struct sm_error err = {0};
+	const char *want =
+	    "sha256:"
+	    "0000000000000000000000000000000000000000000000000000000000000000";
+
+	CHECK_EQ(blob_writer_open(&w, st, 100, &err), 0);
+	CHECK_EQ(blob_writer_write(&w, "other\n", 6), 0);
+	CHECK_EQ(blob_writer_commit(&w, want, 6, NULL, &err), -EIO);
+	CHECK(strstr(err.msg, "digest mismatch") != NULL);
+	CHECK(!store_blob_exists(st, want));
+	CHECK_EQ(count_tmp(), 0);
+	/* too many bytes for the declared size */
+	CHECK_EQ(blob_writer_open(&w, st, 3, &err), 0);
+	CHECK_EQ(blob_writer_write(&w, "toolong", 7), -EFBIG);
+	blob_writer_abort(&w);
+	/* short blob */
+	CHECK_EQ(blob_writer_open(&w, st, 6, &err), 0);
+	CHECK_EQ(blob_writer_write(&w, "hel", 3), 0);
+	CHECK_EQ(blob_writer_commit(&w, HELLO, 6, NULL, &err), -EIO);
+	CHECK(strstr(err.msg, "size mismatch") != NULL);
+	CHECK_EQ(count_tmp(), 0);
+}
+
+TEST(reset_restarts_hash)
+{
+	struct blob_writer w;
+	struct sm_error err = {0};
+
+	CHECK_EQ(blob_writer_open(&w, st, 6, &err), 0);
+	CHECK_EQ(blob_writer_write(&w, "junk", 4), 0);
+	CHECK_EQ(blob_writer_reset(&w), 0);
+	CHECK_EQ(blob_writer_write(&w, "hello\n", 6), 0);
+	CHECK_EQ(blob_writer_commit(&w, HELLO, 6, NULL, &err), 0);
+}
+
+TEST(lock_excludes_other_process)
+{
+	struct sm_error err = {0};
+	int fd = store_lock(st, "x", 1, &err), status = -1;
+	pid_t pid;
+
+	CHECK(fd >= 0);
+	pid = fork();
+	if (pid == 0) {
+		char p[512];
+		snprintf(p, sizeof(p), "%s/locks/x.lock", root);
+		int f = open(p, O_RDWR);
+		_exit(flock(f, LOCK_EX | LOCK_NB) == 0 ? 1 : 0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	store_unlock(fd);
+}
+
+TEST(write_file_and_refs)
+{
+	struct sm_error err = {0};
+	json_t *refs = NULL;
+	char *p = store_path(st, "f");
+	char *txt = NULL;
+
+	CHECK_EQ(store_write_file(p, "abc", 3, &err), 0);
+	CHECK_EQ(store_read_file(p, 10, &txt, NULL, &err), 0);
+	CHECK_STR(txt, "abc");
+	CHECK_EQ(store_read_file(p, 2, &txt, NULL, &err), -EFBIG);
+	CHECK_EQ(store_refs_load(st, &refs, &err), 0);
+	json_object_set_new(refs, "a", json_string("b"));
+	CHECK_EQ(store_refs_save(st, refs, &err), 0);
+	json_decref(refs);
+	CHECK_EQ(store_refs_load(st, &refs, &err), 0);
+	CHECK_STR(json_string_value(json_object_get(refs, "a")), "b");
+	json_decref(refs);
+	free(txt);
+	free(p);
+}
+
+int main(void)
+{
+	RUN(open_creates_layout);
+	RUN(blob_verified_and_atomic);
+	RUN(blob_mismatch_keeps_nothing);
+	RUN(reset_restarts_hash);
+	RUN(lock_excludes_other_process);
+	RUN(write_file_and_refs);
+	sm_store_close(st);
+	store_rmtree(root);
+	return test_summary();
+}
