@@ -78,7 +78,8 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libsupermachine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
 
-# The guest init is static (musl) so the initramfs needs nothing else.
+# The guest init is static (musl) so the initramfs needs nothing else;
+# busybox (static, Debian's) gives boot-level tests a shell and tools.
 $(GUEST)/init: $(INIT_SRC) $(wildcard guest/init/*.h)
 	@mkdir -p $(dir $@)
 	musl-gcc -static -Os -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $(INIT_SRC)
@@ -87,6 +88,9 @@ $(GUEST)/initramfs.cpio: $(GUEST)/init
 	rm -rf $(GUEST)/initramfs && mkdir -p $(GUEST)/initramfs/dev $(GUEST)/initramfs/proc \
 		$(GUEST)/initramfs/sys $(GUEST)/initramfs/tmp $(GUEST)/initramfs/run
 	cp $< $(GUEST)/initramfs/init
+	mkdir -p $(GUEST)/initramfs/bin
+	cp /bin/busybox $(GUEST)/initramfs/bin/busybox
+	for a in $$(/bin/busybox --list); do [ -e $(GUEST)/initramfs/bin/$$a ] || ln -s busybox $(GUEST)/initramfs/bin/$$a; done
 	cd $(GUEST)/initramfs && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > ../initramfs.cpio.tmp
 	mv $(GUEST)/initramfs.cpio.tmp $@
 

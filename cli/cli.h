@@ -18,7 +18,18 @@ void cli_print_error(const struct sm_error *err);
 /* Exit status when supermachine itself fails (docker's number). */
 #define CLI_EXIT_FAILURE 125
 
+/* "512m", "1g", "1024" (MiB) -> MiB. 0 or -EINVAL. */
+int cli_parse_mib(const char *s, uint64_t *mib);
+
 /* Each subcommand: argv[0] is the subcommand name. Returns exit status. */
 int cmd_boot(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+/* Image commands (cli/images.c): open the store of --root; sizes. */
+int cli_open_store(struct sm_store **s, const char *const *insecure);
+void cli_human_size(uint64_t n, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,87 @@
+/*
+ * The hypervisor interface: everything the VMM needs from KVM (and later
+ * Hypervisor.framework or WHP). Devices never see it; only src/vmm/ and
+ * src/arch/ call it.
+ */
+#ifndef SM_HV_H
+#define SM_HV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "supermachine.h"
+
+struct hv_vm;
+struct hv_vcpu;
+
+enum hv_exit_kind {
+	HV_EXIT_IO,       /* port I/O (x86) */
+	HV_EXIT_MMIO,     /* access to an address with no RAM */
+	HV_EXIT_SHUTDOWN, /* triple fault */
+	HV_EXIT_HLT,      /* halt with no irqchip to wake us */
+	HV_EXIT_INTR,     /* interrupted by hv_vcpu_kick() or a signal */
+	HV_EXIT_RESET,    /* the guest asked for a reset / poweroff */
+	HV_EXIT_FAIL,     /* the hypervisor could not run the vCPU */
+};
+
+struct hv_exit {
+	enum hv_exit_kind kind;
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;   /* 1, 2 or 4 */
+			bool write;
+			uint32_t count; /* rep count */
+			uint8_t *data;  /* count * size bytes */
+		} io;
+		struct {
+			uint64_t addr;
+			uint32_t len;   /* 1..8 */
+			bool write;
+			uint8_t *data;
+		} mmio;
+		uint64_t fail_reason;
+	};
+};
+
+int hv_vm_create(struct hv_vm **vmp, struct sm_error *err);
+void hv_vm_destroy(struct hv_vm *vm);
+
+/* Makes host memory [host, host+size) guest RAM at gpa. */
+int hv_vm_map_ram(struct hv_vm *vm, unsigned slot, uint64_t gpa,
+		  uint64_t size, void *host, struct sm_error *err);
+
+/* Drives an interrupt line of the in-kernel interrupt controller. */
+int hv_vm_set_irq(struct hv_vm *vm, unsigned irq, int level);
+
+int hv_vcpu_create(struct hv_vm *vm, unsigned index, struct hv_vcpu **vcpup,
+		   struct sm_error *err);
+void hv_vcpu_destroy(struct hv_vcpu *vcpu);
+
+/* Runs the vCPU until an exit the VMM must handle. 0 or -errno. */
+int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit);
+
+/*
+ * Makes the next (or current, together with a signal to the vCPU thread)
+ * hv_vcpu_run return HV_EXIT_INTR. Safe from any thread.
+ */
+void hv_vcpu_request_exit(struct hv_vcpu *vcpu);
+
+/* x86_64 boot state for the 64-bit Linux boot protocol. */
+struct hv_x86_boot {
+	uint64_t rip, rsi, rsp;
+	uint64_t cr0, cr3, cr4, efer;
+	uint64_t gdt_base;
+	uint16_t gdt_limit;
+	uint16_t code_sel, data_sel, tss_sel;
+};
+
+/*
+ * Sets CPUID (from what the hypervisor supports, with this vCPU's APIC id),
+ * FPU, MSRs and LAPIC LINT wiring. `boot` is the boot CPU's entry state, or
+ * NULL for an application processor that waits for INIT/SIPI.
+ */
+int hv_vcpu_x86_setup(struct hv_vcpu *vcpu, unsigned index, unsigned ncpus,
+		      const struct hv_x86_boot *boot, struct sm_error *err);
+
+#endif

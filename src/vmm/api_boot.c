@@ -1,0 +1,40 @@
+/* sm_boot(): the low-level public entry point. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/serial.h"
+#include "util/error.h"
+#include "vmm/vm_run.h"
+
+SM_API int sm_boot(const struct sm_boot_config *cfg,
+		   struct sm_boot_result *result, struct sm_error *err)
+{
+	struct vm_config vc;
+	struct vm *vm;
+	int ret;
+
+	if (!cfg || !result || cfg->size < sizeof(*cfg) || !cfg->kernel)
+		return sm_err(err, -EINVAL,
+			      "sm_boot: a config with size and kernel is required");
+	memset(result, 0, sizeof(*result));
+	vc = (struct vm_config){
+		.kernel = cfg->kernel, .initrd = cfg->initrd,
+		.cmdline = cfg->cmdline, .cpus = cfg->cpus,
+		.memory_mib = cfg->memory_mib, .console_fd = cfg->console_fd,
+	};
+	ret = vm_create(&vc, &vm, err);
+	if (ret)
+		return ret;
+	ret = vm_start_vcpus(vm, err);
+	vm_wait(vm, cfg->timeout_ms);
+	serial_flush(vm->serial);
+	result->reason = vm->reason;
+	result->status = vm->status;
+	result->total_ns = vm_now_ns() - vm->start_ns;
+	if (vm->init_seen_ns)
+		result->boot_to_init_ns = vm->init_seen_ns - vm->start_ns;
+	snprintf(result->detail, sizeof(result->detail), "%s", vm->detail);
+	vm_destroy(vm);
+	return ret;
+}

@@ -1,0 +1,217 @@
+/* VM lifecycle: vCPU threads, exit dispatch, stop and outcome. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "devices/serial.h"
+#include "vmm/vm.h"
+#include "util/error.h"
+#include "vmm/vm_run.h"
+
+/* Signal used to pull a vCPU thread out of KVM_RUN. */
+#define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void vm_irq_pulse(struct vm *vm, unsigned irq)
+{
+	hv_vm_set_irq(vm->hv, irq, 1);
+	hv_vm_set_irq(vm->hv, irq, 0);
+}
+
+void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
+	     const char *detail)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->stopped) {
+		vm->stopped = true;
+		vm->reason = reason;
+		vm->status = status;
+		snprintf(vm->detail, sizeof(vm->detail), "%s",
+			 detail ? detail : "");
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpus[i].hv)
+			continue;
+		hv_vcpu_request_exit(vm->vcpus[i].hv);
+		if (vm->vcpus[i].started)
+			pthread_kill(vm->vcpus[i].thread, VCPU_KICK_SIGNAL);
+	}
+}
+
+bool vm_is_stopped(struct vm *vm)
+{
+	bool s;
+
+	pthread_mutex_lock(&vm->lock);
+	s = vm->stopped;
+	pthread_mutex_unlock(&vm->lock);
+	return s;
+}
+
+void vm_marker(struct vm *vm, uint8_t marker)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (marker == 1 && !vm->init_seen_ns)
+		vm->init_seen_ns = vm_now_ns();
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* A reset without a reported status: a panic if the console said so. */
+static void guest_reset(struct vm *vm)
+{
+	char line[200];
+
+	if (vm->serial && serial_saw_panic(vm->serial, line, sizeof(line))) {
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "guest kernel panic: %s", line);
+		vm_stop(vm, SM_EXIT_PANIC, 0, detail);
+	} else {
+		vm_stop(vm, SM_EXIT_POWEROFF, 0,
+			"guest stopped without reporting an exit status");
+	}
+}
+
+static void handle_exit(struct vm_vcpu *v, const struct hv_exit *ex)
+{
+	struct vm *vm = v->vm;
+	char detail[128];
+
+	switch (ex->kind) {
+	case HV_EXIT_IO:
+		for (uint32_t i = 0; i < ex->io.count; i++)
+			bus_access(&vm->pio, ex->io.port,
+				   ex->io.data + (size_t)i * ex->io.size,
+				   ex->io.size, ex->io.write);
+		break;
+	case HV_EXIT_MMIO:
+		bus_access(&vm->mmio, ex->mmio.addr, ex->mmio.data,
+			   ex->mmio.len > 8 ? 8 : ex->mmio.len, ex->mmio.write);
+		break;
+	case HV_EXIT_SHUTDOWN:
+		if (vm->serial && serial_saw_panic(vm->serial, NULL, 0))
+			guest_reset(vm);
+		else
+			vm_stop(vm, SM_EXIT_TRIPLE_FAULT, 0,
+				"guest triple fault (CPU shutdown)");
+		break;
+	case HV_EXIT_RESET:
+	case HV_EXIT_HLT:
+		guest_reset(vm);
+		break;
+	case HV_EXIT_INTR:
+		break;
+	case HV_EXIT_FAIL:
+		snprintf(detail, sizeof(detail),
+			 "hypervisor failed to run vCPU %u (reason 0x%llx)",
+			 v->index, (unsigned long long)ex->fail_reason);
+		vm_stop(vm, SM_EXIT_INTERNAL, 0, detail);
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vm_vcpu *v = arg;
+	struct hv_exit ex;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (!vm_is_stopped(v->vm)) {
+		int ret = hv_vcpu_run(v->hv, &ex);
+
+		if (ret) {
+			char detail[128];
+
+			snprintf(detail, sizeof(detail), "KVM_RUN on vCPU %u: %s",
+				 v->index, strerror(-ret));
+			vm_stop(v->vm, SM_EXIT_INTERNAL, 0, detail);
+			break;
+		}
+		handle_exit(v, &ex);
+	}
+	return NULL;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only there to interrupt KVM_RUN */
+}
+
+int vm_start_vcpus(struct vm *vm, struct sm_error *err)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigset_t set, old;
+	int ret;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+	/* Threads start with the kick signal blocked and unblock it
+	 * themselves, so the caller's threads never receive it. */
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
+				     &vm->vcpus[i]);
+		if (ret) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			vm_stop(vm, SM_EXIT_INTERNAL, 0, "thread creation failed");
+			errno = ret;
+			return sm_err_errno(err, "start vCPU %u", i);
+		}
+		vm->vcpus[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+int vm_wait(struct vm *vm, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	int timed_out = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->stopped && !timed_out) {
+		if (timeout_ms)
+			timed_out = pthread_cond_timedwait(&vm->cond, &vm->lock,
+							   &deadline) == ETIMEDOUT;
+		else
+			pthread_cond_wait(&vm->cond, &vm->lock);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (timed_out) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail),
+			 "guest did not finish within %u ms", timeout_ms);
+		vm_stop(vm, SM_EXIT_TIMEOUT, 0, detail);
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->vcpus[i].started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].started = false;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* A running VM: memory, vCPU threads, buses, devices and its outcome. */
+#ifndef SM_VMM_VM_H
+#define SM_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv/hv.h"
+#include "supermachine.h"
+#include "vmm/bus.h"
+#include "vmm/guest_mem.h"
+
+#define VM_MAX_CPUS 64
+#define VM_MAX_VIRTIO 16
+
+struct serial;
+struct virtio_dev;
+
+struct vm_vcpu {
+	struct vm *vm;
+	struct hv_vcpu *hv;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	struct hv_vm *hv;
+	struct guest_mem mem;
+	unsigned ncpus;
+	struct vm_vcpu vcpus[VM_MAX_CPUS];
+	struct bus pio, mmio;
+	struct serial *serial;
+	struct virtio_dev *virtio[VM_MAX_VIRTIO];
+	unsigned nvirtio;
+	uint64_t start_ns;
+
+	pthread_mutex_t lock; /* protects the fields below */
+	pthread_cond_t cond;
+	bool stopped;
+	enum sm_vm_exit reason;
+	int status;
+	char detail[256];       /* why it stopped, for error messages */
+	uint64_t init_seen_ns;  /* when init reported its start */
+};
+
+uint64_t vm_now_ns(void);
+
+/* Edge-triggered interrupt: raise then lower the line. */
+void vm_irq_pulse(struct vm *vm, unsigned irq);
+
+/*
+ * Ends the VM (the first call wins) and makes every vCPU leave the guest.
+ * `detail` says why, for the error message; may be NULL.
+ */
+void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
+	     const char *detail);
+
+/* Records a boot progress marker written by the guest init. */
+void vm_marker(struct vm *vm, uint8_t marker);
+
+#endif

@@ -1,0 +1,26 @@
+/* Building, running and tearing down a VM (used by the public API). */
+#ifndef SM_VMM_VM_RUN_H
+#define SM_VMM_VM_RUN_H
+
+#include "supermachine.h"
+#include "vmm/vm.h"
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;  /* appended to the VMM's own arguments */
+	unsigned cpus;
+	uint64_t memory_mib;
+	int console_fd;
+};
+
+int vm_create(const struct vm_config *cfg, struct vm **vmp,
+	      struct sm_error *err);
+void vm_destroy(struct vm *vm);
+
+bool vm_is_stopped(struct vm *vm);
+int vm_start_vcpus(struct vm *vm, struct sm_error *err);
+/* Waits until the VM stops (or timeout_ms passes, 0: forever). */
+int vm_wait(struct vm *vm, unsigned timeout_ms);
+
+#endif

@@ -1,0 +1,260 @@
+/* Virtqueue validation against hostile drivers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "virtio/queue.h"
+
+#define DESC 0x1000ULL
+#define AVAIL 0x2000ULL
+#define USED 0x3000ULL
+#define BUF 0x10000ULL
+#define RAM (1ULL << 20)
+#define QSIZE 8
+
+static struct guest_mem gm;
+static struct virtq q;
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static void setup(void)
+{
+	const uint64_t layout[1][2] = { { 0, RAM } };
+
+	gm_destroy(&gm);
+	if (gm_create(&gm, layout, 1, NULL))
+		abort();
+	virtq_reset(&q);
+	q.size = QSIZE;
+	q.desc_gpa = DESC;
+	q.avail_gpa = AVAIL;
+	q.used_gpa = USED;
+	if (virtq_activate(&q, &gm))
+		abort();
+}
+
+static void set_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+		     uint16_t next)
+{
+	struct desc d = { addr, len, flags, next };
+
+	gm_write(&gm, DESC + 16 * i, &d, sizeof(d));
+}
+
+/* Publishes `head` in the avail ring and bumps avail->idx by `bump`. */
+static void make_avail(uint16_t head, uint16_t bump)
+{
+	uint16_t *avail = gm_ptr(&gm, AVAIL, 4 + 2 * QSIZE);
+
+	avail[2 + avail[1] % QSIZE] = head;
+	avail[1] += bump;
+}
+
+TEST(good_chain_readable_then_writable)
+{
+	struct virtq_chain c;
+	uint16_t *used;
+
+	setup();
+	set_desc(0, BUF, 100, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, BUF + 0x1000, 200, VIRTQ_DESC_F_WRITE, 0);
+	make_avail(0, 1);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+	CHECK_EQ(c.head, 0);
+	CHECK_EQ(c.n_readable, 1);
+	CHECK_EQ(c.n_writable, 1);
+	CHECK_EQ(c.readable_len, 100);
+	CHECK_EQ(c.writable_len, 200);
+	CHECK(c.iov[0].iov_base == gm_ptr(&gm, BUF, 1));
+	CHECK_EQ(virtq_chain_write(&c, 0, "hello", 5), 5);
+	CHECK(memcmp(gm_ptr(&gm, BUF + 0x1000, 5), "hello", 5) == 0);
+	CHECK_EQ(virtq_push(&q, &gm, c.head, 5), 0);
+	used = gm_ptr(&gm, USED, 4 + 8 * QSIZE);
+	CHECK_EQ(used[1], 1);
+	CHECK_EQ(((uint32_t *)(used + 2))[1], 5);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 0); /* empty now */
+}
+
+TEST(loop_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, BUF, 10, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, BUF, 10, VIRTQ_DESC_F_NEXT, 0);
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+	CHECK(q.broken);
+	/* a broken queue stays broken, nothing more is served */
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(self_loop_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(3, BUF, 10, VIRTQ_DESC_F_NEXT, 3);
+	make_avail(3, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(out_of_ram_buffer_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, RAM - 10, 20, 0, 0);
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(wrapping_address_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, ~0ULL - 5, 100, 0, 0);
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(zero_length_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, BUF, 0, 0, 0);
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(next_out_of_range_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, BUF, 10, VIRTQ_DESC_F_NEXT, 0xffff);
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(head_out_of_range_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	make_avail(200, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(readable_after_writable_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, BUF, 10, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	set_desc(1, BUF, 10, 0, 0);
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(indirect_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, BUF, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(avail_index_jump_is_rejected)
+{
+	struct virtq_chain c;
+
+	setup();
+	set_desc(0, BUF, 10, 0, 0);
+	make_avail(0, QSIZE + 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+TEST(avail_index_wraps_around_16_bits)
+{
+	struct virtq_chain c;
+	uint16_t *avail;
+
+	setup();
+	/* driver and device both near the 16-bit wrap */
+	q.last_avail = 0xffff;
+	q.used_idx = 0xffff;
+	avail = gm_ptr(&gm, AVAIL, 4 + 2 * QSIZE);
+	avail[1] = 0xffff;
+	set_desc(0, BUF, 10, 0, 0);
+	set_desc(1, BUF, 10, 0, 0);
+	make_avail(0, 1); /* idx -> 0 */
+	make_avail(1, 1); /* idx -> 1 */
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+	CHECK_EQ(c.head, 0);
+	CHECK_EQ(virtq_push(&q, &gm, c.head, 0), 0);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+	CHECK_EQ(c.head, 1);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 0);
+	CHECK(!q.broken);
+}
+
+TEST(bad_ring_addresses_refused_at_activation)
+{
+	setup();
+	virtq_reset(&q);
+	q.size = QSIZE;
+	q.desc_gpa = RAM - 16; /* table runs off the end */
+	q.avail_gpa = AVAIL;
+	q.used_gpa = USED;
+	CHECK(virtq_activate(&q, &gm) < 0);
+	virtq_reset(&q);
+	q.size = 3; /* not a power of two */
+	q.desc_gpa = DESC;
+	q.avail_gpa = AVAIL;
+	q.used_gpa = USED;
+	CHECK(virtq_activate(&q, &gm) < 0);
+	virtq_reset(&q);
+	q.size = 0;
+	CHECK(virtq_activate(&q, &gm) < 0);
+}
+
+TEST(long_chain_is_bounded)
+{
+	struct virtq_chain c;
+
+	setup();
+	/* a legal-looking chain longer than the queue cannot exist */
+	for (unsigned i = 0; i < QSIZE; i++)
+		set_desc(i, BUF, 1, VIRTQ_DESC_F_NEXT, (uint16_t)((i + 1) % QSIZE));
+	make_avail(0, 1);
+	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+int main(void)
+{
+	RUN(good_chain_readable_then_writable);
+	RUN(loop_is_rejected);
+	RUN(self_loop_is_rejected);
+	RUN(out_of_ram_buffer_is_rejected);
+	RUN(wrapping_address_is_rejected);
+	RUN(zero_length_is_rejected);
+	RUN(next_out_of_range_is_rejected);
+	RUN(head_out_of_range_is_rejected);
+	RUN(readable_after_writable_is_rejected);
+	RUN(indirect_is_rejected);
+	RUN(avail_index_jump_is_rejected);
+	RUN(avail_index_wraps_around_16_bits);
+	RUN(bad_ring_addresses_refused_at_activation);
+	RUN(long_chain_is_bounded);
+	gm_destroy(&gm);
+	return test_summary();
+}
