@@ -17,6 +17,11 @@ struct subcommand {
 /* Explicit table: one entry per cli/<name>.c. */
 static const struct subcommand subcommands[] = {
 	{ "boot", cmd_boot, "boot a kernel + initramfs (low level)" },
+	{ "pull", cmd_pull, "pull an image from a registry" },
+	{ "images", cmd_images, "list images" },
+	{ "rmi", cmd_rmi, "remove images" },
+	{ "load", cmd_load, "load an image from a docker/OCI archive" },
+	{ "inspect", cmd_inspect, "show an image's details as JSON" },
 };
 
 void cli_print_error(const struct sm_error *err)

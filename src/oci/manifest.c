@@ -113,7 +113,7 @@ int oci_manifest_parse(const char *body, size_t len, const char *ctype,
 			      je.text);
 	}
 	if (json_integer_value(json_object_get(root, "schemaVersion")) == 1 ||
-	    (ctype && strstr(ctype, "manifest.v1+"))) {
+	    (ctype && strstr(ctype, "distribution.manifest.v1+"))) {
 		json_decref(root);
 		return sm_err(err, -ENOTSUP,
 			      "manifest: Docker schema 1 images are not "

@@ -20,11 +20,10 @@
 #define MT_DOCKER_LAYER_GZ "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 /* What the registry Accept header lists (schema 1 only to refuse it). */
-#define MANIFEST_ACCEPT                                                      \
-	MT_OCI_INDEX                                                         \
-	    ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST \
-	    ", "                                                             \
-	    "application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.1"
+#define MANIFEST_ACCEPT                                                       \
+	MT_OCI_INDEX                                                          \
+	", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST ", " \
+	"application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.1"
 
 struct oci_desc {
 	char *media_type;

@@ -1,0 +1,45 @@
+/* supermachine inspect: JSON description of images. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct sm_store *s;
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: supermachine inspect IMAGE...\n");
+			return 0;
+		}
+		return CLI_EXIT_FAILURE;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: supermachine inspect IMAGE...\n");
+		return CLI_EXIT_FAILURE;
+	}
+	if (cli_open_store(&s, NULL))
+		return CLI_EXIT_FAILURE;
+	printf("[");
+	for (int i = optind; i < argc; i++) {
+		struct sm_error err = {0};
+		char *json;
+		if (sm_image_inspect(s, argv[i], &json, &err)) {
+			cli_print_error(&err);
+			rc = CLI_EXIT_FAILURE;
+			continue;
+		}
+		printf("%s%s", i > optind ? ",\n" : "\n", json);
+		free(json);
+	}
+	printf("\n]\n");
+	sm_store_close(s);
+	return rc;
+}

@@ -1,0 +1,376 @@
+/* Image records: assembly, names, list, remove, inspect, lookup. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci/image.h"
+#include "oci/oci.h"
+#include "oci/ref.h"
+#include "oci/unpack.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+
+#define MAX_ENTRY (16ULL << 30)
+#define MAX_LAYER (64ULL << 30)
+
+static int copy_blob_to(struct sm_store *s, const char *digest, const char *dst,
+			struct sm_error *err)
+{
+	_cleanup_free_ char *src = store_blob_path(s, digest), *buf = NULL;
+	size_t len;
+	int r;
+
+	if (!src)
+		return sm_err(err, -EINVAL, "invalid digest %s", digest);
+	r = store_read_file(src, 16 << 20, &buf, &len, err);
+	return r ? r : store_write_file(dst, buf, len, err);
+}
+
+static int unpack_all(struct sm_store *s, const char *tmp,
+		      const struct oci_manifest *m, struct progress *p,
+		      struct sm_error *err)
+{
+	struct unpack_opts uo = {s->rootless, MAX_ENTRY, MAX_LAYER};
+	_cleanup_free_ char *rootfs = NULL;
+	_cleanup_close_ int fd = -1;
+	int r = 0;
+
+	if (asprintf(&rootfs, "%s/rootfs", tmp) < 0)
+		return sm_err(err, -ENOMEM, "out of memory");
+	if (mkdir(rootfs, 0755) < 0)
+		return sm_err_errno(err, "mkdir %s", rootfs);
+	fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sm_err_errno(err, "open %s", rootfs);
+	for (size_t i = 0; !r && i < m->n_layers; i++) {
+		const struct oci_desc *d = &m->layers[i];
+		_cleanup_free_ char *blob = store_blob_path(s, d->digest);
+		char what[96];
+
+		snprintf(what, sizeof(what), "layer %s", d->digest);
+		progress_report(p, i, d->digest, 0, d->size,
+				SM_PULL_EXTRACTING);
+		r = oci_unpack_layer(fd, blob, &uo, what, err);
+		if (!r)
+			progress_report(p, i, d->digest, d->size, d->size,
+					SM_PULL_EXTRACTED);
+	}
+	return r;
+}
+
+static int assemble_locked(struct sm_store *s, const char *mdigest,
+			   const struct oci_manifest *m, const char *platform,
+			   struct progress *p, struct sm_error *err)
+{
+	_cleanup_free_ char *dst = store_path(s, "images/%s", mdigest + 7);
+	_cleanup_free_ char *tmp = store_path(s, "tmp/img-XXXXXX");
+	_cleanup_free_ char *f1 = NULL, *f2 = NULL, *f3 = NULL, *meta = NULL;
+	uint64_t size = 0;
+	int r;
+
+	if (!dst || !tmp)
+		return sm_err(err, -ENOMEM, "out of memory");
+	if (access(dst, F_OK) == 0)
+		return 0;
+	if (!mkdtemp(tmp))
+		return sm_err_errno(err, "mkdtemp %s", tmp);
+	for (size_t i = 0; i < m->n_layers; i++)
+		size += m->layers[i].size;
+	r = unpack_all(s, tmp, m, p, err);
+	if (!r && (asprintf(&f1, "%s/manifest.json", tmp) < 0 ||
+		   asprintf(&f2, "%s/config.json", tmp) < 0 ||
+		   asprintf(&f3, "%s/meta.json", tmp) < 0 ||
+		   asprintf(&meta,
+			    "{\"rootless\": %s, \"config\": \"%s\", \"size\": "
+			    "%llu, \"platform\": \"%s\"}\n",
+			    s->rootless ? "true" : "false", m->config.digest,
+			    (unsigned long long)size, platform) < 0))
+		r = sm_err(err, -ENOMEM, "out of memory");
+	if (!r)
+		r = copy_blob_to(s, mdigest, f1, err);
+	if (!r)
+		r = copy_blob_to(s, m->config.digest, f2, err);
+	if (!r)
+		r = store_write_file(f3, meta, strlen(meta), err);
+	if (!r && rename(tmp, dst) < 0)
+		r = sm_err_errno(err, "rename %s", dst);
+	if (r)
+		store_rmtree(tmp);
+	return r;
+}
+
+int image_assemble(struct sm_store *s, const char *mdigest,
+		   const struct oci_manifest *m, const char *platform,
+		   struct progress *p, struct sm_error *err)
+{
+	char lname[80];
+	int lk, r;
+
+	snprintf(lname, sizeof(lname), "image-%s", mdigest + 7);
+	lk = store_lock(s, lname, 1, err);
+	if (lk < 0)
+		return lk;
+	r = assemble_locked(s, mdigest, m, platform, p, err);
+	store_unlock(lk);
+	return r;
+}
+
+int image_tag(struct sm_store *s, const char *name, const char *mdigest,
+	      const char *repo_digest, struct sm_error *err)
+{
+	json_t *refs, *e;
+	int lk, r;
+
+	lk = store_lock(s, "refs", 1, err);
+	if (lk < 0)
+		return lk;
+	r = store_refs_load(s, &refs, err);
+	if (!r) {
+		e = json_pack("{s:s, s:s}", "digest", mdigest, "repo_digest",
+			      repo_digest ? repo_digest : mdigest);
+		json_object_set_new(refs, name, e);
+		r = store_refs_save(s, refs, err);
+		json_decref(refs);
+	}
+	store_unlock(lk);
+	return r;
+}
+
+static json_t *load_json(struct sm_store *s, const char *mdigest,
+			 const char *file)
+{
+	_cleanup_free_ char *p =
+	    store_path(s, "images/%s/%s", mdigest + 7, file);
+
+	return p ? json_load_file(p, 0, NULL) : NULL;
+}
+
+int image_info(struct sm_store *s, const char *name, const char *mdigest,
+	       const char *repo_digest, struct sm_image_info *info)
+{
+	json_t *meta = load_json(s, mdigest, "meta.json");
+	json_t *cfg = load_json(s, mdigest, "config.json");
+	_cleanup_free_ char *cfgtxt = cfg ? json_dumps(cfg, 0) : NULL;
+	struct oci_config c;
+
+	memset(info, 0, sizeof(*info));
+	if (!meta) {
+		json_decref(cfg);
+		return -ENOENT;
+	}
+	snprintf(info->name, sizeof(info->name), "%s", name ? name : "");
+	snprintf(info->digest, sizeof(info->digest), "%s", mdigest);
+	snprintf(info->repo_digest, sizeof(info->repo_digest), "%s",
+		 repo_digest ? repo_digest : mdigest);
+	snprintf(info->id, sizeof(info->id), "%s",
+		 json_string_value(json_object_get(meta, "config")) ?: "");
+	snprintf(info->platform, sizeof(info->platform), "%s",
+		 json_string_value(json_object_get(meta, "platform")) ?: "");
+	info->size = json_integer_value(json_object_get(meta, "size"));
+	if (cfgtxt && !oci_config_parse(cfgtxt, strlen(cfgtxt), &c, NULL)) {
+		info->created = c.created;
+		oci_config_free(&c);
+	}
+	json_decref(meta);
+	json_decref(cfg);
+	return 0;
+}
+
+SM_API int sm_image_list(struct sm_store *s, struct sm_image_info **list,
+			 struct sm_error *err)
+{
+	json_t *refs, *v;
+	const char *k;
+	size_t n = 0;
+	int r;
+
+	*list = NULL;
+	r = store_refs_load(s, &refs, err);
+	if (r)
+		return r;
+	*list = calloc(json_object_size(refs) + 1, sizeof(**list));
+	if (!*list) {
+		json_decref(refs);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	json_object_foreach(refs, k, v)
+	{
+		const char *d = json_string_value(json_object_get(v, "digest"));
+		const char *rd =
+		    json_string_value(json_object_get(v, "repo_digest"));
+		/* only complete images: the directory appears by rename */
+		if (oci_digest_valid(d) &&
+		    !image_info(s, strncmp(k, "sha256:", 7) ? k : NULL, d, rd,
+				&(*list)[n]))
+			n++;
+	}
+	json_decref(refs);
+	return n;
+}
+
+/* Finds the refs.json key for ref: a name, or an image/manifest ID
+ * prefix (then *by_id is set). */
+int image_lookup(json_t *refs, const char *ref, const char **key, int *by_id,
+		 struct sm_error *err)
+{
+	struct oci_ref pr;
+	const char *k, *match = NULL;
+	json_t *v;
+	size_t n = strlen(ref);
+	int hits = 0;
+
+	*by_id = 0;
+	if (!oci_ref_parse(ref, &pr, NULL)) {
+		_cleanup_free_ char *full = oci_ref_string(&pr);
+		oci_ref_free(&pr);
+		if (full && json_object_get(refs, full)) {
+			*key = json_object_iter_key(
+			    json_object_iter_at(refs, full));
+			return 0;
+		}
+	}
+	if (!strncmp(ref, "sha256:", 7)) {
+		ref += 7;
+		n -= 7;
+	}
+	if (n >= 4 && strspn(ref, "0123456789abcdef") == n) {
+		json_object_foreach(refs, k, v)
+		{
+			const char *d =
+			    json_string_value(json_object_get(v, "digest"));
+			if (d && !strncmp(d + 7, ref, n)) {
+				if (match &&
+				    strcmp(json_string_value(json_object_get(
+					       json_object_get(refs, match),
+					       "digest")),
+					   d))
+					hits++;
+				match = k;
+			}
+		}
+		if (hits)
+			return sm_err(err, -EINVAL,
+				      "%s: ambiguous image ID prefix", ref);
+		if (match) {
+			*key = match;
+			*by_id = 1;
+			return 0;
+		}
+	}
+	return sm_err(err, -ENOENT, "no such image: %s", ref);
+}
+
+static void keep_manifest_blobs(struct sm_store *s, const char *hex,
+				json_t *keep)
+{
+	char dg[320];
+	json_t *m, *l;
+	size_t i;
+
+	snprintf(dg, sizeof(dg), "sha256:%s", hex);
+	m = load_json(s, dg, "manifest.json");
+	l = json_object_get(json_object_get(m, "config"), "digest");
+	if (json_is_string(l) && oci_digest_valid(json_string_value(l)))
+		json_object_set_new(keep, json_string_value(l) + 7,
+				    json_true());
+	json_array_foreach(json_object_get(m, "layers"), i, l)
+	{
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		if (oci_digest_valid(d))
+			json_object_set_new(keep, d + 7, json_true());
+	}
+	json_decref(m);
+}
+
+/* Deletes images no name points at, then blobs no image uses. Skipped
+ * while a pull holds the gc lock (it may be writing blobs right now). */
+static void collect_garbage(struct sm_store *s, json_t *refs)
+{
+	_cleanup_free_ char *idir = store_path(s, "images");
+	_cleanup_free_ char *bdir = store_path(s, "blobs/sha256");
+	_cleanup_free_ char *lp = store_path(s, "locks/gc.lock");
+	_cleanup_close_ int gc =
+	    lp ? open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+	json_t *keep = json_object(), *v;
+	const char *k;
+	struct dirent *e;
+	DIR *d;
+
+	if (gc < 0 || flock(gc, LOCK_EX | LOCK_NB) < 0 || !idir || !bdir ||
+	    !keep)
+		goto out;
+	json_object_foreach(refs, k, v)
+	{
+		const char *dg =
+		    json_string_value(json_object_get(v, "digest"));
+		const char *rd =
+		    json_string_value(json_object_get(v, "repo_digest"));
+		if (oci_digest_valid(dg))
+			json_object_set_new(keep, dg + 7, json_true());
+		if (oci_digest_valid(rd))
+			json_object_set_new(keep, rd + 7, json_true());
+	}
+	d = opendir(idir);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (!json_object_get(keep, e->d_name))
+			store_rmtree_at(dirfd(d), e->d_name);
+		else
+			keep_manifest_blobs(s, e->d_name, keep);
+	}
+	if (d)
+		closedir(d);
+	d = opendir(bdir);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] != '.' && !json_object_get(keep, e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+out:
+	json_decref(keep);
+}
+
+SM_API int sm_image_remove(struct sm_store *s, const char *ref,
+			   struct sm_error *err)
+{
+	json_t *refs;
+	const char *key = NULL;
+	int lk, r, by_id;
+
+	lk = store_lock(s, "refs", 1, err);
+	if (lk < 0)
+		return lk;
+	r = store_refs_load(s, &refs, err);
+	if (!r)
+		r = image_lookup(refs, ref, &key, &by_id, err);
+	if (!r) {
+		_cleanup_free_ char *dg = strdup(json_string_value(
+		    json_object_get(json_object_get(refs, key), "digest")));
+		const char *k;
+		json_t *v;
+		void *tmp;
+		json_object_foreach_safe(refs, tmp, k, v)
+		{
+			const char *d =
+			    json_string_value(json_object_get(v, "digest"));
+			if (!strcmp(k, key) ||
+			    (by_id && dg && d && !strcmp(d, dg)))
+				json_object_del(refs, k);
+		}
+		r = store_refs_save(s, refs, err);
+		if (!r)
+			collect_garbage(s, refs);
+	}
+	json_decref(refs);
+	store_unlock(lk);
+	if (r)
+		sm_err_wrap(err, "remove %s", ref);
+	return r;
+}
