@@ -1,0 +1,181 @@
+/*
+ * In-process FUSE server, transport neutral: a request arrives as a scatter
+ * list of bytes (virtqueue device-readable descriptors, or one /dev/fuse
+ * read buffer) and the reply is written into a scatter list (device-writable
+ * descriptors). Nothing in a request is trusted. See docs/fuse.md.
+ */
+#ifndef SM_FUSE_SERVER_H
+#define SM_FUSE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "supermachine.h"
+
+struct fuse_server;
+
+/* Caller credentials taken from the request header. */
+struct fuse_ctx {
+	uint32_t uid, gid, pid;
+	uint32_t umask;
+};
+
+/* SETATTR as given to a backend; valid holds FATTR_* bits of linux/fuse.h. */
+struct fuse_setattr_req {
+	uint32_t valid;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime; /* UTIME_NOW for *_NOW */
+};
+
+/* Backend write flags. */
+#define FUSE_BE_KILL_PRIV 1 /* drop setuid/setgid (and caps) like the kernel \
+			     */
+
+/*
+ * Readdir callback: returns 0 to continue, 1 when the reply is full (the
+ * entry was not taken), a negative errno to stop with an error.
+ */
+typedef int (*fuse_fill_fn)(void *fctx, const char *name, size_t namelen,
+			    uint64_t ino, unsigned type, uint64_t next_off);
+
+/*
+ * Backend operations. Inodes and handles are opaque pointers owned by the
+ * backend. lookup/create/mknod/link each return one inode reference which
+ * the server drops with forget(). Names reaching a backend are validated
+ * already (non-empty, no '/', not "." or "..", at most NAME_MAX bytes).
+ * All return 0 (or a documented count) or -errno; all must be thread-safe.
+ */
+struct fuse_backend_ops {
+	const char *name;
+	void *(*root)(void *be); /* one reference to the root inode */
+	int (*lookup)(void *be, void *dir, const char *name, void **ino,
+		      struct stat *st);
+	void (*forget)(void *be, void *ino);
+	int (*getattr)(void *be, void *ino, struct stat *st);
+	int (*setattr)(void *be, void *ino, void *fh,
+		       const struct fuse_setattr_req *sa, struct stat *st);
+	int (*readlink)(void *be, void *ino, char *buf, size_t size);
+	/* mode carries the type: S_IFDIR (mkdir), S_IFLNK (symlink, target
+	 * set), S_IFREG/S_IFIFO/S_IFSOCK/S_IFCHR/S_IFBLK (mknod). */
+	int (*mknod)(void *be, void *dir, const char *name, mode_t mode,
+		     dev_t rdev, const char *target, const struct fuse_ctx *c,
+		     void **ino, struct stat *st);
+	int (*unlink)(void *be, void *dir, const char *name);
+	int (*rmdir)(void *be, void *dir, const char *name);
+	int (*rename)(void *be, void *dir, const char *name, void *newdir,
+		      const char *newname, unsigned flags);
+	int (*link)(void *be, void *ino, void *newdir, const char *newname,
+		    void **newino, struct stat *st);
+	int (*open)(void *be, void *ino, int flags, void **fh);
+	int (*create)(void *be, void *dir, const char *name, mode_t mode,
+		      int flags, const struct fuse_ctx *c, void **ino,
+		      struct stat *st, void **fh);
+	ssize_t (*read)(void *be, void *ino, void *fh, const struct iovec *iov,
+			int cnt, off_t off);
+	ssize_t (*write)(void *be, void *ino, void *fh, const struct iovec *iov,
+			 int cnt, off_t off, unsigned wflags);
+	int (*release)(void *be, void *ino, void *fh);
+	int (*fsync)(void *be, void *ino, void *fh, int datasync);
+	int (*readdir)(void *be, void *ino, void *fh, uint64_t off,
+		       fuse_fill_fn fill, void *fctx);
+	int (*statfs)(void *be, void *ino, struct statvfs *sv);
+	int (*setxattr)(void *be, void *ino, const char *name,
+			const void *value, size_t size, int flags);
+	ssize_t (*getxattr)(void *be, void *ino, const char *name, void *buf,
+			    size_t size);
+	ssize_t (*listxattr)(void *be, void *ino, char *buf, size_t size);
+	int (*removexattr)(void *be, void *ino, const char *name);
+	int (*fallocate)(void *be, void *ino, void *fh, int mode, off_t off,
+			 off_t len);
+	off_t (*lseek)(void *be, void *ino, void *fh, off_t off, int whence);
+	ssize_t (*copy_file_range)(void *be, void *ino_in, void *fh_in,
+				   off_t off_in, void *ino_out, void *fh_out,
+				   off_t off_out, size_t len, unsigned flags);
+	/* A new fd of the inode opened for a DAX mapping (regular files). */
+	int (*map_fd)(void *be, void *ino, int writable);
+	void (*destroy)(void *be);
+};
+
+/*
+ * DAX: the transport owns the window (a reserved region registered as guest
+ * memory). map() must map [file_off, file_off+len) of fd at window_off
+ * (mmap MAP_FIXED|MAP_SHARED); fd is only valid during the call. unmap()
+ * must drop [window_off, window_off+len) back to an inaccessible state.
+ */
+struct fuse_dax_ops {
+	int (*map)(void *opaque, uint64_t window_off, int fd, uint64_t file_off,
+		   uint64_t len, int writable);
+	int (*unmap)(void *opaque, uint64_t window_off, uint64_t len);
+};
+
+struct fuse_server_config {
+	const struct fuse_backend_ops *ops;
+	void *backend;	     /* not owned: the caller destroys it */
+	int read_only;	     /* every modifying request gets EROFS */
+	uint32_t max_write;  /* 0: 1 MiB; the transport's buffers must fit */
+	uint32_t timeout_ms; /* entry/attr cache validity; 0: 1000 */
+	const struct fuse_dax_ops *dax; /* NULL: no DAX, mapping ops ENOSYS */
+	void *dax_opaque;
+	uint64_t dax_window_size;
+	uint32_t dax_align; /* power of two, 0: 4096 */
+	const char *trace;  /* NULL: $SUPERMACHINE_FUSE_TRACE; "1", "stderr"
+			     * or a file path; "" disables */
+};
+
+int fuse_server_new(const struct fuse_server_config *cfg,
+		    struct fuse_server **out, struct sm_error *err);
+/* Drops every node and handle (the backend sees forget/release). */
+void fuse_server_free(struct fuse_server *s);
+
+/*
+ * Handles one request. On return *out_len is the number of reply bytes
+ * written into out (0: the request takes no reply, e.g. FORGET). Returns 0,
+ * or a negative errno when not even an error reply could be produced (the
+ * request header is truncated, or out cannot hold a reply header).
+ * Thread-safe: several queues may call it concurrently.
+ */
+int fuse_server_handle(struct fuse_server *s, const struct iovec *in,
+		       int in_cnt, const struct iovec *out, int out_cnt,
+		       size_t *out_len);
+
+/* Negotiated protocol minor version, 0 before INIT. */
+uint32_t fuse_server_minor(struct fuse_server *s);
+
+/* DAX mappings as recorded by the server (for snapshots and tests). */
+struct fuse_dax_mapping {
+	uint64_t window_off, len, nodeid, file_off;
+	int writable;
+};
+/* Copies up to max mappings into m; returns how many exist. */
+size_t fuse_server_dax_mappings(struct fuse_server *s,
+				struct fuse_dax_mapping *m, size_t max);
+
+/*
+ * Save/restore of the node table (nodeid -> path in the share, lookup
+ * count), the handle table (fh -> node, open flags) and the DAX mappings,
+ * as a TLV byte buffer (*buf is malloc'ed). restore() expects a fresh
+ * server over the same share, after INIT state is restored as well; nodes
+ * whose path no longer resolves become stale (requests get ESTALE).
+ */
+int fuse_server_save(struct fuse_server *s, void **buf, size_t *len,
+		     struct sm_error *err);
+int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
+			struct sm_error *err);
+
+/* Backends. */
+extern const struct fuse_backend_ops fuse_memfs_ops;
+int fuse_memfs_new(void **be, struct sm_error *err);
+
+extern const struct fuse_backend_ops fuse_passthrough_ops;
+/* Serves dir; read_only also makes the backend refuse writes itself. */
+int fuse_passthrough_new(const char *dir, int read_only, void **be,
+			 struct sm_error *err);
+
+#endif
