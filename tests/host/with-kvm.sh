@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Tests tools/with-kvm on its emulated path (forced with WITH_KVM_EMULATE=1,
+# so it is tested on machines with a /dev/kvm too). Two boots of the
+# emulated host: one runs every in-guest check, one is cut by the timeout.
+set -u
+top=${SM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+wk=$top/tools/with-kvm
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/with-kvm-test.XXXXXX")
+# An extra writable share outside $TMPDIR and the repository.
+extra=$(mktemp -d /var/tmp/with-kvm-test.XXXXXX)
+trap 'rm -rf "$scratch" "$extra"' EXIT
+export WITH_KVM_EMULATE=1
+
+pass() { echo "PASS with-kvm/$1"; }
+fail() { echo "FAIL with-kvm/$1: $2"; }
+check() { # check NAME WHY COMMAND...: PASS when COMMAND succeeds
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+# Argument errors are reported before anything boots.
+WITH_KVM_MEM=lots "$wk" true 2>"$scratch/e0"
+rc=$?
+check bad-config "WITH_KVM_MEM=lots gave status $rc, stderr: $(head -c 200 "$scratch/e0")" \
+	test "$rc" = 125 -a -n "$(grep 'with-kvm: mem must be a whole number' "$scratch/e0")"
+
+# Boot 1. The inner script prints a known stdout (a long one, to catch a
+# lost tail), a known stderr, the results of its checks, and exits 42.
+inner='
+seq 1 40000
+echo "cwd=$(pwd)"
+echo "var=$WK_TEST_VAR"
+test -c /dev/kvm && echo "kvm-node=ok"
+python3 "$WK_TOP/tools/with-kvm.d/kvm-check.py" run 2>&1
+echo written >"$WK_SCRATCH/from-guest"
+echo extra >"$WK_EXTRA/from-guest"
+awk -v p="$WK_TOP" '"'"'$2 == p { print "repo-mount=" $3 " " substr($4, 1, 2) }'"'"' /proc/mounts
+echo "to stderr" >&2
+printf "last line without newline"
+exit 42
+'
+export WK_TOP=$top WK_SCRATCH=$scratch WK_EXTRA=$extra WK_TEST_VAR='a  b"c$d'\''e'
+cd "$top/tests/host" || exit 1
+start=$(date +%s.%N)
+WITH_KVM_SHARE=$extra "$wk" bash -c "$inner" >"$scratch/out" 2>"$scratch/err"
+rc=$?
+end=$(date +%s.%N)
+echo "# boot 1 took $(echo "$end - $start" | bc) s"
+check exit-status "got $rc, want 42 (stderr: $(tail -c 300 "$scratch/err"))" test "$rc" = 42
+{
+	seq 1 40000
+	echo "cwd=$top/tests/host"
+	echo "var=$WK_TEST_VAR"
+	echo "kvm-node=ok"
+	echo "kvm-check: run ok"
+	echo "repo-mount=9p rw"
+	printf "last line without newline"
+} >"$scratch/want"
+check stdout "stdout differs from the expected one: $(diff "$scratch/want" "$scratch/out" | head -c 400)" \
+	cmp -s "$scratch/want" "$scratch/out"
+check stderr "stderr is '$(head -c 300 "$scratch/err")', want 'to stderr'" \
+	test "$(cat "$scratch/err")" = "to stderr"
+check cwd "cwd line missing" grep -qx "cwd=$top/tests/host" "$scratch/out"
+check environment "WK_TEST_VAR changed" grep -qxF "var=$WK_TEST_VAR" "$scratch/out"
+check kvm-device "no /dev/kvm inside" grep -qx kvm-node=ok "$scratch/out"
+check kvm-guest "KVM API or the HLT guest failed: $(grep kvm-check "$scratch/out")" \
+	grep -qx "kvm-check: run ok" "$scratch/out"
+check tmpdir-shared "file written in TMPDIR inside not seen here" \
+	test "$(cat "$scratch/from-guest" 2>/dev/null)" = written
+check extra-share "file written in WITH_KVM_SHARE inside not seen here" \
+	test "$(cat "$extra/from-guest" 2>/dev/null)" = extra
+check repo-writable "repository not mounted read-write: $(grep repo-mount "$scratch/out")" \
+	grep -qx "repo-mount=9p rw" "$scratch/out"
+
+# Boot 2: the timeout stops a CMD that has started and reports it.
+WITH_KVM_TIMEOUT=30 "$wk" sh -c 'echo started; exec sleep 1000' >"$scratch/out2" 2>"$scratch/err2"
+rc=$?
+check timeout-status "got $rc, want 124" test "$rc" = 124
+check timeout-message "stderr: $(head -c 300 "$scratch/err2")" grep -q 'with-kvm: timed out after 30s' "$scratch/err2"
+check timeout-started "CMD did not start before the timeout: $(cat "$scratch/out2")" \
+	test "$(cat "$scratch/out2")" = started
+exit 0

@@ -1,0 +1,158 @@
+# Sourced by tools/with-kvm: boots the emulated KVM host and runs CMD in it.
+#
+# The host side and the emulated host talk through a control directory
+# (ctl) in $TMPDIR, which both see:
+#   config   the writable shares, for the init (tools/with-kvm.d/init)
+#   env      our environment, NUL-separated, for CMD
+#   run      the bash script the emulated host runs in its chroot
+#   out err  CMD's stdout and stderr; we stream them as they grow
+#   status   CMD's exit status, written when it ends
+#   diag     the init's complaints, for our stderr
+
+# in_dir A B: whether path A is B or below it.
+in_dir() {
+	[ "$2" = / ] || [ "$1" = "$2" ] || [ "${1#"$2"/}" != "$1" ]
+}
+
+# pick_shares: sets shares, the writable paths to share in mount order
+# (parents first): $TMPDIR always (it holds ctl), then the repository and
+# $WITH_KVM_SHARE unless already inside one; never / itself.
+pick_shares() {
+	local cand=() p q keep
+	repo=$(git rev-parse --show-toplevel 2>/dev/null) || repo=$(pwd -P)
+	cand+=("$(realpath -e "$repo")")
+	local IFS=:
+	for p in ${WITH_KVM_SHARE:-}; do
+		[ -n "$p" ] || continue
+		q=$(realpath -e "$p") || die "WITH_KVM_SHARE: no such directory: $p"
+		cand+=("$q")
+	done
+	unset IFS
+	shares=("$tmpdir")
+	for p in "${cand[@]}"; do
+		[ "$p" != / ] || continue
+		keep=1
+		for q in "${shares[@]}"; do
+			in_dir "$p" "$q" && keep=0
+		done
+		[ $keep = 1 ] && shares+=("$p")
+	done
+	# Drop a later share inside an earlier one, then order by length.
+	local out=()
+	for p in "${shares[@]}"; do
+		keep=1
+		for q in "${shares[@]}"; do
+			[ "$p" != "$q" ] && [ "$p" != "$tmpdir" ] && in_dir "$p" "$q" && keep=0
+		done
+		[ $keep = 1 ] && out+=("$p")
+	done
+	mapfile -t shares < <(for p in "${out[@]}"; do printf '%d %s\n' ${#p} "$p"; done |
+		sort -n | cut -d' ' -f2-)
+}
+
+# write_ctl CMD...: fills ctl (see the top of this file).
+write_ctl() {
+	local p i=1 nl=$'\n'
+	for p in "${shares[@]}"; do
+		case "$p" in *"$nl"*) die "cannot share a path with a newline: $p" ;; esac
+		if [ "$p" = "$tmpdir" ]; then
+			echo "share wktmp $p"
+		else
+			echo "share wk$i $p"
+			i=$((i + 1))
+		fi
+	done >"$ctl/config"
+	env -0 | grep -zv '^_=' >"$ctl/env"
+	: >"$ctl/out"
+	: >"$ctl/err"
+	: >"$ctl/diag"
+	# The command goes through sh -c 'exec "$@"' so that a CMD with '=' in
+	# its name is not taken for an assignment by env.
+	{
+		echo 'ctl=$1 envs=()'
+		echo 'while IFS= read -r -d "" kv; do envs+=("$kv"); done <"$ctl/env"'
+		echo "umask $(umask)"
+		printf 'cd -- %q 2>>"$ctl/diag" || { echo 125 >"$ctl/status"; exit; }\n' "$PWD"
+		printf 'env -i "${envs[@]}" /bin/sh -c '\''exec "$@"'\'' sh'
+		printf ' %q' "$@"
+		printf ' </dev/null >>"$ctl/out" 2>>"$ctl/err"\n'
+		echo 'echo $? >"$ctl/status.new" && mv "$ctl/status.new" "$ctl/status"'
+	} >"$ctl/run"
+}
+
+# qemu_args: sets qargs, the QEMU command line.
+qemu_args() {
+	local p i=1
+	qargs=(qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none
+		-no-reboot -machine q35 -accel tcg,thread=multi -cpu EPYC-v3,+svm,+npt
+		-smp "$cpus" -m "$mem" -kernel "$kernel" -initrd "$initrd"
+		-append "console=ttyS0 quiet loglevel=1 panic=-1 wk.ctl=${ctl##*/}"
+		-serial "file:$logdir/console.log"
+		-virtfs local,path=/,mount_tag=wkroot,security_model=none,readonly=on,multidevs=remap)
+	for p in "${shares[@]}"; do
+		local tag=wktmp
+		if [ "$p" != "$tmpdir" ]; then
+			tag=wk$i
+			i=$((i + 1))
+		fi
+		qargs+=(-virtfs "local,path=${p//,/,,},mount_tag=$tag,security_model=none,multidevs=remap")
+	done
+}
+
+# new_logdir: sets logdir, a fresh directory for this run's logs; keeps
+# the 20 newest.
+new_logdir() {
+	mkdir -p "$cache/log"
+	logdir=$cache/log/$(date +%Y%m%d-%H%M%S)-$$
+	mkdir -p "$logdir" || die "cannot create $logdir"
+	(cd "$cache/log" && ls -1d -- */ 2>/dev/null | sort -r | tail -n +21 | xargs -r rm -rf --)
+}
+
+wk_cleanup() {
+	local p
+	for p in ${qpid:-} ${tout:-} ${terr:-}; do
+		kill "$p" 2>/dev/null
+	done
+	[ -n "${ctl:-}" ] && rm -rf "$ctl"
+}
+
+run_emulated() {
+	local qrc rc
+	prepare_host
+	tmpdir=$(realpath -e "${TMPDIR:-/tmp}") || die "TMPDIR ${TMPDIR:-/tmp} does not exist"
+	pick_shares
+	new_logdir
+	ctl=$(mktemp -d "$tmpdir/with-kvm.XXXXXX") || die "cannot create a directory in $tmpdir"
+	trap wk_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	write_ctl "$@"
+	qemu_args
+
+	local tcmd=()
+	[ "$timeout_s" != 0 ] && tcmd=(timeout -k 5 "$timeout_s")
+	"${tcmd[@]}" "${qargs[@]}" >"$logdir/qemu.log" 2>&1 </dev/null &
+	qpid=$!
+	# tail --pid reads what is left once QEMU is gone, then exits.
+	tail -c +1 -s 0.1 -f --pid="$qpid" "$ctl/out" &
+	tout=$!
+	tail -c +1 -s 0.1 -f --pid="$qpid" "$ctl/err" >&2 &
+	terr=$!
+	wait "$qpid"
+	qrc=$?
+	qpid=
+	wait "$tout" "$terr"
+	tout= terr=
+	sed 's/^/with-kvm: /' "$ctl/diag" >&2
+	if [ "$qrc" = 124 ] && [ -n "${tcmd[*]}" ]; then
+		timed_out "$@"
+	fi
+	if [ -f "$ctl/status" ]; then
+		read -r rc <"$ctl/status"
+		exit "$rc"
+	fi
+	echo "with-kvm: the emulated KVM host stopped (QEMU status $qrc) before CMD ended" >&2
+	tail -n 5 "$logdir/qemu.log" | sed 's/^/with-kvm: qemu: /' >&2
+	echo "with-kvm: console log: $logdir/console.log" >&2
+	exit 125
+}
