@@ -20,8 +20,10 @@ trap cleanup EXIT
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
-# check NAME CMD...: PASS when CMD succeeds.
-check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "$*"; fi; }
+# check NAME CMD...: PASS when CMD succeeds (output hidden).
+check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then pass "$n"; else fail "$n" "$*"; fi; }
+# ok NAME 'SHELL CONDITION': PASS when the condition holds.
+ok() { if eval "$2" >/dev/null 2>&1; then pass "$1"; else fail "$1" "$2"; fi; }
 finish() { [ "$failures" = 0 ]; }
 
 free_port() {
@@ -99,4 +101,40 @@ push() {
 	local l=$1 t=$2 d=$3
 	shift 3
 	skopeo copy -q --dest-tls-verify=false "$@" "oci:$l:$t" "docker://$REG/$d" >/dev/null
+}
+
+# make_index LAYOUT NEWTAG TAG:OS/ARCH[/VARIANT]...: an image index over
+# existing tags of LAYOUT, named NEWTAG.
+make_index() {
+	python3 - "$@" <<'EOP'
+import hashlib, json, os, sys
+layout, newtag, entries = sys.argv[1], sys.argv[2], sys.argv[3:]
+idx = json.load(open(os.path.join(layout, "index.json")))
+by_tag = {m["annotations"]["org.opencontainers.image.ref.name"]: m
+          for m in idx["manifests"] if "annotations" in m}
+mans = []
+for e in entries:
+    tag, plat = e.split(":")
+    p = plat.split("/")
+    d = dict(by_tag[tag])
+    d.pop("annotations", None)
+    d["platform"] = {"os": p[0], "architecture": p[1]}
+    if len(p) > 2:
+        d["platform"]["variant"] = p[2]
+    mans.append(d)
+body = json.dumps({"schemaVersion": 2,
+                   "mediaType": "application/vnd.oci.image.index.v1+json",
+                   "manifests": mans}).encode()
+h = hashlib.sha256(body).hexdigest()
+open(os.path.join(layout, "blobs/sha256", h), "wb").write(body)
+idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json",
+    "digest": "sha256:" + h, "size": len(body),
+    "annotations": {"org.opencontainers.image.ref.name": newtag}})
+json.dump(idx, open(os.path.join(layout, "index.json"), "w"))
+EOP
+}
+
+# rootfs_of REF: the unpacked rootfs directory of REF in the store.
+rootfs_of() {
+	"$SM" inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RootFS"])'
 }

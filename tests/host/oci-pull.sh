@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Pull from a real loopback registry (docker-registry) images built with
+# umoci and pushed with skopeo: layers, whiteouts, links, indexes, formats.
+. "$(dirname "$0")/../oci/lib.sh"
+start_registry || { echo "FAIL oci-pull-setup: no registry"; exit 1; }
+L=$T/layout
+src=$T/src
+mkdir -p $src/bin $src/etc $src/opq/old $src/gone
+echo hello >$src/etc/hello
+ln -s ../etc/hello $src/bin/link
+echo data >$src/etc/a
+ln $src/etc/a $src/etc/hard
+echo old >$src/opq/old/f
+echo bye >$src/gone/x
+chmod 4755 $src/etc/a
+chown 123:456 $src/etc/hello
+new_image $L v1
+add_layer $L v1 $src
+# layer 2: whiteout (rm), opaque dir (rm -r + recreate), new file
+mutate $L v1 'rm -rf gone opq && mkdir opq && echo new >opq/n && echo 2 >two'
+push $L v1 multi:v1
+
+out=$("$SM" pull "$REG/multi:v1" 2>&1)
+check pull-multi-layer [ $? = 0 ]
+R=$(rootfs_of "$REG/multi:v1")
+ok content '[ "$(cat $R/etc/hello)" = hello ] && [ "$(cat $R/two)" = 2 ]'
+check symlink [ "$(readlink $R/bin/link)" = ../etc/hello ]
+check hardlink [ "$(stat -c %i $R/etc/a)" = "$(stat -c %i $R/etc/hard)" ]
+check whiteout [ ! -e $R/gone ]
+ok opaque-dir '[ ! -e $R/opq/old ] && [ -f $R/opq/n ]'
+check owner [ "$(stat -c %u:%g $R/etc/hello)" = 123:456 ]
+check setuid [ "$(stat -c %a $R/etc/a)" = 4755 ]
+cfg=$("$SM" inspect "$REG/multi:v1")
+ok config 'echo "$cfg" | grep -q "\"WorkingDir\": \"/work\"" &&
+	echo "$cfg" | grep -q "\"StopSignal\": \"SIGTERM\"" &&
+	echo "$cfg" | grep -q "\"org.test\": \"yes\"" &&
+	echo "$cfg" | grep -q "\"80/tcp\"" && echo "$cfg" | grep -q "\"/data\""'
+ok images-lists '"$SM" images | grep -q "$REG/multi *v1"'
+
+# Docker schema 2 manifest
+push $L v1 dock:v1 --format v2s2
+check pull-docker-v2s2 "$SM" pull -q "$REG/dock:v1"
+# by digest
+dg=$(skopeo inspect --tls-verify=false "docker://$REG/multi:v1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])')
+check pull-by-digest "$SM" pull -q "$REG/multi@$dg"
+
+# zstd layer
+python3 -c "
+import tarfile, io
+t = tarfile.open('$T/z.tar', 'w'); d = b'zstd!\n'; i = tarfile.TarInfo('zfile')
+i.size = len(d); t.addfile(i, io.BytesIO(d)); t.close()"
+python3 "$SM_TOP/tests/oci/layout.py" add-layer $L v1 $T/z.tar zstd
+push $L v1 zst:v1
+ok zstd-is-zstd 'skopeo inspect --raw --tls-verify=false docker://$REG/zst:v1 | grep -q "tar+zstd"'
+check pull-zstd "$SM" pull -q "$REG/zst:v1"
+R=$(rootfs_of "$REG/zst:v1")
+ok zstd-content '[ "$(cat $R/opq/n)" = new ] && [ "$(cat $R/zfile)" = "zstd!" ]'
+
+# multi-arch index: amd64, arm64, arm/v7
+for a in amd64 arm64 armv7; do
+	new_image $L $a
+	umoci config --image $L:$a --architecture ${a%v7}
+	mkdir -p $T/$a && echo $a >$T/$a/arch
+	add_layer $L $a $T/$a
+done
+make_index $L multi-arch amd64:linux/amd64 arm64:linux/arm64 armv7:linux/arm/v7
+push $L multi-arch idx:v1 --all
+"$SM" pull -q "$REG/idx:v1" >/dev/null
+check index-host-platform [ "$(cat $(rootfs_of $REG/idx:v1)/arch)" = amd64 ]
+"$SM" pull -q --platform linux/arm64 "$REG/idx:v1" >/dev/null
+check index-platform-override [ "$(cat $(rootfs_of $REG/idx:v1)/arch)" = arm64 ]
+"$SM" pull -q --platform linux/arm/v8 "$REG/idx:v1" >/dev/null 2>&1
+check index-variant-fallback [ "$(cat $(rootfs_of $REG/idx:v1)/arch)" = armv7 ]
+err=$("$SM" pull --platform linux/s390x "$REG/idx:v1" 2>&1)
+ok index-no-platform 'echo "$err" | grep -q "no image for platform linux/s390x"'
+# Docker manifest list
+push $L multi-arch dlist:v1 --all --format v2s2
+ok dlist-is-docker 'skopeo inspect --raw --tls-verify=false docker://$REG/dlist:v1 | grep -q manifest.list.v2'
+"$SM" pull -q --platform linux/arm64 "$REG/dlist:v1" >/dev/null
+check pull-docker-list [ "$(cat $(rootfs_of $REG/dlist:v1)/arch)" = arm64 ]
+
+# errors
+err=$("$SM" pull "$REG/nope:v1" 2>&1)
+ok missing-image 'echo "$err" | grep -q "manifest v1"'
+err=$("$SM" pull "Bad/Name" 2>&1)
+ok invalid-ref 'echo "$err" | grep -q "must be lowercase"'
+
+# two processes pulling the same image: both succeed, blobs stored once
+push $L v1 conc:v1
+export SUPERMACHINE_ROOT=$T/store2
+"$SM" pull -q "$REG/conc:v1" >$T/p1 2>&1 &
+p1=$!
+"$SM" pull -q "$REG/conc:v1" >$T/p2 2>&1
+r2=$?
+wait $p1
+r1=$?
+ok concurrent-pulls '[ $r1 = 0 ] && [ $r2 = 0 ]'
+check no-temporaries [ -z "$(ls -A $SUPERMACHINE_ROOT/tmp)" ]
+
+# rmi removes names, images and unshared blobs
+nb=$(ls $SUPERMACHINE_ROOT/blobs/sha256 | wc -l)
+check rmi "$SM" rmi "$REG/conc:v1"
+ok rmi-gc '[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/blobs/sha256)" ] && [ "$nb" -gt 0 ]'
+ok rmi-unknown '! "$SM" rmi nothing:here'
+finish
