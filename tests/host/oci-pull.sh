@@ -102,4 +102,13 @@ nb=$(ls $SUPERMACHINE_ROOT/blobs/sha256 | wc -l)
 check rmi "$SM" rmi "$REG/conc:v1"
 ok rmi-gc '[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/blobs/sha256)" ] && [ "$nb" -gt 0 ]'
 ok rmi-unknown '! "$SM" rmi nothing:here'
+
+# without root: ownership and mode recorded in the user.supermachine.owner
+# xattr (here forced; the store picks it by itself when not root)
+export SUPERMACHINE_ROOT=$T/store3
+SUPERMACHINE_ROOTLESS=1 "$SM" pull -q "$REG/multi:v1" >/dev/null
+R=$(rootfs_of "$REG/multi:v1")
+ok rootless-owner-xattr '[ "$(python3 -c "import os; print(os.getxattr(\"$R/etc/hello\", \"user.supermachine.owner\").decode())")" = "123:456:0100644" ]'
+ok rootless-setuid-xattr '[ "$(python3 -c "import os; print(os.getxattr(\"$R/etc/a\", \"user.supermachine.owner\").decode())")" = "0:0:0104755" ]'
+ok rootless-inspect '"$SM" inspect "$REG/multi:v1" | grep -q "\"Ownership\": \"xattr\""'
 finish
