@@ -177,6 +177,8 @@ static inline int fs_lookup(struct tc *t, uint64_t dir, const char *name,
 {
 	int rc;
 
+	if (e)
+		memset(e, 0, sizeof(*e));
 	tc_begin(t, FUSE_LOOKUP, dir);
 	tc_str(t, name);
 	rc = tc_send(t);
@@ -357,7 +359,7 @@ static inline int fs_setattr(struct tc *t, uint64_t node,
 /* Reads a whole directory through READDIR; returns the entry count. */
 static inline int fs_count_dir(struct tc *t, uint64_t node, int plus)
 {
-	uint64_t fh, off = 0;
+	uint64_t fh = 0, off = 0;
 	int count = 0;
 
 	if (fs_open(t, node, O_RDONLY, 1, &fh))

@@ -234,7 +234,7 @@ TEST(bad_names)
 
 TEST(hostile_forget)
 {
-	uint64_t n, fh;
+	uint64_t n = 0, fh = 0;
 	struct fuse_attr a;
 	char buf[8];
 	size_t got;
@@ -267,7 +267,7 @@ TEST(batch_forget_lies)
 {
 	struct fuse_batch_forget_in in = {.count = UINT32_MAX};
 	struct fuse_forget_one one = {.nodeid = 0, .nlookup = 5};
-	uint64_t d;
+	uint64_t d = 0;
 
 	setup();
 	CHECK_EQ(fs_mkdir(&t, 1, "d", 0755, &d), 0);
@@ -290,7 +290,7 @@ TEST(batch_forget_lies)
 
 TEST(handle_abuse)
 {
-	uint64_t n, fh, dfh;
+	uint64_t n = 0, fh = 0, dfh = 0;
 	char buf[16];
 	size_t got;
 	struct fuse_write_in w;

@@ -1,0 +1,733 @@
+/*
+ * Passthrough backend: serves a host directory. Security model:
+ *  - every inode is an O_PATH|O_NOFOLLOW fd; a name is only ever resolved
+ *    as one component relative to its parent's fd, with openat2(RESOLVE_
+ *    BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS): symlinks are
+ *    returned as themselves and never followed on the host;
+ *  - files are opened by re-opening the inode's own fd through
+ *    /proc/self/fd (no name lookup, so a path swapped for a symlink after
+ *    LOOKUP cannot redirect an OPEN), and only regular files and
+ *    directories can be opened: FIFOs, sockets and devices never are;
+ *  - device nodes are never created; setuid/setgid are dropped on write
+ *    and truncate when the kernel asks (FUSE_HANDLE_KILLPRIV_V2);
+ *  - in read-only mode every modifying call fails with EROFS here too.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fuse/fuse_server.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+
+struct pt {
+	int root_fd;
+	int proc_fd; /* /proc/self/fd, for re-opening O_PATH fds */
+	int read_only;
+	int is_root;
+	mode_t umask;
+};
+
+struct pino {
+	int fd; /* O_PATH | O_NOFOLLOW */
+	mode_t type;
+};
+
+struct phandle {
+	int fd;
+	pthread_mutex_t lock; /* directories: lseek + getdents */
+};
+
+/* Guest open flags we pass on; everything else is dropped. */
+#define OPEN_OK                                                           \
+	(O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_SYNC | O_DSYNC | \
+	 O_NOATIME | O_DIRECTORY | O_LARGEFILE)
+
+static int name_ok(const char *name)
+{
+	return name[0] && !strchr(name, '/') && strcmp(name, ".") &&
+	       strcmp(name, "..") && strlen(name) <= NAME_MAX;
+}
+
+/* One component below dirfd, never following anything. */
+static int lookup_fd(int dirfd, const char *name)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+	};
+	int fd;
+
+	if (!name_ok(name))
+		return -EINVAL;
+	fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) /* pre-5.6: same, name is checked */
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int stat_fd(int fd, struct stat *st)
+{
+	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+		   ? -errno
+		   : 0;
+}
+
+static struct pino *new_ino(int fd, mode_t mode)
+{
+	struct pino *i = malloc(sizeof(*i));
+
+	if (!i) {
+		close(fd);
+		return NULL;
+	}
+	i->fd = fd;
+	i->type = mode & S_IFMT;
+	return i;
+}
+
+/* Opens the inode itself (not a name) with flags: regular files and dirs. */
+static int reopen(struct pt *p, struct pino *i, int flags)
+{
+	char name[16];
+	int fd;
+
+	if (i->type != S_IFREG && i->type != S_IFDIR)
+		return i->type == S_IFLNK ? -ELOOP : -ENXIO;
+	if (p->read_only &&
+	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
+		return -EROFS;
+	snprintf(name, sizeof(name), "%d", i->fd);
+	fd = openat(p->proc_fd, name, (flags & OPEN_OK) | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int fuse_passthrough_new(const char *dir, int read_only, void **be,
+			 struct sm_error *err)
+{
+	struct pt *p = calloc(1, sizeof(*p));
+	struct stat st;
+
+	if (!p)
+		return sm_err(err, -ENOMEM, "passthrough %s", dir);
+	p->root_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (p->root_fd < 0 || fstat(p->root_fd, &st) < 0) {
+		int rc = sm_err_errno(err, "passthrough: open %s", dir);
+
+		if (p->root_fd >= 0)
+			close(p->root_fd);
+		free(p);
+		return rc;
+	}
+	p->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (p->proc_fd < 0) {
+		int rc = sm_err_errno(err, "passthrough: /proc/self/fd");
+
+		close(p->root_fd);
+		free(p);
+		return rc;
+	}
+	p->read_only = read_only;
+	p->is_root = geteuid() == 0;
+	p->umask = umask(0);
+	umask(p->umask);
+	*be = p;
+	return 0;
+}
+
+static void pt_destroy(void *be)
+{
+	struct pt *p = be;
+
+	close(p->root_fd);
+	close(p->proc_fd);
+	free(p);
+}
+
+static void *pt_root(void *be)
+{
+	struct pt *p = be;
+	int fd = fcntl(p->root_fd, F_DUPFD_CLOEXEC, 0);
+
+	return fd < 0 ? NULL : new_ino(fd, S_IFDIR);
+}
+
+static int pt_lookup(void *be, void *dir, const char *name, void **ino,
+		     struct stat *st)
+{
+	struct pino *d = dir, *i;
+	int fd, rc;
+
+	(void)be;
+	fd = lookup_fd(d->fd, name);
+	if (fd < 0)
+		return fd;
+	rc = stat_fd(fd, st);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	i = new_ino(fd, st->st_mode);
+	if (!i)
+		return -ENOMEM;
+	*ino = i;
+	return 0;
+}
+
+static void pt_forget(void *be, void *ino)
+{
+	struct pino *i = ino;
+
+	(void)be;
+	close(i->fd);
+	free(i);
+}
+
+static int pt_getattr(void *be, void *ino, struct stat *st)
+{
+	(void)be;
+	return stat_fd(((struct pino *)ino)->fd, st);
+}
+
+/* setuid always, setgid when group-executable, and file capabilities. */
+static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
+{
+	char name[16];
+	struct stat st;
+	mode_t m;
+	int rc = stat_fd(fd >= 0 ? fd : i->fd, &st);
+
+	if (rc < 0 || !S_ISREG(st.st_mode))
+		return rc;
+	m = st.st_mode & ~S_ISUID;
+	if (m & S_IXGRP)
+		m &= ~S_ISGID;
+	if (fd >= 0)
+		fremovexattr(fd, "security.capability");
+	if (m == st.st_mode)
+		return 0;
+	snprintf(name, sizeof(name), "%d", i->fd);
+	if (fd >= 0)
+		rc = fchmod(fd, m & 07777);
+	else
+		rc = fchmodat(p->proc_fd, name, m & 07777, 0);
+	return rc < 0 ? -errno : 0;
+}
+
+static int set_times(struct pt *p, struct pino *i,
+		     const struct fuse_setattr_req *sa)
+{
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+	char name[16];
+	int rc;
+
+	if (sa->valid & (FATTR_ATIME | FATTR_ATIME_NOW))
+		ts[0] = sa->atime;
+	if (sa->valid & (FATTR_MTIME | FATTR_MTIME_NOW))
+		ts[1] = sa->mtime;
+	if (i->type == S_IFLNK) {
+		rc = utimensat(i->fd, "", ts, AT_EMPTY_PATH);
+	} else {
+		snprintf(name, sizeof(name), "%d", i->fd);
+		rc = utimensat(p->proc_fd, name, ts, 0);
+	}
+	return rc < 0 ? -errno : 0;
+}
+
+static int truncate_ino(struct pt *p, struct pino *i, struct phandle *h,
+			uint64_t size)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (h)
+		return ftruncate(h->fd, (off_t)size) < 0 ? -errno : 0;
+	fd = reopen(p, i, O_WRONLY);
+	if (fd < 0)
+		return fd;
+	return ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+}
+
+static int pt_setattr(void *be, void *ino, void *fh,
+		      const struct fuse_setattr_req *sa, struct stat *st)
+{
+	struct pt *p = be;
+	struct pino *i = ino;
+	char name[16];
+	int rc = 0;
+
+	if (p->read_only)
+		return -EROFS;
+	snprintf(name, sizeof(name), "%d", i->fd);
+	if (sa->valid & FATTR_MODE) {
+		if (i->type == S_IFLNK)
+			return -EOPNOTSUPP;
+		if (fchmodat(p->proc_fd, name, sa->mode & 07777, 0) < 0)
+			return -errno;
+	}
+	if (sa->valid & (FATTR_UID | FATTR_GID)) {
+		/* the host kernel drops setuid/setgid on chown, like ours */
+		if (fchownat(i->fd, "",
+			     (sa->valid & FATTR_UID) ? sa->uid : (uid_t)-1,
+			     (sa->valid & FATTR_GID) ? sa->gid : (gid_t)-1,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	if (sa->valid & FATTR_SIZE)
+		rc = truncate_ino(p, i, fh, sa->size);
+	if (rc == 0 && (sa->valid & FATTR_KILL_SUIDGID))
+		rc = kill_priv_fd(p, i, fh ? ((struct phandle *)fh)->fd : -1);
+	if (rc == 0 && (sa->valid & (FATTR_ATIME | FATTR_ATIME_NOW |
+				     FATTR_MTIME | FATTR_MTIME_NOW)))
+		rc = set_times(p, i, sa);
+	return rc < 0 ? rc : stat_fd(i->fd, st);
+}
+
+static int pt_readlink(void *be, void *ino, char *buf, size_t size)
+{
+	ssize_t n;
+
+	(void)be;
+	n = readlinkat(((struct pino *)ino)->fd, "", buf, size);
+	return n < 0 ? -errno : (int)n;
+}
+
+/* Gives a new object its caller's owner, and its exact mode. */
+static void own_new(struct pt *p, int fd, struct pino *dir, mode_t mode,
+		    const struct fuse_ctx *c)
+{
+	struct stat dst;
+	gid_t gid = c->gid;
+
+	if (p->is_root) {
+		if (stat_fd(dir->fd, &dst) == 0 && (dst.st_mode & S_ISGID))
+			gid = (gid_t)-1; /* inherited from the directory */
+		if (fchownat(fd, "", c->uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			/* best effort: the object stays root's */
+		}
+	}
+	if ((mode & p->umask & 0777) && !S_ISLNK(mode)) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "%d", fd);
+		if (fchmodat(p->proc_fd, name, mode & 07777, 0) < 0) {
+			/* keep the umasked mode */
+		}
+	}
+}
+
+static int pt_mknod(void *be, void *dir, const char *name, mode_t mode,
+		    dev_t rdev, const char *target, const struct fuse_ctx *c,
+		    void **ino, struct stat *st)
+{
+	struct pt *p = be;
+	struct pino *d = dir;
+	int rc;
+
+	(void)rdev;
+	if (p->read_only)
+		return -EROFS;
+	if (!name_ok(name))
+		return -EINVAL;
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		rc = mkdirat(d->fd, name, mode & 07777);
+		break;
+	case S_IFLNK:
+		rc = target ? symlinkat(target, d->fd, name)
+			    : (errno = EINVAL, -1);
+		break;
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+		rc = mknodat(d->fd, name, mode & (S_IFMT | 07777), 0);
+		break;
+	default:
+		return -EPERM; /* never a device node on the host */
+	}
+	if (rc < 0)
+		return -errno;
+	rc = pt_lookup(be, dir, name, ino, st);
+	if (rc < 0)
+		return rc;
+	own_new(p, ((struct pino *)*ino)->fd, d, mode, c);
+	return stat_fd(((struct pino *)*ino)->fd, st);
+}
+
+static int pt_unlink(void *be, void *dir, const char *name)
+{
+	struct pt *p = be;
+
+	if (p->read_only)
+		return -EROFS;
+	if (!name_ok(name))
+		return -EINVAL;
+	return unlinkat(((struct pino *)dir)->fd, name, 0) < 0 ? -errno : 0;
+}
+
+static int pt_rmdir(void *be, void *dir, const char *name)
+{
+	struct pt *p = be;
+
+	if (p->read_only)
+		return -EROFS;
+	if (!name_ok(name))
+		return -EINVAL;
+	return unlinkat(((struct pino *)dir)->fd, name, AT_REMOVEDIR) < 0
+		   ? -errno
+		   : 0;
+}
+
+static int pt_rename(void *be, void *dir, const char *name, void *newdir,
+		     const char *newname, unsigned flags)
+{
+	struct pt *p = be;
+
+	if (p->read_only)
+		return -EROFS;
+	if (!name_ok(name) || !name_ok(newname) ||
+	    (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)))
+		return -EINVAL;
+	return renameat2(((struct pino *)dir)->fd, name,
+			 ((struct pino *)newdir)->fd, newname, flags) < 0
+		   ? -errno
+		   : 0;
+}
+
+static int pt_link(void *be, void *ino, void *newdir, const char *newname,
+		   void **newino, struct stat *st)
+{
+	struct pt *p = be;
+	struct pino *i = ino, *d = newdir;
+	char name[16];
+
+	if (p->read_only)
+		return -EROFS;
+	if (!name_ok(newname))
+		return -EINVAL;
+	if (i->type == S_IFDIR)
+		return -EPERM;
+	if (linkat(i->fd, "", d->fd, newname, AT_EMPTY_PATH) < 0) {
+		if (errno != ENOENT && errno != EPERM)
+			return -errno;
+		/* without CAP_DAC_READ_SEARCH: link the inode via /proc */
+		snprintf(name, sizeof(name), "%d", i->fd);
+		if (linkat(p->proc_fd, name, d->fd, newname,
+			   AT_SYMLINK_FOLLOW) < 0)
+			return -errno;
+	}
+	return pt_lookup(be, newdir, newname, newino, st);
+}
+
+static int new_handle(int fd, void **fh)
+{
+	struct phandle *h = malloc(sizeof(*h));
+
+	if (!h) {
+		close(fd);
+		return -ENOMEM;
+	}
+	h->fd = fd;
+	pthread_mutex_init(&h->lock, NULL);
+	*fh = h;
+	return 0;
+}
+
+static int pt_open(void *be, void *ino, int flags, void **fh)
+{
+	int fd = reopen(be, ino, flags);
+
+	return fd < 0 ? fd : new_handle(fd, fh);
+}
+
+static int pt_create(void *be, void *dir, const char *name, mode_t mode,
+		     int flags, const struct fuse_ctx *c, void **ino,
+		     struct stat *st, void **fh)
+{
+	struct pt *p = be;
+	struct pino *d = dir;
+	_cleanup_close_ int fd = -1;
+	char pname[16];
+	int rc, opath;
+
+	if (p->read_only)
+		return -EROFS;
+	if (!name_ok(name))
+		return -EINVAL;
+	fd = openat(d->fd, name,
+		    (flags & OPEN_OK & ~O_DIRECTORY) | O_CREAT | O_EXCL |
+			O_NOFOLLOW | O_CLOEXEC,
+		    mode & 07777);
+	if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) {
+		/* lost a race with another creator: open what is there */
+		rc = pt_lookup(be, dir, name, ino, st);
+		if (rc < 0)
+			return rc;
+		rc = pt_open(be, *ino, flags, fh);
+		if (rc < 0)
+			pt_forget(be, *ino);
+		return rc;
+	}
+	if (fd < 0)
+		return -errno;
+	own_new(p, fd, d, mode, c);
+	/* the O_PATH inode fd comes from the open file, not from the name */
+	snprintf(pname, sizeof(pname), "%d", fd);
+	opath = openat(p->proc_fd, pname, O_PATH | O_CLOEXEC);
+	if (opath < 0)
+		return -errno;
+	rc = stat_fd(opath, st);
+	if (rc < 0 || !(*ino = new_ino(opath, st->st_mode))) {
+		if (rc == 0)
+			rc = -ENOMEM;
+		else
+			close(opath);
+		return rc;
+	}
+	rc = new_handle(steal_fd(fd), fh);
+	if (rc < 0)
+		pt_forget(be, *ino);
+	return rc;
+}
+
+static ssize_t pt_read(void *be, void *ino, void *fh, const struct iovec *iov,
+		       int cnt, off_t off)
+{
+	ssize_t n = preadv(((struct phandle *)fh)->fd, iov, cnt, off);
+
+	(void)be;
+	(void)ino;
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t pt_write(void *be, void *ino, void *fh, const struct iovec *iov,
+			int cnt, off_t off, unsigned wflags)
+{
+	struct phandle *h = fh;
+	ssize_t n;
+
+	if (((struct pt *)be)->read_only)
+		return -EROFS;
+	if (wflags & FUSE_BE_KILL_PRIV) {
+		int rc = kill_priv_fd(be, ino, h->fd);
+
+		if (rc < 0)
+			return rc;
+	}
+	n = pwritev(h->fd, iov, cnt, off);
+	return n < 0 ? -errno : n;
+}
+
+static int pt_release(void *be, void *ino, void *fh)
+{
+	struct phandle *h = fh;
+
+	(void)be;
+	(void)ino;
+	close(h->fd);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+	return 0;
+}
+
+static int pt_fsync(void *be, void *ino, void *fh, int datasync)
+{
+	int fd = ((struct phandle *)fh)->fd;
+
+	(void)be;
+	(void)ino;
+	return (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? -errno : 0;
+}
+
+static int pt_readdir(void *be, void *ino, void *fh, uint64_t off,
+		      fuse_fill_fn fill, void *fctx)
+{
+	struct phandle *h = fh;
+	char buf[32768];
+	int rc = 0, emitted = 0;
+
+	(void)be;
+	(void)ino;
+	pthread_mutex_lock(&h->lock);
+	if (lseek(h->fd, (off_t)off, SEEK_SET) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (;;) {
+		long n = syscall(SYS_getdents64, h->fd, buf, sizeof(buf));
+
+		if (n < 0) {
+			rc = emitted ? 0 : -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (long pos = 0; pos < n;) {
+			struct dirent64 *d = (void *)(buf + pos);
+
+			pos += d->d_reclen;
+			rc = fill(fctx, d->d_name, strlen(d->d_name), d->d_ino,
+				  d->d_type, (uint64_t)d->d_off);
+			if (rc != 0)
+				goto out;
+			emitted = 1;
+		}
+	}
+out:
+	pthread_mutex_unlock(&h->lock);
+	return rc < 0 ? rc : 0;
+}
+
+static int pt_statfs(void *be, void *ino, struct statvfs *sv)
+{
+	(void)be;
+	return fstatvfs(((struct pino *)ino)->fd, sv) < 0 ? -errno : 0;
+}
+
+/* xattrs go through the inode itself; only files and dirs carry them. */
+static int xpath(struct pino *i, char *buf, size_t size)
+{
+	if (i->type != S_IFREG && i->type != S_IFDIR)
+		return -ENOTSUP;
+	snprintf(buf, size, "/proc/self/fd/%d", i->fd);
+	return 0;
+}
+
+static int pt_setxattr(void *be, void *ino, const char *name, const void *value,
+		       size_t size, int flags)
+{
+	char path[64];
+	int rc;
+
+	if (((struct pt *)be)->read_only)
+		return -EROFS;
+	rc = xpath(ino, path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	return setxattr(path, name, value, size, flags) < 0 ? -errno : 0;
+}
+
+static ssize_t pt_getxattr(void *be, void *ino, const char *name, void *buf,
+			   size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	(void)be;
+	if (xpath(ino, path, sizeof(path)) < 0)
+		return -ENODATA;
+	n = getxattr(path, name, buf, size);
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t pt_listxattr(void *be, void *ino, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	(void)be;
+	if (xpath(ino, path, sizeof(path)) < 0)
+		return 0;
+	n = listxattr(path, buf, size);
+	return n < 0 ? -errno : n;
+}
+
+static int pt_removexattr(void *be, void *ino, const char *name)
+{
+	char path[64];
+	int rc;
+
+	if (((struct pt *)be)->read_only)
+		return -EROFS;
+	rc = xpath(ino, path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	return removexattr(path, name) < 0 ? -errno : 0;
+}
+
+static int pt_fallocate(void *be, void *ino, void *fh, int mode, off_t off,
+			off_t len)
+{
+	(void)ino;
+	if (((struct pt *)be)->read_only)
+		return -EROFS;
+	return fallocate(((struct phandle *)fh)->fd, mode, off, len) < 0
+		   ? -errno
+		   : 0;
+}
+
+static off_t pt_lseek(void *be, void *ino, void *fh, off_t off, int whence)
+{
+	off_t pos = lseek(((struct phandle *)fh)->fd, off, whence);
+
+	(void)be;
+	(void)ino;
+	return pos < 0 ? -errno : pos;
+}
+
+static ssize_t pt_copy_file_range(void *be, void *ino_in, void *fh_in,
+				  off_t off_in, void *ino_out, void *fh_out,
+				  off_t off_out, size_t len, unsigned flags)
+{
+	ssize_t n;
+
+	(void)ino_in;
+	(void)ino_out;
+	if (((struct pt *)be)->read_only)
+		return -EROFS;
+	n = copy_file_range(((struct phandle *)fh_in)->fd, &off_in,
+			    ((struct phandle *)fh_out)->fd, &off_out, len,
+			    flags);
+	return n < 0 ? -errno : n;
+}
+
+static int pt_map_fd(void *be, void *ino, int writable)
+{
+	struct pino *i = ino;
+
+	if (i->type != S_IFREG)
+		return -EINVAL;
+	return reopen(be, i, writable ? O_RDWR : O_RDONLY);
+}
+
+const struct fuse_backend_ops fuse_passthrough_ops = {
+    .name = "passthrough",
+    .root = pt_root,
+    .lookup = pt_lookup,
+    .forget = pt_forget,
+    .getattr = pt_getattr,
+    .setattr = pt_setattr,
+    .readlink = pt_readlink,
+    .mknod = pt_mknod,
+    .unlink = pt_unlink,
+    .rmdir = pt_rmdir,
+    .rename = pt_rename,
+    .link = pt_link,
+    .open = pt_open,
+    .create = pt_create,
+    .read = pt_read,
+    .write = pt_write,
+    .release = pt_release,
+    .fsync = pt_fsync,
+    .readdir = pt_readdir,
+    .statfs = pt_statfs,
+    .setxattr = pt_setxattr,
+    .getxattr = pt_getxattr,
+    .listxattr = pt_listxattr,
+    .removexattr = pt_removexattr,
+    .fallocate = pt_fallocate,
+    .lseek = pt_lseek,
+    .copy_file_range = pt_copy_file_range,
+    .map_fd = pt_map_fd,
+    .destroy = pt_destroy,
+};
