@@ -80,13 +80,15 @@ write_ctl() {
 	} >"$ctl/run"
 }
 
-# qemu_args: sets qargs, the QEMU command line.
+# qemu_args: sets qargs, the QEMU command line. The emulated host is a
+# throw-away test machine: no CPU-bug mitigations, no crypto self-tests
+# (both cost boot time under TCG); its console goes to a log file.
 qemu_args() {
 	local p i=1
 	qargs=(qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none
 		-no-reboot -machine q35 -accel tcg,thread=multi -cpu EPYC-v3,+svm,+npt
 		-smp "$cpus" -m "$mem" -kernel "$kernel" -initrd "$initrd"
-		-append "console=ttyS0 quiet loglevel=1 panic=-1 wk.ctl=${ctl##*/}"
+		-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off cryptomgr.notests ${WITH_KVM_APPEND:-} wk.ctl=${ctl##*/}"
 		-serial "file:$logdir/console.log"
 		-virtfs local,path=/,mount_tag=wkroot,security_model=none,readonly=on,multidevs=remap)
 	for p in "${shares[@]}"; do
