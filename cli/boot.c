@@ -23,7 +23,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: supermachine boot --kernel FILE [--initrd FILE] [--cmdline STR]\n"
 		"                         [--cpus N] [--memory SIZE] [--timeout SEC]\n"
-		"                         [--console FILE] [--timing] [-- CMD [ARGS...]]\n");
+		"                         [--console FILE] [--timing]\n"
+		"                         [--share TAG=DIR[,ro][,dax[=SIZE]]]... [-- CMD [ARGS...]]\n");
 }
 
 /* Parses docker-style sizes: 512m, 1g, 1024 (MiB when no suffix). */
@@ -55,6 +56,35 @@ int cli_parse_mib(const char *s, uint64_t *mib)
 	if (*end && end[1] && !((end[1] == 'b' || end[1] == 'B') && !end[2]))
 		return -EINVAL;
 	*mib = v;
+	return 0;
+}
+
+#define MAX_SHARES 8
+
+/* TAG=DIR[,ro][,dax[=SIZE]]: a host directory served over virtio-fs. */
+static int parse_share(char *spec, struct sm_share *sh)
+{
+	char *eq = strchr(spec, '='), *opt, *save = NULL;
+
+	if (!eq || eq == spec)
+		return -EINVAL;
+	*eq = '\0';
+	sh->tag = spec;
+	sh->dir = strtok_r(eq + 1, ",", &save);
+	if (!sh->dir || !*sh->dir)
+		return -EINVAL;
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		uint64_t mib = 256;
+
+		if (strcmp(opt, "ro") == 0)
+			sh->read_only = 1;
+		else if (strcmp(opt, "dax") == 0 ||
+			 (strncmp(opt, "dax=", 4) == 0 &&
+			  cli_parse_mib(opt + 4, &mib) == 0))
+			sh->dax_window = mib << 20;
+		else
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -116,10 +146,12 @@ int cmd_boot(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "console", required_argument, NULL, 'o' },
 		{ "timing", no_argument, NULL, 'T' },
+		{ "share", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct sm_boot_config cfg = { .size = sizeof(cfg), .console_fd = 1 };
+	struct sm_share shares[MAX_SHARES] = { 0 };
 	struct sm_boot_result res;
 	struct sm_error err = { 0 };
 	const char *cmdline = NULL;
@@ -163,6 +195,15 @@ int cmd_boot(int argc, char **argv)
 		case 'T':
 			timing = 1;
 			break;
+		case 's':
+			if (cfg.nshares >= MAX_SHARES ||
+			    parse_share(optarg, &shares[cfg.nshares])) {
+				fprintf(stderr, "supermachine: --share: expected TAG=DIR[,ro][,dax[=SIZE]] (at most %d)\n",
+					MAX_SHARES);
+				return CLI_EXIT_FAILURE;
+			}
+			cfg.nshares++;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -181,6 +222,7 @@ int cmd_boot(int argc, char **argv)
 		return CLI_EXIT_FAILURE;
 	}
 	cfg.cmdline = full;
+	cfg.shares = shares;
 	ret = sm_boot(&cfg, &res, &err);
 	free(full);
 	if (ret) {

@@ -32,6 +32,14 @@ SM_API const char *sm_version(void);
 
 /* ---- Low-level boot (kernel + initrd + command line) ---- */
 
+/* A host directory served to the guest over virtio-fs. */
+struct sm_share {
+	const char *tag;       /* mount tag in the guest (1..36 bytes) */
+	const char *dir;       /* host directory */
+	int read_only;         /* every write fails with EROFS */
+	uint64_t dax_window;   /* DAX window bytes (multiple of 2 MiB), 0: none */
+};
+
 struct sm_boot_config {
 	size_t size;            /* sizeof(struct sm_boot_config), for growth */
 	const char *kernel;     /* ELF vmlinux or bzImage */
@@ -41,6 +49,8 @@ struct sm_boot_config {
 	uint64_t memory_mib;    /* default 256 */
 	int console_fd;         /* where guest serial output goes; -1: discard */
 	unsigned int timeout_ms; /* 0: none; past it the VM is stopped */
+	const struct sm_share *shares; /* virtio-fs shares */
+	unsigned int nshares;
 };
 
 /* Outcome of a VM run, also encoded in the return value of sm_boot(). */

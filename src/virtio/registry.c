@@ -4,9 +4,11 @@
 #include "virtio/device.h"
 
 extern const struct virtio_dev_ops virtio_rng_ops;
+extern const struct virtio_dev_ops virtio_fs_ops;
 
 const struct virtio_dev_ops *const virtio_device_types[] = {
 	&virtio_rng_ops,
+	&virtio_fs_ops,
 	NULL,
 };
 

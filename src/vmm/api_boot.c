@@ -23,6 +23,16 @@ SM_API int sm_boot(const struct sm_boot_config *cfg,
 		.cmdline = cfg->cmdline, .cpus = cfg->cpus,
 		.memory_mib = cfg->memory_mib, .console_fd = cfg->console_fd,
 	};
+	if (cfg->nshares > VM_MAX_SHARES)
+		return sm_err(err, -EINVAL, "%u shares, limit %d", cfg->nshares,
+			      VM_MAX_SHARES);
+	for (unsigned i = 0; i < cfg->nshares; i++) {
+		vc.shares[i].tag = cfg->shares[i].tag;
+		vc.shares[i].dir = cfg->shares[i].dir;
+		vc.shares[i].read_only = cfg->shares[i].read_only;
+		vc.shares[i].dax_window = cfg->shares[i].dax_window;
+	}
+	vc.nshares = cfg->nshares;
 	ret = vm_create(&vc, &vm, err);
 	if (ret)
 		return ret;

@@ -34,6 +34,12 @@ struct vm {
 	struct serial *serial;
 	struct virtio_dev *virtio[VM_MAX_VIRTIO];
 	unsigned nvirtio;
+	/* shared-memory windows (DAX), each its own memory slot */
+	unsigned nshm;
+	struct {
+		void *host;
+		uint64_t gpa, size;
+	} shm[VM_MAX_VIRTIO];
 	uint64_t start_ns;
 
 	pthread_mutex_t lock; /* protects the fields below */
@@ -56,6 +62,15 @@ void vm_irq_pulse(struct vm *vm, unsigned irq);
  */
 void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
 	     const char *detail);
+
+/*
+ * Reserves `size` bytes of guest-physical space above RAM for a device's
+ * shared-memory region (virtio-fs DAX): host address space is reserved
+ * inaccessible (PROT_NONE) and registered with the hypervisor; the device
+ * maps file ranges into it. Called while the VM is being built.
+ */
+int vm_map_shm(struct vm *vm, uint64_t size, uint64_t *gpa, void **host,
+	       struct sm_error *err);
 
 /* Records a boot progress marker written by the guest init. */
 void vm_marker(struct vm *vm, uint8_t marker);

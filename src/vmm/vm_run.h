@@ -5,6 +5,10 @@
 #include "supermachine.h"
 #include "vmm/vm.h"
 
+#include "virtio/fs.h"
+
+#define VM_MAX_SHARES 8
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -12,6 +16,8 @@ struct vm_config {
 	unsigned cpus;
 	uint64_t memory_mib;
 	int console_fd;
+	unsigned nshares;
+	struct virtio_fs_config shares[VM_MAX_SHARES];
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **vmp,

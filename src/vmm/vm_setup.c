@@ -15,6 +15,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "virtio/device.h"
+#include "virtio/fs.h"
 #include "vmm/vm_run.h"
 
 /* The VMM's own part of the kernel command line. */
@@ -112,6 +113,45 @@ static int add_virtio(struct vm *vm, const char *type, const void *cfg,
 		return sm_err(err, -EBUSY, "MMIO range of %s taken", ops->name);
 	}
 	vm->virtio[vm->nvirtio++] = dev;
+	return 0;
+}
+
+int vm_map_shm(struct vm *vm, uint64_t size, uint64_t *gpa, void **host,
+	       struct sm_error *err)
+{
+	/* Sections of 1 GiB keep every window aligned for the guest's memory
+	 * hotplug (128 MiB sections) and its 2 MiB DAX chunks. */
+	const uint64_t align = 1ULL << 30;
+	uint64_t base = X86_SHM_BASE_MIN;
+	void *p;
+	int ret;
+
+	if (size == 0 || size % (2ULL << 20) || size > (64ULL << 30))
+		return sm_err(err, -EINVAL,
+			      "shared memory window of %llu bytes: must be a multiple of 2 MiB up to 64 GiB",
+			      (unsigned long long)size);
+	if (vm->nshm >= VM_MAX_VIRTIO)
+		return sm_err(err, -ENOSPC, "too many shared memory windows");
+	if (vm->nshm)
+		base = (vm->shm[vm->nshm - 1].gpa + vm->shm[vm->nshm - 1].size +
+			align - 1) & ~(align - 1);
+	p = mmap(NULL, size, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return sm_err_errno(err, "reserve %llu MiB of address space",
+				    (unsigned long long)(size >> 20));
+	ret = hv_vm_map_ram(vm->hv, GM_MAX_REGIONS + vm->nshm, base, size, p,
+			    err);
+	if (ret) {
+		munmap(p, size);
+		return ret;
+	}
+	vm->shm[vm->nshm].host = p;
+	vm->shm[vm->nshm].gpa = base;
+	vm->shm[vm->nshm].size = size;
+	vm->nshm++;
+	*gpa = base;
+	*host = p;
 	return 0;
 }
 
@@ -239,6 +279,8 @@ int vm_create(const struct vm_config *cfg, struct vm **vmp,
 		ret = setup_platform_devices(vm, cfg->console_fd, err);
 	if (!ret)
 		ret = add_virtio(vm, "rng", NULL, err);
+	for (unsigned i = 0; !ret && i < cfg->nshares; i++)
+		ret = add_virtio(vm, "fs", &cfg->shares[i], err);
 	if (!ret)
 		ret = load_guest(vm, cfg, &boot, err);
 	if (!ret)
@@ -261,6 +303,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		virtio_mmio_destroy(vm->virtio[i]);
 	serial_destroy(vm->serial);
+	for (unsigned i = 0; i < vm->nshm; i++)
+		munmap(vm->shm[i].host, vm->shm[i].size);
 	hv_vm_destroy(vm->hv);
 	gm_destroy(&vm->mem);
 	pthread_cond_destroy(&vm->cond);

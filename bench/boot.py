@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Boot-time benchmark: supermachine vs QEMU microvm, same kernel + initramfs.
+
+For each VMM, N runs of the guest command `true`:
+  to_init  - process start until the init's first console line
+             ("supermachine-init: started") reaches the host
+  total    - process start until the process exits
+For supermachine also the VMM's own view (marker port written by init's
+first instructions) and its RSS beyond guest memory (RssAnon + RssFile,
+sampled while the guest sleeps; guest RAM is a memfd, counted in RssShmem).
+
+Run it where /dev/kvm works (tools/with-kvm bench/boot.py).
+"""
+import os, re, statistics, subprocess, sys, time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("SM_BUILD", os.path.join(TOP, "build"))
+SM = os.path.join(BUILD, "supermachine")
+KERNEL = os.path.join(TOP, "build/guest/vmlinux")
+INITRD = os.path.join(TOP, "build/guest/initramfs.cpio")
+RUNS = int(os.environ.get("RUNS", "5"))
+MARK = b"supermachine-init: started"
+CMDLINE = "console=ttyS0 reboot=k panic=-1 io_delay=none no_timer_check quiet"
+
+
+def hexcmd(argv):
+    return "sm.cmd=" + "".join(a.encode().hex() + "00" for a in argv)
+
+
+def timed(cmd):
+    """Returns (seconds to marker line, seconds to exit, exit status)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    to_init, buf = None, b""
+    while True:
+        chunk = p.stdout.read1(4096)
+        if not chunk:
+            break
+        buf += chunk
+        if to_init is None and MARK in buf:
+            to_init = time.monotonic() - t0
+    p.wait()
+    return to_init, time.monotonic() - t0, p.returncode, p.stderr.read()
+
+
+def ours(argv=("true",)):
+    cmd = [SM, "boot", "--kernel", KERNEL, "--initrd", INITRD, "--timing",
+           "--"] + list(argv)
+    to_init, total, rc, err = timed(cmd)
+    m = re.search(rb"boot_to_init_ms=([0-9.]+)", err)
+    return to_init, total, rc, float(m.group(1)) / 1000 if m else None
+
+
+def qemu():
+    cmd = ["qemu-system-x86_64", "-M", "microvm,acpi=off,x-option-roms=off",
+           "-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", "1",
+           "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=1", "-no-reboot",
+           "-kernel", KERNEL, "-initrd", INITRD,
+           "-append", CMDLINE + " " + hexcmd(["true"])]
+    to_init, total, rc, err = timed(cmd)
+    # isa-debug-exit makes QEMU exit with (status << 1) | 1
+    return to_init, total, rc, err
+
+
+def rss_beyond_guest():
+    p = subprocess.Popen([SM, "boot", "--kernel", KERNEL, "--initrd", INITRD,
+                          "--", "sleep", "3"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    best = None
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            st = open(f"/proc/{p.pid}/status").read()
+        except OSError:
+            break
+        f = {k: int(v.split()[0]) for k, v in re.findall(r"^(Rss\w+):\s+(.*)$", st, re.M)}
+        if MARK and f:
+            own = f.get("RssAnon", 0) + f.get("RssFile", 0)
+            best = own if best is None else max(best, own)
+        time.sleep(0.1)
+    p.communicate()
+    return best
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else float("nan")
+
+
+def main():
+    for path in (SM, KERNEL, INITRD):
+        if not os.path.exists(path):
+            sys.exit(f"boot.py: {path} missing: run make first")
+    o = [ours() for _ in range(RUNS)]
+    q = [qemu() for _ in range(RUNS)]
+    bad = [r for r in o if r[2] != 0]
+    if bad:
+        sys.exit(f"boot.py: supermachine runs failed: {bad[0]}")
+    qbad = [r for r in q if r[2] != 1]
+    o_init, o_total, o_port = med([r[0] for r in o]), med([r[1] for r in o]), med([r[3] for r in o])
+    q_init, q_total = med([r[0] for r in q]), med([r[1] for r in q])
+    print(f"runs per VMM: {RUNS} (medians)")
+    print(f"supermachine: to_init {o_init*1000:8.1f} ms  total {o_total*1000:8.1f} ms  (init marker port: {o_port*1000:.1f} ms)")
+    if qbad:
+        print(f"qemu microvm: FAILED ({qbad[0][2]}): {qbad[0][3][-300:]!r}")
+    else:
+        print(f"qemu microvm: to_init {q_init*1000:8.1f} ms  total {q_total*1000:8.1f} ms")
+        print(f"ratio qemu/supermachine: to_init {q_init/o_init:.2f}x  total {q_total/o_total:.2f}x")
+    rss = rss_beyond_guest()
+    print(f"supermachine RSS beyond guest memory: {rss/1024 if rss else float('nan'):.2f} MiB (RssAnon+RssFile)")
+
+
+if __name__ == "__main__":
+    main()
