@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy in front of a registry, for the tests.
+
+usage: faultproxy.py PORT UPSTREAM MODE LOG
+MODE (applies to blob GETs; manifests pass through):
+  drop      first answer sends half the body then closes; Range works after
+  norange   like drop, but Range is ignored afterwards (200, full body)
+  500       the first two answers are HTTP 500
+  429       the first answer is 429 with Retry-After: 1
+  corrupt   every answer has one byte flipped
+LOG gets one line per blob request: "<n> <range or ->".
+"""
+import http.client, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+port, upstream, mode, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+count = {"n": 0}
+lock = threading.Lock()
+
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        blob = "/blobs/" in self.path
+        n = 0
+        if blob:
+            with lock:
+                count["n"] += 1
+                n = count["n"]
+            with open(log, "a") as f:
+                f.write("%d %s\n" % (n, self.headers.get("Range", "-")))
+        if blob and mode == "500" and n <= 2:
+            return self.reply(500, b"oops")
+        if blob and mode == "429" and n == 1:
+            return self.reply(429, b"slow down", {"Retry-After": "1"})
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        if blob and mode == "norange":
+            hdrs.pop("Range", None)
+        c = http.client.HTTPConnection(upstream)
+        c.request("GET", self.path, headers=hdrs)
+        r = c.getresponse()
+        if r.status in (301, 302, 303, 307, 308):
+            # the registry may redirect to itself; follow it here
+            loc = r.getheader("Location")
+            r.read()
+            path = loc.split(upstream, 1)[-1] if upstream in loc else loc
+            c.request("GET", path, headers=hdrs)
+            r = c.getresponse()
+        body = r.read()
+        out = {k: v for k, v in r.getheaders()
+               if k.lower() not in ("content-length", "connection",
+                                    "transfer-encoding")}
+        if blob and mode == "corrupt" and r.status == 200 and body:
+            body = bytes([body[0] ^ 1]) + body[1:]
+        if blob and mode in ("drop", "norange") and n == 1 and len(body) > 1:
+            self.send_response(r.status)
+            for k, v in out.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.reply(r.status, body, out)
+
+    do_HEAD = do_GET
+
+    def reply(self, status, body, hdrs=None):
+        self.send_response(status)
+        for k, v in (hdrs or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
