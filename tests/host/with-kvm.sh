@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Tests tools/with-kvm on its emulated path (forced with WITH_KVM_EMULATE=1,
-# so it is tested on machines with a /dev/kvm too). Two boots of the
-# emulated host: one runs every in-guest check, one is cut by the timeout.
+# Tests tools/with-kvm: its direct path (forced with WITH_KVM_DIRECT=1) and
+# its emulated path (forced with WITH_KVM_EMULATE=1, so it is tested on
+# machines with a /dev/kvm too). Two boots of the emulated host: one runs
+# every in-guest check, one is cut by the timeout.
 set -u
 top=${SM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 wk=$top/tools/with-kvm
@@ -24,6 +25,17 @@ WITH_KVM_MEM=lots "$wk" true 2>"$scratch/e0"
 rc=$?
 check bad-config "WITH_KVM_MEM=lots gave status $rc, stderr: $(head -c 200 "$scratch/e0")" \
 	test "$rc" = 125 -a -n "$(grep 'with-kvm: mem must be a whole number' "$scratch/e0")"
+
+# The direct path (taken where /dev/kvm works), forced: no boot.
+WITH_KVM_EMULATE=0 WITH_KVM_DIRECT=1 "$wk" sh -c 'echo out; echo err >&2; exit 42' \
+	>"$scratch/d1" 2>"$scratch/d2"
+rc=$?
+check direct-run "status $rc, stdout '$(cat "$scratch/d1")', stderr '$(cat "$scratch/d2")'" \
+	test "$rc:$(cat "$scratch/d1"):$(cat "$scratch/d2")" = "42:out:err"
+WITH_KVM_EMULATE=0 WITH_KVM_DIRECT=1 WITH_KVM_TIMEOUT=1 "$wk" sleep 30 2>"$scratch/d2"
+rc=$?
+check direct-timeout "status $rc, stderr '$(cat "$scratch/d2")'" \
+	test "$rc" = 124 -a -n "$(grep 'with-kvm: timed out after 1s' "$scratch/d2")"
 
 # Boot 1. The inner script prints a known stdout (a long one, to catch a
 # lost tail), a known stderr, the results of its checks, and exits 42.
