@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Escape attempts through a host FUSE mount of our server: device nodes
+# cannot be made on the host, and a directory swapped for a symlink to an
+# outside directory behind the client's back does not lead the server out
+# of the share (names resolve below the inode the client looked up).
+set -u
+top=${SM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${SM_BUILD:-$top/build}
+tool=$build/tools/fuse-mount
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
+	echo "PASS fuse-escape-skipped (needs root and /dev/fuse)"
+	exit 0
+fi
+if [ ! -x "$tool" ]; then
+	echo "FAIL fuse-escape: $tool is not built (make tools)"
+	exit 1
+fi
+
+work=$(mktemp -d /tmp/fuse-escape.XXXXXX)
+src=$work/src mnt=$work/mnt out=$work/outside
+mkdir -p "$src" "$mnt" "$out"
+cleanup() {
+	umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+failed=0
+pass() { echo "PASS fuse-escape-$1"; }
+fail() {
+	echo "FAIL fuse-escape-$1: $2"
+	failed=1
+}
+
+# long cache validity: the client keeps its dentries across the swap
+if ! "$tool" --background --timeout 600000 "$src" "$mnt"; then
+	echo "FAIL fuse-escape-mount: fuse-mount failed"
+	exit 1
+fi
+
+if mknod "$mnt/sda" b 8 0 2>/dev/null || mknod "$mnt/mem" c 1 1 2>/dev/null; then
+	fail device-nodes "mknod of a device node worked"
+elif [ -e "$src/sda" ] || [ -e "$src/mem" ]; then
+	fail device-nodes "a device node appeared on the host"
+else
+	pass device-nodes
+fi
+
+if mkfifo "$mnt/fifo" && [ -p "$src/fifo" ]; then
+	pass fifo-create
+else
+	fail fifo-create "mkfifo through the mount failed"
+fi
+
+echo SECRET > "$out/f"
+echo SECRET > "$out/g"
+mkdir "$src/d"
+echo inside > "$src/d/f"
+cat "$mnt/d/f" >/dev/null # the client now holds d and d/f
+mv "$src/d" "$src/d.old"
+ln -s "$out" "$src/d"
+got=$(cat "$mnt/d/f" 2>&1)
+if [ "$got" = inside ]; then pass swapped-dir-open; else fail swapped-dir-open "read '$got'"; fi
+got=$(cat "$mnt/d/g" 2>&1)
+case "$got" in
+*SECRET*) fail swapped-dir-lookup "a new name under the swapped dir reached outside" ;;
+*) pass swapped-dir-lookup ;;
+esac
+if ls "$mnt/d/" | grep -q '^g$'; then
+	fail swapped-dir-readdir "listing shows the outside directory"
+else
+	pass swapped-dir-readdir
+fi
+
+# a symlink made through the mount stays a symlink on the host
+ln -s /etc/shadow "$mnt/l"
+if [ "$(readlink "$src/l")" = /etc/shadow ] && [ -L "$src/l" ]; then
+	pass symlink-inert
+else
+	fail symlink-inert "unexpected host object"
+fi
+exit $failed

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# POSIX semantics through our FUSE server: mounts a temp dir with
+# tools/fuse-mount (build/tools/fuse-mount) and checks permissions, renames,
+# links, sparse and large files, xattrs, big directories, concurrent
+# writers, then a --ro mount. Always unmounts. Needs root and /dev/fuse.
+set -u
+top=${SM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${SM_BUILD:-$top/build}
+tool=$build/tools/fuse-mount
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
+	echo "PASS fuse-posix-skipped (needs root and /dev/fuse)"
+	exit 0
+fi
+if [ ! -x "$tool" ]; then
+	echo "FAIL fuse-posix: $tool is not built (make tools)"
+	exit 1
+fi
+
+work=$(mktemp -d /tmp/fuse-posix.XXXXXX)
+src=$work/src mnt=$work/mnt
+mkdir -p "$src" "$mnt"
+chmod 755 "$work" "$src"
+cleanup() {
+	umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+failed=0
+# check NAME SNIPPET: runs SNIPPET in bash with $src and $mnt set.
+check() {
+	local name=$1 out
+	# "fails CMD": CMD must fail (a bare "! CMD" would not stop set -e)
+	local prelude='fails() { if "$@"; then echo "worked: $*"; return 1; fi; }'
+	if out=$(src=$src mnt=$mnt bash -euo pipefail -c "$prelude
+$2" 2>&1); then
+		echo "PASS fuse-$name"
+	else
+		echo "FAIL fuse-$name: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		failed=1
+	fi
+}
+
+if ! "$tool" --background "$src" "$mnt"; then
+	echo "FAIL fuse-posix-mount: fuse-mount failed"
+	exit 1
+fi
+
+check basic-io '
+	echo hello > $mnt/a
+	[ "$(cat $mnt/a)" = hello ]
+	[ "$(cat $src/a)" = hello ]
+	echo more >> $mnt/a
+	[ "$(wc -l < $src/a)" = 2 ]
+	stat -c %s $mnt/a | grep -qx 11'
+
+check permissions '
+	echo secret > $mnt/private
+	chmod 600 $mnt/private
+	[ "$(stat -c %a $src/private)" = 600 ]
+	fails setpriv --reuid=65534 --regid=65534 --clear-groups cat $mnt/private 2>/dev/null
+	mkdir $mnt/pub
+	chmod 1777 $mnt/pub
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo x > $mnt/pub/theirs"
+	[ "$(stat -c %u:%g $src/pub/theirs)" = 65534:65534 ]
+	fails setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo y >> $mnt/a" 2>/dev/null
+	fails setpriv --reuid=65534 --regid=65534 --clear-groups rm -f $mnt/a 2>/dev/null
+	[ -e $src/a ]'
+
+check setuid-dropped-on-write '
+	echo x > $mnt/suid
+	chmod 4755 $mnt/suid
+	chown 65534 $mnt/suid
+	chmod 4777 $mnt/suid
+	[ "$(stat -c %a $src/suid)" = 4777 ]
+	setpriv --reuid=1000 --regid=1000 --clear-groups sh -c "echo y >> $mnt/suid"
+	[ "$(stat -c %a $src/suid)" = 777 ]
+	chmod 4755 $mnt/suid
+	chown 0 $mnt/suid
+	[ "$(stat -c %a $src/suid)" = 755 ]'
+
+check rename-over-existing '
+	echo 1 > $mnt/r1
+	echo 2 > $mnt/r2
+	mv -f $mnt/r1 $mnt/r2
+	[ "$(cat $mnt/r2)" = 1 ]
+	[ ! -e $mnt/r1 ]
+	[ ! -e $src/r1 ]
+	mkdir -p $mnt/d1 $mnt/d2
+	touch $mnt/d1/x
+	python3 -c "import os; os.rename(\"$mnt/d1\", \"$mnt/d2\")"
+	[ -e $mnt/d2/x ]
+	[ ! -e $mnt/d1 ]
+	[ -e $src/d2/x ]
+	mkdir $mnt/d3
+	touch $mnt/d3/y
+	fails python3 -c "import os; os.rename(\"$mnt/d3\", \"$mnt/d2\")" 2>/dev/null
+	fails mv -T $mnt/r2 $mnt/d2 2>/dev/null
+	python3 -c "import os; os.rename(\"$mnt/d3/y\", \"$mnt/d2/y\")"
+	[ -e $src/d2/y ]'
+
+check hardlinks '
+	echo data > $mnt/h1
+	ln $mnt/h1 $mnt/h2
+	[ "$(stat -c %h $mnt/h1)" = 2 ]
+	[ "$(stat -c %i $src/h1)" = "$(stat -c %i $src/h2)" ]
+	echo more >> $mnt/h2
+	[ "$(cat $mnt/h1)" = "$(printf "data\nmore")" ]
+	rm $mnt/h1
+	[ "$(stat -c %h $mnt/h2)" = 1 ]
+	fails ln $mnt/d2 $mnt/dirlink 2>/dev/null'
+
+check symlinks '
+	echo target > $mnt/t
+	ln -s t $mnt/s
+	[ "$(readlink $mnt/s)" = t ]
+	[ "$(readlink $src/s)" = t ]
+	[ "$(cat $mnt/s)" = target ]
+	ln -s /nonexistent/x $mnt/dangling
+	[ -L $mnt/dangling ]
+	[ ! -e $mnt/dangling ]
+	ln -s ../../.. $mnt/up
+	[ "$(readlink $src/up)" = ../../.. ]'
+
+check sparse-files '
+	truncate -s 1G $mnt/sparse
+	[ "$(stat -c %s $mnt/sparse)" = 1073741824 ]
+	[ "$(stat -c %b $src/sparse)" -lt 100 ]
+	printf tail | dd of=$mnt/sparse bs=1 seek=536870912 conv=notrunc status=none
+	python3 -c "
+import os
+fd = os.open(\"$mnt/sparse\", os.O_RDONLY)
+assert os.lseek(fd, 0, os.SEEK_DATA) >= 536870912 - 4096, \"SEEK_DATA\"
+assert os.pread(fd, 4, 536870912) == b\"tail\"
+assert os.pread(fd, 4, 0) == bytes(4)
+"'
+
+check large-files '
+	head -c 48M /dev/urandom > $src/../big
+	cp $src/../big $mnt/big
+	[ "$(sha256sum < $mnt/big)" = "$(sha256sum < $src/../big)" ]
+	[ "$(sha256sum < $src/big)" = "$(sha256sum < $src/../big)" ]
+	printf x | dd of=$mnt/huge bs=1 seek=5368709120 conv=notrunc status=none
+	[ "$(stat -c %s $src/huge)" = 5368709121 ]
+	[ "$(dd if=$mnt/huge bs=1 skip=5368709120 count=1 status=none)" = x ]' 2>/dev/null
+
+check xattrs '
+	touch $mnt/xa
+	python3 -c "
+import os
+os.setxattr(\"$mnt/xa\", \"user.k\", b\"v1\")
+assert os.getxattr(\"$src/xa\", \"user.k\") == b\"v1\"
+assert \"user.k\" in os.listxattr(\"$mnt/xa\")
+os.setxattr(\"$src/xa\", \"user.host\", b\"h\")
+assert os.getxattr(\"$mnt/xa\", \"user.host\") == b\"h\"
+os.removexattr(\"$mnt/xa\", \"user.k\")
+assert \"user.k\" not in os.listxattr(\"$src/xa\")
+"'
+
+check thousands-of-entries '
+	mkdir $mnt/many
+	python3 -c "
+import os
+for i in range(3000):
+    open(\"$mnt/many/f%05d\" % i, \"w\").close()
+"
+	[ "$(ls $mnt/many | wc -l)" = 3000 ]
+	[ "$(ls $src/many | wc -l)" = 3000 ]
+	[ "$(ls -l $mnt/many | grep -c "^-")" = 3000 ]
+	rm -rf $mnt/many
+	[ ! -e $src/many ]'
+
+check concurrent-writers '
+	: > $mnt/shared
+	pids=""
+	for i in 0 1 2 3 4 5 6 7; do
+		( head -c 1M /dev/zero | tr "\0" "$i" |
+		  dd of=$mnt/shared bs=64k seek=$((i * 16)) conv=notrunc status=none ) &
+		pids="$pids $!"
+		head -c 4M /dev/urandom > $mnt/own.$i &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait $p; done
+	for i in 0 1 2 3 4 5 6 7; do head -c 1M /dev/zero | tr "\0" "$i"; done > $mnt/../expect
+	cmp $src/shared $mnt/../expect
+	for i in 0 1 2 3 4 5 6 7; do cmp $mnt/own.$i $src/own.$i; done'
+
+check remove-tree '
+	mkdir -p $mnt/tree/a/b/c
+	touch $mnt/tree/a/b/c/f
+	rm -r $mnt/tree
+	[ ! -e $src/tree ]'
+
+umount "$mnt" || umount -l "$mnt"
+sleep 0.2
+
+# Read-only: every write fails with EROFS, reads work.
+if ! "$tool" --ro --background "$src" "$mnt"; then
+	echo "FAIL fuse-ro-mount: fuse-mount --ro failed"
+	exit 1
+fi
+check read-only '
+	[ "$(cat $mnt/t)" = target ]
+	for cmd in "touch $mnt/new" "echo x >> $mnt/t" "mkdir $mnt/nd" "rm $mnt/t" \
+		"mv $mnt/t $mnt/t2" "chmod 777 $mnt/t" "ln -s a $mnt/ls" "ln $mnt/t $mnt/lh" \
+		"truncate -s 0 $mnt/t"; do
+		out=$(bash -c "$cmd" 2>&1) && { echo "$cmd worked"; exit 1; }
+		echo "$out" | grep -q "Read-only file system" || { echo "$cmd: $out"; exit 1; }
+	done
+	python3 -c "
+import errno, os
+try:
+    os.setxattr(\"$mnt/t\", \"user.x\", b\"1\")
+    raise SystemExit(\"setxattr worked\")
+except OSError as e:
+    assert e.errno == errno.EROFS, e
+"
+	[ "$(cat $src/t)" = target ]'
+
+exit $failed
