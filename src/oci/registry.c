@@ -277,7 +277,8 @@ static long backoff_ms(unsigned int attempt, long retry_after)
 /* Fetches a Bearer token for the last challenge (under r->lock). */
 static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 {
-	_cleanup_free_ char *url = NULL, *svc = NULL, *scope = NULL;
+	_cleanup_free_ char *url = NULL;
+	char *svc = NULL, *scope = NULL; /* curl_free()d */
 	_cleanup_free_ char *dflt_scope = NULL;
 	struct curl_slist *hdrs = NULL;
 	struct sink s = {.max = 1 << 20};
@@ -332,8 +333,10 @@ static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 	free(r->token);
 	if (asprintf(&r->token, "Authorization: Bearer %s", tok) < 0)
 		r->token = NULL;
-	/* spec default 60 s; refresh a little early */
-	r->token_expiry = time(NULL) + (exp > 0 ? exp : 60) - 5;
+	/* spec default 60 s; refresh a little early when that is long */
+	if (exp <= 0)
+		exp = 60;
+	r->token_expiry = time(NULL) + exp - (exp > 20 ? 5 : 0);
 	json_decref(j);
 	if (!r->token)
 		ret = sm_err(err, -ENOMEM, "out of memory");

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Registry auth: Basic (docker-registry's htpasswd mode) and the Bearer
+# token flow (docker-registry's token mode with tests/oci/tokenserver.py),
+# credentials from ~/.docker/config.json or given explicitly.
+. "$(dirname "$0")/../oci/lib.sh"
+L=$T/layout
+mkdir -p $T/src && echo secret >$T/src/s
+new_image $L v1
+add_layer $L v1 $T/src
+mkdir -p $HOME/.docker
+
+# --- Basic
+htpasswd -Bbn alice wonderland >$T/htpasswd 2>/dev/null
+start_registry "auth:
+  htpasswd:
+    realm: test
+    path: $T/htpasswd" || { echo "FAIL oci-auth-setup: no registry"; exit 1; }
+push $L v1 priv:v1 --dest-creds alice:wonderland
+out=$("$SM" pull "$REG/priv:v1" 2>&1)
+ok basic-anonymous-refused 'echo "$out" | grep -q "authentication required"'
+echo "{\"auths\":{\"$REG\":{\"auth\":\"$(printf alice:wonderland | base64)\"}}}" >$HOME/.docker/config.json
+ok basic-docker-config '"$SM" pull -q "$REG/priv:v1" && [ "$(cat $(rootfs_of $REG/priv:v1)/s)" = secret ]'
+echo "{\"auths\":{\"http://$REG\":{\"auth\":\"$(printf alice:wrong | base64)\"}}}" >$HOME/.docker/config.json
+out=$(SUPERMACHINE_ROOT=$T/s2 "$SM" pull "$REG/priv:v1" 2>&1)
+ok basic-bad-password 'echo "$out" | grep -q "HTTP 401"'
+rm -f $HOME/.docker/config.json
+kill "${PIDS[-1]}"
+
+# --- Bearer
+openssl req -x509 -newkey rsa:2048 -nodes -keyout $T/key.pem -out $T/cert.pem \
+	-days 1 -subj /CN=token >/dev/null 2>&1
+tp=$(free_port)
+python3 "$SM_TOP/tests/oci/tokenserver.py" $tp $T/key.pem $T/cert.pem bob:builder 2 $T/tokens.log &
+PIDS+=($!)
+wait_port $tp
+start_registry "auth:
+  token:
+    realm: http://127.0.0.1:$tp/token
+    service: test-registry
+    issuer: test-issuer
+    rootcertbundle: $T/cert.pem" || { echo "FAIL oci-auth-setup: no registry"; exit 1; }
+# the image: many small layers, so the 2 s tokens expire mid-pull
+for i in 1 2 3 4 5 6; do mutate $L v1 "echo $i >f$i"; done
+push $L v1 tok:v1 --dest-creds bob:builder
+export SUPERMACHINE_ROOT=$T/s3
+out=$("$SM" pull "$REG/tok:v1" 2>&1)
+ok bearer-no-creds 'echo "$out" | grep -q "token.*401"'
+echo "{\"auths\":{\"$REG\":{\"username\":\"bob\",\"password\":\"builder\"}}}" >$HOME/.docker/config.json
+: >$T/tokens.log
+out=$("$SM" pull "$REG/tok:v1" 2>&1)
+ok bearer-pull '[ "$(cat $(rootfs_of $REG/tok:v1)/f6)" = 6 ] && grep -q "^ok repository:tok:pull" $T/tokens.log'
+[ "${VERBOSE:-}" ] && { echo "$out"; cat $T/tokens.log; }
+finish
