@@ -1,0 +1,350 @@
+/*
+ * Save/restore of the server's tables for snapshots. The format is a flat
+ * TLV list in host byte order (a snapshot is restored on the same kind of
+ * host): a header, one SERVER record, NODE records parents first (node id,
+ * parent id, lookup count, type, name), HANDLE records (fh, node id, open
+ * flags) and MAP records (DAX window layout). Restore re-resolves every
+ * node by name below its restored parent and re-opens every handle, so ids
+ * the guest holds stay valid; what no longer resolves becomes stale.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse/internal.h"
+#include "util/error.h"
+
+#define STATE_MAGIC 0x53464d53u /* "SMFS" */
+#define STATE_VERSION 1
+
+enum { T_END, T_SERVER, T_NODE, T_HANDLE, T_MAP };
+
+struct rec_server {
+	uint32_t minor, pad;
+	uint64_t next_nodeid, next_fh;
+};
+
+struct rec_node {
+	uint64_t nodeid, parent, nlookup;
+	uint32_t type, pad;
+	/* name follows */
+};
+
+struct rec_handle {
+	uint64_t fh, nodeid;
+	int32_t flags;
+	uint32_t is_dir;
+};
+
+struct rec_map {
+	uint64_t moff, len, nodeid, foff;
+	uint32_t writable, pad;
+};
+
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void put(struct wbuf *w, uint16_t type, const void *a, size_t alen,
+		const void *b, size_t blen)
+{
+	uint32_t len = (uint32_t)(alen + blen);
+	size_t need = w->len + 6 + len;
+
+	if (w->oom)
+		return;
+	if (need > w->cap) {
+		size_t cap = w->cap ? w->cap : 4096;
+		uint8_t *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(w->p, cap);
+		if (!p) {
+			w->oom = 1;
+			return;
+		}
+		w->p = p;
+		w->cap = cap;
+	}
+	memcpy(w->p + w->len, &type, 2);
+	memcpy(w->p + w->len + 2, &len, 4);
+	if (alen)
+		memcpy(w->p + w->len + 6, a, alen);
+	if (blen)
+		memcpy(w->p + w->len + 6 + alen, b, blen);
+	w->len = need;
+}
+
+struct collect {
+	struct fnode **v;
+	size_t n, cap;
+	int oom;
+};
+
+static void collect_node(void *arg, struct fnode *n)
+{
+	struct collect *c = arg;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct fnode **v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v) {
+			c->oom = 1;
+			return;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = n;
+}
+
+static size_t depth(struct fnode *n)
+{
+	size_t d = 0;
+
+	while (n->parent && d < 4096) {
+		n = n->parent;
+		d++;
+	}
+	return d;
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	size_t da = depth(*(struct fnode *const *)a);
+	size_t db = depth(*(struct fnode *const *)b);
+
+	return da < db ? -1 : da > db;
+}
+
+static void save_handle(void *arg, struct fhandle *h)
+{
+	struct rec_handle r = {.fh = h->fh,
+			       .nodeid = h->node->nodeid,
+			       .flags = h->flags,
+			       .is_dir = (uint32_t)h->is_dir};
+
+	put(arg, T_HANDLE, &r, sizeof(r), NULL, 0);
+}
+
+int fuse_server_save(struct fuse_server *s, void **buf, size_t *len,
+		     struct sm_error *err)
+{
+	struct wbuf w = {0};
+	struct collect c = {0};
+	struct rec_server rs = {0};
+	uint32_t hdr[2] = {STATE_MAGIC, STATE_VERSION};
+
+	pthread_mutex_lock(&s->dax_lock);
+	pthread_mutex_lock(&s->lock);
+	rs.minor = s->minor;
+	rs.next_nodeid = s->next_nodeid;
+	rs.next_fh = s->next_fh;
+	put(&w, T_SERVER, hdr, sizeof(hdr), &rs, sizeof(rs));
+	nodes_foreach(s, collect_node, &c);
+	if (!c.oom)
+		qsort(c.v, c.n, sizeof(*c.v), by_depth);
+	for (size_t i = 0; i < c.n && !c.oom; i++) {
+		struct fnode *n = c.v[i];
+		struct rec_node r = {.nodeid = n->nodeid,
+				     .parent =
+					 n->parent ? n->parent->nodeid : 0,
+				     .nlookup = n->nlookup,
+				     .type = n->type};
+
+		if (n == s->root)
+			continue;
+		put(&w, T_NODE, &r, sizeof(r), n->name,
+		    n->name ? strlen(n->name) : 0);
+	}
+	handles_foreach(s, save_handle, &w);
+	for (size_t i = 0; i < s->nmaps; i++) {
+		struct rec_map r = {.moff = s->maps[i].moff,
+				    .len = s->maps[i].len,
+				    .nodeid = s->maps[i].node->nodeid,
+				    .foff = s->maps[i].foff,
+				    .writable = (uint32_t)s->maps[i].writable};
+
+		put(&w, T_MAP, &r, sizeof(r), NULL, 0);
+	}
+	put(&w, T_END, NULL, 0, NULL, 0);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->dax_lock);
+	free(c.v);
+	if (w.oom || c.oom) {
+		free(w.p);
+		return sm_err(err, -ENOMEM, "fuse: save state");
+	}
+	*buf = w.p;
+	*len = w.len;
+	return 0;
+}
+
+/* A node that no longer resolves: requests on it get ESTALE. */
+static int restore_node(struct fuse_server *s, const struct rec_node *r,
+			const char *name, struct collect *keep)
+{
+	struct fnode *parent, *n;
+	struct stat st;
+	void *ino = NULL;
+
+	if (r->nodeid <= FUSE_ROOT_ID || check_name(name) < 0)
+		return -EINVAL;
+	n = node_get(s, r->nodeid);
+	if (n) {
+		node_put(s, n);
+		return -EEXIST;
+	}
+	parent = r->parent ? node_get(s, r->parent) : NULL;
+	if (parent && parent->ino &&
+	    s->ops->lookup(s->be, parent->ino, name, &ino, &st) == 0 &&
+	    (st.st_mode & S_IFMT) != r->type) {
+		s->ops->forget(s->be, ino); /* replaced by something else */
+		ino = NULL;
+	}
+	if (!ino) {
+		memset(&st, 0, sizeof(st));
+		st.st_mode = r->type;
+	}
+	n = node_enter(s, parent, name, ino, &st, r->nodeid);
+	node_put(s, parent);
+	if (!n)
+		return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	n->nlookup = r->nlookup;
+	pthread_mutex_unlock(&s->lock);
+	/* keep the request ref until handles and maps are back: a node with
+	 * no lookups left may only live for them */
+	collect_node(keep, n);
+	if (keep->oom) {
+		node_put(s, n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int restore_handle(struct fuse_server *s, const struct rec_handle *r)
+{
+	struct fnode *n = node_get(s, r->nodeid);
+	int flags = r->flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+	struct fhandle *h;
+	void *bfh = NULL;
+
+	if (!n || r->fh == 0)
+		return n ? (node_put(s, n), -EINVAL) : -ENOENT;
+	if (n->ino && s->ops->open(s->be, n->ino, flags, &bfh) < 0)
+		bfh = NULL; /* stale: requests on it get EBADF */
+	h = handle_new(s, n, bfh, flags, r->is_dir != 0, r->fh);
+	if (!h && bfh)
+		s->ops->release(s->be, n->ino, bfh);
+	node_put(s, n);
+	return h ? 0 : -EEXIST;
+}
+
+static int restore_rec(struct fuse_server *s, uint16_t type, const uint8_t *v,
+		       uint32_t len, struct collect *keep)
+{
+	switch (type) {
+	case T_NODE: {
+		struct rec_node r;
+		char name[NAME_MAX + 1];
+
+		if (len < sizeof(r) || len - sizeof(r) > NAME_MAX)
+			return -EINVAL;
+		memcpy(&r, v, sizeof(r));
+		memcpy(name, v + sizeof(r), len - sizeof(r));
+		name[len - sizeof(r)] = 0;
+		return restore_node(s, &r, name, keep);
+	}
+	case T_HANDLE: {
+		struct rec_handle r;
+
+		if (len != sizeof(r))
+			return -EINVAL;
+		memcpy(&r, v, sizeof(r));
+		return restore_handle(s, &r);
+	}
+	case T_MAP: {
+		struct rec_map r;
+		struct fuse_dax_mapping m;
+
+		if (len != sizeof(r))
+			return -EINVAL;
+		memcpy(&r, v, sizeof(r));
+		m = (struct fuse_dax_mapping){r.moff, r.len, r.nodeid, r.foff,
+					      (int)r.writable};
+		return dax_restore_one(s, &m);
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
+			struct sm_error *err)
+{
+	const uint8_t *p = buf;
+	struct collect keep = {0};
+	struct rec_server rs;
+	uint32_t hdr[2], rlen;
+	size_t off = 0;
+	uint16_t type;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = s->by_id.n != 1 || s->handles.n != 0 || s->nmaps ? -EBUSY : 0;
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		return sm_err(err, rc, "fuse: restore into a used server");
+	if (len < 6 + sizeof(hdr) + sizeof(rs))
+		return sm_err(err, -EINVAL, "fuse: state too short");
+	memcpy(&type, p, 2);
+	memcpy(&rlen, p + 2, 4);
+	memcpy(hdr, p + 6, sizeof(hdr));
+	if (type != T_SERVER || rlen != sizeof(hdr) + sizeof(rs) ||
+	    hdr[0] != STATE_MAGIC || hdr[1] != STATE_VERSION)
+		return sm_err(err, -EINVAL, "fuse: not a server state");
+	memcpy(&rs, p + 6 + sizeof(hdr), sizeof(rs));
+	off = 6 + rlen;
+	for (rc = 0;;) {
+		if (len - off < 6) {
+			rc = sm_err(err, -EINVAL, "fuse: state truncated");
+			break;
+		}
+		memcpy(&type, p + off, 2);
+		memcpy(&rlen, p + off + 2, 4);
+		off += 6;
+		if (type == T_END)
+			break;
+		if (rlen > len - off) {
+			rc = sm_err(err, -EINVAL, "fuse: state truncated");
+			break;
+		}
+		rc = restore_rec(s, type, p + off, rlen, &keep);
+		if (rc < 0) {
+			sm_err(err, rc, "fuse: restore record %u at %zu", type,
+			       off - 6);
+			break;
+		}
+		off += rlen;
+	}
+	for (size_t i = 0; i < keep.n; i++)
+		node_put(s, keep.v[i]);
+	free(keep.v);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	s->minor = rs.minor;
+	if (rs.next_nodeid > s->next_nodeid)
+		s->next_nodeid = rs.next_nodeid;
+	if (rs.next_fh > s->next_fh)
+		s->next_fh = rs.next_fh;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
