@@ -17,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/falloc.h>
 #include <linux/fuse.h>
 
 #include "fuse/fuse_server.h"
 #include "util/error.h"
 
 #define MEMFS_MAX_FILE (1ULL << 32) /* 4 GiB sparse files are fine */
+#define MEMFS_MAX_ALLOC (64ULL << 20)
 #define MEMFS_MAX_XATTRS 64
 #define READDIR_BATCH 1024
 
@@ -877,6 +879,9 @@ static int m_fallocate(void *be, void *ino, void *fh, int mode, off_t off,
 	(void)be;
 	(void)ino;
 	if ((uint64_t)off + (uint64_t)len > MEMFS_MAX_FILE)
+		return -EFBIG;
+	/* memory, not disk: do not let a request allocate gigabytes */
+	if (!(mode & FALLOC_FL_PUNCH_HOLE) && len > MEMFS_MAX_ALLOC)
 		return -EFBIG;
 	return fallocate(h->n->fd, mode, off, len) < 0 ? -errno : 0;
 }

@@ -1,0 +1,135 @@
+/*
+ * libFuzzer target for the FUSE request decoder and handlers, over the
+ * in-memory backend with (inert) DAX callbacks so that every opcode's
+ * validation runs. The first input byte steers the harness: bit 0 fixes
+ * the header's len to the real size (to get past the first check often),
+ * bit 1 points nodeid at a live node, bits 2-5 pick a segment size for
+ * scattering the request and the reply buffer.
+ *   tests/host/fuse-fuzz.sh builds and runs it for a bounded time.
+ */
+#include <linux/fuse.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse/fuse_server.h"
+
+static struct fuse_server *srv;
+static uint64_t live[4] = {1, 1, 1, 1};
+
+static int dax_map(void *o, uint64_t w, int fd, uint64_t f, uint64_t l, int wr)
+{
+	(void)o, (void)w, (void)fd, (void)f, (void)l, (void)wr;
+	return 0;
+}
+
+static int dax_unmap(void *o, uint64_t w, uint64_t l)
+{
+	(void)o, (void)w, (void)l;
+	return 0;
+}
+
+static const struct fuse_dax_ops dax = {dax_map, dax_unmap};
+
+static size_t send(uint8_t *req, size_t len, size_t seg, uint8_t *out,
+		   size_t cap)
+{
+	struct iovec in[64], ov[64];
+	int ni = 0, no = 0;
+	size_t olen = 0;
+
+	for (size_t off = 0; off < len && ni < 64;) {
+		size_t n = seg && ni < 63 ? seg : len - off;
+
+		if (n > len - off)
+			n = len - off;
+		in[ni].iov_base = req + off;
+		in[ni++].iov_len = n;
+		off += n;
+	}
+	if (ni == 0) {
+		in[0].iov_base = req;
+		in[ni++].iov_len = 0;
+	}
+	for (size_t off = 0; off < cap && no < 64;) {
+		size_t n = seg && no < 63 ? seg : cap - off;
+
+		if (n > cap - off)
+			n = cap - off;
+		ov[no].iov_base = out + off;
+		ov[no++].iov_len = n;
+		off += n;
+	}
+	fuse_server_handle(srv, in, ni, ov, no, &olen);
+	return olen;
+}
+
+static void setup(void)
+{
+	struct fuse_server_config cfg = {.ops = &fuse_memfs_ops,
+					 .dax = &dax,
+					 .dax_window_size = 1 << 24,
+					 .trace = ""};
+	struct {
+		struct fuse_in_header h;
+		union {
+			struct fuse_init_in init;
+			struct {
+				struct fuse_create_in c;
+				char name[8];
+			} cr;
+		};
+	} r;
+	static uint8_t out[4096];
+	void *be;
+
+	if (fuse_memfs_new(&be, NULL) < 0)
+		abort();
+	cfg.backend = be;
+	if (fuse_server_new(&cfg, &srv, NULL) < 0)
+		abort();
+	memset(&r, 0, sizeof(r));
+	r.h.opcode = FUSE_INIT;
+	r.h.len = sizeof(r.h) + sizeof(r.init);
+	r.init.major = 7;
+	r.init.minor = 36;
+	send((uint8_t *)&r, r.h.len, 0, out, sizeof(out));
+	/* a file and a directory to aim at */
+	memset(&r, 0, sizeof(r));
+	r.h.opcode = FUSE_CREATE;
+	r.h.nodeid = 1;
+	r.h.len = sizeof(r.h) + sizeof(r.cr.c) + 2;
+	r.cr.c.flags = 2;
+	r.cr.c.mode = 0100644;
+	r.cr.name[0] = 'f';
+	if (send((uint8_t *)&r, r.h.len, 0, out, sizeof(out)) > 16)
+		memcpy(&live[1], out + 16, 8);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t req[1 << 17], out[1 << 17];
+	struct fuse_in_header h;
+	uint8_t ctl;
+
+	if (!srv)
+		setup();
+	if (size < 1 || size - 1 > sizeof(req))
+		return 0;
+	ctl = data[0];
+	memcpy(req, data + 1, size - 1);
+	size--;
+	if (size >= sizeof(h)) {
+		memcpy(&h, req, sizeof(h));
+		if (ctl & 1)
+			h.len = (uint32_t)size;
+		if (ctl & 2)
+			h.nodeid = live[h.nodeid & 3];
+		/* DESTROY and INIT would only reset the session */
+		if (h.opcode == FUSE_DESTROY || h.opcode == FUSE_INIT)
+			h.opcode = FUSE_GETATTR;
+		memcpy(req, &h, sizeof(h));
+	}
+	send(req, size, (ctl >> 2) & 15, out, (ctl & 0x40) ? 64 : sizeof(out));
+	return 0;
+}
