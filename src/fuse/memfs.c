@@ -881,7 +881,7 @@ static int m_fallocate(void *be, void *ino, void *fh, int mode, off_t off,
 	if ((uint64_t)off + (uint64_t)len > MEMFS_MAX_FILE)
 		return -EFBIG;
 	/* memory, not disk: do not let a request allocate gigabytes */
-	if (!(mode & FALLOC_FL_PUNCH_HOLE) && len > MEMFS_MAX_ALLOC)
+	if (!(mode & FALLOC_FL_PUNCH_HOLE) && (uint64_t)len > MEMFS_MAX_ALLOC)
 		return -EFBIG;
 	return fallocate(h->n->fd, mode, off, len) < 0 ? -errno : 0;
 }

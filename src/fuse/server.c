@@ -266,7 +266,7 @@ void fuse_server_free(struct fuse_server *s)
 		return;
 	dax_fini(s);
 	nodes_fini(s);
-	if (s->trace_owned)
+	if (s->trace_owned && s->trace)
 		fclose(s->trace);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->dax_lock);
