@@ -96,7 +96,13 @@ fetch_kernel() {
 	chmod 755 "$tmp"
 	(cd "$tmp" && apt-get download -q "$pkg") >"$tmp/apt.log" 2>&1 ||
 		{ cat "$tmp/apt.log" >&2; rm -rf "$tmp"; return 1; }
-	dpkg-deb -x "$tmp"/*.deb "$tmp/x" || { rm -rf "$tmp"; return 1; }
+	# Like dpkg-deb -x, but only the kernel and the module directories we
+	# take from: the whole package unpacks to 400 MB.
+	mkdir -p "$tmp/x"
+	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp/x" --wildcards './boot/*' \
+		'*/kernel/arch/x86/kvm/*' '*/kernel/virt/*' '*/kernel/drivers/virtio/*' \
+		'*/kernel/drivers/crypto/ccp/*' '*/kernel/net/9p/*' '*/kernel/fs/9p/*' \
+		'*/kernel/fs/netfs/*' '*/kernel/fs/fscache/*' || { rm -rf "$tmp"; return 1; }
 	mkdir -p "$tmp/out/modules" "$tmp/stage/all"
 	: >"$tmp/stage/order"
 	cp "$tmp"/x/boot/vmlinuz-* "$tmp/out/vmlinuz" || { rm -rf "$tmp"; return 1; }
@@ -110,9 +116,7 @@ fetch_kernel() {
 		*.ko.xz) xz -dc "$f" >"$tmp/stage/all/$n.ko" ;;
 		*.ko.zst) zstd -qdc "$f" >"$tmp/stage/all/$n.ko" ;;
 		esac
-	done < <(find "$tmp/x/lib/modules" \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \) \
-		\( -path '*/kvm/*' -o -path '*/virt/*' -o -path '*/virtio/*' -o -path '*/crypto/ccp/*' \
-		-o -path '*/9p/*' -o -path '*/netfs/*' -o -path '*/fscache/*' \))
+	done < <(find "$tmp/x" \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \))
 	for m in $wk_modules; do
 		add_module "$m" "$tmp/stage" || { rm -rf "$tmp"; return 1; }
 	done

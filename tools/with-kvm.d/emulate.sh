@@ -154,7 +154,10 @@ run_emulated() {
 		exit "$rc"
 	fi
 	echo "with-kvm: the emulated KVM host stopped (QEMU status $qrc) before CMD ended" >&2
-	tail -n 5 "$logdir/qemu.log" | sed 's/^/with-kvm: qemu: /' >&2
+	grep -v "TCG doesn't support requested feature" "$logdir/qemu.log" | tail -n 5 |
+		sed 's/^/with-kvm: qemu: /' >&2
+	grep -E 'Kernel panic|with-kvm init:' "$logdir/console.log" | tail -n 5 |
+		sed 's/^/with-kvm: console: /' >&2
 	echo "with-kvm: console log: $logdir/console.log" >&2
 	exit 125
 }
