@@ -144,7 +144,7 @@ run_emulated() {
 	qrc=$?
 	qpid=
 	wait "$tout" "$terr"
-	tout= terr=
+	tout='' terr=''
 	sed 's/^/with-kvm: /' "$ctl/diag" >&2
 	if [ "$qrc" = 124 ] && [ -n "${tcmd[*]}" ]; then
 		timed_out "$@"
