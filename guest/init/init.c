@@ -75,6 +75,98 @@ static void mount_basics(void)
 	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
 }
 
+static char cmdline[CMDLINE_MAX];
+
+static void read_cmdline(void)
+{
+	int fd = open("/proc/cmdline", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, cmdline, sizeof(cmdline) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	cmdline[n > 0 ? n : 0] = '\0';
+}
+
+/* Value of a "key=value" kernel argument, copied into buf; NULL if absent. */
+static const char *cmdline_arg(const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = cmdline; (p = strstr(p, key)); p += klen) {
+		size_t n = 0;
+
+		if ((p != cmdline && p[-1] != ' ') || p[klen] != '=')
+			continue;
+		p += klen + 1;
+		while (p[n] && p[n] != ' ' && p[n] != '\n' && n < size - 1)
+			n++;
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
+static void mount_api_filesystems(const char *root)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/proc", root);
+	mkdir(path, 0555);
+	mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	snprintf(path, sizeof(path), "%s/sys", root);
+	mkdir(path, 0555);
+	mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	snprintf(path, sizeof(path), "%s/dev", root);
+	mkdir(path, 0755);
+	mount("devtmpfs", path, "devtmpfs", MS_NOSUID, "mode=0755");
+	snprintf(path, sizeof(path), "%s/tmp", root);
+	mkdir(path, 01777);
+	mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
+/*
+ * sm.root=TAG mounts the virtio-fs share TAG (sm.rootflags=dax to map
+ * files through the DAX window) and makes it the root of the command.
+ * sm.overlay=1 puts a tmpfs upper layer over it, so writes stay in the
+ * guest and the share (the image on the host) is never modified.
+ */
+static int enter_root(void)
+{
+	char tag[64], flags[64], ov[8];
+	const char *lower = "/newroot";
+
+	if (!cmdline_arg("sm.root", tag, sizeof(tag)))
+		return 0;
+	if (!cmdline_arg("sm.rootflags", flags, sizeof(flags)))
+		flags[0] = '\0';
+	mkdir("/newroot", 0755);
+	if (mount(tag, "/newroot", "virtiofs", 0, flags[0] ? flags : NULL)) {
+		fprintf(stderr, "init: mount virtiofs %s (%s): %s\n", tag, flags,
+			strerror(errno));
+		return -1;
+	}
+	if (cmdline_arg("sm.overlay", ov, sizeof(ov)) && ov[0] == '1') {
+		mkdir("/overlay", 0755);
+		mount("tmpfs", "/overlay", "tmpfs", 0, "mode=0755");
+		mkdir("/overlay/upper", 0755);
+		mkdir("/overlay/work", 0755);
+		mkdir("/overlay/root", 0755);
+		if (mount("overlay", "/overlay/root", "overlay", 0,
+			  "lowerdir=/newroot,upperdir=/overlay/upper,workdir=/overlay/work")) {
+			fprintf(stderr, "init: overlay: %s\n", strerror(errno));
+			return -1;
+		}
+		lower = "/overlay/root";
+	}
+	mount_api_filesystems(lower);
+	if (chdir(lower) || chroot(".") || chdir("/")) {
+		fprintf(stderr, "init: chroot %s: %s\n", lower, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -84,23 +176,13 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Finds sm.cmd=HEX in /proc/cmdline and decodes it into argv. */
+/* Finds sm.cmd=HEX in the kernel command line and decodes it into argv. */
 static int read_command(char *buf, size_t size, char **argv, int max)
 {
-	static char cmdline[CMDLINE_MAX];
-	ssize_t n;
 	size_t len = 0;
-	int fd = open("/proc/cmdline", O_RDONLY), argc = 0;
-	char *p;
+	int argc = 0;
+	const char *p = strstr(cmdline, "sm.cmd=");
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, cmdline, sizeof(cmdline) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	cmdline[n] = '\0';
-	p = strstr(cmdline, "sm.cmd=");
 	if (!p)
 		return 0;
 	for (p += 7; hexval(p[0]) >= 0 && hexval(p[1]) >= 0 && len < size - 1;
@@ -147,7 +229,8 @@ int main(void)
 	char *argv[MAX_ARGS];
 	int argc;
 
-	have_ports = ioperm(SM_PORT_EXIT, 2, 1) == 0;
+	/* outl on 0xf4 touches 0xf4..0xf7: all four must be permitted. */
+	have_ports = ioperm(SM_PORT_EXIT, 4, 1) == 0;
 	mark(MARKER_INIT_STARTED);
 	setup_console();
 	mount_basics();
@@ -155,6 +238,9 @@ int main(void)
 	setenv("HOME", "/", 1);
 	printf("supermachine-init: started\n");
 	fflush(stdout);
+	read_cmdline();
+	if (enter_root())
+		report_exit(125);
 	argc = read_command(cmd, sizeof(cmd), argv, MAX_ARGS);
 	if (argc <= 0) {
 		printf("supermachine-init: no command given\n");

@@ -23,5 +23,5 @@ void i8042_write(void *opaque, uint64_t off, const uint8_t *data,
 {
 	(void)len;
 	if (off == 4 && data[0] == I8042_CMD_RESET)
-		vm_stop(opaque, SM_EXIT_POWEROFF, 0, "guest reset the machine");
+		vm_guest_reset(opaque);
 }

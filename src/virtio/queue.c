@@ -118,6 +118,11 @@ int virtq_pop(struct virtq *q, const struct guest_mem *gm,
 	return walk_chain(q, gm, head, chain);
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head,
 	       uint32_t written)
 {

@@ -54,6 +54,9 @@ int virtq_activate(struct virtq *q, const struct guest_mem *gm);
 int virtq_pop(struct virtq *q, const struct guest_mem *gm,
 	      struct virtq_chain *chain);
 
+/* Puts the last popped chain back (nothing was written to it). */
+void virtq_unpop(struct virtq *q);
+
 /* Returns a chain to the driver with `written` bytes written into it. */
 int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head,
 	       uint32_t written);

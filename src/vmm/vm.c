@@ -67,8 +67,7 @@ void vm_marker(struct vm *vm, uint8_t marker)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-/* A reset without a reported status: a panic if the console said so. */
-static void guest_reset(struct vm *vm)
+void vm_guest_reset(struct vm *vm)
 {
 	char line[200];
 
@@ -101,14 +100,14 @@ static void handle_exit(struct vm_vcpu *v, const struct hv_exit *ex)
 		break;
 	case HV_EXIT_SHUTDOWN:
 		if (vm->serial && serial_saw_panic(vm->serial, NULL, 0))
-			guest_reset(vm);
+			vm_guest_reset(vm);
 		else
 			vm_stop(vm, SM_EXIT_TRIPLE_FAULT, 0,
 				"guest triple fault (CPU shutdown)");
 		break;
 	case HV_EXIT_RESET:
 	case HV_EXIT_HLT:
-		guest_reset(vm);
+		vm_guest_reset(vm);
 		break;
 	case HV_EXIT_INTR:
 		break;

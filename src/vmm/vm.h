@@ -72,6 +72,9 @@ void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
 int vm_map_shm(struct vm *vm, uint64_t size, uint64_t *gpa, void **host,
 	       struct sm_error *err);
 
+/* The guest reset or powered off: a panic if the console said so. */
+void vm_guest_reset(struct vm *vm);
+
 /* Records a boot progress marker written by the guest init. */
 void vm_marker(struct vm *vm, uint8_t marker);
 
