@@ -97,17 +97,13 @@ static int op_init(struct req *r)
 	o.max_pages = s->max_write / 4096 > 256 ? 256 : s->max_write / 4096;
 	if (s->dax)
 		o.map_alignment = __builtin_ctz(s->dax_align);
-	pthread_mutex_lock(&s->lock);
-	s->minor = o.minor;
-	pthread_mutex_unlock(&s->lock);
+	__atomic_store_n(&s->minor, o.minor, __ATOMIC_RELEASE);
 	return reply_data(r, &o, sizeof(o));
 }
 
 static int op_destroy(struct req *r)
 {
-	pthread_mutex_lock(&r->s->lock);
-	r->s->minor = 0;
-	pthread_mutex_unlock(&r->s->lock);
+	__atomic_store_n(&r->s->minor, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 

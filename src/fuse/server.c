@@ -309,9 +309,8 @@ static int dispatch(struct req *r, const struct fuse_opdesc **dp, void **lin)
 	d = *dp = &fuse_ops_table[r->h.opcode];
 	if (r->h.total_extlen)
 		return -EINVAL; /* extensions are never negotiated */
-	pthread_mutex_lock(&s->lock);
-	init = s->minor != 0;
-	pthread_mutex_unlock(&s->lock);
+	/* no lock on the hot path: INIT/DESTROY store it atomically */
+	init = __atomic_load_n(&s->minor, __ATOMIC_ACQUIRE) != 0;
 	if (!init && !(d->flags & OPF_PREINIT))
 		return -EIO;
 	if (s->read_only && (d->flags & OPF_WRITES))

@@ -340,7 +340,7 @@ int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->lock);
-	s->minor = rs.minor;
+	__atomic_store_n(&s->minor, rs.minor, __ATOMIC_RELEASE);
 	if (rs.next_nodeid > s->next_nodeid)
 		s->next_nodeid = rs.next_nodeid;
 	if (rs.next_fh > s->next_fh)
