@@ -14,8 +14,10 @@ fail() { echo "FAIL $1: $2"; }
 # $TMP/err, status in $rc.
 boot() {
 	"$SM" boot --kernel "$KERNEL" --initrd "$INITRD" --timeout 180 "$@" \
-		>"$TMP/out" 2>"$TMP/err"
+		>"$TMP/out.raw" 2>"$TMP/err"
 	rc=$?
+	# the guest's tty turns \n into \r\n
+	tr -d '\r' <"$TMP/out.raw" >"$TMP/out"
 }
 
 # expect NAME COND WHY: PASS when COND (a shell expression) holds.
