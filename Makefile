@@ -80,9 +80,9 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libsupermachine.a
 
 # The guest init is static (musl) so the initramfs needs nothing else;
 # busybox (static, Debian's) gives boot-level tests a shell and tools.
-$(GUEST)/init: $(INIT_SRC) $(wildcard guest/init/*.h)
+$(GUEST)/init: $(INIT_SRC) $(wildcard guest/init/*.h) src/proto/proto.h
 	@mkdir -p $(dir $@)
-	musl-gcc -static -Os -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $(INIT_SRC)
+	musl-gcc -static -Os -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -o $@ $(INIT_SRC)
 
 $(GUEST)/initramfs.cpio: $(GUEST)/init
 	rm -rf $(GUEST)/initramfs && mkdir -p $(GUEST)/initramfs/dev $(GUEST)/initramfs/proc \

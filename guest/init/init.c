@@ -18,6 +18,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "agent.h"
+
 #define SM_PORT_EXIT 0xf4
 #define SM_PORT_MARKER 0xf5
 #define MARKER_INIT_STARTED 1
@@ -241,6 +243,13 @@ int main(void)
 	read_cmdline();
 	if (enter_root())
 		report_exit(125);
+	{
+		char agent[8];
+
+		if (cmdline_arg("sm.agent", agent, sizeof(agent)) &&
+		    agent[0] == '1')
+			report_exit(agent_run());
+	}
 	argc = read_command(cmd, sizeof(cmd), argv, MAX_ARGS);
 	if (argc <= 0) {
 		printf("supermachine-init: no command given\n");

@@ -156,6 +156,27 @@ static void fs_config_read(struct virtio_dev *dev, uint64_t off, uint8_t *data,
 	memcpy(data, (const uint8_t *)&fs->config + off, len);
 }
 
+static int fs_save(struct virtio_dev *dev, struct sm_buf *out)
+{
+	struct fs_dev *fs = dev->priv;
+	void *buf = NULL;
+	size_t len = 0;
+	int ret = fuse_server_save(fs->server, &buf, &len, NULL);
+
+	if (ret)
+		return ret;
+	sm_buf_put(out, buf, len);
+	free(buf);
+	return out->oom ? -ENOMEM : 0;
+}
+
+static int fs_restore(struct virtio_dev *dev, const void *data, size_t len)
+{
+	struct fs_dev *fs = dev->priv;
+
+	return fuse_server_restore(fs->server, data, len, NULL);
+}
+
 const struct virtio_dev_ops virtio_fs_ops = {
 	.name = "fs",
 	.device_id = VIRTIO_ID_FS,
@@ -166,4 +187,6 @@ const struct virtio_dev_ops virtio_fs_ops = {
 	.destroy = fs_destroy,
 	.notify = fs_notify,
 	.config_read = fs_config_read,
+	.save = fs_save,
+	.restore = fs_restore,
 };

@@ -1,0 +1,596 @@
+/*
+ * Guest side of the agent protocol (src/proto/proto.h): connect to the
+ * VMM over vsock, receive the process spec, run the process with its
+ * stdio relayed as frames, forward signals and window sizes, and report
+ * the exit status once the host acknowledged every byte before it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pty.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "proto/proto.h"
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+
+/* <linux/vm_sockets.h> is not part of musl's headers. */
+struct sockaddr_vm_compat {
+	unsigned short svm_family, svm_reserved1;
+	unsigned int svm_port, svm_cid;
+	unsigned char svm_zero[4];
+};
+
+struct spec {
+	char *argv[SM_SPEC_MAX_ARGS + 1];
+	int argc;
+	char **env;
+	int envc;
+	char *cwd, *user, *hostname;
+	int tty, stdin_open;
+	unsigned short rows, cols;
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int send_frame(int fd, uint16_t type, const void *data, uint32_t len)
+{
+	uint8_t hdr[8];
+
+	sm_put_le32(hdr, len);
+	sm_put_le16(hdr + 4, type);
+	sm_put_le16(hdr + 6, 0);
+	if (write_all(fd, hdr, sizeof(hdr)))
+		return -1;
+	return len ? write_all(fd, data, len) : 0;
+}
+
+/* Reads one whole frame into a malloc'ed buffer. */
+static int recv_frame(int fd, uint16_t *type, uint8_t **data, uint32_t *len)
+{
+	uint8_t hdr[8];
+
+	if (read_all(fd, hdr, sizeof(hdr)))
+		return -1;
+	*len = sm_le32(hdr);
+	*type = sm_le16(hdr + 4);
+	if (*len > SM_FRAME_MAX)
+		return -1;
+	*data = malloc(*len + 1);
+	if (!*data)
+		return -1;
+	if (read_all(fd, *data, *len)) {
+		free(*data);
+		return -1;
+	}
+	(*data)[*len] = '\0';
+	return 0;
+}
+
+static char *dup_field(const uint8_t *v, uint32_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (s) {
+		memcpy(s, v, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+static int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
+{
+	size_t off = 0;
+	uint16_t tag;
+	const uint8_t *v;
+	uint32_t len;
+	int r;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->env = calloc(SM_SPEC_MAX_ARGS + 1, sizeof(char *));
+	if (!sp->env)
+		return -1;
+	while ((r = sm_spec_next(buf, size, &off, &tag, &v, &len)) == 1) {
+		if (memchr(v, 0, len) && tag != SM_S_TIME && tag != SM_S_TTY &&
+		    tag != SM_S_ENTROPY)
+			return -1;
+		switch (tag) {
+		case SM_S_ARG:
+			if (sp->argc >= SM_SPEC_MAX_ARGS)
+				return -1;
+			sp->argv[sp->argc++] = dup_field(v, len);
+			break;
+		case SM_S_ENV:
+			if (sp->envc >= SM_SPEC_MAX_ARGS)
+				return -1;
+			sp->env[sp->envc++] = dup_field(v, len);
+			break;
+		case SM_S_CWD:
+			sp->cwd = dup_field(v, len);
+			break;
+		case SM_S_USER:
+			sp->user = dup_field(v, len);
+			break;
+		case SM_S_HOSTNAME:
+			sp->hostname = dup_field(v, len);
+			break;
+		case SM_S_TTY:
+			sp->tty = 1;
+			if (len >= 4) {
+				sp->rows = sm_le16(v);
+				sp->cols = sm_le16(v + 2);
+			}
+			break;
+		case SM_S_STDIN:
+			sp->stdin_open = 1;
+			break;
+		case SM_S_TIME:
+			if (len == 8) {
+				uint64_t ns = (uint64_t)sm_le32(v) |
+					      (uint64_t)sm_le32(v + 4) << 32;
+				struct timeval tv = {
+					.tv_sec = (time_t)(ns / 1000000000ULL),
+					.tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000),
+				};
+				settimeofday(&tv, NULL);
+			}
+			break;
+		default:
+			break; /* unknown records are skipped: newer hosts */
+		}
+	}
+	return r < 0 || sp->argc == 0 ? -1 : 0;
+}
+
+/* ---- user resolution, against the image's own /etc/passwd and group ---- */
+
+struct ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int ngroups;
+	char home[256];
+};
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static int resolve_user(const char *spec, struct ids *id, char *why, size_t wl)
+{
+	char user[256], *group;
+	struct passwd *pw = NULL;
+
+	memset(id, 0, sizeof(*id));
+	strcpy(id->home, "/");
+	if (!spec || !*spec)
+		spec = "0";
+	snprintf(user, sizeof(user), "%s", spec);
+	group = strchr(user, ':');
+	if (group)
+		*group++ = '\0';
+	if (all_digits(user)) {
+		id->uid = (uid_t)strtoul(user, NULL, 10);
+		pw = getpwuid(id->uid);
+	} else {
+		pw = getpwnam(user);
+		if (!pw) {
+			snprintf(why, wl, "unable to find user %s: no matching entries in passwd file", user);
+			return -1;
+		}
+		id->uid = pw->pw_uid;
+	}
+	if (pw) {
+		id->gid = pw->pw_gid;
+		snprintf(id->home, sizeof(id->home), "%s", pw->pw_dir);
+		id->ngroups = 64;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, id->groups,
+				 &id->ngroups) < 0)
+			id->ngroups = 0;
+	}
+	if (group && *group) {
+		if (all_digits(group)) {
+			id->gid = (gid_t)strtoul(group, NULL, 10);
+		} else {
+			struct group *gr = getgrnam(group);
+
+			if (!gr) {
+				snprintf(why, wl, "unable to find group %s: no matching entries in group file", group);
+				return -1;
+			}
+			id->gid = gr->gr_gid;
+		}
+		/* docker: an explicit group replaces the supplementary list */
+		id->ngroups = 0;
+	}
+	if (id->ngroups == 0) {
+		id->groups[0] = id->gid;
+		id->ngroups = 1;
+	}
+	return 0;
+}
+
+/* ---- the process ---- */
+
+struct child {
+	pid_t pid;
+	int in_fd;          /* our end of its stdin, -1 when closed */
+	int out_fd, err_fd; /* our ends of stdout/stderr (pty: out_fd) */
+	int err_pipe;       /* exec failure: child writes errno here */
+};
+
+static void mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(buf, 0755);
+			*p = '/';
+		}
+	}
+	mkdir(buf, 0755);
+}
+
+static int has_env(char **env, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (; *env; env++)
+		if (strncmp(*env, key, kl) == 0 && (*env)[kl] == '=')
+			return 1;
+	return 0;
+}
+
+static void exec_child(struct spec *sp, struct ids *id, int errfd)
+{
+	extern char **environ;
+	int e;
+
+	if (setgroups((size_t)id->ngroups, id->groups) || setgid(id->gid) ||
+	    setuid(id->uid))
+		goto fail;
+	if (chdir(sp->cwd ? sp->cwd : "/"))
+		goto fail;
+	environ = sp->env;
+	execvp(sp->argv[0], sp->argv);
+fail:
+	e = errno;
+	if (write(errfd, &e, sizeof(e)) < 0) {
+		/* the parent reports a generic failure then */
+	}
+	_exit(127);
+}
+
+static int start_child(struct spec *sp, struct ids *id, struct child *c)
+{
+	int in[2] = { -1, -1 }, out[2], err[2], ep[2], master = -1, slave = -1;
+
+	if (pipe2(ep, O_CLOEXEC))
+		return -1;
+	if (sp->tty) {
+		struct winsize ws = { .ws_row = sp->rows ? sp->rows : 24,
+				      .ws_col = sp->cols ? sp->cols : 80 };
+
+		if (openpty(&master, &slave, NULL, NULL, &ws))
+			return -1;
+	} else if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+		   (sp->stdin_open && pipe2(in, O_CLOEXEC))) {
+		return -1;
+	}
+	c->pid = fork();
+	if (c->pid < 0)
+		return -1;
+	if (c->pid == 0) {
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		setsid();
+		if (sp->tty) {
+			ioctl(slave, TIOCSCTTY, 0);
+			dup2(slave, 0);
+			dup2(slave, 1);
+			dup2(slave, 2);
+		} else {
+			int nul = open("/dev/null", O_RDONLY);
+
+			dup2(sp->stdin_open ? in[0] : nul, 0);
+			dup2(out[1], 1);
+			dup2(err[1], 2);
+		}
+		exec_child(sp, id, ep[1]);
+	}
+	close(ep[1]);
+	c->err_pipe = ep[0];
+	if (sp->tty) {
+		close(slave);
+		c->out_fd = master;
+		c->err_fd = -1;
+		c->in_fd = sp->stdin_open ? master : -1;
+	} else {
+		close(out[1]);
+		close(err[1]);
+		c->out_fd = out[0];
+		c->err_fd = err[0];
+		if (sp->stdin_open)
+			close(in[0]);
+		c->in_fd = sp->stdin_open ? in[1] : -1;
+	}
+	return 0;
+}
+
+/* Exec failed: the child told us errno through the CLOEXEC pipe. */
+static int exec_failure(int sock, struct child *c, const char *argv0)
+{
+	int e = 0;
+	char msg[512];
+	ssize_t n = read(c->err_pipe, &e, sizeof(e));
+
+	close(c->err_pipe);
+	c->err_pipe = -1;
+	if (n != sizeof(e))
+		return 0; /* exec succeeded */
+	snprintf(msg, sizeof(msg), "exec: \"%s\": %s", argv0,
+		 e == ENOENT ? "executable file not found in $PATH" : strerror(e));
+	send_frame(sock, SM_F_ERROR, msg, (uint32_t)strlen(msg));
+	return e == ENOENT ? 127 : 126;
+}
+
+static int relay_output(int sock, int *fd, uint16_t type)
+{
+	static uint8_t buf[SM_DATA_CHUNK];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) { /* EOF (or EIO on a pty whose slave is gone) */
+		close(*fd);
+		*fd = -1;
+		return 0;
+	}
+	return send_frame(sock, type, buf, (uint32_t)n);
+}
+
+static void handle_host_frame(struct child *c, int tty, uint16_t type,
+			      const uint8_t *data, uint32_t len)
+{
+	switch (type) {
+	case SM_F_STDIN:
+		if (c->in_fd >= 0 && write_all(c->in_fd, data, len)) {
+			/* the process closed its stdin: drop the rest */
+		}
+		break;
+	case SM_F_STDIN_EOF:
+		if (c->in_fd >= 0) {
+			if (tty) {
+				write_all(c->in_fd, "\x04", 1);
+			} else {
+				close(c->in_fd);
+			}
+			c->in_fd = -1;
+		}
+		break;
+	case SM_F_SIGNAL:
+		if (len == 4 && c->pid > 0)
+			kill(c->pid, (int)sm_le32(data));
+		break;
+	case SM_F_WINSIZE:
+		if (len == 4 && tty) {
+			struct winsize ws = { .ws_row = sm_le16(data),
+					      .ws_col = sm_le16(data + 2) };
+			ioctl(c->out_fd, TIOCSWINSZ, &ws);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int wait_status(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Relays until the process exited and its output is drained. */
+static int supervise(int sock, struct child *c, int tty)
+{
+	sigset_t mask;
+	int sfd, status = -1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	while (status < 0 || c->out_fd >= 0 || c->err_fd >= 0) {
+		struct pollfd p[4] = {
+			{ .fd = sock, .events = POLLIN },
+			{ .fd = c->out_fd, .events = POLLIN },
+			{ .fd = c->err_fd, .events = POLLIN },
+			{ .fd = status < 0 ? sfd : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents && relay_output(sock, &c->out_fd, SM_F_STDOUT))
+			break;
+		if (p[2].revents && relay_output(sock, &c->err_fd, SM_F_STDERR))
+			break;
+		if (p[3].revents) {
+			struct signalfd_siginfo si;
+			int st;
+			pid_t pid;
+
+			if (read(sfd, &si, sizeof(si)) < 0) {
+				/* nothing: we reap below anyway */
+			}
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (pid == c->pid) {
+					status = wait_status(st);
+					/* like a container: when its main process
+					 * ends, everything it left behind ends */
+					kill(-1, SIGKILL);
+				}
+			}
+		}
+		if (p[0].revents & POLLIN) {
+			uint16_t type;
+			uint8_t *data;
+			uint32_t len;
+
+			if (recv_frame(sock, &type, &data, &len))
+				break;
+			handle_host_frame(c, tty, type, data, len);
+			free(data);
+		} else if (p[0].revents & (POLLHUP | POLLERR)) {
+			break;
+		}
+	}
+	if (status < 0) {
+		int st;
+
+		kill(c->pid, SIGKILL);
+		status = waitpid(c->pid, &st, 0) == c->pid ? wait_status(st) : 125;
+	}
+	close(sfd);
+	return status;
+}
+
+static int connect_host(void)
+{
+	struct sockaddr_vm_compat a = { .svm_family = AF_VSOCK,
+					.svm_port = SM_AGENT_PORT,
+					.svm_cid = 2 };
+
+	for (int tries = 0; tries < 50; tries++) {
+		int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		usleep(20000);
+	}
+	return -1;
+}
+
+int agent_run(void)
+{
+	uint8_t ver[4], *data, st[4];
+	struct spec sp;
+	struct child c = { .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+	struct ids id;
+	char why[512];
+	uint16_t type;
+	uint32_t len;
+	int sock = connect_host(), status;
+
+	if (sock < 0) {
+		fprintf(stderr, "init: cannot reach the VMM over vsock: %s\n",
+			strerror(errno));
+		return 125;
+	}
+	sm_put_le32(ver, SM_PROTO_VERSION);
+	send_frame(sock, SM_F_HELLO, ver, 4);
+	if (recv_frame(sock, &type, &data, &len) || type != SM_F_SPEC ||
+	    parse_spec(data, len, &sp)) {
+		send_frame(sock, SM_F_ERROR, "bad process spec", 16);
+		return 125;
+	}
+	free(data);
+	if (sp.hostname)
+		sethostname(sp.hostname, strlen(sp.hostname));
+	if (resolve_user(sp.user, &id, why, sizeof(why))) {
+		send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
+		status = 126;
+		goto out;
+	}
+	if (!has_env(sp.env, "HOME") && sp.envc < SM_SPEC_MAX_ARGS) {
+		static char home[300];
+
+		snprintf(home, sizeof(home), "HOME=%s", id.home);
+		sp.env[sp.envc++] = home;
+	}
+	mkdir_p(sp.cwd ? sp.cwd : "/"); /* docker creates a missing workdir */
+	if (start_child(&sp, &id, &c)) {
+		snprintf(why, sizeof(why), "cannot start the process: %s",
+			 strerror(errno));
+		send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
+		status = 125;
+		goto out;
+	}
+	status = exec_failure(sock, &c, sp.argv[0]);
+	if (status) {
+		int ws;
+
+		waitpid(c.pid, &ws, 0);
+		goto out;
+	}
+	status = supervise(sock, &c, sp.tty);
+out:
+	sm_put_le32(st, (uint32_t)status);
+	send_frame(sock, SM_F_EXIT, st, 4);
+	/* Wait for the host to take everything before the VM ends. */
+	while (recv_frame(sock, &type, &data, &len) == 0) {
+		free(data);
+		if (type == SM_F_EXIT_ACK)
+			break;
+	}
+	return status;
+}
