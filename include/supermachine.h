@@ -173,6 +173,50 @@ SM_API int sm_image_inspect(struct sm_store *store, const char *ref,
 
 /* ==== end Images ==== */
 
+
+/* ---- Running images (docker run semantics) ---- */
+
+enum sm_pull_policy {
+	SM_PULL_MISSING = 0, /* pull only when the image is not in the store */
+	SM_PULL_ALWAYS = 1,
+	SM_PULL_NEVER = 2,
+};
+
+struct sm_run_options {
+	size_t size;                   /* sizeof(struct sm_run_options) */
+	const char *const *cmd;        /* CMD after the image; NULL: image Cmd */
+	const char *entrypoint;        /* NULL: image Entrypoint; "": none */
+	const char *const *env;        /* "K=V" or "K" (from the host env) */
+	const char *const *env_files;  /* --env-file paths */
+	const char *workdir;           /* -w */
+	const char *user;              /* -u: name, uid, uid:gid, name:group */
+	const char *hostname;          /* NULL: a random name */
+	int tty;                       /* -t: a pty in the guest */
+	int interactive;               /* -i: forward stdin_fd until EOF */
+	unsigned int cpus;             /* 0: 1 */
+	uint64_t memory_mib;           /* 0: 512 */
+	enum sm_pull_policy pull;
+	const char *kernel, *initrd;   /* NULL: the installed defaults */
+	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_run_options_init */
+	unsigned int timeout_ms;       /* 0: none */
+	int forward_signals;           /* SIGINT/TERM/HUP/QUIT/WINCH -> guest */
+	int verbose;                   /* guest console to stderr_fd */
+	const char *stop_signal;       /* NULL: the image's, else SIGTERM */
+};
+
+/* Fills defaults: size, fds 0/1/2, everything else zero. */
+SM_API void sm_run_options_init(struct sm_run_options *o);
+
+/*
+ * Runs `image` (pulled per o->pull) in a fresh microVM and waits for its
+ * process. On success returns 0 and sets *exit_status to the process's
+ * status (128+N when killed by signal N; 126: cannot be invoked; 127: not
+ * found). Returns -errno when supermachine itself failed.
+ */
+SM_API int sm_run(struct sm_store *store, const char *image,
+		  const struct sm_run_options *o, int *exit_status,
+		  struct sm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

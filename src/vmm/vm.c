@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "devices/serial.h"
 #include "vmm/vm.h"
@@ -38,6 +39,13 @@ void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
 		snprintf(vm->detail, sizeof(vm->detail), "%s",
 			 detail ? detail : "");
 		pthread_cond_broadcast(&vm->cond);
+		if (vm->stop_efd >= 0) {
+			uint64_t one = 1;
+
+			ssize_t r = write(vm->stop_efd, &one, sizeof(one));
+
+			(void)r; /* only fails when already signalled */
+		}
 	}
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {

@@ -41,6 +41,7 @@ struct vm {
 		uint64_t gpa, size;
 	} shm[VM_MAX_VIRTIO];
 	uint64_t start_ns;
+	int stop_efd; /* becomes readable when the VM stopped */
 
 	pthread_mutex_t lock; /* protects the fields below */
 	pthread_cond_t cond;

@@ -6,6 +6,7 @@
 #include "vmm/vm.h"
 
 #include "virtio/fs.h"
+#include "virtio/vsock.h"
 
 #define VM_MAX_SHARES 8
 
@@ -18,6 +19,7 @@ struct vm_config {
 	int console_fd;
 	unsigned nshares;
 	struct virtio_fs_config shares[VM_MAX_SHARES];
+	const struct virtio_vsock_config *vsock; /* NULL: no vsock device */
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **vmp,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -260,6 +261,7 @@ int vm_create(const struct vm_config *cfg, struct vm **vmp,
 		return sm_err(err, -ENOMEM, "out of memory");
 	vm->start_ns = vm_now_ns();
 	vm->mem.fd = -1;
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->ncpus = cfg->cpus ? cfg->cpus : 1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -281,6 +283,8 @@ int vm_create(const struct vm_config *cfg, struct vm **vmp,
 		ret = add_virtio(vm, "rng", NULL, err);
 	for (unsigned i = 0; !ret && i < cfg->nshares; i++)
 		ret = add_virtio(vm, "fs", &cfg->shares[i], err);
+	if (!ret && cfg->vsock)
+		ret = add_virtio(vm, "vsock", cfg->vsock, err);
 	if (!ret)
 		ret = load_guest(vm, cfg, &boot, err);
 	if (!ret)
@@ -307,6 +311,8 @@ void vm_destroy(struct vm *vm)
 		munmap(vm->shm[i].host, vm->shm[i].size);
 	hv_vm_destroy(vm->hv);
 	gm_destroy(&vm->mem);
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);

@@ -1,0 +1,235 @@
+/*
+ * supermachine run [OPTIONS] IMAGE [CMD [ARG...]]: docker run, in a
+ * microVM. Thin over sm_run(); this file only parses options and handles
+ * the terminal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define MAX_LIST 256
+
+struct strlist {
+	const char *v[MAX_LIST + 1];
+	int n;
+};
+
+static int push(struct strlist *l, const char *s)
+{
+	if (l->n >= MAX_LIST)
+		return -1;
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: supermachine run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+		"  -e, --env K=V|K         set an environment variable (K: from the host)\n"
+		"      --env-file FILE     read K=V lines\n"
+		"  -w, --workdir DIR       working directory\n"
+		"  -u, --user USER[:GROUP] user (name or uid) from the image's passwd\n"
+		"      --entrypoint CMD    override the image's entrypoint\n"
+		"  -i, --interactive       keep stdin open\n"
+		"  -t, --tty               allocate a pseudo-terminal\n"
+		"  -h, --hostname NAME     guest hostname\n"
+		"      --cpus N            vCPUs (default 1)\n"
+		"  -m, --memory SIZE       guest memory, e.g. 512m, 1g (default 512m)\n"
+		"      --pull POLICY       missing (default), always, never\n"
+		"      --rm                accepted: a VM never outlives its run\n"
+		"      --name NAME         accepted (no container registry yet)\n"
+		"      --kernel FILE, --initrd FILE   guest kernel / initramfs override\n"
+		"      --timeout SEC       stop the VM after SEC seconds (status 124)\n");
+}
+
+static int unsupported(const char *opt, const char *issue)
+{
+	fprintf(stderr, "supermachine: run: %s is not supported yet (%s)\n", opt,
+		issue);
+	return CLI_EXIT_FAILURE;
+}
+
+static struct termios saved_tio;
+static int raw_fd = -1;
+
+static void raw_mode(int fd)
+{
+	struct termios t;
+
+	if (tcgetattr(fd, &saved_tio))
+		return;
+	t = saved_tio;
+	cfmakeraw(&t);
+	if (tcsetattr(fd, TCSANOW, &t) == 0)
+		raw_fd = fd;
+}
+
+static void restore_mode(void)
+{
+	if (raw_fd >= 0)
+		tcsetattr(raw_fd, TCSANOW, &saved_tio);
+	raw_fd = -1;
+}
+
+static int parse_pull(const char *s, enum sm_pull_policy *p)
+{
+	if (strcmp(s, "missing") == 0)
+		*p = SM_PULL_MISSING;
+	else if (strcmp(s, "always") == 0)
+		*p = SM_PULL_ALWAYS;
+	else if (strcmp(s, "never") == 0)
+		*p = SM_PULL_NEVER;
+	else
+		return -1;
+	return 0;
+}
+
+enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
+       OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT };
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "env", required_argument, NULL, 'e' },
+		{ "env-file", required_argument, NULL, OPT_ENV_FILE },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "tty", no_argument, NULL, 't' },
+		{ "hostname", required_argument, NULL, 'h' },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "pull", required_argument, NULL, OPT_PULL },
+		{ "rm", no_argument, NULL, OPT_RM },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "volume", required_argument, NULL, 'v' },
+		{ "publish", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'H' },
+		{ 0 },
+	};
+	struct sm_run_options o;
+	struct strlist env = { 0 }, env_files = { 0 }, cmd = { 0 };
+	struct sm_error err = { 0 };
+	struct sm_store *store;
+	int c, status = 0, ret;
+	double cpus;
+
+	sm_run_options_init(&o);
+	o.forward_signals = 1;
+	o.verbose = cli_globals.verbose >= 2;
+	while ((c = getopt_long(argc, argv, "+e:w:u:ith:m:dv:p:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			if (push(&env, optarg))
+				return unsupported("more than 256 -e", "limit");
+			break;
+		case OPT_ENV_FILE:
+			if (push(&env_files, optarg))
+				return unsupported("more than 256 --env-file", "limit");
+			break;
+		case 'w':
+			o.workdir = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case OPT_ENTRYPOINT:
+			o.entrypoint = optarg;
+			break;
+		case 'i':
+			o.interactive = 1;
+			break;
+		case 't':
+			o.tty = 1;
+			break;
+		case 'h':
+			o.hostname = optarg;
+			break;
+		case OPT_CPUS:
+			cpus = atof(optarg);
+			if (!(cpus > 0) || cpus > 64) {
+				fprintf(stderr, "supermachine: --cpus: expected a number in (0, 64]\n");
+				return CLI_EXIT_FAILURE;
+			}
+			o.cpus = (unsigned)ceil(cpus); /* whole vCPUs */
+			break;
+		case 'm':
+			if (cli_parse_mib(optarg, &o.memory_mib)) {
+				fprintf(stderr, "supermachine: --memory: bad size '%s'\n", optarg);
+				return CLI_EXIT_FAILURE;
+			}
+			break;
+		case OPT_PULL:
+			if (parse_pull(optarg, &o.pull)) {
+				fprintf(stderr, "supermachine: --pull: expected missing, always or never\n");
+				return CLI_EXIT_FAILURE;
+			}
+			break;
+		case OPT_RM:
+		case OPT_NAME:
+			break;
+		case OPT_KERNEL:
+			o.kernel = optarg;
+			break;
+		case OPT_INITRD:
+			o.initrd = optarg;
+			break;
+		case OPT_TIMEOUT:
+			o.timeout_ms = (unsigned)(atof(optarg) * 1000);
+			break;
+		case 'd':
+			return unsupported("-d (detached)", "the run issue's handle API");
+		case 'v':
+			return unsupported("-v (volumes)", "the networking and volumes issue");
+		case 'p':
+			return unsupported("-p (published ports)", "the networking and volumes issue");
+		case 'H':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return CLI_EXIT_FAILURE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "supermachine: run: an image is required\n");
+		usage(stderr);
+		return CLI_EXIT_FAILURE;
+	}
+	for (int i = optind + 1; i < argc; i++)
+		if (push(&cmd, argv[i]))
+			return unsupported("more than 256 arguments", "limit");
+	o.env = env.v;
+	o.env_files = env_files.v;
+	o.cmd = cmd.n ? cmd.v : NULL;
+	if (o.tty && !isatty(0) && o.interactive) {
+		fprintf(stderr, "supermachine: the input device is not a TTY\n");
+		return CLI_EXIT_FAILURE;
+	}
+	if (cli_open_store(&store, NULL))
+		return CLI_EXIT_FAILURE;
+	if (o.tty && o.interactive)
+		raw_mode(0);
+	ret = sm_run(store, argv[optind], &o, &status, &err);
+	restore_mode();
+	sm_store_close(store);
+	if (ret) {
+		cli_print_error(&err);
+		return ret == -ETIMEDOUT ? 124 : CLI_EXIT_FAILURE;
+	}
+	return status;
+}

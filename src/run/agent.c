@@ -1,0 +1,398 @@
+/*
+ * Host side of the agent protocol: one connection from the guest init,
+ * framed messages both ways. Everything the guest sends is bounded:
+ * frame sizes, types, payload lengths.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/proto.h"
+#include "run/agent.h"
+#include "util/error.h"
+
+int agent_init(struct agent *a, struct sm_error *err)
+{
+	a->fd = -1;
+	pthread_mutex_init(&a->lock, NULL);
+	a->conn_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->conn_efd < 0)
+		return sm_err_errno(err, "agent: eventfd");
+	return 0;
+}
+
+void agent_destroy(struct agent *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->conn_efd >= 0)
+		close(a->conn_efd);
+	pthread_mutex_destroy(&a->lock);
+}
+
+int agent_accept(void *opaque, uint32_t port, int fd)
+{
+	struct agent *a = opaque;
+	uint64_t one = 1;
+	int ret = -1;
+
+	pthread_mutex_lock(&a->lock);
+	if (port == SM_AGENT_PORT && a->fd < 0) {
+		a->fd = fd;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (ret) {
+		close(fd); /* a second connection, or another port */
+		return ret;
+	}
+	if (write(a->conn_efd, &one, sizeof(one)) < 0)
+		return 0; /* counter saturated: already signalled */
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int poll_timeout(uint64_t deadline)
+{
+	uint64_t now = now_ns();
+
+	if (!deadline)
+		return -1;
+	if (now >= deadline)
+		return 0;
+	return (int)((deadline - now) / 1000000ULL) + 1;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+
+			poll(&pf, 1, 1000);
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int send_frame(int fd, uint16_t type, const void *data, uint32_t len)
+{
+	uint8_t hdr[8];
+
+	sm_put_le32(hdr, len);
+	sm_put_le16(hdr + 4, type);
+	sm_put_le16(hdr + 6, 0);
+	if (write_all(fd, hdr, sizeof(hdr)))
+		return -EPIPE;
+	return len && write_all(fd, data, len) ? -EPIPE : 0;
+}
+
+/* ---- the spec ---- */
+
+static void put_record(uint8_t **p, uint16_t tag, const void *v, uint32_t len)
+{
+	sm_put_le16(*p, tag);
+	sm_put_le32(*p + 2, len);
+	memcpy(*p + 6, v, len);
+	*p += 6 + len;
+}
+
+static size_t strv_bytes(char *const *v)
+{
+	size_t n = 0;
+
+	for (; v && *v; v++)
+		n += 6 + strlen(*v);
+	return n;
+}
+
+static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
+{
+	size_t size = strv_bytes(s->argv) + strv_bytes(s->env) + 6 * 8 + 64 +
+		      strlen(s->cwd ? s->cwd : "/") + strlen(s->user ? s->user : "") +
+		      strlen(s->hostname ? s->hostname : "");
+	uint8_t *buf, *p, tty[4], t[8], entropy[64];
+	struct timespec now;
+	uint64_t ns;
+	int ret;
+
+	if (size > SM_FRAME_MAX)
+		return sm_err(err, -E2BIG, "process spec too large (%zu bytes, limit %d)",
+			      size, SM_FRAME_MAX);
+	buf = p = malloc(size);
+	if (!buf)
+		return sm_err(err, -ENOMEM, "out of memory");
+	for (char *const *a = s->argv; *a; a++)
+		put_record(&p, SM_S_ARG, *a, (uint32_t)strlen(*a));
+	for (char *const *e = s->env; e && *e; e++)
+		put_record(&p, SM_S_ENV, *e, (uint32_t)strlen(*e));
+	put_record(&p, SM_S_CWD, s->cwd ? s->cwd : "/",
+		   (uint32_t)strlen(s->cwd ? s->cwd : "/"));
+	if (s->user && *s->user)
+		put_record(&p, SM_S_USER, s->user, (uint32_t)strlen(s->user));
+	if (s->hostname)
+		put_record(&p, SM_S_HOSTNAME, s->hostname,
+			   (uint32_t)strlen(s->hostname));
+	if (s->tty) {
+		sm_put_le16(tty, s->rows);
+		sm_put_le16(tty + 2, s->cols);
+		put_record(&p, SM_S_TTY, tty, 4);
+	}
+	if (s->stdin_open)
+		put_record(&p, SM_S_STDIN, "", 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	sm_put_le32(t, (uint32_t)ns);
+	sm_put_le32(t + 4, (uint32_t)(ns >> 32));
+	put_record(&p, SM_S_TIME, t, 8);
+	if (getentropy(entropy, sizeof(entropy)) == 0)
+		put_record(&p, SM_S_ENTROPY, entropy, sizeof(entropy));
+	ret = send_frame(fd, SM_F_SPEC, buf, (uint32_t)(p - buf));
+	free(buf);
+	return ret ? sm_err(err, ret, "agent: sending the process spec failed") : 0;
+}
+
+/* ---- receiving ---- */
+
+struct rxbuf {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+/* Returns 1 with a whole frame at the start of rx, 0 if incomplete, <0 bad. */
+static int frame_ready(const struct rxbuf *rx, uint16_t *type, uint32_t *len)
+{
+	if (rx->len < sizeof(struct sm_frame_hdr))
+		return 0;
+	*len = sm_le32(rx->data);
+	*type = sm_le16(rx->data + 4);
+	if (*len > SM_FRAME_MAX)
+		return -EPROTO;
+	return rx->len - sizeof(struct sm_frame_hdr) >= *len;
+}
+
+static int rx_fill(int fd, struct rxbuf *rx)
+{
+	ssize_t n;
+
+	if (rx->cap - rx->len < 65536) {
+		size_t cap = rx->cap ? rx->cap * 2 : 131072;
+		uint8_t *d;
+
+		if (cap > SM_FRAME_MAX * 2 + 131072)
+			return -EPROTO;
+		d = realloc(rx->data, cap);
+		if (!d)
+			return -ENOMEM;
+		rx->data = d;
+		rx->cap = cap;
+	}
+	n = read(fd, rx->data + rx->len, rx->cap - rx->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -EPIPE;
+	rx->len += (size_t)n;
+	return 0;
+}
+
+static void rx_consume(struct rxbuf *rx, size_t n)
+{
+	memmove(rx->data, rx->data + n, rx->len - n);
+	rx->len -= n;
+}
+
+struct session {
+	int fd;
+	const struct agent_io *io;
+	struct rxbuf rx;
+	bool stdin_done, hello;
+	int status;
+	bool exited;
+};
+
+static int handle_frame(struct session *s, uint16_t type,
+			const uint8_t *data, uint32_t len,
+			struct sm_error *err)
+{
+	switch (type) {
+	case SM_F_HELLO:
+		if (len < 4 || sm_le32(data) != SM_PROTO_VERSION)
+			return sm_err(err, -EPROTO,
+				      "guest init speaks protocol %u, we speak %d",
+				      len >= 4 ? sm_le32(data) : 0, SM_PROTO_VERSION);
+		s->hello = true;
+		return 0;
+	case SM_F_STDOUT:
+		write_all(s->io->out_fd, data, len);
+		return 0;
+	case SM_F_STDERR:
+		write_all(s->io->err_fd, data, len);
+		return 0;
+	case SM_F_ERROR:
+		/* why the process could not start: the user must see it */
+		write_all(s->io->err_fd, "supermachine: ", 14);
+		write_all(s->io->err_fd, data, len);
+		write_all(s->io->err_fd, "\n", 1);
+		return 0;
+	case SM_F_EXIT:
+		if (len != 4)
+			return sm_err(err, -EPROTO, "agent: malformed exit frame");
+		s->status = (int)sm_le32(data);
+		if (s->status < 0 || s->status > 255)
+			s->status = 255;
+		s->exited = true;
+		send_frame(s->fd, SM_F_EXIT_ACK, NULL, 0);
+		return 0;
+	default:
+		return sm_err(err, -EPROTO, "agent: unexpected frame type %u",
+			      type);
+	}
+}
+
+static int pump_guest(struct session *s, struct sm_error *err)
+{
+	uint16_t type;
+	uint32_t len;
+	int r = rx_fill(s->fd, &s->rx);
+
+	if (r == -EPIPE)
+		return sm_err(err, -EPIPE, "the guest closed the agent connection before the process exited");
+	if (r)
+		return sm_err(err, r, "agent: reading from the guest failed");
+	while ((r = frame_ready(&s->rx, &type, &len)) == 1) {
+		r = handle_frame(s, type, s->rx.data + 8, len, err);
+		rx_consume(&s->rx, 8 + (size_t)len);
+		if (r || s->exited)
+			return r;
+		if (!s->hello)
+			return sm_err(err, -EPROTO, "agent: no hello from the guest");
+	}
+	return r < 0 ? sm_err(err, r, "agent: oversized frame from the guest") : 0;
+}
+
+static void pump_stdin(struct session *s)
+{
+	uint8_t buf[SM_DATA_CHUNK];
+	ssize_t n = read(s->io->in_fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		send_frame(s->fd, SM_F_STDIN_EOF, NULL, 0);
+		s->stdin_done = true;
+		return;
+	}
+	send_frame(s->fd, SM_F_STDIN, buf, (uint32_t)n);
+}
+
+static void pump_signal(struct session *s)
+{
+	int sig;
+	uint8_t v[4];
+
+	if (read(s->io->sig_fd, &sig, sizeof(sig)) != sizeof(sig))
+		return;
+	if (sig == SIGWINCH) {
+		struct winsize ws;
+
+		if (ioctl(s->io->in_fd, TIOCGWINSZ, &ws) == 0) {
+			sm_put_le16(v, ws.ws_row);
+			sm_put_le16(v + 2, ws.ws_col);
+			send_frame(s->fd, SM_F_WINSIZE, v, 4);
+		}
+		return;
+	}
+	sm_put_le32(v, (uint32_t)sig);
+	send_frame(s->fd, SM_F_SIGNAL, v, 4);
+}
+
+/* Waits for the guest's connection (or the VM's end). */
+static int wait_connection(struct agent *a, const struct agent_io *io,
+			   struct sm_error *err)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a->conn_efd, .events = POLLIN },
+				       { .fd = io->stop_fd, .events = POLLIN } };
+		int fd, n = poll(p, 2, poll_timeout(io->deadline_ns));
+
+		if (n == 0)
+			return sm_err(err, -ETIMEDOUT, "timed out waiting for the guest");
+		pthread_mutex_lock(&a->lock);
+		fd = a->fd;
+		pthread_mutex_unlock(&a->lock);
+		if (fd >= 0) {
+			/* blocking writes: frames go out whole */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			return fd;
+		}
+		if (p[1].revents)
+			return sm_err(err, -ECHILD, "the VM stopped before its init connected");
+	}
+}
+
+int agent_session(struct agent *a, const struct run_spec *spec,
+		  const struct agent_io *io, int *status, struct sm_error *err)
+{
+	struct session s = { .io = io, .stdin_done = !io->interactive };
+	int ret = wait_connection(a, io, err);
+
+	if (ret < 0)
+		return ret;
+	s.fd = ret;
+	ret = send_spec(s.fd, spec, err);
+	while (!ret && !s.exited) {
+		struct pollfd p[4] = {
+			{ .fd = s.fd, .events = POLLIN },
+			{ .fd = s.stdin_done ? -1 : io->in_fd, .events = POLLIN },
+			{ .fd = io->sig_fd, .events = POLLIN },
+			{ .fd = io->stop_fd, .events = POLLIN },
+		};
+		int n = poll(p, 4, poll_timeout(io->deadline_ns));
+
+		if (n == 0) {
+			ret = sm_err(err, -ETIMEDOUT, "the process did not finish in time");
+			break;
+		}
+		if (n < 0)
+			continue;
+		if (p[0].revents)
+			ret = pump_guest(&s, err);
+		else if (p[3].revents)
+			ret = sm_err(err, -ECHILD, "the VM stopped before the process exited");
+		if (!ret && p[1].revents)
+			pump_stdin(&s);
+		if (!ret && p[2].revents)
+			pump_signal(&s);
+	}
+	free(s.rx.data);
+	if (!ret)
+		*status = s.status;
+	return ret;
+}

@@ -1,0 +1,40 @@
+/* Host side of the agent protocol (src/proto/proto.h). */
+#ifndef SM_RUN_AGENT_H
+#define SM_RUN_AGENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "run/spec.h"
+#include "supermachine.h"
+
+struct agent {
+	int conn_efd;  /* signalled when the guest connected */
+	pthread_mutex_t lock;
+	int fd;        /* the guest's connection, -1 until then */
+};
+
+int agent_init(struct agent *a, struct sm_error *err);
+void agent_destroy(struct agent *a);
+
+/* vsock accept callback (virtio/vsock.h): takes the agent connection. */
+int agent_accept(void *opaque, uint32_t port, int fd);
+
+struct agent_io {
+	int in_fd, out_fd, err_fd;
+	bool interactive;
+	int sig_fd;   /* readable: one int signal number per read, or -1 */
+	int stop_fd;  /* readable when the VM stopped */
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+};
+
+/*
+ * Sends the spec, relays stdio and signals until the process exits.
+ * Returns 0 with *status set, -ETIMEDOUT past the deadline, or another
+ * -errno (message in err) when the guest went away first.
+ */
+int agent_session(struct agent *a, const struct run_spec *spec,
+		  const struct agent_io *io, int *status, struct sm_error *err);
+
+#endif
