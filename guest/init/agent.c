@@ -30,7 +30,10 @@
 #define AF_VSOCK 40
 #endif
 
-/* <linux/vm_sockets.h> is not part of musl's headers. */
+/* <linux/random.h> and <linux/vm_sockets.h> are not in musl's headers. */
+#define RNDADDENTROPY _IOW('R', 0x03, int[2])
+#define RNDRESEEDCRNG _IO('R', 0x07)
+
 struct sockaddr_vm_compat {
 	unsigned short svm_family, svm_reserved1;
 	unsigned int svm_port, svm_cid;
@@ -115,6 +118,31 @@ static int recv_frame(int fd, uint16_t *type, uint8_t **data, uint32_t *len)
 	return 0;
 }
 
+/*
+ * Fresh host entropy, credited and followed by a reseed, so that clones
+ * of one snapshot never share their RNG state.
+ */
+static void add_entropy(const uint8_t *v, uint32_t len)
+{
+	struct {
+		int entropy_count, buf_size;
+		uint8_t buf[256];
+	} e;
+	int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || len > sizeof(e.buf)) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	e.entropy_count = (int)len * 8;
+	e.buf_size = (int)len;
+	memcpy(e.buf, v, len);
+	ioctl(fd, RNDADDENTROPY, &e);
+	ioctl(fd, RNDRESEEDCRNG);
+	close(fd);
+}
+
 static char *dup_field(const uint8_t *v, uint32_t len)
 {
 	char *s = malloc(len + 1);
@@ -182,6 +210,9 @@ static int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 				};
 				settimeofday(&tv, NULL);
 			}
+			break;
+		case SM_S_ENTROPY:
+			add_entropy(v, len);
 			break;
 		default:
 			break; /* unknown records are skipped: newer hosts */
@@ -530,30 +561,56 @@ static int connect_host(void)
 	return -1;
 }
 
+/*
+ * Connects, says hello and waits for the spec. A VM restored from a
+ * snapshot taken while we waited here sees its vsock transport reset:
+ * the wait fails and we simply connect again, to the new host.
+ */
+static int await_spec(struct spec *sp)
+{
+	uint8_t ver[4], *data;
+	uint16_t type;
+	uint32_t len;
+
+	sm_put_le32(ver, SM_PROTO_VERSION);
+	for (int attempt = 0; attempt < 1000; attempt++) {
+		int sock = connect_host();
+
+		if (sock < 0)
+			return -1;
+		if (send_frame(sock, SM_F_HELLO, ver, 4) ||
+		    recv_frame(sock, &type, &data, &len)) {
+			close(sock);
+			continue;
+		}
+		if (type != SM_F_SPEC || parse_spec(data, len, sp)) {
+			free(data);
+			send_frame(sock, SM_F_ERROR, "bad process spec", 16);
+			close(sock);
+			return -1;
+		}
+		free(data);
+		return sock;
+	}
+	return -1;
+}
+
 int agent_run(void)
 {
-	uint8_t ver[4], *data, st[4];
+	uint8_t *data, st[4];
 	struct spec sp;
 	struct child c = { .in_fd = -1, .out_fd = -1, .err_fd = -1 };
 	struct ids id;
 	char why[512];
 	uint16_t type;
 	uint32_t len;
-	int sock = connect_host(), status;
+	int sock = await_spec(&sp), status;
 
 	if (sock < 0) {
-		fprintf(stderr, "init: cannot reach the VMM over vsock: %s\n",
+		fprintf(stderr, "init: no process spec from the VMM over vsock: %s\n",
 			strerror(errno));
 		return 125;
 	}
-	sm_put_le32(ver, SM_PROTO_VERSION);
-	send_frame(sock, SM_F_HELLO, ver, 4);
-	if (recv_frame(sock, &type, &data, &len) || type != SM_F_SPEC ||
-	    parse_spec(data, len, &sp)) {
-		send_frame(sock, SM_F_ERROR, "bad process spec", 16);
-		return 125;
-	}
-	free(data);
 	if (sp.hostname)
 		sethostname(sp.hostname, strlen(sp.hostname));
 	if (resolve_user(sp.user, &id, why, sizeof(why))) {
