@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -100,5 +103,113 @@ int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len)
 	if (!p)
 		return -EFAULT;
 	memcpy(dst, p, len);
+	return 0;
+}
+
+static int write_range(int fd, const uint8_t *src, off_t off, size_t len)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, src, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		src += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copies only the memfd's data ranges (SEEK_DATA/SEEK_HOLE). */
+static int copy_sparse(const struct guest_mem *gm, int out)
+{
+	off_t pos = 0, end = (off_t)gm->total;
+
+	while (pos < end) {
+		off_t data = lseek(gm->fd, pos, SEEK_DATA), hole;
+
+		if (data < 0)
+			return errno == ENXIO ? 0 : -1; /* ENXIO: no more data */
+		hole = lseek(gm->fd, data, SEEK_HOLE);
+		if (hole < 0 || hole > end)
+			hole = end;
+		if (write_range(out, gm->base + data, data, (size_t)(hole - data)))
+			return -1;
+		pos = hole;
+	}
+	return 0;
+}
+
+int gm_save_file(const struct guest_mem *gm, const char *path,
+		 struct sm_error *err)
+{
+	char tmp[4096];
+	int fd, ret = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return sm_err(err, -ENAMETOOLONG, "memory file path too long");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sm_err_errno(err, "create %s", tmp);
+	if (ftruncate(fd, (off_t)gm->total) < 0)
+		ret = sm_err_errno(err, "size %s", tmp);
+	/* A restored VM has no memfd: its mapping is the only source. */
+	if (!ret && (gm->fd >= 0 ? copy_sparse(gm, fd) :
+				   write_range(fd, gm->base, 0, gm->total)))
+		ret = sm_err_errno(err, "write %s", tmp);
+	if (!ret && fsync(fd) < 0)
+		ret = sm_err_errno(err, "fsync %s", tmp);
+	close(fd);
+	if (!ret && rename(tmp, path) < 0)
+		ret = sm_err_errno(err, "rename %s", tmp);
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
+int gm_create_from_file(struct guest_mem *gm, const uint64_t (*layout)[2],
+			unsigned nregions, const char *path,
+			struct sm_error *err)
+{
+	uint64_t total = 0, off = 0;
+	struct stat st;
+	int fd;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	if (nregions == 0 || nregions > GM_MAX_REGIONS)
+		return sm_err(err, -EINVAL, "guest memory: bad region count %u",
+			      nregions);
+	for (unsigned i = 0; i < nregions; i++)
+		total += layout[i][1];
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sm_err_errno(err, "open memory file %s", path);
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != total) {
+		close(fd);
+		return sm_err(err, -EINVAL,
+			      "memory file %s has %lld bytes, the snapshot says %llu",
+			      path, (long long)st.st_size,
+			      (unsigned long long)total);
+	}
+	gm->base = mmap(NULL, total, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	close(fd);
+	if (gm->base == MAP_FAILED) {
+		gm->base = NULL;
+		return sm_err_errno(err, "map memory file %s", path);
+	}
+	madvise(gm->base, total, MADV_DONTDUMP);
+	gm->total = total;
+	gm->nregions = nregions;
+	for (unsigned i = 0; i < nregions; i++) {
+		gm->regions[i].gpa = layout[i][0];
+		gm->regions[i].size = layout[i][1];
+		gm->regions[i].host = gm->base + off;
+		gm->regions[i].fd_offset = off;
+		off += layout[i][1];
+	}
 	return 0;
 }

@@ -38,6 +38,23 @@ int gm_create(struct guest_mem *gm, const uint64_t (*layout)[2],
 	      unsigned nregions, struct sm_error *err);
 void gm_destroy(struct guest_mem *gm);
 
+/*
+ * Writes all RAM to `path` (regions back to back, in order), sparse: only
+ * ranges the guest ever touched are written. Atomic (temp + rename).
+ */
+int gm_save_file(const struct guest_mem *gm, const char *path,
+		 struct sm_error *err);
+
+/*
+ * Creates RAM from a file written by gm_save_file(), mapped MAP_PRIVATE:
+ * pages load lazily on first touch and writes stay in this process, so
+ * restore time does not grow with memory size and clones share the
+ * file's pages. The file must be exactly the layout's size.
+ */
+int gm_create_from_file(struct guest_mem *gm, const uint64_t (*layout)[2],
+			unsigned nregions, const char *path,
+			struct sm_error *err);
+
 /* Host pointer for [gpa, gpa+len), or NULL if any byte is outside RAM. */
 void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 

@@ -28,6 +28,8 @@ void vm_irq_pulse(struct vm *vm, unsigned irq)
 	hv_vm_set_irq(vm->hv, irq, 0);
 }
 
+static void kick_all(struct vm *vm);
+
 void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
 	     const char *detail)
 {
@@ -48,13 +50,7 @@ void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
 		}
 	}
 	pthread_mutex_unlock(&vm->lock);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		if (!vm->vcpus[i].hv)
-			continue;
-		hv_vcpu_request_exit(vm->vcpus[i].hv);
-		if (vm->vcpus[i].started)
-			pthread_kill(vm->vcpus[i].thread, VCPU_KICK_SIGNAL);
-	}
+	kick_all(vm);
 }
 
 bool vm_is_stopped(struct vm *vm)
@@ -128,6 +124,69 @@ static void handle_exit(struct vm_vcpu *v, const struct hv_exit *ex)
 	}
 }
 
+static void kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpus[i].hv)
+			continue;
+		hv_vcpu_request_exit(vm->vcpus[i].hv);
+		if (vm->vcpus[i].started)
+			pthread_kill(vm->vcpus[i].thread, VCPU_KICK_SIGNAL);
+	}
+}
+
+/* Called by a vCPU thread out of the guest: park while a pause is on. */
+static void maybe_park(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->pausing && !vm->stopped) {
+		vm->parked++;
+		pthread_cond_broadcast(&vm->cond);
+		while (vm->pausing && !vm->stopped)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		vm->parked--;
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->pausing = true;
+	pthread_mutex_unlock(&vm->lock);
+	for (;;) {
+		struct timespec ts;
+
+		kick_all(vm); /* again each round: a kick can race a KVM_RUN */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 20000000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&vm->lock);
+		if (vm->parked < vm->ncpus && !vm->stopped)
+			pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
+		if (vm->stopped)
+			ret = -ECHILD;
+		if (vm->stopped || vm->parked == vm->ncpus) {
+			pthread_mutex_unlock(&vm->lock);
+			return ret;
+		}
+		pthread_mutex_unlock(&vm->lock);
+	}
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pausing = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vm_vcpu *v = arg;
@@ -149,6 +208,8 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		handle_exit(v, &ex);
+		if (ex.kind == HV_EXIT_INTR)
+			maybe_park(v->vm);
 	}
 	return NULL;
 }

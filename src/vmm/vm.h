@@ -45,6 +45,8 @@ struct vm {
 
 	pthread_mutex_t lock; /* protects the fields below */
 	pthread_cond_t cond;
+	bool pausing;           /* vCPUs park until it is cleared */
+	unsigned parked;        /* vCPUs parked right now */
 	bool stopped;
 	enum sm_vm_exit reason;
 	int status;
@@ -72,6 +74,14 @@ void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
  */
 int vm_map_shm(struct vm *vm, uint64_t size, uint64_t *gpa, void **host,
 	       struct sm_error *err);
+
+/*
+ * Takes every vCPU out of the guest and parks it (for a snapshot);
+ * returns once all are parked, or -ECHILD if the VM stopped meanwhile.
+ * vm_resume() lets them run again.
+ */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
 
 /* The guest reset or powered off: a panic if the console said so. */
 void vm_guest_reset(struct vm *vm);
