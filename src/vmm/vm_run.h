@@ -24,6 +24,13 @@ struct vm_config {
 
 int vm_create(const struct vm_config *cfg, struct vm **vmp,
 	      struct sm_error *err);
+/*
+ * Builds a VM from the snapshot in dir (see src/snapshot/): the config
+ * must describe the same machine (vCPUs, memory, devices in order); the
+ * kernel and initrd are not needed. vCPUs are not started.
+ */
+int vm_restore(const struct vm_config *cfg, const char *dir, struct vm **vmp,
+	       struct sm_error *err);
 void vm_destroy(struct vm *vm);
 
 bool vm_is_stopped(struct vm *vm);

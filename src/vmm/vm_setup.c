@@ -1,6 +1,7 @@
 /* Building a VM: memory, devices, kernel, boot structures, vCPUs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "util/error.h"
 #include "virtio/device.h"
 #include "virtio/fs.h"
+#include "vmm/vm_build.h"
 #include "vmm/vm_run.h"
 
 /* The VMM's own part of the kernel command line. */
@@ -212,7 +214,8 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg,
 	return ret;
 }
 
-static int setup_memory(struct vm *vm, uint64_t mib, struct sm_error *err)
+static int setup_memory(struct vm *vm, uint64_t mib, const char *from_file,
+			struct sm_error *err)
 {
 	uint64_t layout[2][2];
 	unsigned n;
@@ -223,7 +226,9 @@ static int setup_memory(struct vm *vm, uint64_t mib, struct sm_error *err)
 			      "memory %llu MiB out of range (64 MiB .. 1 TiB)",
 			      (unsigned long long)mib);
 	n = x86_ram_layout(mib << 20, layout);
-	ret = gm_create(&vm->mem, (const uint64_t(*)[2])layout, n, err);
+	ret = from_file ? gm_create_from_file(&vm->mem, (const uint64_t(*)[2])layout,
+					      n, from_file, err) :
+			  gm_create(&vm->mem, (const uint64_t(*)[2])layout, n, err);
 	for (unsigned i = 0; !ret && i < n; i++)
 		ret = hv_vm_map_ram(vm->hv, i, vm->mem.regions[i].gpa,
 				    vm->mem.regions[i].size,
@@ -231,7 +236,7 @@ static int setup_memory(struct vm *vm, uint64_t mib, struct sm_error *err)
 	return ret;
 }
 
-static int setup_vcpus(struct vm *vm, const struct hv_x86_boot *boot,
+int vm_setup_vcpus(struct vm *vm, const struct hv_x86_boot *boot,
 		       struct sm_error *err)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
@@ -240,7 +245,7 @@ static int setup_vcpus(struct vm *vm, const struct hv_x86_boot *boot,
 		vm->vcpus[i].vm = vm;
 		vm->vcpus[i].index = i;
 		ret = hv_vcpu_create(vm->hv, i, &vm->vcpus[i].hv, err);
-		if (!ret)
+		if (!ret && boot)
 			ret = hv_vcpu_x86_setup(vm->vcpus[i].hv, i, vm->ncpus,
 						i == 0 ? boot : NULL, err);
 		if (ret)
@@ -249,16 +254,13 @@ static int setup_vcpus(struct vm *vm, const struct hv_x86_boot *boot,
 	return 0;
 }
 
-int vm_create(const struct vm_config *cfg, struct vm **vmp,
-	      struct sm_error *err)
+struct vm *vm_alloc(const struct vm_config *cfg)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	pthread_condattr_t ca;
-	struct hv_x86_boot boot;
-	int ret;
 
 	if (!vm)
-		return sm_err(err, -ENOMEM, "out of memory");
+		return NULL;
 	vm->start_ns = vm_now_ns();
 	vm->mem.fd = -1;
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -268,34 +270,54 @@ int vm_create(const struct vm_config *cfg, struct vm **vmp,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (vm->ncpus > VM_MAX_CPUS) {
-		ret = sm_err(err, -EINVAL, "%u vCPUs requested, limit %d",
-			     vm->ncpus, VM_MAX_CPUS);
-		goto fail;
-	}
+	return vm;
+}
+
+/* Everything but the guest's contents: hypervisor, RAM, devices. */
+int vm_build_machine(struct vm *vm, const struct vm_config *cfg,
+			 const char *memory_file, struct sm_error *err)
+{
+	int ret;
+
+	if (vm->ncpus > VM_MAX_CPUS)
+		return sm_err(err, -EINVAL, "%u vCPUs requested, limit %d",
+			      vm->ncpus, VM_MAX_CPUS);
 	ret = hv_vm_create(&vm->hv, err);
 	if (!ret)
 		ret = setup_memory(vm, cfg->memory_mib ? cfg->memory_mib : 256,
-				   err);
+				   memory_file, err);
 	if (!ret)
 		ret = setup_platform_devices(vm, cfg->console_fd, err);
+	/* The device order defines MMIO slots: a restore must match it. */
 	if (!ret)
 		ret = add_virtio(vm, "rng", NULL, err);
 	for (unsigned i = 0; !ret && i < cfg->nshares; i++)
 		ret = add_virtio(vm, "fs", &cfg->shares[i], err);
 	if (!ret && cfg->vsock)
 		ret = add_virtio(vm, "vsock", cfg->vsock, err);
+	return ret;
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **vmp,
+	      struct sm_error *err)
+{
+	struct vm *vm = vm_alloc(cfg);
+	struct hv_x86_boot boot;
+	int ret;
+
+	if (!vm)
+		return sm_err(err, -ENOMEM, "out of memory");
+	ret = vm_build_machine(vm, cfg, NULL, err);
 	if (!ret)
 		ret = load_guest(vm, cfg, &boot, err);
 	if (!ret)
-		ret = setup_vcpus(vm, &boot, err);
-	if (ret)
-		goto fail;
+		ret = vm_setup_vcpus(vm, &boot, err);
+	if (ret) {
+		vm_destroy(vm);
+		return ret;
+	}
 	*vmp = vm;
 	return 0;
-fail:
-	vm_destroy(vm);
-	return ret;
 }
 
 void vm_destroy(struct vm *vm)

@@ -1,0 +1,39 @@
+/*
+ * VM snapshots: a directory with `state` (src/snapshot/format.h records:
+ * VM shape, hypervisor VM and vCPU state, every device's own record) and
+ * `memory` (guest RAM, sparse).
+ */
+#ifndef SM_SNAPSHOT_SNAPSHOT_H
+#define SM_SNAPSHOT_SNAPSHOT_H
+
+#include "snapshot/format.h"
+#include "supermachine.h"
+
+struct vm;
+
+enum {
+	SNAP_REC_SERIAL = SNAP_REC_DEVICE,     /* serial_save() */
+	SNAP_REC_VIRTIO = SNAP_REC_DEVICE + 1, /* instance: device slot */
+};
+
+#define SNAP_STATE_FILE "state"
+#define SNAP_MEMORY_FILE "memory"
+
+/* Pauses the VM, writes dir/state and dir/memory, resumes it. */
+int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err);
+
+/*
+ * Loads dir/state and checks it against the VM being built (vCPU count,
+ * memory layout, device types). Fills *f; the caller frees it.
+ */
+int snapshot_open(struct vm *vm, const char *dir, struct snap_file *f,
+		  struct sm_error *err);
+
+/* Applies the hypervisor VM state (before vCPUs run). */
+int snapshot_restore_vm(struct vm *vm, const struct snap_file *f,
+			struct sm_error *err);
+/* Applies vCPU and device state (vCPUs created, not yet started). */
+int snapshot_restore_cpus_devices(struct vm *vm, const struct snap_file *f,
+				  struct sm_error *err);
+
+#endif
