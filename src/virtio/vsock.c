@@ -71,6 +71,7 @@ struct vsock_dev {
 	int epfd, kick;
 	pthread_t thread;
 	bool thread_started, stop;
+	bool reset_event; /* owe the guest a transport reset (after restore) */
 	uint8_t buf[VSOCK_MAX_PAYLOAD];
 };
 
@@ -406,6 +407,21 @@ static void update_interest(struct vsock_dev *v)
 	}
 }
 
+/* Tells the guest every connection is gone (its sockets get ECONNRESET). */
+static void send_reset_event(struct virtio_dev *dev, struct vsock_dev *v)
+{
+	struct virtq *q = &dev->queues[Q_EVENT];
+	struct virtq_chain ch;
+	uint32_t id = 0; /* VIRTIO_VSOCK_EVENT_TRANSPORT_RESET */
+
+	if (virtq_pop(q, dev->mem, &ch) != 1)
+		return; /* no buffer yet: try again on the next wake-up */
+	virtq_chain_write(&ch, 0, &id, sizeof(id));
+	virtq_push(q, dev->mem, ch.head, sizeof(id));
+	virtio_signal_used(dev, Q_EVENT);
+	v->reset_event = false;
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_dev *dev = arg;
@@ -428,6 +444,8 @@ static void *io_thread(void *arg)
 		}
 		if ((dev->status & VIRTIO_STATUS_DRIVER_OK) &&
 		    !(dev->status & VIRTIO_STATUS_NEEDS_RESET)) {
+			if (v->reset_event)
+				send_reset_event(dev, v);
 			process_tx(dev, v);
 			for (struct conn *c = v->conns; c; c = c->next)
 				flush_pending(c);
@@ -545,6 +563,29 @@ int vsock_connect(struct virtio_dev *dev, uint32_t port, struct sm_error *err)
 	return sv[1];
 }
 
+static int vsock_save(struct virtio_dev *dev, struct sm_buf *out)
+{
+	struct vsock_dev *v = dev->priv;
+
+	/* Connections are not saved: a restored guest sees them reset. */
+	sm_buf_put_u64(out, v->guest_cid);
+	return out->oom ? -ENOMEM : 0;
+}
+
+static int vsock_restore(struct virtio_dev *dev, const void *data, size_t len)
+{
+	struct vsock_dev *v = dev->priv;
+	struct sm_reader r;
+
+	sm_reader_init(&r, data, len);
+	if (sm_get_u64(&r) != v->guest_cid || r.bad || r.left)
+		return -EINVAL;
+	drop_all(v);
+	v->reset_event = true;
+	kick(v);
+	return 0;
+}
+
 const struct virtio_dev_ops virtio_vsock_ops = {
 	.name = "vsock",
 	.device_id = VIRTIO_ID_VSOCK,
@@ -556,4 +597,6 @@ const struct virtio_dev_ops virtio_vsock_ops = {
 	.reset = vsock_reset,
 	.notify = vsock_notify,
 	.config_read = vsock_config_read,
+	.save = vsock_save,
+	.restore = vsock_restore,
 };
