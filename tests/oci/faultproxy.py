@@ -8,12 +8,17 @@ MODE (applies to blob GETs; manifests pass through):
   500       the first two answers are HTTP 500
   429       the first answer is 429 with Retry-After: 1
   corrupt   every answer has one byte flipped
-LOG gets one line per blob request: "<n> <range or ->".
+  pass      no fault (to count or slow down requests)
+LOG gets one line per blob request, written when it is answered:
+"<n> <range or -> <method> <status> <digest>".
+FAULTPROXY_DELAY=SECONDS holds every blob answer that long (after the
+registry answered it), e.g. to make pulls overlap or tokens expire.
 """
-import http.client, sys, threading
+import http.client, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, upstream, mode, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+delay = float(os.environ.get("FAULTPROXY_DELAY", "0"))
 count = {"n": 0}
 lock = threading.Lock()
 
@@ -31,8 +36,13 @@ class H(BaseHTTPRequestHandler):
             with lock:
                 count["n"] += 1
                 n = count["n"]
+        status = self.answer(blob, n)
+        if blob:
             with open(log, "a") as f:
-                f.write("%d %s\n" % (n, self.headers.get("Range", "-")))
+                f.write("%d %s %s %d %s\n" % (n, self.headers.get("Range", "-"),
+                        self.command, status, self.path.rsplit("/", 1)[-1]))
+
+    def answer(self, blob, n):
         if blob and mode == "500" and n <= 2:
             return self.reply(500, b"oops")
         if blob and mode == "429" and n == 1:
@@ -54,6 +64,8 @@ class H(BaseHTTPRequestHandler):
         out = {k: v for k, v in r.getheaders()
                if k.lower() not in ("content-length", "connection",
                                     "transfer-encoding")}
+        if blob and delay:
+            time.sleep(delay)
         if blob and mode == "corrupt" and r.status == 200 and body:
             body = bytes([body[0] ^ 1]) + body[1:]
         if blob and mode in ("drop", "norange") and n == 1 and len(body) > 1:
@@ -65,8 +77,8 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
-            return
-        self.reply(r.status, body, out)
+            return r.status
+        return self.reply(r.status, body, out)
 
     do_HEAD = do_GET
 
@@ -78,6 +90,7 @@ class H(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+        return status
 
 
 ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()

@@ -4,7 +4,11 @@ for the tests: GET /token?service=S&scope=repository:R:pull with Basic
 credentials answers {"token", "access_token", "expires_in"}: an RS256 JWT
 with an x5c header that docker-registry checks against CERT.
 
-usage: tokenserver.py PORT KEY CERT USER:PASS EXPIRES_IN LOG
+usage: tokenserver.py PORT KEY CERT USER:PASS EXPIRES_IN LOG [EXP]
+EXPIRES_IN is what the answer says; EXP (default EXPIRES_IN) sets the JWT's
+"exp" claim to now + EXP seconds, so a token can die at the registry while
+the client still thinks it valid (EXP may be negative: the registry allows
+clock skew).
 """
 import base64, json, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 port, keyf, certf, creds, expires, log = sys.argv[1:7]
+exp_in = int(sys.argv[7]) if len(sys.argv) > 7 else int(expires)
 key = serialization.load_pem_private_key(open(keyf, "rb").read(), None)
 cert = x509.load_pem_x509_certificate(open(certf, "rb").read())
 der = cert.public_bytes(serialization.Encoding.DER)
@@ -31,7 +36,7 @@ def token(service, scope, sub):
         actions = [{"type": typ, "name": name, "actions": acts.split(",")}]
     now = int(time.time())
     hdr = {"alg": "RS256", "typ": "JWT", "x5c": [base64.b64encode(der).decode()]}
-    claims = {"iss": "test-issuer", "sub": sub, "aud": service, "exp": now + int(expires),
+    claims = {"iss": "test-issuer", "sub": sub, "aud": service, "exp": now + exp_in,
               "nbf": now - 10, "iat": now, "jti": str(time.time_ns()), "access": actions}
     si = b64(json.dumps(hdr).encode()) + "." + b64(json.dumps(claims).encode())
     sig = key.sign(si.encode(), padding.PKCS1v15(), hashes.SHA256())
