@@ -357,16 +357,44 @@ static int wait_connection(struct agent *a, const struct agent_io *io,
 	}
 }
 
+/* Waits for the guest's hello frame. */
+static int wait_hello(struct session *s, struct sm_error *err)
+{
+	int ret = 0;
+
+	while (!ret && !s->hello) {
+		struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN },
+				       { .fd = s->io->stop_fd, .events = POLLIN } };
+		int n = poll(p, 2, poll_timeout(s->io->deadline_ns));
+
+		if (n == 0)
+			return sm_err(err, -ETIMEDOUT, "timed out waiting for the guest");
+		if (n < 0)
+			continue;
+		if (p[0].revents)
+			ret = pump_guest(s, err);
+		else if (p[1].revents)
+			ret = sm_err(err, -ECHILD, "the VM stopped before its init was ready");
+	}
+	return ret;
+}
+
 int agent_session(struct agent *a, const struct run_spec *spec,
-		  const struct agent_io *io, int *status, struct sm_error *err)
+		  struct agent_io *io, int *status, struct sm_error *err)
 {
 	struct session s = { .io = io, .stdin_done = !io->interactive };
 	int ret = wait_connection(a, io, err);
 
+	io->spec_sent = false;
 	if (ret < 0)
 		return ret;
 	s.fd = ret;
-	ret = send_spec(s.fd, spec, err);
+	ret = wait_hello(&s, err);
+	if (!ret && io->on_hello)
+		io->on_hello(io->on_hello_opaque);
+	if (!ret)
+		ret = send_spec(s.fd, spec, err);
+	io->spec_sent = !ret;
 	while (!ret && !s.exited) {
 		struct pollfd p[4] = {
 			{ .fd = s.fd, .events = POLLIN },

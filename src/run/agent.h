@@ -27,6 +27,14 @@ struct agent_io {
 	int sig_fd;   /* readable: one int signal number per read, or -1 */
 	int stop_fd;  /* readable when the VM stopped */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+	/*
+	 * Called once the guest said hello, before the spec goes out: the
+	 * guest init is idle, waiting. Warm start snapshots the VM here.
+	 * A failure is reported through verbose output only.
+	 */
+	void (*on_hello)(void *opaque);
+	void *on_hello_opaque;
+	bool spec_sent; /* out: the process spec reached the guest */
 };
 
 /*
@@ -35,6 +43,6 @@ struct agent_io {
  * -errno (message in err) when the guest went away first.
  */
 int agent_session(struct agent *a, const struct run_spec *spec,
-		  const struct agent_io *io, int *status, struct sm_error *err);
+		  struct agent_io *io, int *status, struct sm_error *err);
 
 #endif

@@ -11,11 +11,6 @@
 
 struct vm;
 
-enum {
-	SNAP_REC_SERIAL = SNAP_REC_DEVICE,     /* serial_save() */
-	SNAP_REC_VIRTIO = SNAP_REC_DEVICE + 1, /* instance: device slot */
-};
-
 #define SNAP_STATE_FILE "state"
 #define SNAP_MEMORY_FILE "memory"
 
