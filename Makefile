@@ -100,7 +100,7 @@ $(GUEST)/vmlinux: guest/kernel/microvm.config tools/build-kernel
 check: all tests
 	tests/run $(BUILD)
 
-check-unit: lib tools tests
+check-unit: lib cli tools tests
 	SKIP_KVM=1 tests/run $(BUILD)
 
 check-kvm: all tests
