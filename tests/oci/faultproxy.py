@@ -13,12 +13,14 @@ LOG gets one line per blob request, written when it is answered:
 "<n> <range or -> <method> <status> <digest>".
 FAULTPROXY_DELAY=SECONDS holds every blob answer that long (after the
 registry answered it), e.g. to make pulls overlap or tokens expire.
+FAULTPROXY_RATE=BYTES_PER_SECOND sends blob bodies at about that rate.
 """
 import http.client, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, upstream, mode, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 delay = float(os.environ.get("FAULTPROXY_DELAY", "0"))
+rate = int(os.environ.get("FAULTPROXY_RATE", "0"))
 count = {"n": 0}
 lock = threading.Lock()
 
@@ -78,18 +80,24 @@ class H(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return r.status
-        return self.reply(r.status, body, out)
+        return self.reply(r.status, body, out, blob and rate)
 
     do_HEAD = do_GET
 
-    def reply(self, status, body, hdrs=None):
+    def reply(self, status, body, hdrs=None, throttle=False):
         self.send_response(status)
         for k, v in (hdrs or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        if self.command == "HEAD":
+            return status
+        step = max(rate // 20, 1) if throttle else len(body) or 1
+        for i in range(0, len(body), step):
+            self.wfile.write(body[i:i + step])
+            if throttle:
+                self.wfile.flush()
+                time.sleep(step / rate)
         return status
 
 
