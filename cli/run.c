@@ -48,7 +48,8 @@ static void usage(FILE *out)
 		"      --rm                accepted: a VM never outlives its run\n"
 		"      --name NAME         accepted (no container registry yet)\n"
 		"      --kernel FILE, --initrd FILE   guest kernel / initramfs override\n"
-		"      --timeout SEC       stop the VM after SEC seconds (status 124)\n");
+		"      --timeout SEC       stop the VM after SEC seconds (status 124)\n"
+		"      --no-snapshot       boot cold; neither use nor keep a warm-start template\n");
 }
 
 static int unsupported(const char *opt, const char *issue)
@@ -94,7 +95,7 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 }
 
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
-       OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT };
+       OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT };
 
 int cmd_run(int argc, char **argv)
 {
@@ -118,6 +119,7 @@ int cmd_run(int argc, char **argv)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "volume", required_argument, NULL, 'v' },
 		{ "publish", required_argument, NULL, 'p' },
+		{ "no-snapshot", no_argument, NULL, OPT_NO_SNAPSHOT },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 },
 	};
@@ -130,7 +132,7 @@ int cmd_run(int argc, char **argv)
 
 	sm_run_options_init(&o);
 	o.forward_signals = 1;
-	o.verbose = cli_globals.verbose >= 2;
+	o.verbose = cli_globals.verbose;
 	while ((c = getopt_long(argc, argv, "+e:w:u:ith:m:dv:p:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
@@ -187,6 +189,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_INITRD:
 			o.initrd = optarg;
+			break;
+		case OPT_NO_SNAPSHOT:
+			o.no_snapshot = 1;
 			break;
 		case OPT_TIMEOUT:
 			o.timeout_ms = (unsigned)(atof(optarg) * 1000);

@@ -200,7 +200,9 @@ struct sm_run_options {
 	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_run_options_init */
 	unsigned int timeout_ms;       /* 0: none */
 	int forward_signals;           /* SIGINT/TERM/HUP/QUIT/WINCH -> guest */
-	int verbose;                   /* guest console to stderr_fd */
+	int verbose;                   /* 1: notes (warm/cold start) on stderr_fd,
+					* 2: also the guest console */
+	int no_snapshot;               /* always boot cold, keep no template */
 	const char *stop_signal;       /* NULL: the image's, else SIGTERM */
 };
 

@@ -389,7 +389,9 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 	if (ret < 0)
 		return ret;
 	s.fd = ret;
+	io->connected_ns = now_ns();
 	ret = wait_hello(&s, err);
+	io->hello_ns = now_ns();
 	if (!ret && io->on_hello)
 		io->on_hello(io->on_hello_opaque);
 	if (!ret)

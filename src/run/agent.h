@@ -35,6 +35,7 @@ struct agent_io {
 	void (*on_hello)(void *opaque);
 	void *on_hello_opaque;
 	bool spec_sent; /* out: the process spec reached the guest */
+	uint64_t connected_ns, hello_ns; /* out: CLOCK_MONOTONIC stamps */
 };
 
 /*

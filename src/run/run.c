@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "run/agent.h"
 #include "run/assets.h"
 #include "run/spec.h"
+#include "run/template.h"
 #include "util/error.h"
 #include "vmm/vm_run.h"
 
@@ -133,7 +135,101 @@ static uint64_t deadline_after(unsigned ms)
 	       (uint64_t)ms * 1000000ULL;
 }
 
-/* Boots the VM and runs the session; *status is the process's. */
+struct warm {
+	struct template t;
+	struct vm *vm;
+	const struct sm_run_options *o;
+	uint64_t t0;
+};
+
+static void note(const struct sm_run_options *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(const struct sm_run_options *o, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	if (!o->verbose)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(o->stderr_fd, buf, (size_t)n) < 0)
+		return;
+}
+
+/* on_hello of a cold boot: the guest is ready, save it for next time. */
+static void save_template(void *opaque)
+{
+	struct warm *w = opaque;
+	struct sm_error e = { 0 };
+	uint64_t t0 = vm_now_ns();
+
+	if (template_save(&w->t, w->vm, &e))
+		note(w->o, "supermachine: no warm-start template: %s", e.msg);
+	else
+		note(w->o, "supermachine: saved warm-start template %s (%.1f ms)",
+		     w->t.dir, (vm_now_ns() - t0) / 1e6);
+}
+
+static int fill_config(const struct oci_image *img,
+		       const struct sm_run_options *o, struct vm_config *vc,
+		       char *kernel, char *initrd, struct sm_error *err)
+{
+	int ret = run_asset("kernel", o->kernel, "vmlinux", kernel, PATH_MAX, err);
+
+	if (!ret)
+		ret = run_asset("initrd", o->initrd, "initramfs.cpio", initrd,
+				PATH_MAX, err);
+	vc->kernel = kernel;
+	vc->initrd = initrd;
+	vc->cpus = o->cpus ? o->cpus : 1;
+	vc->memory_mib = o->memory_mib ? o->memory_mib : DEFAULT_MEMORY_MIB;
+	vc->console_fd = o->verbose >= 2 ? o->stderr_fd : -1;
+	vc->cmdline = RUN_CMDLINE;
+	vc->nshares = 1;
+	vc->shares[0] = (struct virtio_fs_config){ .tag = ROOTFS_TAG,
+						   .dir = img->rootfs,
+						   .read_only = 1,
+						   .dax_window = DEFAULT_DAX_WINDOW };
+	return ret;
+}
+
+/*
+ * Restores the template if there is a good one, else boots cold (and
+ * then saves a template when the guest is ready).
+ */
+static int start_vm(const struct vm_config *vc, struct warm *w,
+		    bool use_template, struct sm_error *err)
+{
+	struct sm_error e = { 0 };
+	int ret;
+
+	if (use_template && w->t.usable) {
+		ret = vm_restore(vc, w->t.dir, &w->vm, &e);
+		if (!ret) {
+			note(w->o, "supermachine: warm start: restored %s in %.1f ms",
+			     w->t.dir, (vm_now_ns() - w->t0) / 1e6);
+			return 0;
+		}
+		note(w->o, "supermachine: template unusable, dropped (%s)", e.msg);
+		template_drop(&w->t);
+		w->t.usable = false;
+	}
+	ret = vm_create(vc, &w->vm, err);
+	if (!ret)
+		note(w->o, "supermachine: cold boot");
+	return ret;
+}
+
+/* Boots (or restores) the VM and runs the session; *status is the process's. */
 static int run_vm(const struct oci_image *img, const struct sm_run_options *o,
 		  const struct run_spec *spec, int *status,
 		  struct sm_error *err)
@@ -141,53 +237,63 @@ static int run_vm(const struct oci_image *img, const struct sm_run_options *o,
 	struct agent agent;
 	struct virtio_vsock_config vs = { .accept = agent_accept,
 					  .accept_opaque = &agent };
-	struct vm_config vc = {
-		.cpus = o->cpus, .console_fd = o->verbose ? o->stderr_fd : -1,
-		.memory_mib = o->memory_mib ? o->memory_mib : DEFAULT_MEMORY_MIB,
-		.cmdline = RUN_CMDLINE, .vsock = &vs, .nshares = 1,
-	};
+	struct vm_config vc = { .vsock = &vs };
 	char kernel[PATH_MAX], initrd[PATH_MAX];
+	struct warm w = { .o = o, .t0 = vm_now_ns() };
+	bool use_template = !o->no_snapshot, restored;
 	struct agent_io io = {
 		.in_fd = o->stdin_fd, .out_fd = o->stdout_fd,
 		.err_fd = o->stderr_fd, .interactive = o->interactive,
 		.sig_fd = o->forward_signals ? sig_pipe[0] : -1,
 		.deadline_ns = deadline_after(o->timeout_ms),
 	};
-	struct vm *vm;
-	int ret;
+	int ret = fill_config(img, o, &vc, kernel, initrd, err);
 
-	ret = run_asset("kernel", o->kernel, "vmlinux", kernel, sizeof(kernel), err);
+	if (!ret && use_template)
+		ret = template_locate(&w.t, img->dir, img->manifest_digest, &vc, err);
 	if (!ret)
-		ret = run_asset("initrd", o->initrd, "initramfs.cpio", initrd,
-				sizeof(initrd), err);
+		ret = agent_init(&agent, err);
 	if (ret)
 		return ret;
-	vc.kernel = kernel;
-	vc.initrd = initrd;
-	vc.shares[0] = (struct virtio_fs_config){ .tag = ROOTFS_TAG,
-						  .dir = img->rootfs,
-						  .read_only = 1,
-						  .dax_window = DEFAULT_DAX_WINDOW };
-	ret = agent_init(&agent, err);
-	if (ret)
-		return ret;
-	ret = vm_create(&vc, &vm, err);
+again:
+	ret = start_vm(&vc, &w, use_template, err);
 	if (ret) {
 		agent_destroy(&agent);
 		return ret;
 	}
-	io.stop_fd = vm->stop_efd;
-	ret = vm_start_vcpus(vm, err);
+	restored = use_template && w.t.usable;
+	if (use_template && !restored) {
+		io.on_hello = save_template;
+		io.on_hello_opaque = &w;
+	}
+	io.stop_fd = w.vm->stop_efd;
+	ret = vm_start_vcpus(w.vm, err);
 	if (!ret)
 		ret = agent_session(&agent, spec, &io, status, err);
-	if (ret && !vm_is_stopped(vm))
-		vm_stop(vm, ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT : SM_EXIT_INTERNAL,
+	if (ret && !vm_is_stopped(w.vm))
+		vm_stop(w.vm, ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT : SM_EXIT_INTERNAL,
 			0, NULL);
-	vm_wait(vm, 0);
-	if (ret == -ECHILD && vm->reason != SM_EXIT_GUEST)
+	vm_wait(w.vm, 0);
+	if (io.hello_ns)
+		note(o, "supermachine: guest connected at %.1f ms, ready at %.1f ms, done at %.1f ms",
+		     (io.connected_ns - w.t0) / 1e6, (io.hello_ns - w.t0) / 1e6,
+		     (vm_now_ns() - w.t0) / 1e6);
+	if (ret && restored && !io.spec_sent && ret != -ETIMEDOUT) {
+		/* a template that does not come back to life is stale */
+		note(o, "supermachine: restored VM misbehaved (%s); dropping the template, booting cold",
+		     err && err->msg[0] ? err->msg : "?");
+		template_drop(&w.t);
+		w.t.usable = false;
+		vm_destroy(w.vm);
+		agent_destroy(&agent);
+		if (agent_init(&agent, err))
+			return -ENOMEM;
+		goto again;
+	}
+	if (ret == -ECHILD && w.vm->reason != SM_EXIT_GUEST)
 		ret = sm_err(err, -EIO, "the VM stopped: %s",
-			     vm->detail[0] ? vm->detail : "unknown reason");
-	vm_destroy(vm);
+			     w.vm->detail[0] ? w.vm->detail : "unknown reason");
+	vm_destroy(w.vm);
 	agent_destroy(&agent);
 	return ret;
 }

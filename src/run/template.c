@@ -1,0 +1,110 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/proto.h"
+#include "run/template.h"
+#include "snapshot/format.h"
+#include "snapshot/snapshot.h"
+#include "util/error.h"
+#include "vmm/vm_run.h"
+
+/* A file's identity without reading it: path, size, mtime, inode. */
+static void hash_file(EVP_MD_CTX *h, const char *path)
+{
+	struct stat st;
+	char buf[PATH_MAX + 128];
+	int n;
+
+	if (stat(path, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	n = snprintf(buf, sizeof(buf), "%s|%lld|%lld.%ld|%llu", path,
+		     (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		     st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+	EVP_DigestUpdate(h, buf, (size_t)n);
+}
+
+int template_locate(struct template *t, const char *image_dir,
+		    const char *image_digest, const struct vm_config *cfg,
+		    struct sm_error *err)
+{
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	unsigned char md[32];
+	char shape[256], key[33];
+	struct stat st;
+	int n;
+
+	if (!h)
+		return sm_err(err, -ENOMEM, "out of memory");
+	EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+	EVP_DigestUpdate(h, image_digest, strlen(image_digest));
+	hash_file(h, cfg->kernel);
+	hash_file(h, cfg->initrd);
+	n = snprintf(shape, sizeof(shape),
+		     "cpus=%u mem=%llu shares=%u dax=%llu cmdline=%s proto=%d snap=%d.%d",
+		     cfg->cpus, (unsigned long long)cfg->memory_mib,
+		     cfg->nshares,
+		     (unsigned long long)(cfg->nshares ? cfg->shares[0].dax_window : 0),
+		     cfg->cmdline ? cfg->cmdline : "", SM_PROTO_VERSION,
+		     SNAP_MAJOR, SNAP_MINOR);
+	EVP_DigestUpdate(h, shape, (size_t)n);
+	EVP_DigestFinal_ex(h, md, NULL);
+	EVP_MD_CTX_free(h);
+	for (int i = 0; i < 16; i++)
+		sprintf(key + 2 * i, "%02x", md[i]);
+	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/templates/%s",
+			     image_dir, key) >= sizeof(t->dir))
+		return sm_err(err, -ENAMETOOLONG, "template path too long");
+	t->usable = stat(t->dir, &st) == 0 && S_ISDIR(st.st_mode);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void rm_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int template_save(const struct template *t, struct vm *vm,
+		  struct sm_error *err)
+{
+	char parent[PATH_MAX], tmp[PATH_MAX + 32];
+	char *slash;
+	int ret;
+
+	snprintf(parent, sizeof(parent), "%s", t->dir);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*slash = '\0';
+	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+		return sm_err_errno(err, "template directory %s", parent);
+	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", t->dir, (int)getpid());
+	rm_tree(tmp);
+	ret = snapshot_save(vm, tmp, err);
+	if (!ret && rename(tmp, t->dir) < 0) {
+		/* another run won the race: its template is as good */
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			ret = sm_err_errno(err, "template %s", t->dir);
+	}
+	rm_tree(tmp);
+	return ret;
+}
+
+void template_drop(const struct template *t)
+{
+	rm_tree(t->dir);
+}

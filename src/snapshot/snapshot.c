@@ -1,0 +1,161 @@
+/* Saving a VM to a snapshot directory and applying one to a new VM. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "devices/serial.h"
+#include "snapshot/snapshot.h"
+#include "util/error.h"
+#include "virtio/device.h"
+#include "vmm/vm.h"
+
+/* VM_INFO: what a restoring VM must match before anything is applied. */
+static void put_vm_info(struct vm *vm, struct sm_buf *b)
+{
+	sm_buf_put_u32(b, vm->ncpus);
+	sm_buf_put_u32(b, vm->mem.nregions);
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		sm_buf_put_u64(b, vm->mem.regions[i].gpa);
+		sm_buf_put_u64(b, vm->mem.regions[i].size);
+	}
+	sm_buf_put_u32(b, vm->nvirtio);
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		sm_buf_put_u32(b, vm->virtio[i]->ops->device_id);
+}
+
+static int check_vm_info(struct vm *vm, const struct snap_record *r,
+			 struct sm_error *err)
+{
+	struct sm_reader rd;
+	uint32_t n;
+
+	if (!r)
+		return sm_err(err, -EINVAL, "snapshot has no VM description");
+	sm_reader_init(&rd, r->data, r->len);
+	if (sm_get_u32(&rd) != vm->ncpus)
+		return sm_err(err, -EINVAL, "snapshot has another vCPU count");
+	n = sm_get_u32(&rd);
+	if (n != vm->mem.nregions)
+		return sm_err(err, -EINVAL, "snapshot has another memory layout");
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t gpa = sm_get_u64(&rd), size = sm_get_u64(&rd);
+
+		if (gpa != vm->mem.regions[i].gpa || size != vm->mem.regions[i].size)
+			return sm_err(err, -EINVAL, "snapshot has another memory size");
+	}
+	n = sm_get_u32(&rd);
+	if (n != vm->nvirtio)
+		return sm_err(err, -EINVAL, "snapshot has other devices");
+	for (unsigned i = 0; i < n; i++)
+		if (sm_get_u32(&rd) != vm->virtio[i]->ops->device_id)
+			return sm_err(err, -EINVAL, "snapshot has other devices");
+	if (rd.bad || rd.left)
+		return sm_err(err, -EINVAL, "snapshot VM description is malformed");
+	return 0;
+}
+
+static int collect(struct vm *vm, struct snap_writer *w, struct sm_error *err)
+{
+	int ret;
+
+	put_vm_info(vm, snap_begin(w, SNAP_REC_VM_INFO, 0));
+	ret = snap_end(w, err);
+	if (!ret)
+		ret = hv_vm_save(vm->hv, snap_begin(w, SNAP_REC_HV_VM, 0), err);
+	if (!ret)
+		ret = snap_end(w, err);
+	for (unsigned i = 0; !ret && i < vm->ncpus; i++) {
+		ret = hv_vcpu_save(vm->vcpus[i].hv,
+				   snap_begin(w, SNAP_REC_HV_VCPU, i), err);
+		if (!ret)
+			ret = snap_end(w, err);
+	}
+	if (!ret) {
+		ret = serial_save(vm->serial, snap_begin(w, SNAP_REC_SERIAL, 0));
+		ret = ret ? sm_err(err, ret, "serial state") : snap_end(w, err);
+	}
+	for (unsigned i = 0; !ret && i < vm->nvirtio; i++) {
+		ret = virtio_mmio_save(vm->virtio[i],
+				       snap_begin(w, SNAP_REC_VIRTIO, i));
+		ret = ret ? sm_err(err, ret, "virtio-%s state",
+				   vm->virtio[i]->ops->name) :
+			    snap_end(w, err);
+	}
+	return ret;
+}
+
+int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
+{
+	struct snap_writer w;
+	char path[PATH_MAX];
+	int ret;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return sm_err_errno(err, "snapshot directory %s", dir);
+	ret = vm_pause(vm);
+	if (ret)
+		return sm_err(err, ret, "snapshot: the VM stopped");
+	snap_writer_init(&w);
+	ret = collect(vm, &w, err);
+	snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir);
+	if (!ret)
+		ret = gm_save_file(&vm->mem, path, err);
+	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
+	if (!ret)
+		ret = snap_write_file(&w, path, err);
+	vm_resume(vm);
+	snap_writer_free(&w);
+	return ret ? sm_err_wrap(err, "snapshot %s", dir) : 0;
+}
+
+int snapshot_open(struct vm *vm, const char *dir, struct snap_file *f,
+		  struct sm_error *err)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
+	ret = snap_read_file(f, path, err);
+	if (!ret)
+		ret = check_vm_info(vm, snap_find(f, SNAP_REC_VM_INFO, 0), err);
+	return ret ? sm_err_wrap(err, "restore %s", dir) : 0;
+}
+
+int snapshot_restore_vm(struct vm *vm, const struct snap_file *f,
+			struct sm_error *err)
+{
+	const struct snap_record *r = snap_find(f, SNAP_REC_HV_VM, 0);
+
+	if (!r)
+		return sm_err(err, -EINVAL, "snapshot has no hypervisor state");
+	return hv_vm_restore(vm->hv, r->data, r->len, err);
+}
+
+int snapshot_restore_cpus_devices(struct vm *vm, const struct snap_file *f,
+				  struct sm_error *err)
+{
+	const struct snap_record *r;
+	int ret;
+
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		r = snap_find(f, SNAP_REC_HV_VCPU, i);
+		if (!r)
+			return sm_err(err, -EINVAL, "snapshot lacks vCPU %u", i);
+		ret = hv_vcpu_restore(vm->vcpus[i].hv, r->data, r->len, err);
+		if (ret)
+			return sm_err_wrap(err, "vCPU %u", i);
+	}
+	r = snap_find(f, SNAP_REC_SERIAL, 0);
+	if (!r || serial_restore(vm->serial, r->data, r->len))
+		return sm_err(err, -EINVAL, "snapshot serial state is missing or malformed");
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		r = snap_find(f, SNAP_REC_VIRTIO, i);
+		if (!r || virtio_mmio_restore(vm->virtio[i], r->data, r->len))
+			return sm_err(err, -EINVAL,
+				      "snapshot state of virtio-%s is missing or malformed",
+				      vm->virtio[i]->ops->name);
+	}
+	return 0;
+}
