@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Warm start: the second run of an image restores a template snapshot, and
+# behaves exactly like a cold boot; clones of one template are unique;
+# broken templates are dropped and rebuilt, never used.
+. "$(dirname "$0")/lib.sh"
+export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
+if [ -z "${SM_TEST_IMAGES:-}" ] || [ ! -f "$SM_TEST_IMAGES/images.env" ]; then
+	fail snapshot_images_prepared "SM_TEST_IMAGES/images.env missing (tests/run runs tests/kvm/prepare)"
+	exit 1
+fi
+. "$SM_TEST_IMAGES/images.env"
+# A store of our own: templates made here must not meet other tests'.
+export SUPERMACHINE_ROOT=$TMP/store
+cp -a "$SM_TEST_IMAGES/store/." "$SUPERMACHINE_ROOT/" 2>/dev/null || {
+	mkdir -p "$SUPERMACHINE_ROOT" && cp -a "$SM_TEST_IMAGES/store/." "$SUPERMACHINE_ROOT/"
+}
+find "$SUPERMACHINE_ROOT" -type d -name templates -prune -exec rm -rf {} +
+IMG=${IMG_BBOX:?}
+SHAPE="-m 128m"
+
+# smrun NAME ARGS...: stdout in $TMP/NAME.out, stderr in $TMP/NAME.err
+smrun() {
+	local n=$1
+	shift
+	"$SM" -v run --pull never --timeout 300 $SHAPE "$@" </dev/null \
+		>"$TMP/$n.out" 2>"$TMP/$n.err"
+	echo $? >"$TMP/$n.rc"
+}
+rc_of() { cat "$TMP/$1.rc"; }
+
+probe=(-e PROBE=1 -u app -w /tmp/wd "$IMG" sh -c 'echo "args:$*"; env | grep -v -e ^HOSTNAME= -e ^HOME= | sort; id; pwd' sh a "b c")
+smrun cold --no-snapshot "${probe[@]}"
+smrun first "${probe[@]}"
+smrun warm "${probe[@]}"
+if [ "$(rc_of cold)" = 0 ] && grep -q "cold boot" "$TMP/first.err" && grep -q "saved warm-start template" "$TMP/first.err"; then
+	pass snapshot_first_run_boots_and_saves_template
+else
+	fail snapshot_first_run_boots_and_saves_template "rc $(rc_of first): $(head -c 300 "$TMP/first.err")"
+fi
+if grep -q "warm start: restored" "$TMP/warm.err" && [ "$(rc_of warm)" = 0 ]; then
+	pass snapshot_second_run_is_a_restore
+else
+	fail snapshot_second_run_is_a_restore "rc $(rc_of warm): $(head -c 300 "$TMP/warm.err")"
+fi
+if cmp -s "$TMP/cold.out" "$TMP/warm.out" && cmp -s "$TMP/cold.out" "$TMP/first.out" &&
+	grep -q "args:a b c" "$TMP/warm.out" && grep -q "uid=1000(app)" "$TMP/warm.out" &&
+	grep -qx "/tmp/wd" "$TMP/warm.out" && grep -qx "PROBE=1" "$TMP/warm.out"; then
+	pass snapshot_warm_output_equals_cold
+else
+	fail snapshot_warm_output_equals_cold "$(diff "$TMP/cold.out" "$TMP/warm.out" | head -c 300)"
+fi
+
+# Clones of one template: their own entropy, hostname, boot id, clock.
+uniq_probe=("$IMG" sh -c 'head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; hostname; cat /proc/sys/kernel/random/boot_id; date +%s')
+smrun c1 "${uniq_probe[@]}" &
+smrun c2 "${uniq_probe[@]}" &
+wait
+host_now=$(date +%s)
+r1=$(sed -n 1p "$TMP/c1.out") r2=$(sed -n 1p "$TMP/c2.out")
+h1=$(sed -n 2p "$TMP/c1.out") h2=$(sed -n 2p "$TMP/c2.out")
+b1=$(sed -n 3p "$TMP/c1.out") b2=$(sed -n 3p "$TMP/c2.out")
+t1=$(sed -n 4p "$TMP/c1.out")
+if grep -q "warm start" "$TMP/c1.err" && grep -q "warm start" "$TMP/c2.err" &&
+	[ ${#r1} = 64 ] && [ ${#r2} = 64 ] && [ "$r1" != "$r2" ]; then
+	pass snapshot_clones_have_distinct_randomness
+else
+	fail snapshot_clones_have_distinct_randomness "r1=$r1 r2=$r2 ($(head -c 200 "$TMP/c1.err"))"
+fi
+expect_ok() { if eval "$2"; then pass "$1"; else fail "$1" "$3"; fi; }
+expect_ok snapshot_clones_have_distinct_hostnames '[ -n "$h1" ] && [ "$h1" != "$h2" ]' "h1=$h1 h2=$h2"
+expect_ok snapshot_clones_have_distinct_boot_ids '[ ${#b1} = 36 ] && [ "$b1" != "$b2" ]' "b1=$b1 b2=$b2"
+# The runs end seconds before host_now: allow for this emulated host's pace.
+expect_ok snapshot_clone_clock_follows_host '[ -n "$t1" ] && [ $((host_now - t1)) -ge -1 ] && [ $((host_now - t1)) -le 30 ]' \
+	"guest $t1, host $host_now"
+
+# Broken templates are refused, dropped and rebuilt.
+tdir=$(sed -n 's/.*restored \(.*\) in .*/\1/p' "$TMP/warm.err" | head -1)
+if [ -n "$tdir" ] && [ -f "$tdir/state" ]; then
+	printf '\377' | dd of="$tdir/state" bs=1 seek=40 conv=notrunc status=none
+	smrun corrupt_state "${probe[@]}"
+	expect_ok snapshot_corrupt_state_is_dropped 'grep -q "template unusable" "$TMP/corrupt_state.err" && cmp -s "$TMP/cold.out" "$TMP/corrupt_state.out"' \
+		"$(head -c 300 "$TMP/corrupt_state.err")"
+	truncate -s 4096 "$tdir/memory"
+	smrun short_memory "${probe[@]}"
+	expect_ok snapshot_wrong_memory_size_is_dropped 'grep -q "template unusable" "$TMP/short_memory.err" && cmp -s "$TMP/cold.out" "$TMP/short_memory.out"' \
+		"$(head -c 300 "$TMP/short_memory.err")"
+	smrun rebuilt "${probe[@]}"
+	expect_ok snapshot_template_rebuilt_after_drop 'grep -q "warm start: restored" "$TMP/rebuilt.err" && cmp -s "$TMP/cold.out" "$TMP/rebuilt.out"' \
+		"$(head -c 300 "$TMP/rebuilt.err")"
+else
+	fail snapshot_corrupt_state_is_dropped "no template directory in: $(head -c 200 "$TMP/warm.err")"
+fi
+
+# Many clones of one template at once.
+n=${SM_TEST_CLONES:-16}
+for i in $(seq 1 $n); do
+	smrun "many$i" "$IMG" sh -c "echo clone-$i; exit $((i % 7))" &
+done
+wait
+bad=0
+for i in $(seq 1 $n); do
+	[ "$(cat "$TMP/many$i.out")" = "clone-$i" ] && [ "$(rc_of many$i)" = $((i % 7)) ] &&
+		grep -q "warm start" "$TMP/many$i.err" || bad=$((bad + 1))
+done
+expect_ok snapshot_many_clones_at_once '[ $bad = 0 ]' "$bad of $n clones wrong (e.g. $(head -c 200 "$TMP/many1.err"))"
+exit 0
