@@ -7,12 +7,14 @@
 #define SM_HV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "supermachine.h"
 
 struct hv_vm;
 struct hv_vcpu;
+struct sm_buf;
 
 enum hv_exit_kind {
 	HV_EXIT_IO,       /* port I/O (x86) */
@@ -83,5 +85,42 @@ struct hv_x86_boot {
  */
 int hv_vcpu_x86_setup(struct hv_vcpu *vcpu, unsigned index, unsigned ncpus,
 		      const struct hv_x86_boot *boot, struct sm_error *err);
+
+/*
+ * Snapshot state (src/hv/kvm_state.c, kvm_vcpu_state.c; docs/snapshot.md).
+ * The blobs are opaque to callers, self-checking and versioned with the
+ * snapshot format. On failure `out` is left as it was.
+ *
+ * hv_vcpu_save() appends the complete state of a vCPU that is not running
+ * (its thread is out of hv_vcpu_run and stays out): CPUID, MP state,
+ * registers, FPU/XSAVE, XCRs, debug registers, LAPIC, every readable MSR
+ * KVM lists, pending events and the TSC frequency. It first completes any
+ * I/O the last exit left pending (KVM_RUN with immediate_exit), so the
+ * saved instruction pointer is past an `out` the VMM already handled. Call
+ * it on the vCPU's own thread where possible: elsewhere KVM moves the vCPU
+ * to the calling thread, which costs a grace period.
+ *
+ * hv_vcpu_restore() loads such a blob into a vCPU from hv_vcpu_create()
+ * that has not run yet (hv_vcpu_x86_setup() is not needed). The blob is
+ * untrusted: every length and count is checked before the vCPU is
+ * touched; a value KVM itself refuses fails the call part way, and the
+ * vCPU must then be destroyed, never run.
+ */
+int hv_vcpu_save(struct hv_vcpu *vcpu, struct sm_buf *out,
+		 struct sm_error *err);
+int hv_vcpu_restore(struct hv_vcpu *vcpu, const void *data, size_t len,
+		    struct sm_error *err);
+
+/*
+ * VM-wide state: PIC master and slave, IOAPIC, PIT and kvmclock, saved
+ * with every vCPU stopped (state of a running VM is inconsistent). Restore
+ * into a VM from hv_vm_create() with its RAM mapped, BEFORE any of its
+ * vCPUs runs: the kvmclock value must be in place when the guest first
+ * reads it. Order: hv_vm_restore(), then hv_vcpu_restore() for each vCPU,
+ * then run.
+ */
+int hv_vm_save(struct hv_vm *vm, struct sm_buf *out, struct sm_error *err);
+int hv_vm_restore(struct hv_vm *vm, const void *data, size_t len,
+		  struct sm_error *err);
 
 #endif

@@ -3,6 +3,9 @@
 #define SM_HV_KVM_INTERNAL_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct hv_vm {
 	int kvm_fd;
@@ -17,5 +20,39 @@ struct hv_vcpu {
 	struct kvm_run *run;
 	unsigned index;
 };
+
+/*
+ * Snapshot blobs (kvm_state.c): a 4-byte tag, then sections of
+ * u32 id | u32 length | payload, each id at most once. Payloads are the
+ * kernel's own structs (the uapi layout is stable; a snapshot is restored
+ * on an x86_64 host).
+ */
+#define HV_SEC_MAX 16
+
+struct sm_buf;
+struct sm_error;
+
+struct hv_sections {
+	const uint8_t *p[HV_SEC_MAX];
+	uint32_t len[HV_SEC_MAX];
+	bool have[HV_SEC_MAX];
+};
+
+void hv_sec_put(struct sm_buf *b, uint32_t id, const void *p, size_t len);
+
+/*
+ * Splits an untrusted blob into sections: checks the tag, that every
+ * section lies inside the blob, ids are below nsec and none repeats.
+ */
+int hv_sec_parse(const void *data, size_t len, const char tag[4], unsigned nsec,
+		 const char *what, struct hv_sections *s, struct sm_error *err);
+
+/*
+ * Section id must be present (unless optional) and exactly `size` bytes
+ * long (size 0: any length). 0, 1 when optional and absent, or -EINVAL.
+ */
+int hv_sec_want(const struct hv_sections *s, unsigned id, size_t size,
+		bool optional, const char *what, const char *name,
+		struct sm_error *err);
 
 #endif
