@@ -50,23 +50,6 @@ struct spec {
 	unsigned short rows, cols;
 };
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int read_all(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
@@ -82,18 +65,6 @@ static int read_all(int fd, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
-}
-
-static int send_frame(int fd, uint16_t type, const void *data, uint32_t len)
-{
-	uint8_t hdr[8];
-
-	sm_put_le32(hdr, len);
-	sm_put_le16(hdr + 4, type);
-	sm_put_le16(hdr + 6, 0);
-	if (write_all(fd, hdr, sizeof(hdr)))
-		return -1;
-	return len ? write_all(fd, data, len) : 0;
 }
 
 /* Reads one whole frame into a malloc'ed buffer. */
@@ -420,7 +391,7 @@ static int exec_failure(int sock, struct child *c, const char *argv0)
 		return 0; /* exec succeeded */
 	snprintf(msg, sizeof(msg), "exec: \"%s\": %s", argv0,
 		 e == ENOENT ? "executable file not found in $PATH" : strerror(e));
-	send_frame(sock, SM_F_ERROR, msg, (uint32_t)strlen(msg));
+	sm_send_frame(sock, SM_F_ERROR, msg, (uint32_t)strlen(msg));
 	return e == ENOENT ? 127 : 126;
 }
 
@@ -436,7 +407,7 @@ static int relay_output(int sock, int *fd, uint16_t type)
 		*fd = -1;
 		return 0;
 	}
-	return send_frame(sock, type, buf, (uint32_t)n);
+	return sm_send_frame(sock, type, buf, (uint32_t)n);
 }
 
 static void handle_host_frame(struct child *c, int tty, uint16_t type,
@@ -444,14 +415,14 @@ static void handle_host_frame(struct child *c, int tty, uint16_t type,
 {
 	switch (type) {
 	case SM_F_STDIN:
-		if (c->in_fd >= 0 && write_all(c->in_fd, data, len)) {
+		if (c->in_fd >= 0 && sm_write_all(c->in_fd, data, len)) {
 			/* the process closed its stdin: drop the rest */
 		}
 		break;
 	case SM_F_STDIN_EOF:
 		if (c->in_fd >= 0) {
 			if (tty) {
-				write_all(c->in_fd, "\x04", 1);
+				sm_write_all(c->in_fd, "\x04", 1);
 			} else {
 				close(c->in_fd);
 			}
@@ -578,14 +549,14 @@ static int await_spec(struct spec *sp)
 
 		if (sock < 0)
 			return -1;
-		if (send_frame(sock, SM_F_HELLO, ver, 4) ||
+		if (sm_send_frame(sock, SM_F_HELLO, ver, 4) ||
 		    recv_frame(sock, &type, &data, &len)) {
 			close(sock);
 			continue;
 		}
 		if (type != SM_F_SPEC || parse_spec(data, len, sp)) {
 			free(data);
-			send_frame(sock, SM_F_ERROR, "bad process spec", 16);
+			sm_send_frame(sock, SM_F_ERROR, "bad process spec", 16);
 			close(sock);
 			return -1;
 		}
@@ -614,7 +585,7 @@ int agent_run(void)
 	if (sp.hostname)
 		sethostname(sp.hostname, strlen(sp.hostname));
 	if (resolve_user(sp.user, &id, why, sizeof(why))) {
-		send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
+		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 126;
 		goto out;
 	}
@@ -628,7 +599,7 @@ int agent_run(void)
 	if (start_child(&sp, &id, &c)) {
 		snprintf(why, sizeof(why), "cannot start the process: %s",
 			 strerror(errno));
-		send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
+		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 125;
 		goto out;
 	}
@@ -642,7 +613,7 @@ int agent_run(void)
 	status = supervise(sock, &c, sp.tty);
 out:
 	sm_put_le32(st, (uint32_t)status);
-	send_frame(sock, SM_F_EXIT, st, 4);
+	sm_send_frame(sock, SM_F_EXIT, st, 4);
 	/* Wait for the host to take everything before the VM ends. */
 	while (recv_frame(sock, &type, &data, &len) == 0) {
 		free(data);

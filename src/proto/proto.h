@@ -11,9 +11,12 @@
 #ifndef SM_PROTO_H
 #define SM_PROTO_H
 
+#include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SM_AGENT_PORT 1024
 #define SM_PROTO_VERSION 1
@@ -77,6 +80,44 @@ static inline uint16_t sm_le16(const uint8_t *p)
 static inline uint32_t sm_le32(const uint8_t *p)
 {
 	return sm_le16(p) | (uint32_t)sm_le16(p + 2) << 16;
+}
+
+/* Writes all of buf (retrying EINTR; waiting on a non-blocking fd). */
+static inline int sm_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+
+			poll(&pf, 1, 1000);
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Sends one frame; -1 when the peer is gone. */
+static inline int sm_send_frame(int fd, uint16_t type, const void *data,
+				uint32_t len)
+{
+	uint8_t hdr[sizeof(struct sm_frame_hdr)];
+
+	sm_put_le32(hdr, len);
+	sm_put_le16(hdr + 4, type);
+	sm_put_le16(hdr + 6, 0);
+	if (sm_write_all(fd, hdr, sizeof(hdr)))
+		return -1;
+	return len ? sm_write_all(fd, data, len) : 0;
 }
 
 /*

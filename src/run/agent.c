@@ -78,39 +78,9 @@ static int poll_timeout(uint64_t deadline)
 	return (int)((deadline - now) / 1000000ULL) + 1;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-
-			poll(&pf, 1, 1000);
-			continue;
-		}
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int send_frame(int fd, uint16_t type, const void *data, uint32_t len)
 {
-	uint8_t hdr[8];
-
-	sm_put_le32(hdr, len);
-	sm_put_le16(hdr + 4, type);
-	sm_put_le16(hdr + 6, 0);
-	if (write_all(fd, hdr, sizeof(hdr)))
-		return -EPIPE;
-	return len && write_all(fd, data, len) ? -EPIPE : 0;
+	return sm_send_frame(fd, type, data, len) ? -EPIPE : 0;
 }
 
 /* ---- the spec ---- */
@@ -250,16 +220,16 @@ static int handle_frame(struct session *s, uint16_t type,
 		s->hello = true;
 		return 0;
 	case SM_F_STDOUT:
-		write_all(s->io->out_fd, data, len);
+		sm_write_all(s->io->out_fd, data, len);
 		return 0;
 	case SM_F_STDERR:
-		write_all(s->io->err_fd, data, len);
+		sm_write_all(s->io->err_fd, data, len);
 		return 0;
 	case SM_F_ERROR:
 		/* why the process could not start: the user must see it */
-		write_all(s->io->err_fd, "supermachine: ", 14);
-		write_all(s->io->err_fd, data, len);
-		write_all(s->io->err_fd, "\n", 1);
+		sm_write_all(s->io->err_fd, "supermachine: ", 14);
+		sm_write_all(s->io->err_fd, data, len);
+		sm_write_all(s->io->err_fd, "\n", 1);
 		return 0;
 	case SM_F_EXIT:
 		if (len != 4)

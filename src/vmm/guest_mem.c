@@ -9,10 +9,27 @@
 #include "util/error.h"
 #include "vmm/guest_mem.h"
 
+/* The regions lie back to back in the one mapping at gm->base. */
+static void set_regions(struct guest_mem *gm, const uint64_t (*layout)[2],
+			unsigned nregions, uint64_t total)
+{
+	uint64_t off = 0;
+
+	gm->total = total;
+	gm->nregions = nregions;
+	for (unsigned i = 0; i < nregions; i++) {
+		gm->regions[i].gpa = layout[i][0];
+		gm->regions[i].size = layout[i][1];
+		gm->regions[i].host = gm->base + off;
+		gm->regions[i].fd_offset = off;
+		off += layout[i][1];
+	}
+}
+
 int gm_create(struct guest_mem *gm, const uint64_t (*layout)[2],
 	      unsigned nregions, struct sm_error *err)
 {
-	uint64_t total = 0, off = 0;
+	uint64_t total = 0;
 
 	memset(gm, 0, sizeof(*gm));
 	gm->fd = -1;
@@ -46,15 +63,7 @@ int gm_create(struct guest_mem *gm, const uint64_t (*layout)[2],
 	}
 	/* Guest RAM is no use in a core dump and may hold guest secrets. */
 	madvise(gm->base, total, MADV_DONTDUMP);
-	gm->total = total;
-	gm->nregions = nregions;
-	for (unsigned i = 0; i < nregions; i++) {
-		gm->regions[i].gpa = layout[i][0];
-		gm->regions[i].size = layout[i][1];
-		gm->regions[i].host = gm->base + off;
-		gm->regions[i].fd_offset = off;
-		off += layout[i][1];
-	}
+	set_regions(gm, layout, nregions, total);
 	return 0;
 }
 
@@ -173,7 +182,7 @@ int gm_create_from_file(struct guest_mem *gm, const uint64_t (*layout)[2],
 			unsigned nregions, const char *path,
 			struct sm_error *err)
 {
-	uint64_t total = 0, off = 0;
+	uint64_t total = 0;
 	struct stat st;
 	int fd;
 
@@ -202,14 +211,6 @@ int gm_create_from_file(struct guest_mem *gm, const uint64_t (*layout)[2],
 		return sm_err_errno(err, "map memory file %s", path);
 	}
 	madvise(gm->base, total, MADV_DONTDUMP);
-	gm->total = total;
-	gm->nregions = nregions;
-	for (unsigned i = 0; i < nregions; i++) {
-		gm->regions[i].gpa = layout[i][0];
-		gm->regions[i].size = layout[i][1];
-		gm->regions[i].host = gm->base + off;
-		gm->regions[i].fd_offset = off;
-		off += layout[i][1];
-	}
+	set_regions(gm, layout, nregions, total);
 	return 0;
 }
