@@ -98,6 +98,15 @@ int virtio_mmio_cmdline(const struct virtio_dev *dev, char *buf, size_t size);
 /* For devices: tell the driver `q` has used buffers (call with lock held). */
 void virtio_signal_used(struct virtio_dev *dev, unsigned q);
 
+/*
+ * For request/response devices: pops every available chain of queue q,
+ * returns each with the byte count handle() wrote into it, interrupts the
+ * driver once, and fails the device on a malformed ring.
+ */
+void virtio_serve_queue(struct virtio_dev *dev, unsigned q,
+			size_t (*handle)(struct virtio_dev *dev,
+					 const struct virtq_chain *chain));
+
 /* For devices: the driver misbehaved; stop serving it until it resets. */
 void virtio_fail(struct virtio_dev *dev);
 

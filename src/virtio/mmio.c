@@ -78,6 +78,28 @@ void virtio_signal_used(struct virtio_dev *dev, unsigned q)
 	vm_irq_pulse(dev->vm, dev->irq);
 }
 
+void virtio_serve_queue(struct virtio_dev *dev, unsigned q,
+			size_t (*handle)(struct virtio_dev *dev,
+					 const struct virtq_chain *chain))
+{
+	struct virtq *vq = &dev->queues[q];
+	struct virtq_chain chain;
+	bool used = false;
+	int ret;
+
+	while ((ret = virtq_pop(vq, dev->mem, &chain)) == 1) {
+		size_t n = handle(dev, &chain);
+
+		if (virtq_push(vq, dev->mem, chain.head, (uint32_t)n))
+			break;
+		used = true;
+	}
+	if (used)
+		virtio_signal_used(dev, q);
+	if (ret < 0)
+		virtio_fail(dev);
+}
+
 void virtio_fail(struct virtio_dev *dev)
 {
 	if (dev->status & VIRTIO_STATUS_NEEDS_RESET)

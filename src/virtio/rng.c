@@ -9,10 +9,11 @@
 /* Cap per request: a hostile driver cannot make us loop for long. */
 #define RNG_MAX_PER_REQUEST 65536
 
-static size_t fill_random(const struct virtq_chain *c)
+static size_t fill_random(struct virtio_dev *dev, const struct virtq_chain *c)
 {
 	size_t done = 0;
 
+	(void)dev;
 	for (unsigned i = c->n_readable;
 	     i < c->n_readable + c->n_writable && done < RNG_MAX_PER_REQUEST;
 	     i++) {
@@ -38,22 +39,7 @@ static size_t fill_random(const struct virtq_chain *c)
 
 static void rng_notify(struct virtio_dev *dev, unsigned queue)
 {
-	struct virtq *q = &dev->queues[queue];
-	struct virtq_chain chain;
-	bool used = false;
-	int ret;
-
-	while ((ret = virtq_pop(q, dev->mem, &chain)) == 1) {
-		size_t n = fill_random(&chain);
-
-		if (virtq_push(q, dev->mem, chain.head, (uint32_t)n))
-			break;
-		used = true;
-	}
-	if (used)
-		virtio_signal_used(dev, queue);
-	if (ret < 0)
-		virtio_fail(dev);
+	virtio_serve_queue(dev, queue, fill_random);
 }
 
 const struct virtio_dev_ops virtio_rng_ops = {
