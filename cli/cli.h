@@ -24,6 +24,7 @@ int cli_parse_mib(const char *s, uint64_t *mib);
 /* Each subcommand: argv[0] is the subcommand name. Returns exit status. */
 int cmd_boot(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);

@@ -17,6 +17,7 @@ struct subcommand {
 /* Explicit table: one entry per cli/<name>.c. */
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "run a command in a new microVM from an image" },
+	{ "restore", cmd_restore, "resume a VM snapshot (sm_vm_snapshot)" },
 	{ "boot", cmd_boot, "boot a kernel + initramfs (low level)" },
 	{ "pull", cmd_pull, "pull an image from a registry" },
 	{ "images", cmd_images, "list images" },

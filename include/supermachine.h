@@ -219,6 +219,38 @@ SM_API int sm_run(struct sm_store *store, const char *image,
 		  const struct sm_run_options *o, int *exit_status,
 		  struct sm_error *err);
 
+
+/* ---- VM handles: the steps of sm_run(), and snapshots ---- */
+
+struct sm_vm; /* opaque */
+
+/*
+ * Resolves the image, builds the process spec and the VM (restoring the
+ * image's warm-start template when there is a good one); does not run it.
+ * o's strings are used during the call only, its fds until the VM ends.
+ */
+SM_API int sm_vm_create(struct sm_store *store, const char *image,
+			const struct sm_run_options *o, struct sm_vm **vm,
+			struct sm_error *err);
+/* Starts the vCPUs and the process; stdio is relayed in the background. */
+SM_API int sm_vm_start(struct sm_vm *vm, struct sm_error *err);
+/* Waits for the process; *exit_status as for sm_run(). */
+SM_API int sm_vm_wait(struct sm_vm *vm, int *exit_status,
+		      struct sm_error *err);
+/* Sends a signal to the process in the guest. */
+SM_API int sm_vm_kill(struct sm_vm *vm, int signo, struct sm_error *err);
+/*
+ * Saves the running VM to dir (state, memory, vm.conf) and lets it go on.
+ * Restoring it (any number of times, in any process) resumes the process
+ * where it was; its output goes to the restorer's fds.
+ */
+SM_API int sm_vm_snapshot(struct sm_vm *vm, const char *dir,
+			  struct sm_error *err);
+SM_API int sm_vm_restore(const char *dir, const struct sm_run_options *o,
+			 struct sm_vm **vm, struct sm_error *err);
+/* Stops the VM if it still runs and frees everything. */
+SM_API void sm_vm_destroy(struct sm_vm *vm);
+
 #ifdef __cplusplus
 }
 #endif

@@ -271,6 +271,9 @@ static int resolve_user(const char *spec, struct ids *id, char *why, size_t wl)
 struct child {
 	pid_t pid;
 	int in_fd;          /* our end of its stdin, -1 when closed */
+	uint8_t *in_buf;    /* stdin the process has not taken yet */
+	size_t in_len;
+	int in_eof;         /* the host's EOF, passed on once in_buf is empty */
 	int out_fd, err_fd; /* our ends of stdout/stderr (pty: out_fd) */
 	int err_pipe;       /* exec failure: child writes errno here */
 };
@@ -375,6 +378,10 @@ static int start_child(struct spec *sp, struct ids *id, struct child *c)
 			close(in[0]);
 		c->in_fd = sp->stdin_open ? in[1] : -1;
 	}
+	/* never block on the process's stdin: it may be waiting for us to
+	 * drain its output (flush_stdin, supervise) */
+	if (c->in_fd >= 0)
+		fcntl(c->in_fd, F_SETFL, fcntl(c->in_fd, F_GETFL) | O_NONBLOCK);
 	return 0;
 }
 
@@ -410,24 +417,76 @@ static int relay_output(int sock, int *fd, uint16_t type)
 	return sm_send_frame(sock, type, buf, (uint32_t)n);
 }
 
+/* Stdin queued in the guest before the host's socket stops being read. */
+#define STDIN_BACKLOG (8u << 20)
+
+static void stdin_close(struct child *c, int tty)
+{
+	if (!tty)
+		close(c->in_fd);
+	c->in_fd = -1;
+	free(c->in_buf);
+	c->in_buf = NULL;
+	c->in_len = 0;
+}
+
+/*
+ * Writes what the process's stdin takes now (non-blocking); the rest
+ * waits for POLLOUT. Blocking here would deadlock against a process that
+ * writes its output before reading more (cat with a full stdout pipe).
+ */
+static void flush_stdin(struct child *c, int tty)
+{
+	if (c->in_fd >= 0 && tty && c->out_fd < 0)
+		c->in_fd = -1; /* the pty master is gone with the output */
+	while (c->in_fd >= 0 && c->in_len) {
+		ssize_t n = write(c->in_fd, c->in_buf, c->in_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) { /* the process closed its stdin: drop the rest */
+			stdin_close(c, tty);
+			return;
+		}
+		memmove(c->in_buf, c->in_buf + n, c->in_len - (size_t)n);
+		c->in_len -= (size_t)n;
+	}
+	if (c->in_fd >= 0 && c->in_eof) {
+		if (tty && write(c->in_fd, "\x04", 1) < 0) {
+			/* nothing more to do: the pty is gone */
+		}
+		stdin_close(c, tty);
+	}
+}
+
+static void queue_stdin(struct child *c, int tty, const uint8_t *data,
+			uint32_t len)
+{
+	uint8_t *b;
+
+	if (c->in_fd < 0 || !len)
+		return;
+	b = realloc(c->in_buf, c->in_len + len);
+	if (!b)
+		return; /* out of memory: drop this chunk */
+	memcpy(b + c->in_len, data, len);
+	c->in_buf = b;
+	c->in_len += len;
+	flush_stdin(c, tty);
+}
+
 static void handle_host_frame(struct child *c, int tty, uint16_t type,
 			      const uint8_t *data, uint32_t len)
 {
 	switch (type) {
 	case SM_F_STDIN:
-		if (c->in_fd >= 0 && sm_write_all(c->in_fd, data, len)) {
-			/* the process closed its stdin: drop the rest */
-		}
+		queue_stdin(c, tty, data, len);
 		break;
 	case SM_F_STDIN_EOF:
-		if (c->in_fd >= 0) {
-			if (tty) {
-				sm_write_all(c->in_fd, "\x04", 1);
-			} else {
-				close(c->in_fd);
-			}
-			c->in_fd = -1;
-		}
+		c->in_eof = 1;
+		flush_stdin(c, tty);
 		break;
 	case SM_F_SIGNAL:
 		if (len == 4 && c->pid > 0)
@@ -450,30 +509,59 @@ static int wait_status(int st)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static int connect_host(void);
+
+/*
+ * The connection broke while the process runs: this VM was restored from
+ * a snapshot (its vsock transport was reset). Connect to the new host and
+ * say we are resuming, so it relays instead of sending a spec.
+ */
+static int reconnect(int *sock)
+{
+	int fd;
+
+	close(*sock);
+	fd = connect_host();
+	if (fd < 0 || sm_send_frame(fd, SM_F_RESUME, NULL, 0)) {
+		if (fd >= 0)
+			close(fd);
+		*sock = -1;
+		return -1;
+	}
+	*sock = fd;
+	return 0;
+}
+
 /* Relays until the process exited and its output is drained. */
-static int supervise(int sock, struct child *c, int tty)
+static int supervise(int *sockp, struct child *c, int tty)
 {
 	sigset_t mask;
-	int sfd, status = -1;
+	int sfd, status = -1, sock = *sockp;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	while (status < 0 || c->out_fd >= 0 || c->err_fd >= 0) {
-		struct pollfd p[4] = {
-			{ .fd = sock, .events = POLLIN },
+		struct pollfd p[5] = {
+			{ .fd = c->in_len < STDIN_BACKLOG ? sock : -1,
+			  .events = POLLIN },
 			{ .fd = c->out_fd, .events = POLLIN },
 			{ .fd = c->err_fd, .events = POLLIN },
 			{ .fd = status < 0 ? sfd : -1, .events = POLLIN },
+			{ .fd = c->in_len ? c->in_fd : -1, .events = POLLOUT },
 		};
 
-		if (poll(p, 4, -1) < 0 && errno != EINTR)
+		if (poll(p, 5, -1) < 0 && errno != EINTR)
 			break;
-		if (p[1].revents && relay_output(sock, &c->out_fd, SM_F_STDOUT))
-			break;
-		if (p[2].revents && relay_output(sock, &c->err_fd, SM_F_STDERR))
-			break;
+		if (p[4].revents)
+			flush_stdin(c, tty);
+		if ((p[1].revents && relay_output(sock, &c->out_fd, SM_F_STDOUT)) ||
+		    (p[2].revents && relay_output(sock, &c->err_fd, SM_F_STDERR))) {
+			if (reconnect(&sock))
+				break;
+			continue;
+		}
 		if (p[3].revents) {
 			struct signalfd_siginfo si;
 			int st;
@@ -496,14 +584,19 @@ static int supervise(int sock, struct child *c, int tty)
 			uint8_t *data;
 			uint32_t len;
 
-			if (recv_frame(sock, &type, &data, &len))
-				break;
+			if (recv_frame(sock, &type, &data, &len)) {
+				if (reconnect(&sock))
+					break;
+				continue;
+			}
 			handle_host_frame(c, tty, type, data, len);
 			free(data);
 		} else if (p[0].revents & (POLLHUP | POLLERR)) {
-			break;
+			if (reconnect(&sock))
+				break;
 		}
 	}
+	*sockp = sock;
 	if (status < 0) {
 		int st;
 
@@ -610,7 +703,7 @@ int agent_run(void)
 		waitpid(c.pid, &ws, 0);
 		goto out;
 	}
-	status = supervise(sock, &c, sp.tty);
+	status = supervise(&sock, &c, sp.tty);
 out:
 	sm_put_le32(st, (uint32_t)status);
 	sm_send_frame(sock, SM_F_EXIT, st, 4);

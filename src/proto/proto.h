@@ -36,6 +36,8 @@ enum sm_frame_type {
 	SM_F_STDERR = 3, /* data */
 	SM_F_EXIT = 4,   /* i32 status; the host answers SM_F_EXIT_ACK */
 	SM_F_ERROR = 5,  /* text: why the process could not start */
+	SM_F_RESUME = 6, /* instead of HELLO after a restore: the process
+			  * runs already, relay it (no spec) */
 	/* host -> guest */
 	SM_F_SPEC = 16,  /* records, see below; starts the process */
 	SM_F_STDIN = 17, /* data */

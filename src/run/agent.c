@@ -202,7 +202,7 @@ struct session {
 	int fd;
 	const struct agent_io *io;
 	struct rxbuf rx;
-	bool stdin_done, hello;
+	bool stdin_done, hello, resumed;
 	int status;
 	bool exited;
 };
@@ -218,6 +218,9 @@ static int handle_frame(struct session *s, uint16_t type,
 				      "guest init speaks protocol %u, we speak %d",
 				      len >= 4 ? sm_le32(data) : 0, SM_PROTO_VERSION);
 		s->hello = true;
+		return 0;
+	case SM_F_RESUME:
+		s->hello = s->resumed = true;
 		return 0;
 	case SM_F_STDOUT:
 		sm_write_all(s->io->out_fd, data, len);
@@ -362,11 +365,19 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 	io->connected_ns = now_ns();
 	ret = wait_hello(&s, err);
 	io->hello_ns = now_ns();
-	if (!ret && io->on_hello)
-		io->on_hello(io->on_hello_opaque);
-	if (!ret)
-		ret = send_spec(s.fd, spec, err);
-	io->spec_sent = !ret;
+	if (!ret && s.resumed) {
+		/* a restored VM whose process runs already: just relay */
+		io->spec_sent = true;
+	} else {
+		if (!ret && !spec)
+			ret = sm_err(err, -EINVAL,
+				     "the snapshot was taken before its process started");
+		if (!ret && io->on_hello)
+			io->on_hello(io->on_hello_opaque);
+		if (!ret)
+			ret = send_spec(s.fd, spec, err);
+		io->spec_sent = !ret;
+	}
 	while (!ret && !s.exited) {
 		struct pollfd p[4] = {
 			{ .fd = s.fd, .events = POLLIN },

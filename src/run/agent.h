@@ -39,7 +39,9 @@ struct agent_io {
 };
 
 /*
- * Sends the spec, relays stdio and signals until the process exits.
+ * Sends the spec (or, when the guest resumes a process that was running
+ * when its snapshot was taken, sends nothing: spec may then be NULL),
+ * relays stdio and signals until the process exits.
  * Returns 0 with *status set, -ETIMEDOUT past the deadline, or another
  * -errno (message in err) when the guest went away first.
  */

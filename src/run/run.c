@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "run/assets.h"
 #include "run/spec.h"
 #include "run/template.h"
+#include "snapshot/snapshot.h"
 #include "util/error.h"
 #include "vmm/vm_run.h"
 
@@ -42,24 +44,23 @@ SM_API void sm_run_options_init(struct sm_run_options *o)
 
 /* ---- signal forwarding (process-wide, only while a run asks for it) ---- */
 
-static int sig_pipe[2] = { -1, -1 };
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+static int sig_fd = -1; /* the kill pipe of the VM sm_run() runs */
 
 static void on_signal(int sig)
 {
 	int saved = errno;
-	ssize_t r = write(sig_pipe[1], &sig, sizeof(sig));
+	ssize_t r = write(sig_fd, &sig, sizeof(sig));
 
 	(void)r; /* a full pipe drops the signal: nothing better to do */
 	errno = saved;
 }
 
-static int signals_install(struct sigaction *old)
+static int signals_install(struct sigaction *old, int fd)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
-		return -errno;
+	sig_fd = fd;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, &old[i]);
@@ -70,9 +71,7 @@ static void signals_restore(const struct sigaction *old)
 {
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &old[i], NULL);
-	close(sig_pipe[0]);
-	close(sig_pipe[1]);
-	sig_pipe[0] = sig_pipe[1] = -1;
+	sig_fd = -1;
 }
 
 /* ---- the run ---- */
@@ -229,101 +228,327 @@ static int start_vm(const struct vm_config *vc, struct warm *w,
 	return ret;
 }
 
-/* Boots (or restores) the VM and runs the session; *status is the process's. */
-static int run_vm(const struct oci_image *img, const struct sm_run_options *o,
-		  const struct run_spec *spec, int *status,
-		  struct sm_error *err)
-{
+/* ---- the handle API ---- */
+
+struct sm_vm {
+	struct sm_run_options o;  /* copied; cmd/env are consumed by create */
+	struct oci_image *img;    /* NULL when restored from a directory */
+	struct run_spec spec;
+	bool have_spec;
+	char kernel[PATH_MAX], initrd[PATH_MAX], rootfs[PATH_MAX];
+	struct virtio_vsock_config vs;
+	struct vm_config vc;
 	struct agent agent;
-	struct virtio_vsock_config vs = { .accept = agent_accept,
-					  .accept_opaque = &agent };
-	struct vm_config vc = { .vsock = &vs };
-	char kernel[PATH_MAX], initrd[PATH_MAX];
-	struct warm w = { .o = o, .t0 = vm_now_ns() };
-	bool use_template = !o->no_snapshot, restored;
-	struct agent_io io = {
+	struct warm w;
+	bool use_template;
+	struct agent_io io;
+	int kill_pipe[2];
+	pthread_t thread;
+	bool started, joined;
+	int status, ret;
+	struct sm_error err;
+};
+
+static void vm_handle_free(struct sm_vm *h)
+{
+	if (h->w.vm)
+		vm_destroy(h->w.vm);
+	agent_destroy(&h->agent);
+	if (h->kill_pipe[0] >= 0)
+		close(h->kill_pipe[0]);
+	if (h->kill_pipe[1] >= 0)
+		close(h->kill_pipe[1]);
+	if (h->have_spec)
+		run_spec_free(&h->spec);
+	oci_image_free(h->img);
+	free(h);
+}
+
+static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
+				   struct sm_error *err)
+{
+	struct sm_vm *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		sm_err(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	h->o = *o;
+	h->o.cmd = NULL;
+	h->o.env = h->o.env_files = NULL;
+	h->kill_pipe[0] = h->kill_pipe[1] = -1;
+	h->agent.conn_efd = -1;
+	h->agent.fd = -1;
+	h->w.o = &h->o;
+	h->w.t0 = vm_now_ns();
+	if (pipe2(h->kill_pipe, O_CLOEXEC | O_NONBLOCK) || agent_init(&h->agent, err)) {
+		if (h->kill_pipe[0] < 0)
+			sm_err_errno(err, "pipe");
+		vm_handle_free(h);
+		return NULL;
+	}
+	h->vs = (struct virtio_vsock_config){ .accept = agent_accept,
+					      .accept_opaque = &h->agent };
+	h->io = (struct agent_io){
 		.in_fd = o->stdin_fd, .out_fd = o->stdout_fd,
 		.err_fd = o->stderr_fd, .interactive = o->interactive,
-		.sig_fd = o->forward_signals ? sig_pipe[0] : -1,
+		.sig_fd = h->kill_pipe[0],
 		.deadline_ns = deadline_after(o->timeout_ms),
 	};
-	int ret = fill_config(img, o, &vc, kernel, initrd, err);
-
-	if (!ret && use_template)
-		ret = template_locate(&w.t, img->dir, img->manifest_digest, &vc, err);
-	if (!ret)
-		ret = agent_init(&agent, err);
-	if (ret)
-		return ret;
-again:
-	ret = start_vm(&vc, &w, use_template, err);
-	if (ret) {
-		agent_destroy(&agent);
-		return ret;
-	}
-	restored = use_template && w.t.usable;
-	if (use_template && !restored) {
-		io.on_hello = save_template;
-		io.on_hello_opaque = &w;
-	}
-	io.stop_fd = w.vm->stop_efd;
-	ret = vm_start_vcpus(w.vm, err);
-	if (!ret)
-		ret = agent_session(&agent, spec, &io, status, err);
-	if (ret && !vm_is_stopped(w.vm))
-		vm_stop(w.vm, ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT : SM_EXIT_INTERNAL,
-			0, NULL);
-	vm_wait(w.vm, 0);
-	if (io.hello_ns)
-		note(o, "supermachine: guest connected at %.1f ms, ready at %.1f ms, done at %.1f ms",
-		     (io.connected_ns - w.t0) / 1e6, (io.hello_ns - w.t0) / 1e6,
-		     (vm_now_ns() - w.t0) / 1e6);
-	if (ret && restored && !io.spec_sent && ret != -ETIMEDOUT) {
-		/* a template that does not come back to life is stale */
-		note(o, "supermachine: restored VM misbehaved (%s); dropping the template, booting cold",
-		     err && err->msg[0] ? err->msg : "?");
-		template_drop(&w.t);
-		w.t.usable = false;
-		vm_destroy(w.vm);
-		agent_destroy(&agent);
-		if (agent_init(&agent, err))
-			return -ENOMEM;
-		goto again;
-	}
-	if (ret == -ECHILD && w.vm->reason != SM_EXIT_GUEST)
-		ret = sm_err(err, -EIO, "the VM stopped: %s",
-			     w.vm->detail[0] ? w.vm->detail : "unknown reason");
-	vm_destroy(w.vm);
-	agent_destroy(&agent);
-	return ret;
+	return h;
 }
+
+SM_API int sm_vm_create(struct sm_store *store, const char *image,
+			const struct sm_run_options *o, struct sm_vm **out,
+			struct sm_error *err)
+{
+	struct sm_vm *h;
+	char hostname[16];
+	int ret;
+
+	if (!store || !image || !o || !out || o->size < sizeof(*o))
+		return sm_err(err, -EINVAL,
+			      "sm_vm_create: store, image, options (with size) and a handle are required");
+	h = vm_handle_new(o, err);
+	if (!h)
+		return err ? err->code : -ENOMEM;
+	ret = resolve_image(store, image, o, &h->img, err);
+	random_hostname(hostname, sizeof(hostname));
+	if (!ret)
+		ret = build_spec(h->img, o, o->hostname ? o->hostname : hostname,
+				 &h->spec, err);
+	h->have_spec = !ret;
+	h->vc.vsock = &h->vs;
+	if (!ret)
+		ret = fill_config(h->img, o, &h->vc, h->kernel, h->initrd, err);
+	h->use_template = !o->no_snapshot;
+	if (!ret && h->use_template)
+		ret = template_locate(&h->w.t, h->img->dir, h->img->manifest_digest,
+				      &h->vc, err);
+	if (!ret)
+		ret = start_vm(&h->vc, &h->w, h->use_template, err);
+	if (ret) {
+		vm_handle_free(h);
+		return ret;
+	}
+	*out = h;
+	return 0;
+}
+
+/* Boots cold after a template failed to come back to life. */
+static int retry_cold(struct sm_vm *h, struct sm_error *err)
+{
+	note(&h->o, "supermachine: restored VM misbehaved (%s); dropping the template, booting cold",
+	     err->msg);
+	template_drop(&h->w.t);
+	h->w.t.usable = false;
+	vm_destroy(h->w.vm);
+	h->w.vm = NULL;
+	agent_destroy(&h->agent);
+	memset(err, 0, sizeof(*err));
+	if (agent_init(&h->agent, err))
+		return err->code;
+	return start_vm(&h->vc, &h->w, h->use_template, err);
+}
+
+static void *session_thread(void *arg)
+{
+	struct sm_vm *h = arg;
+	struct sm_error *err = &h->err;
+	bool restored;
+	int ret;
+
+	for (;;) {
+		restored = h->use_template && h->w.t.usable;
+		h->io.on_hello = h->use_template && !restored ? save_template : NULL;
+		h->io.on_hello_opaque = &h->w;
+		h->io.stop_fd = h->w.vm->stop_efd;
+		ret = vm_start_vcpus(h->w.vm, err);
+		if (!ret)
+			ret = agent_session(&h->agent, h->have_spec ? &h->spec : NULL,
+					    &h->io, &h->status, err);
+		if (ret && !vm_is_stopped(h->w.vm))
+			vm_stop(h->w.vm, ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT :
+							     SM_EXIT_INTERNAL, 0, NULL);
+		vm_wait(h->w.vm, 0);
+		if (h->io.hello_ns)
+			note(&h->o, "supermachine: guest connected at %.1f ms, ready at %.1f ms, done at %.1f ms",
+			     (h->io.connected_ns - h->w.t0) / 1e6,
+			     (h->io.hello_ns - h->w.t0) / 1e6,
+			     (vm_now_ns() - h->w.t0) / 1e6);
+		if (!(ret && restored && !h->io.spec_sent && ret != -ETIMEDOUT))
+			break;
+		ret = retry_cold(h, err);
+		if (ret)
+			break;
+	}
+	if (ret == -ECHILD && h->w.vm && h->w.vm->reason != SM_EXIT_GUEST)
+		ret = sm_err(err, -EIO, "the VM stopped: %s",
+			     h->w.vm->detail[0] ? h->w.vm->detail : "unknown reason");
+	h->ret = ret;
+	return NULL;
+}
+
+SM_API int sm_vm_start(struct sm_vm *h, struct sm_error *err)
+{
+	if (h->started)
+		return sm_err(err, -EALREADY, "the VM was started already");
+	if (pthread_create(&h->thread, NULL, session_thread, h))
+		return sm_err(err, -EAGAIN, "cannot start the VM's thread");
+	h->started = true;
+	return 0;
+}
+
+SM_API int sm_vm_wait(struct sm_vm *h, int *exit_status, struct sm_error *err)
+{
+	if (!h->started)
+		return sm_err(err, -EINVAL, "the VM was not started");
+	if (!h->joined) {
+		pthread_join(h->thread, NULL);
+		h->joined = true;
+	}
+	if (h->ret) {
+		if (err)
+			*err = h->err;
+		return h->ret;
+	}
+	if (exit_status)
+		*exit_status = h->status;
+	return 0;
+}
+
+SM_API int sm_vm_kill(struct sm_vm *h, int signo, struct sm_error *err)
+{
+	if (signo <= 0 || signo >= 65)
+		return sm_err(err, -EINVAL, "bad signal %d", signo);
+	if (write(h->kill_pipe[1], &signo, sizeof(signo)) != sizeof(signo))
+		return sm_err_errno(err, "signal the VM's process");
+	return 0;
+}
+
+/* What sm_vm_restore() needs to rebuild the machine. */
+static int write_shape(const struct sm_vm *h, const char *dir,
+		       struct sm_error *err)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vm.conf", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return sm_err_errno(err, "write %s", path);
+	fprintf(f, "cpus %u\nmemory_mib %llu\ndax %llu\nrootfs %s\n",
+		h->vc.cpus, (unsigned long long)h->vc.memory_mib,
+		(unsigned long long)h->vc.shares[0].dax_window,
+		h->vc.shares[0].dir);
+	if (fclose(f))
+		return sm_err_errno(err, "write %s", path);
+	return 0;
+}
+
+static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
+{
+	char path[PATH_MAX], key[32], val[PATH_MAX];
+	unsigned long long dax = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vm.conf", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return sm_err_errno(err, "snapshot %s", path);
+	while (fscanf(f, "%31s %4095[^\n]", key, val) == 2) {
+		if (strcmp(key, "cpus") == 0)
+			h->vc.cpus = (unsigned)strtoul(val, NULL, 10);
+		else if (strcmp(key, "memory_mib") == 0)
+			h->vc.memory_mib = strtoull(val, NULL, 10);
+		else if (strcmp(key, "dax") == 0)
+			dax = strtoull(val, NULL, 10);
+		else if (strcmp(key, "rootfs") == 0)
+			snprintf(h->rootfs, sizeof(h->rootfs), "%s", val);
+	}
+	fclose(f);
+	if (!h->vc.cpus || !h->vc.memory_mib || !h->rootfs[0])
+		return sm_err(err, -EINVAL, "snapshot %s is incomplete", path);
+	h->vc.console_fd = h->o.verbose >= 2 ? h->o.stderr_fd : -1;
+	h->vc.cmdline = RUN_CMDLINE;
+	h->vc.nshares = 1;
+	h->vc.shares[0] = (struct virtio_fs_config){ .tag = ROOTFS_TAG,
+						     .dir = h->rootfs,
+						     .read_only = 1,
+						     .dax_window = dax };
+	h->vc.vsock = &h->vs;
+	return 0;
+}
+
+SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
+			  struct sm_error *err)
+{
+	int ret;
+
+	if (!h->started || !h->w.vm)
+		return sm_err(err, -EINVAL, "only a started VM can be snapshotted");
+	ret = snapshot_save(h->w.vm, dir, err);
+	return ret ? ret : write_shape(h, dir, err);
+}
+
+SM_API int sm_vm_restore(const char *dir, const struct sm_run_options *o,
+			 struct sm_vm **out, struct sm_error *err)
+{
+	struct sm_vm *h;
+	int ret;
+
+	if (!dir || !o || !out || o->size < sizeof(*o))
+		return sm_err(err, -EINVAL, "sm_vm_restore: a directory, options (with size) and a handle are required");
+	h = vm_handle_new(o, err);
+	if (!h)
+		return err ? err->code : -ENOMEM;
+	ret = read_shape(h, dir, err);
+	if (!ret)
+		ret = vm_restore(&h->vc, dir, &h->w.vm, err);
+	if (ret) {
+		vm_handle_free(h);
+		return ret;
+	}
+	*out = h;
+	return 0;
+}
+
+SM_API void sm_vm_destroy(struct sm_vm *h)
+{
+	if (!h)
+		return;
+	if (h->started && !h->joined) {
+		if (h->w.vm)
+			vm_stop(h->w.vm, SM_EXIT_INTERNAL, 0, "destroyed");
+		pthread_join(h->thread, NULL);
+	}
+	vm_handle_free(h);
+}
+
+/* ---- the one-call API ---- */
 
 SM_API int sm_run(struct sm_store *store, const char *image,
 		  const struct sm_run_options *o, int *exit_status,
 		  struct sm_error *err)
 {
 	struct sigaction old[sizeof(forwarded) / sizeof(forwarded[0])];
-	struct oci_image *img = NULL;
-	struct run_spec spec = { 0 };
-	char hostname[16];
+	struct sm_vm *h;
 	int ret;
 
-	if (!store || !image || !o || !exit_status || o->size < sizeof(*o))
-		return sm_err(err, -EINVAL,
-			      "sm_run: store, image, options (with size) and exit_status are required");
-	ret = resolve_image(store, image, o, &img, err);
+	if (!exit_status)
+		return sm_err(err, -EINVAL, "sm_run: exit_status is required");
+	ret = sm_vm_create(store, image, o, &h, err);
 	if (ret)
 		return ret;
-	random_hostname(hostname, sizeof(hostname));
-	ret = build_spec(img, o, o->hostname ? o->hostname : hostname, &spec, err);
-	if (!ret && o->forward_signals && signals_install(old))
-		ret = sm_err_errno(err, "signal forwarding");
-	if (!ret) {
-		ret = run_vm(img, o, &spec, exit_status, err);
-		if (o->forward_signals)
-			signals_restore(old);
+	if (o->forward_signals && signals_install(old, h->kill_pipe[1])) {
+		sm_vm_destroy(h);
+		return sm_err_errno(err, "signal forwarding");
 	}
-	run_spec_free(&spec);
-	oci_image_free(img);
+	ret = sm_vm_start(h, err);
+	if (!ret)
+		ret = sm_vm_wait(h, exit_status, err);
+	if (o->forward_signals)
+		signals_restore(old);
+	sm_vm_destroy(h);
 	return ret;
 }
