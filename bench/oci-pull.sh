@@ -61,7 +61,7 @@ build_image() {
 	[ "$(id -u)" = 0 ] || die "building the image needs root (debootstrap)"
 	command -v debootstrap >/dev/null || die "needs debootstrap (tools/setup)"
 	mkdir -p "$cache"
-	if [ ! -e "$rfs/.done" ]; then
+	if [ ! -e "$rfs.done" ]; then
 		rm -rf "$rfs"
 		echo "building the image: debootstrap (a few minutes, once)..." >&2
 		debootstrap --variant=minbase \
@@ -72,7 +72,7 @@ build_image() {
 		rm -rf "$rfs"/var/cache/apt/* "$rfs"/var/lib/apt/lists/* \
 			"$rfs"/usr/share/locale "$rfs"/usr/share/man \
 			"$rfs"/usr/share/doc "$rfs"/var/log/*
-		touch "$rfs/.done"
+		touch "$rfs.done"
 	fi
 	rm -rf "$img" "$img.tmp"
 	split_layers "$rfs" "$img" || die "umoci failed"
@@ -97,6 +97,9 @@ timed() {
 sm_pull() { SUPERMACHINE_ROOT=$T/sm "$SM" pull -q "$ref"; }
 sk_copy() { skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$T/sk:bench"; }
 um_unpack() { umoci unpack --image "$T/sk:bench" "$T/bundle"; }
+# umoci unpack also hashes the whole rootfs into an mtree manifest (for a
+# later repack); "raw unpack" does not: timed too, as a reference
+um_raw() { umoci raw unpack --image "$T/sk:bench" "$T/raw"; }
 # theirs KIND: both steps, timed apart (the sync between them is not billed)
 theirs() {
 	timed sk_copy && res[sk_$1]+="$SECS " && local a=$SECS &&
@@ -105,7 +108,7 @@ theirs() {
 }
 clear_sm() { chmod -R u+rwx "$T/sm" 2>/dev/null; rm -rf "$T/sm"; }
 clear_sm_image() { rm -rf "$T"/sm/images/* "$T"/sm/tmp/*; }
-clear_theirs() { rm -rf "$T/sk" "$T/bundle"; }
+clear_theirs() { rm -rf "$T/sk" "$T/bundle" "$T/raw"; }
 
 declare -A res
 load0=$(cut -d' ' -f1 /proc/loadavg)
@@ -119,6 +122,7 @@ for i in $(seq "$runs"); do
 	theirs cold
 	rm -rf "$T/bundle"
 	theirs warm
+	timed um_raw && res[raw]+="$SECS "
 	clear_theirs
 done
 
@@ -136,11 +140,12 @@ layers=$(python3 -c "import json; print(len(json.load(open('$R/../manifest.json'
 echo "load average: $load0 before, $(cut -d' ' -f1 /proc/loadavg) after ($(nproc) CPUs)"
 python3 - "$runs" "$size" "$gz" "$layers" "$n_sm" "$n_th" \
 	"${res[sm_cold]}" "${res[th_cold]}" "${res[sm_warm]}" "${res[th_warm]}" \
-	"${res[sk_cold]}" "${res[um_cold]}" "${res[sk_warm]}" "${res[um_warm]}" <<'EOP'
+	"${res[sk_cold]}" "${res[um_cold]}" "${res[sk_warm]}" "${res[um_warm]}" \
+	"${res[raw]}" <<'EOP'
 import statistics, sys
 runs, size, gz, layers, n_sm, n_th = sys.argv[1:7]
-sm_c, th_c, sm_w, th_w, sk_c, um_c, sk_w, um_w = (
-    [float(x) for x in a.split()] for a in sys.argv[7:15])
+sm_c, th_c, sm_w, th_w, sk_c, um_c, sk_w, um_w, raw = (
+    [float(x) for x in a.split()] for a in sys.argv[7:16])
 med = statistics.median
 print(f"image: Debian bookworm minbase + python3, {layers} gzip layers, "
       f"{gz} MB compressed, {size} MB unpacked, {n_sm} entries "
@@ -154,5 +159,6 @@ for name, a, b in (("cold", sm_c, th_c), ("warm", sm_w, th_w)):
           f"{' '.join(f'{x:.2f}' for x in b)})")
 for name, a, b in (("cold", sk_c, um_c), ("warm", sk_w, um_w)):
     print(f"{name}: skopeo copy {med(a):.3f} s + umoci unpack {med(b):.3f} s")
+print(f"reference: umoci raw unpack (no mtree manifest) {med(raw):.3f} s")
 print("ratio = skopeo+umoci time / supermachine time (> 1: supermachine faster)")
 EOP
