@@ -7,6 +7,8 @@
 #   make install      PREFIX=/usr/local
 
 PREFIX ?= /usr/local
+# "0.1.0", from include/supermachine.h (for the pkg-config file)
+VERSION := $(shell awk '/define SM_VERSION_(MAJOR|MINOR|PATCH)/ { v = v (v == "" ? "" : ".") $$3 } END { print v }' include/supermachine.h)
 DESTDIR ?=
 SANITIZE ?= 0
 GUEST := build/guest
@@ -112,6 +114,9 @@ install: lib cli guest kernel
 	install -D -m 0755 $(BUILD)/libsupermachine.so $(DESTDIR)$(PREFIX)/lib/libsupermachine.so.0
 	ln -sf libsupermachine.so.0 $(DESTDIR)$(PREFIX)/lib/libsupermachine.so
 	install -D -m 0644 include/supermachine.h $(DESTDIR)$(PREFIX)/include/supermachine.h
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' supermachine.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/supermachine.pc
 	install -D -m 0644 $(GUEST)/vmlinux $(DESTDIR)$(PREFIX)/share/supermachine/vmlinux
 	install -D -m 0644 $(GUEST)/initramfs.cpio $(DESTDIR)$(PREFIX)/share/supermachine/initramfs.cpio
 

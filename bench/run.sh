@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `supermachine run IMAGE true` (image cached) against QEMU microvm booting
+# the same kernel and initramfs and running `true` in the same rootfs over
+# 9p. Wall time from command start to exit, BENCH_RUNS times each,
+# alternating, in one tools/with-kvm session; prints every run, the
+# medians and the ratio.
+#
+#   bench/run.sh            BENCH_RUNS (5)
+#
+# On the host: builds a busybox image (umoci) and `supermachine load`s it
+# into a scratch store in $TMPDIR; then bench/run-kvm.sh does the timing
+# under tools/with-kvm (directly where /dev/kvm works).
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export SM_BUILD=${SM_BUILD:-$TOP/build} SM_TOP=${SM_TOP:-$TOP}
+export BENCH_RUNS=${BENCH_RUNS:-5}
+SM=$SM_BUILD/supermachine
+for f in "$SM" "$SM_TOP/build/guest/vmlinux" "$SM_TOP/build/guest/initramfs.cpio"; do
+	[ -e "$f" ] || { echo "run.sh: $f missing: build first" >&2; exit 2; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sm-bench-run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export SUPERMACHINE_ROOT=$work/store
+lay=$work/layout b=$work/bundle
+umoci init --layout "$lay"
+umoci new --image "$lay:bbox"
+umoci unpack --image "$lay:bbox" "$b" >/dev/null
+cp -a "$SM_TOP/build/guest/initramfs/bin" "$b/rootfs/"
+mkdir -p "$b/rootfs/etc" "$b/rootfs/tmp"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$b/rootfs/etc/passwd"
+echo 'root:x:0:' >"$b/rootfs/etc/group"
+umoci repack --image "$lay:bbox" "$b" >/dev/null
+umoci config --image "$lay:bbox" --config.cmd /bin/sh >/dev/null
+"$SM" load -i "$lay" -t bench/bbox:1 >/dev/null
+rootfs=$("$SM" inspect bench/bbox:1 | sed -n 's/.*"RootFS": *"\([^"]*\)".*/\1/p')
+[ -d "$rootfs" ] || { echo "run.sh: no rootfs for bench/bbox:1" >&2; exit 1; }
+"$TOP/tools/with-kvm" "$TOP/bench/run-kvm.sh" bench/bbox:1 "$rootfs"
