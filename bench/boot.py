@@ -65,22 +65,23 @@ def qemu():
 
 def rss_beyond_guest():
     p = subprocess.Popen([SM, "boot", "--kernel", KERNEL, "--initrd", INITRD,
-                          "--", "sleep", "3"], stdout=subprocess.PIPE,
+                          "--", "sleep", "20"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
-    best = None
-    deadline = time.monotonic() + 60
+    best = last = None
+    deadline = time.monotonic() + 120
     while p.poll() is None and time.monotonic() < deadline:
         try:
             st = open(f"/proc/{p.pid}/status").read()
         except OSError:
             break
         f = {k: int(v.split()[0]) for k, v in re.findall(r"^(Rss\w+):\s+(.*)$", st, re.M)}
-        if MARK and f:
+        if f:
             own = f.get("RssAnon", 0) + f.get("RssFile", 0)
             best = own if best is None else max(best, own)
+            last = (f.get("RssAnon", 0), f.get("RssFile", 0))
         time.sleep(0.1)
     p.communicate()
-    return best
+    return best, last
 
 
 def med(xs):
@@ -107,8 +108,13 @@ def main():
     else:
         print(f"qemu microvm: to_init {q_init*1000:8.1f} ms  total {q_total*1000:8.1f} ms")
         print(f"ratio qemu/supermachine: to_init {q_init/o_init:.2f}x  total {q_total/o_total:.2f}x")
-    rss = rss_beyond_guest()
-    print(f"supermachine RSS beyond guest memory: {rss/1024 if rss else float('nan'):.2f} MiB (RssAnon+RssFile)")
+    peak, last = rss_beyond_guest()
+    if peak is None or last is None:
+        print("supermachine RSS: not measured (the VM ended too soon)")
+        return
+    print(f"supermachine RSS beyond guest memory: peak {peak/1024:.2f} MiB (RssAnon+RssFile, "
+          f"includes the kernel image mapped while loading); while the guest runs: "
+          f"RssAnon {last[0]/1024:.2f} MiB + RssFile {last[1]/1024:.2f} MiB (shared library pages)")
 
 
 if __name__ == "__main__":
