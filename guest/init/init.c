@@ -122,6 +122,14 @@ static void mount_api_filesystems(const char *root)
 	snprintf(path, sizeof(path), "%s/dev", root);
 	mkdir(path, 0755);
 	mount("devtmpfs", path, "devtmpfs", MS_NOSUID, "mode=0755");
+	/* the agent's -t opens /dev/ptmx: it needs a devpts instance */
+	snprintf(path, sizeof(path), "%s/dev/pts", root);
+	mkdir(path, 0755);
+	mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC,
+	      "newinstance,ptmxmode=0666,mode=0620,gid=5");
+	snprintf(path, sizeof(path), "%s/dev/ptmx", root);
+	unlink(path);
+	symlink("pts/ptmx", path);
 	snprintf(path, sizeof(path), "%s/tmp", root);
 	mkdir(path, 01777);
 	mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,7 +206,62 @@ struct session {
 	bool stdin_done, hello, resumed;
 	int status;
 	bool exited;
+	uint8_t *tx; /* frames not yet taken by the socket, in order */
+	size_t tx_len;
 };
+
+/*
+ * Frames to the guest go through s->tx and never block the session: a
+ * blocked write while the guest is itself blocked sending output (a
+ * process echoing its stdin) would deadlock both directions.
+ */
+static int tx_flush(struct session *s)
+{
+	while (s->tx_len) {
+		ssize_t n = send(s->fd, s->tx, s->tx_len,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -EPIPE;
+		memmove(s->tx, s->tx + n, s->tx_len - (size_t)n);
+		s->tx_len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void queue_frame(struct session *s, uint16_t type, const void *data,
+			uint32_t len)
+{
+	uint8_t *t = realloc(s->tx, s->tx_len + 8 + len);
+
+	if (!t)
+		return; /* out of memory: the frame is lost */
+	sm_put_le32(t + s->tx_len, len);
+	sm_put_le16(t + s->tx_len + 4, type);
+	sm_put_le16(t + s->tx_len + 6, 0);
+	if (len)
+		memcpy(t + s->tx_len + 8, data, len);
+	s->tx = t;
+	s->tx_len += 8 + len;
+	tx_flush(s);
+}
+
+/* After the exit: the guest waits for our EXIT_ACK, so hand it over. */
+static void tx_drain(struct session *s)
+{
+	for (int i = 0; s->tx_len && i < 100; i++) {
+		struct pollfd p = { .fd = s->fd, .events = POLLOUT };
+
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			break;
+		if (tx_flush(s))
+			break;
+	}
+}
 
 static int handle_frame(struct session *s, uint16_t type,
 			const uint8_t *data, uint32_t len,
@@ -241,7 +297,7 @@ static int handle_frame(struct session *s, uint16_t type,
 		if (s->status < 0 || s->status > 255)
 			s->status = 255;
 		s->exited = true;
-		send_frame(s->fd, SM_F_EXIT_ACK, NULL, 0);
+		queue_frame(s, SM_F_EXIT_ACK, NULL, 0);
 		return 0;
 	default:
 		return sm_err(err, -EPROTO, "agent: unexpected frame type %u",
@@ -278,11 +334,11 @@ static void pump_stdin(struct session *s)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		send_frame(s->fd, SM_F_STDIN_EOF, NULL, 0);
+		queue_frame(s, SM_F_STDIN_EOF, NULL, 0);
 		s->stdin_done = true;
 		return;
 	}
-	send_frame(s->fd, SM_F_STDIN, buf, (uint32_t)n);
+	queue_frame(s, SM_F_STDIN, buf, (uint32_t)n);
 }
 
 static void pump_signal(struct session *s)
@@ -298,12 +354,12 @@ static void pump_signal(struct session *s)
 		if (ioctl(s->io->in_fd, TIOCGWINSZ, &ws) == 0) {
 			sm_put_le16(v, ws.ws_row);
 			sm_put_le16(v + 2, ws.ws_col);
-			send_frame(s->fd, SM_F_WINSIZE, v, 4);
+			queue_frame(s, SM_F_WINSIZE, v, 4);
 		}
 		return;
 	}
 	sm_put_le32(v, (uint32_t)sig);
-	send_frame(s->fd, SM_F_SIGNAL, v, 4);
+	queue_frame(s, SM_F_SIGNAL, v, 4);
 }
 
 /* Waits for the guest's connection (or the VM's end). */
@@ -380,8 +436,10 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 	}
 	while (!ret && !s.exited) {
 		struct pollfd p[4] = {
-			{ .fd = s.fd, .events = POLLIN },
-			{ .fd = s.stdin_done ? -1 : io->in_fd, .events = POLLIN },
+			{ .fd = s.fd, .events = POLLIN | (s.tx_len ? POLLOUT : 0) },
+			/* more stdin only once the last chunk is out */
+			{ .fd = s.stdin_done || s.tx_len ? -1 : io->in_fd,
+			  .events = POLLIN },
 			{ .fd = io->sig_fd, .events = POLLIN },
 			{ .fd = io->stop_fd, .events = POLLIN },
 		};
@@ -393,7 +451,9 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 		}
 		if (n < 0)
 			continue;
-		if (p[0].revents)
+		if ((p[0].revents & POLLOUT) && tx_flush(&s))
+			ret = sm_err(err, -EPIPE, "agent: the guest connection broke");
+		else if (p[0].revents & ~POLLOUT)
 			ret = pump_guest(&s, err);
 		else if (p[3].revents)
 			ret = sm_err(err, -ECHILD, "the VM stopped before the process exited");
@@ -402,6 +462,9 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 		if (!ret && p[2].revents)
 			pump_signal(&s);
 	}
+	if (!ret)
+		tx_drain(&s);
+	free(s.tx);
 	free(s.rx.data);
 	if (!ret)
 		*status = s.status;

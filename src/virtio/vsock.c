@@ -338,7 +338,15 @@ static size_t next_packet(struct vsock_dev *v, struct conn *c,
 			c->host_eof = true;
 			c->send_shutdown = true;
 		}
-		return 0;
+		/*
+		 * Nothing to pass on now: a credit update may still be owed.
+		 * Without it a guest that only sends (its stdin is done)
+		 * runs out of credit and stalls.
+		 */
+		if (!c->send_credit)
+			return 0;
+		fill_hdr(v, c, &h, OP_CREDIT_UPDATE);
+		c->send_credit = false;
 	} else if (c->send_shutdown) {
 		fill_hdr(v, c, &h, OP_SHUTDOWN);
 		h.flags = SHUTDOWN_RCV | SHUTDOWN_SEND;
