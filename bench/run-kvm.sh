@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The KVM part of bench/run.sh (run it through that script):
 #   run-kvm.sh IMAGE ROOTFS
-# times `supermachine run --pull never IMAGE true` and QEMU microvm (same
+# times `supermachine run --pull never IMAGE true` (warm: restored from the
+# image's warm-start template; cold: --no-snapshot) and QEMU microvm (same
 # kernel, initramfs, 1 vCPU, 512 MiB) mounting ROOTFS over 9p and running
 # `chroot /mnt true`; BENCH_RUNS of each, alternating.
 set -uo pipefail
@@ -17,6 +18,7 @@ hexcmd() { printf '%s\0' "$@" | od -An -v -tx1 | tr -d ' \n'; }
 QCMD=$(hexcmd sh -c 'mkdir -p /mnt && mount -t 9p -o trans=virtio,version=9p2000.L data /mnt && chroot /mnt true')
 
 ours() { "$SM" run --pull never "$img" true; }
+cold() { "$SM" run --pull never --no-snapshot "$img" true; }
 # isa-debug-exit: QEMU exits with (status << 1) | 1, so `true` gives 1.
 qemu() {
 	qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
@@ -30,7 +32,7 @@ qemu() {
 }
 
 # timed NAME WANT CMD: appends the wall seconds to $NAME (global array).
-ours_t=() qemu_t=()
+ours_t=() cold_t=() qemu_t=()
 timed() {
 	local name=$1 want=$2 t0 t1 rc
 	shift 2
@@ -55,12 +57,15 @@ ours >/dev/null 2>&1 </dev/null
 qemu >/dev/null 2>&1 </dev/null
 for i in $(seq "$RUNS"); do
 	timed ours 0 ours || exit 1
+	timed cold 0 cold || exit 1
 	timed qemu 1 qemu || exit 1
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-mo=$(median "${ours_t[@]}") mq=$(median "${qemu_t[@]}")
+mo=$(median "${ours_t[@]}") mc=$(median "${cold_t[@]}") mq=$(median "${qemu_t[@]}")
 echo
-printf 'supermachine run %s true:   median %.3f s of %d\n' "$img" "$mo" "$RUNS"
-printf 'qemu microvm + 9p, chroot true: median %.3f s of %d\n' "$mq" "$RUNS"
-printf 'ratio supermachine / qemu: %.2f\n' "$(echo "$mo / $mq" | bc -l)"
+printf 'supermachine run (warm start):         median %.3f s of %d\n' "$mo" "$RUNS"
+printf 'supermachine run --no-snapshot (cold): median %.3f s of %d\n' "$mc" "$RUNS"
+printf 'qemu microvm + 9p, chroot true:        median %.3f s of %d\n' "$mq" "$RUNS"
+printf 'ratio supermachine warm / qemu: %.2f\n' "$(echo "$mo / $mq" | bc -l)"
+printf 'ratio supermachine cold / qemu: %.2f\n' "$(echo "$mc / $mq" | bc -l)"

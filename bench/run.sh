@@ -2,7 +2,7 @@
 # `supermachine run IMAGE true` (image cached) against QEMU microvm booting
 # the same kernel and initramfs and running `true` in the same rootfs over
 # 9p. Wall time from command start to exit, BENCH_RUNS times each,
-# alternating, in one tools/with-kvm session; prints every run, the
+# alternating, in one tools/with-kvm session (ours warm and cold); prints every run, the
 # medians and the ratio.
 #
 #   bench/run.sh            BENCH_RUNS (5)
