@@ -53,6 +53,11 @@ static int unpack_all(struct sm_store *s, const char *tmp,
 		char what[96];
 
 		snprintf(what, sizeof(what), "layer %s", d->digest);
+		if (p && p->layer_ready) {
+			r = p->layer_ready(p->ready_opaque, i, err);
+			if (r)
+				break;
+		}
 		progress_report(p, i, d->digest, 0, d->size,
 				SM_PULL_EXTRACTING);
 		r = oci_unpack_layer(fd, blob, &uo, what, err);

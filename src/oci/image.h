@@ -13,6 +13,11 @@ struct progress {
 	sm_pull_progress_fn fn;
 	void *opaque;
 	unsigned int count;
+	/* When set, image_assemble() calls it before unpacking layer i: it
+	 * returns once that blob is in the store (0) or will not be (error),
+	 * so unpacking overlaps the downloads of later layers. */
+	int (*layer_ready)(void *opaque, size_t i, struct sm_error *err);
+	void *ready_opaque;
 };
 
 void progress_report(struct progress *p, unsigned int index, const char *digest,
@@ -22,7 +27,7 @@ void progress_report(struct progress *p, unsigned int index, const char *digest,
  * Unpacks the layers of manifest m (blobs already in the store) into
  * ROOT/images/HEX(mdigest) through a temporary directory, with
  * manifest.json, config.json and meta.json beside rootfs/. No-op when the
- * image is already there.
+ * image is already there. Waits for each layer through p->layer_ready.
  */
 int image_assemble(struct sm_store *s, const char *mdigest,
 		   const struct oci_manifest *m, const char *platform,

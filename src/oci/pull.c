@@ -28,10 +28,14 @@ struct job {
 	const struct oci_desc *descs;
 	size_t n;
 	pthread_mutex_t lock;
+	pthread_cond_t cv; /* a blob became ready, or the job failed */
+	unsigned char *ready;
 	size_t next;
 	int failed;
 	struct sm_error err;
 	struct progress *p;
+	pthread_t t[16];
+	unsigned int started;
 };
 
 struct blob_cb {
@@ -94,52 +98,90 @@ static void *worker(void *arg)
 		if (stop)
 			break;
 		struct blob_cb cb = {j, i, &j->descs[i]};
-		if (fetch_blob(j->reg, h, &j->descs[i], &cb, &err)) {
-			pthread_mutex_lock(&j->lock);
-			if (!j->failed) {
-				j->failed = 1;
-				j->err = err;
-			}
-			pthread_mutex_unlock(&j->lock);
-			break;
+		int r = fetch_blob(j->reg, h, &j->descs[i], &cb, &err);
+		pthread_mutex_lock(&j->lock);
+		if (!r)
+			j->ready[i] = 1;
+		else if (!j->failed) {
+			j->failed = 1;
+			j->err = err;
 		}
+		pthread_cond_broadcast(&j->cv);
+		pthread_mutex_unlock(&j->lock);
+		if (r)
+			break;
 	}
 	if (h)
 		curl_easy_cleanup(h);
 	return NULL;
 }
 
-static int fetch_layers(struct registry *reg, const struct oci_manifest *m,
-			unsigned int parallel, struct progress *p,
-			struct sm_error *err)
+/* Starts the layer downloads; layers_finish() joins them. */
+static int layers_start(struct job *j, struct registry *reg,
+			const struct oci_manifest *m, unsigned int parallel,
+			struct progress *p, struct sm_error *err)
 {
-	struct job j = {.reg = reg,
-			.s = reg->store,
-			.descs = m->layers,
-			.n = m->n_layers,
-			.p = p};
-	pthread_t t[16];
-	unsigned int n = parallel ? parallel : 3, started = 0;
+	unsigned int n = parallel ? parallel : 3;
 
+	memset(j, 0, sizeof(*j));
+	j->reg = reg;
+	j->s = reg->store;
+	j->descs = m->layers;
+	j->n = m->n_layers;
+	j->p = p;
+	j->ready = calloc(m->n_layers + 1, 1);
+	if (!j->ready)
+		return sm_err(err, -ENOMEM, "out of memory");
 	if (n > 16)
 		n = 16;
 	if (n > m->n_layers)
 		n = m->n_layers ? m->n_layers : 1;
-	pthread_mutex_init(&j.lock, NULL);
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cv, NULL);
 	for (size_t i = 0; i < m->n_layers; i++)
 		progress_report(p, i, m->layers[i].digest, 0, m->layers[i].size,
 				SM_PULL_WAITING);
 	for (unsigned int i = 0; i < n; i++)
-		if (!pthread_create(&t[i], NULL, worker, &j))
-			started++;
-	if (!started)
-		worker(&j);
-	for (unsigned int i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	pthread_mutex_destroy(&j.lock);
-	if (j.failed) {
-		*err = j.err;
-		return j.err.code ? j.err.code : -EIO;
+		if (!pthread_create(&j->t[j->started], NULL, worker, j))
+			j->started++;
+	if (!j->started)
+		worker(j);
+	return 0;
+}
+
+/* image_assemble()'s layer_ready: waits for layer i's blob. */
+static int layer_ready(void *opaque, size_t i, struct sm_error *err)
+{
+	struct job *j = opaque;
+	int r = 0;
+
+	pthread_mutex_lock(&j->lock);
+	while (i < j->n && !j->ready[i] && !j->failed)
+		pthread_cond_wait(&j->cv, &j->lock);
+	if (i < j->n && !j->ready[i]) {
+		*err = j->err;
+		r = j->err.code ? j->err.code : -EIO;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return r;
+}
+
+/* Stops handing out blobs when abort is set, joins the workers; returns
+ * the downloads' error. */
+static int layers_finish(struct job *j, int abort, struct sm_error *err)
+{
+	pthread_mutex_lock(&j->lock);
+	if (abort)
+		j->failed = 1;
+	pthread_mutex_unlock(&j->lock);
+	for (unsigned int i = 0; i < j->started; i++)
+		pthread_join(j->t[i], NULL);
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->lock);
+	free(j->ready);
+	if (j->failed && !abort) {
+		*err = j->err;
+		return j->err.code ? j->err.code : -EIO;
 	}
 	return 0;
 }
@@ -218,6 +260,7 @@ static int pull_locked(struct sm_store *s, const struct oci_ref *ref,
 	struct oci_manifest m = {0};
 	struct oci_config cfg = {0};
 	struct progress p = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct job j;
 	char top[72], mdigest[72], platform[96];
 	const char *want = o ? o->platform : NULL;
 	_cleanup_free_ char *cfgjson = NULL, *name = NULL;
@@ -249,15 +292,24 @@ static int pull_locked(struct sm_store *s, const struct oci_ref *ref,
 	curl_easy_cleanup(h);
 	p.count = m.n_layers;
 	if (!r)
-		r = fetch_layers(&reg, &m, o ? o->parallel : 0, &p, err);
-	registry_close(&reg);
+		r = layers_start(&j, &reg, &m, o ? o->parallel : 0, &p, err);
 	if (!r) {
+		/* layers unpack in order as soon as they are in, while later
+		 * ones still download */
 		snprintf(platform, sizeof(platform), "%s/%s%s%s",
 			 cfg.os ? cfg.os : "linux", cfg.arch ? cfg.arch : "?",
 			 cfg.variant ? "/" : "",
 			 cfg.variant ? cfg.variant : "");
+		p.layer_ready = layer_ready;
+		p.ready_opaque = &j;
 		r = image_assemble(s, mdigest, &m, platform, &p, err);
+		/* a download error is the one to report: it made the
+		 * assembly fail, or would have */
+		int rd = layers_finish(&j, r != 0, err);
+		if (!r)
+			r = rd;
 	}
+	registry_close(&reg);
 	name = oci_ref_string(ref);
 	if (!r && !name)
 		r = sm_err(err, -ENOMEM, "out of memory");

@@ -45,4 +45,31 @@ through corrupt
 layer=$(echo "$out" | grep -o 'blob sha256:[0-9a-f]*' | head -1 | cut -d' ' -f2)
 ok fault-corrupt-fails '[ $rc = 125 ] && echo "$out" | grep -q "digest mismatch" && [ -n "$layer" ] && empty_store $layer && ! "$SM" images | grep -q f'
 [ "${VERBOSE:-}" ] && echo "$out"
+
+# Layers unpack while later ones download: a multi-layer image whose last
+# layer arrives late (1 s) and corrupt. The first layers are unpacked by
+# then; the pull must still fail, name the blob, and leave no image, no
+# temporaries and no copy of that blob.
+L2=$T/layout2
+new_image $L2 v1
+for i in 1 2 3; do
+	mkdir -p $T/m$i && head -c 100000 /dev/urandom >$T/m$i/f$i
+	add_layer $L2 v1 $T/m$i
+done
+push $L2 v1 m:v1
+mf=$(skopeo inspect --raw --tls-verify=false docker://$REG/m:v1)
+first=$(echo "$mf" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
+last=$(echo "$mf" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][-1]["digest"])')
+port=$(free_port)
+: >$T/log.late
+FAULTPROXY_ONLY=$last FAULTPROXY_DELAY=1 python3 "$SM_TOP/tests/oci/faultproxy.py" \
+	$port $REG corrupt $T/log.late &
+PIDS+=($!)
+wait_port $port
+export SUPERMACHINE_ROOT=$T/store.late
+out=$("$SM" pull "127.0.0.1:$port/m:v1" 2>&1)
+rc=$?
+ok fault-late-layer-overlap 'echo "$out" | grep -q "^${first:7:12}: Pull complete"'
+ok fault-late-layer-fails '[ $rc != 0 ] && echo "$out" | grep -q "blob $last.*digest mismatch" && empty_store $last'
+[ "${VERBOSE:-}" ] && { echo "$out"; cat $T/log.late; }
 finish

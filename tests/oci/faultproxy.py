@@ -14,6 +14,8 @@ LOG gets one line per blob request, written when it is answered:
 FAULTPROXY_DELAY=SECONDS holds every blob answer that long (after the
 registry answered it), e.g. to make pulls overlap or tokens expire.
 FAULTPROXY_RATE=BYTES_PER_SECOND sends blob bodies at about that rate.
+FAULTPROXY_ONLY=sha256:HEX applies MODE to that blob only (counting its
+requests alone); the others pass.
 """
 import http.client, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 port, upstream, mode, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 delay = float(os.environ.get("FAULTPROXY_DELAY", "0"))
 rate = int(os.environ.get("FAULTPROXY_RATE", "0"))
+only = os.environ.get("FAULTPROXY_ONLY", "")
 count = {"n": 0}
 lock = threading.Lock()
 
@@ -34,6 +37,13 @@ class H(BaseHTTPRequestHandler):
     def do_GET(self):
         blob = "/blobs/" in self.path
         n = 0
+        if blob and only and not self.path.endswith("/" + only):
+            # another blob: passed through untouched, logged with n "-"
+            status = self.answer(False, 0)
+            with open(log, "a") as f:
+                f.write("- %s %s %d %s\n" % (self.headers.get("Range", "-"),
+                        self.command, status, self.path.rsplit("/", 1)[-1]))
+            return
         if blob:
             with lock:
                 count["n"] += 1
