@@ -180,7 +180,12 @@ void fill_attr(struct fuse_attr *a, const struct stat *st)
 	a->uid = st->st_uid;
 	a->gid = st->st_gid;
 	a->rdev = (uint32_t)st->st_rdev;
-	a->blksize = st->st_blksize;
+	/*
+	 * 0: the guest uses its page size. Passing the host's st_blksize
+	 * (9p: the msize, ZFS: 128K) breaks DAX, which needs i_blkbits ==
+	 * PAGE_SHIFT: every close of a mapped file then fails with EIO.
+	 */
+	a->blksize = 0;
 }
 
 void entry_out(struct fuse_server *s, struct fuse_entry_out *e, struct fnode *n,
