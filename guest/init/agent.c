@@ -192,6 +192,46 @@ static int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 	return r < 0 || sp->argc == 0 ? -1 : 0;
 }
 
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return;
+	if (sm_write_all(fd, text, strlen(text))) {
+		/* a read-only /etc: the image keeps its own */
+	}
+	close(fd);
+}
+
+/*
+ * Per-VM identity in the overlay (the image is never written): hostname
+ * and hosts as docker makes them, and a machine-id drawn after the host's
+ * entropy was mixed in, so clones of one snapshot never share it.
+ */
+static void write_identity(const char *hostname)
+{
+	char buf[512];
+	unsigned char id[16];
+
+	mkdir("/etc", 0755);
+	if (hostname) {
+		snprintf(buf, sizeof(buf), "%s\n", hostname);
+		write_file("/etc/hostname", buf);
+		snprintf(buf, sizeof(buf),
+			 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
+			 hostname);
+		write_file("/etc/hosts", buf);
+	}
+	if (getentropy(id, sizeof(id)) == 0) {
+		for (int i = 0; i < 16; i++)
+			snprintf(buf + 2 * i, 3, "%02x", id[i]);
+		buf[32] = '\n';
+		buf[33] = '\0';
+		write_file("/etc/machine-id", buf);
+	}
+}
+
 /* ---- user resolution, against the image's own /etc/passwd and group ---- */
 
 struct ids {
@@ -677,6 +717,7 @@ int agent_run(void)
 	}
 	if (sp.hostname)
 		sethostname(sp.hostname, strlen(sp.hostname));
+	write_identity(sp.hostname);
 	if (resolve_user(sp.user, &id, why, sizeof(why))) {
 		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 126;

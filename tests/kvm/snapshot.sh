@@ -51,7 +51,7 @@ else
 fi
 
 # Clones of one template: their own entropy, hostname, boot id, clock.
-uniq_probe=("$IMG" sh -c 'head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; hostname; cat /proc/sys/kernel/random/boot_id; date +%s')
+uniq_probe=("$IMG" sh -c 'head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; hostname; cat /proc/sys/kernel/random/boot_id; date +%s; cat /etc/machine-id; grep -c "$(hostname)" /etc/hosts')
 smrun c1 "${uniq_probe[@]}" &
 smrun c2 "${uniq_probe[@]}" &
 wait
@@ -60,6 +60,8 @@ r1=$(sed -n 1p "$TMP/c1.out") r2=$(sed -n 1p "$TMP/c2.out")
 h1=$(sed -n 2p "$TMP/c1.out") h2=$(sed -n 2p "$TMP/c2.out")
 b1=$(sed -n 3p "$TMP/c1.out") b2=$(sed -n 3p "$TMP/c2.out")
 t1=$(sed -n 4p "$TMP/c1.out")
+m1=$(sed -n 5p "$TMP/c1.out") m2=$(sed -n 5p "$TMP/c2.out")
+hosts1=$(sed -n 6p "$TMP/c1.out")
 if grep -q "warm start" "$TMP/c1.err" && grep -q "warm start" "$TMP/c2.err" &&
 	[ ${#r1} = 64 ] && [ ${#r2} = 64 ] && [ "$r1" != "$r2" ]; then
 	pass snapshot_clones_have_distinct_randomness
@@ -69,6 +71,8 @@ fi
 expect_ok() { if eval "$2"; then pass "$1"; else fail "$1" "$3"; fi; }
 expect_ok snapshot_clones_have_distinct_hostnames '[ -n "$h1" ] && [ "$h1" != "$h2" ]' "h1=$h1 h2=$h2"
 expect_ok snapshot_clones_have_distinct_boot_ids '[ ${#b1} = 36 ] && [ "$b1" != "$b2" ]' "b1=$b1 b2=$b2"
+expect_ok snapshot_clones_have_distinct_machine_ids '[ ${#m1} = 32 ] && [ "$m1" != "$m2" ]' "m1=$m1 m2=$m2"
+expect_ok snapshot_hosts_names_the_hostname '[ "$hosts1" = 1 ]' "hosts lines with the hostname: $hosts1"
 # The runs end seconds before host_now: allow for this emulated host's pace.
 expect_ok snapshot_clone_clock_follows_host '[ -n "$t1" ] && [ $((host_now - t1)) -ge -1 ] && [ $((host_now - t1)) -le 30 ]' \
 	"guest $t1, host $host_now"
