@@ -247,6 +247,30 @@ int vm_start_vcpus(struct vm *vm, struct sm_error *err)
 	return 0;
 }
 
+/*
+ * Joins a stopped VM's vCPU thread. One kick can be lost (it may land
+ * just before the thread re-enters KVM_RUN with immediate_exit cleared by
+ * an earlier kick), so keep kicking until the thread is gone.
+ */
+static void join_vcpu(struct vm *vm, struct vm_vcpu *v)
+{
+	while (v->started) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(v->thread, NULL, &ts) == 0) {
+			v->started = false;
+			break;
+		}
+		kick_all(vm);
+	}
+}
+
 int vm_wait(struct vm *vm, unsigned timeout_ms)
 {
 	struct timespec deadline;
@@ -275,11 +299,7 @@ int vm_wait(struct vm *vm, unsigned timeout_ms)
 			 "guest did not finish within %u ms", timeout_ms);
 		vm_stop(vm, SM_EXIT_TIMEOUT, 0, detail);
 	}
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		if (vm->vcpus[i].started) {
-			pthread_join(vm->vcpus[i].thread, NULL);
-			vm->vcpus[i].started = false;
-		}
-	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		join_vcpu(vm, &vm->vcpus[i]);
 	return 0;
 }
