@@ -199,7 +199,9 @@ struct sm_run_options {
 	const char *kernel, *initrd;   /* NULL: the installed defaults */
 	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_run_options_init */
 	unsigned int timeout_ms;       /* 0: none */
-	int forward_signals;           /* SIGINT/TERM/HUP/QUIT/WINCH -> guest */
+	int forward_signals;           /* SIGINT/TERM/HUP/QUIT/WINCH -> guest,
+					* from sm_vm_start() to sm_vm_wait()
+					* (one VM per process at a time) */
 	int verbose;                   /* 1: notes (warm/cold start) on stderr_fd,
 					* 2: also the guest console */
 	int no_snapshot;               /* always boot cold, keep no template */
@@ -248,6 +250,38 @@ SM_API int sm_vm_snapshot(struct sm_vm *vm, const char *dir,
 			  struct sm_error *err);
 SM_API int sm_vm_restore(const char *dir, const struct sm_run_options *o,
 			 struct sm_vm **vm, struct sm_error *err);
+/* What sm_vm_exec() runs in a VM (docker exec). */
+struct sm_exec_options {
+	size_t size;                   /* sizeof(struct sm_exec_options) */
+	const char *const *argv;       /* required, NULL-terminated */
+	const char *const *env;        /* "K=V" or "K", over the VM process's */
+	const char *workdir;           /* NULL: the VM process's */
+	const char *user;              /* NULL: the VM process's */
+	int tty;                       /* a pty in the guest */
+	int interactive;               /* forward stdin_fd until EOF */
+	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_exec_options_init */
+	int signal_fd;                 /* -1, or readable: one int signal
+					* number per read, sent to the process
+					* (SIGWINCH: stdin_fd's window size) */
+	unsigned int timeout_ms;       /* 0: none */
+};
+
+/* Fills defaults: size, fds 0/1/2, signal_fd -1, everything else zero. */
+SM_API void sm_exec_options_init(struct sm_exec_options *o);
+
+/*
+ * Runs another process in a started VM whose process runs, and waits for
+ * it; *exit_status as for sm_run(). Several may run at once, from any
+ * threads. When the VM's own process ends, so do they (-ECHILD).
+ */
+SM_API int sm_vm_exec(struct sm_vm *vm, const struct sm_exec_options *o,
+		      int *exit_status, struct sm_error *err);
+/* The stop signal for the VM's process (image StopSignal or SIGTERM). */
+SM_API int sm_vm_stop_signal(struct sm_vm *vm);
+
+/* "SIGTERM", "TERM", "15", "RTMIN+1" -> the number; -1 if unknown. */
+SM_API int sm_signal_number(const char *name);
+
 /* Stops the VM if it still runs and frees everything. */
 SM_API void sm_vm_destroy(struct sm_vm *vm);
 

@@ -40,6 +40,13 @@ struct sockaddr_vm_compat {
 	unsigned char svm_zero[4];
 };
 
+/*
+ * Set in an exec agent (a child of the main agent that runs one `exec`
+ * process on its own connection): it never reconnects after a restore and
+ * never ends the VM's other processes when its own ends.
+ */
+static int exec_mode;
+
 struct spec {
 	char *argv[SM_SPEC_MAX_ARGS + 1];
 	int argc;
@@ -517,10 +524,16 @@ static void queue_stdin(struct child *c, int tty, const uint8_t *data,
 	flush_stdin(c, tty);
 }
 
+static void spawn_exec_agent(uint32_t id);
+
 static void handle_host_frame(struct child *c, int tty, uint16_t type,
 			      const uint8_t *data, uint32_t len)
 {
 	switch (type) {
+	case SM_F_EXEC:
+		if (len == 4 && !exec_mode)
+			spawn_exec_agent(sm_le32(data));
+		break;
 	case SM_F_STDIN:
 		queue_stdin(c, tty, data, len);
 		break;
@@ -561,6 +574,9 @@ static int reconnect(int *sock)
 	int fd;
 
 	close(*sock);
+	*sock = -1;
+	if (exec_mode)
+		return -1; /* an exec session ends with its connection */
 	fd = connect_host();
 	if (fd < 0 || sm_send_frame(fd, SM_F_RESUME, NULL, 0)) {
 		if (fd >= 0)
@@ -614,8 +630,10 @@ static int supervise(int *sockp, struct child *c, int tty)
 				if (pid == c->pid) {
 					status = wait_status(st);
 					/* like a container: when its main process
-					 * ends, everything it left behind ends */
-					kill(-1, SIGKILL);
+					 * ends, everything it left behind ends
+					 * (an exec'd process leaves its own be) */
+					if (!exec_mode)
+						kill(-1, SIGKILL);
 				}
 			}
 		}
@@ -699,52 +717,47 @@ static int await_spec(struct spec *sp)
 	return -1;
 }
 
-int agent_run(void)
+/*
+ * Runs the spec's process on sock until it exits, then reports the status
+ * and waits for the host's acknowledgement (so no output is lost).
+ */
+static int run_process(int sock, struct spec *sp)
 {
 	uint8_t *data, st[4];
-	struct spec sp;
 	struct child c = { .in_fd = -1, .out_fd = -1, .err_fd = -1 };
 	struct ids id;
 	char why[512];
 	uint16_t type;
 	uint32_t len;
-	int sock = await_spec(&sp), status;
+	int status;
 
-	if (sock < 0) {
-		fprintf(stderr, "init: no process spec from the VMM over vsock: %s\n",
-			strerror(errno));
-		return 125;
-	}
-	if (sp.hostname)
-		sethostname(sp.hostname, strlen(sp.hostname));
-	write_identity(sp.hostname);
-	if (resolve_user(sp.user, &id, why, sizeof(why))) {
+	if (resolve_user(sp->user, &id, why, sizeof(why))) {
 		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 126;
 		goto out;
 	}
-	if (!has_env(sp.env, "HOME") && sp.envc < SM_SPEC_MAX_ARGS) {
+	if (!has_env(sp->env, "HOME") && sp->envc < SM_SPEC_MAX_ARGS) {
 		static char home[300];
 
 		snprintf(home, sizeof(home), "HOME=%s", id.home);
-		sp.env[sp.envc++] = home;
+		sp->env[sp->envc++] = home;
 	}
-	mkdir_p(sp.cwd ? sp.cwd : "/"); /* docker creates a missing workdir */
-	if (start_child(&sp, &id, &c)) {
+	mkdir_p(sp->cwd ? sp->cwd : "/"); /* docker creates a missing workdir */
+	if (start_child(sp, &id, &c)) {
 		snprintf(why, sizeof(why), "cannot start the process: %s",
 			 strerror(errno));
 		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 125;
 		goto out;
 	}
-	status = exec_failure(sock, &c, sp.argv[0]);
+	status = exec_failure(sock, &c, sp->argv[0]);
 	if (status) {
 		int ws;
 
 		waitpid(c.pid, &ws, 0);
 		goto out;
 	}
-	status = supervise(&sock, &c, sp.tty);
+	status = supervise(&sock, &c, sp->tty);
 out:
 	sm_put_le32(st, (uint32_t)status);
 	sm_send_frame(sock, SM_F_EXIT, st, 4);
@@ -755,4 +768,65 @@ out:
 			break;
 	}
 	return status;
+}
+
+/*
+ * An exec request (SM_F_EXEC, id): a child of this agent opens its own
+ * connection, names the request, receives the exec's spec and runs that
+ * process like the main one. The main agent goes on relaying meanwhile.
+ */
+static void exec_agent(uint32_t id)
+{
+	uint8_t hello[8], *data;
+	struct spec sp;
+	uint16_t type;
+	uint32_t len;
+	int sock = connect_host();
+
+	if (sock < 0)
+		_exit(125);
+	sm_put_le32(hello, SM_PROTO_VERSION);
+	sm_put_le32(hello + 4, id);
+	if (sm_send_frame(sock, SM_F_EXEC_HELLO, hello, sizeof(hello)) ||
+	    recv_frame(sock, &type, &data, &len))
+		_exit(125);
+	if (type != SM_F_SPEC || parse_spec(data, len, &sp)) {
+		sm_send_frame(sock, SM_F_ERROR, "bad exec spec", 13);
+		_exit(125);
+	}
+	free(data);
+	_exit(run_process(sock, &sp) & 0xff);
+}
+
+static void spawn_exec_agent(uint32_t id)
+{
+	pid_t pid = fork();
+	sigset_t all;
+
+	if (pid != 0)
+		return; /* the main supervise loop reaps it */
+	exec_mode = 1;
+	/* Only our own connection: a copy of the main process's stdin pipe
+	 * kept open here would hide its EOF. */
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	exec_agent(id);
+}
+
+int agent_run(void)
+{
+	struct spec sp;
+	int sock = await_spec(&sp);
+
+	if (sock < 0) {
+		fprintf(stderr, "init: no process spec from the VMM over vsock: %s\n",
+			strerror(errno));
+		return 125;
+	}
+	if (sp.hostname)
+		sethostname(sp.hostname, strlen(sp.hostname));
+	write_identity(sp.hostname);
+	return run_process(sock, &sp);
 }

@@ -38,6 +38,8 @@ enum sm_frame_type {
 	SM_F_ERROR = 5,  /* text: why the process could not start */
 	SM_F_RESUME = 6, /* instead of HELLO after a restore: the process
 			  * runs already, relay it (no spec) */
+	SM_F_EXEC_HELLO = 7, /* u32 protocol version, u32 exec id: first
+			      * frame of an exec connection */
 	/* host -> guest */
 	SM_F_SPEC = 16,  /* records, see below; starts the process */
 	SM_F_STDIN = 17, /* data */
@@ -45,6 +47,7 @@ enum sm_frame_type {
 	SM_F_SIGNAL = 19,  /* u32 signal number */
 	SM_F_WINSIZE = 20, /* u16 rows, u16 cols */
 	SM_F_EXIT_ACK = 21,
+	SM_F_EXEC = 22,    /* u32 exec id: open an exec connection */
 };
 
 /* SPEC payload: records of { u16 tag, u32 len, len bytes }. */

@@ -23,9 +23,11 @@
 int agent_init(struct agent *a, struct sm_error *err)
 {
 	a->fd = -1;
+	a->nextra = 0;
 	pthread_mutex_init(&a->lock, NULL);
 	a->conn_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (a->conn_efd < 0)
+	a->extra_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->conn_efd < 0 || a->extra_efd < 0)
 		return sm_err_errno(err, "agent: eventfd");
 	return 0;
 }
@@ -36,6 +38,11 @@ void agent_destroy(struct agent *a)
 		close(a->fd);
 	if (a->conn_efd >= 0)
 		close(a->conn_efd);
+	if (a->extra_efd >= 0)
+		close(a->extra_efd);
+	for (unsigned i = 0; i < a->nextra; i++)
+		close(a->extra[i]);
+	a->nextra = 0;
 	pthread_mutex_destroy(&a->lock);
 }
 
@@ -45,17 +52,24 @@ int agent_accept(void *opaque, uint32_t port, int fd)
 	uint64_t one = 1;
 	int ret = -1;
 
+	int efd = a->conn_efd;
+
 	pthread_mutex_lock(&a->lock);
 	if (port == SM_AGENT_PORT && a->fd < 0) {
 		a->fd = fd;
 		ret = 0;
+	} else if (port == SM_AGENT_PORT && a->nextra < AGENT_MAX_PENDING_EXEC) {
+		/* an exec agent: sm_vm_exec() claims it (bounded queue) */
+		a->extra[a->nextra++] = fd;
+		efd = a->extra_efd;
+		ret = 0;
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (ret) {
-		close(fd); /* a second connection, or another port */
+		close(fd); /* too many, or another port */
 		return ret;
 	}
-	if (write(a->conn_efd, &one, sizeof(one)) < 0)
+	if (write(efd, &one, sizeof(one)) < 0)
 		return 0; /* counter saturated: already signalled */
 	return 0;
 }
@@ -408,6 +422,80 @@ static int wait_hello(struct session *s, struct sm_error *err)
 	return ret;
 }
 
+/* Queues an SM_F_EXEC for each exec id sm_vm_exec() wrote. */
+static void pump_exec(struct session *s)
+{
+	uint32_t id;
+	uint8_t v[4];
+
+	if (read(s->io->exec_fd, &id, sizeof(id)) != sizeof(id))
+		return;
+	sm_put_le32(v, id);
+	queue_frame(s, SM_F_EXEC, v, 4);
+}
+
+/* Sends the spec (unless resuming) and relays until the process exits. */
+static int run_session(struct session *s, const struct run_spec *spec,
+		       struct agent_io *io, int *status, struct sm_error *err)
+{
+	int ret = 0;
+
+	if (!s->hello)
+		ret = wait_hello(s, err);
+	io->hello_ns = now_ns();
+	if (!ret && s->resumed) {
+		/* a restored VM whose process runs already: just relay */
+		io->spec_sent = true;
+	} else {
+		if (!ret && !spec)
+			ret = sm_err(err, -EINVAL,
+				     "the snapshot was taken before its process started");
+		if (!ret && io->on_hello)
+			io->on_hello(io->on_hello_opaque);
+		if (!ret)
+			ret = send_spec(s->fd, spec, err);
+		io->spec_sent = !ret;
+	}
+	while (!ret && !s->exited) {
+		struct pollfd p[5] = {
+			{ .fd = s->fd, .events = POLLIN | (s->tx_len ? POLLOUT : 0) },
+			/* more stdin only once the last chunk is out */
+			{ .fd = s->stdin_done || s->tx_len ? -1 : io->in_fd,
+			  .events = POLLIN },
+			{ .fd = io->sig_fd, .events = POLLIN },
+			{ .fd = io->stop_fd, .events = POLLIN },
+			{ .fd = io->exec_fd, .events = POLLIN },
+		};
+		int n = poll(p, 5, poll_timeout(io->deadline_ns));
+
+		if (n == 0) {
+			ret = sm_err(err, -ETIMEDOUT, "the process did not finish in time");
+			break;
+		}
+		if (n < 0)
+			continue;
+		if ((p[0].revents & POLLOUT) && tx_flush(s))
+			ret = sm_err(err, -EPIPE, "agent: the guest connection broke");
+		else if (p[0].revents & ~POLLOUT)
+			ret = pump_guest(s, err);
+		else if (p[3].revents)
+			ret = sm_err(err, -ECHILD, "the VM stopped before the process exited");
+		if (!ret && p[1].revents)
+			pump_stdin(s);
+		if (!ret && p[2].revents)
+			pump_signal(s);
+		if (!ret && p[4].revents)
+			pump_exec(s);
+	}
+	if (!ret)
+		tx_drain(s);
+	free(s->tx);
+	free(s->rx.data);
+	if (!ret)
+		*status = s->status;
+	return ret;
+}
+
 int agent_session(struct agent *a, const struct run_spec *spec,
 		  struct agent_io *io, int *status, struct sm_error *err)
 {
@@ -419,54 +507,95 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 		return ret;
 	s.fd = ret;
 	io->connected_ns = now_ns();
-	ret = wait_hello(&s, err);
-	io->hello_ns = now_ns();
-	if (!ret && s.resumed) {
-		/* a restored VM whose process runs already: just relay */
-		io->spec_sent = true;
-	} else {
-		if (!ret && !spec)
-			ret = sm_err(err, -EINVAL,
-				     "the snapshot was taken before its process started");
-		if (!ret && io->on_hello)
-			io->on_hello(io->on_hello_opaque);
-		if (!ret)
-			ret = send_spec(s.fd, spec, err);
-		io->spec_sent = !ret;
-	}
-	while (!ret && !s.exited) {
-		struct pollfd p[4] = {
-			{ .fd = s.fd, .events = POLLIN | (s.tx_len ? POLLOUT : 0) },
-			/* more stdin only once the last chunk is out */
-			{ .fd = s.stdin_done || s.tx_len ? -1 : io->in_fd,
-			  .events = POLLIN },
-			{ .fd = io->sig_fd, .events = POLLIN },
-			{ .fd = io->stop_fd, .events = POLLIN },
-		};
-		int n = poll(p, 4, poll_timeout(io->deadline_ns));
+	return run_session(&s, spec, io, status, err);
+}
 
-		if (n == 0) {
-			ret = sm_err(err, -ETIMEDOUT, "the process did not finish in time");
-			break;
-		}
-		if (n < 0)
+int agent_exec_session(int fd, const struct run_spec *spec,
+		       struct agent_io *io, int *status, struct sm_error *err)
+{
+	struct session s = { .fd = fd, .io = io, .hello = true,
+			     .stdin_done = !io->interactive };
+
+	io->spec_sent = false;
+	io->connected_ns = now_ns();
+	return run_session(&s, spec, io, status, err);
+}
+
+/* Reads exactly len bytes from a blocking-mode fd, within timeout_ms. */
+static int read_exact(int fd, uint8_t *buf, size_t len, uint64_t deadline)
+{
+	while (len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, poll_timeout(deadline)) == 0)
+			return -ETIMEDOUT;
+		n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if ((p[0].revents & POLLOUT) && tx_flush(&s))
-			ret = sm_err(err, -EPIPE, "agent: the guest connection broke");
-		else if (p[0].revents & ~POLLOUT)
-			ret = pump_guest(&s, err);
-		else if (p[3].revents)
-			ret = sm_err(err, -ECHILD, "the VM stopped before the process exited");
-		if (!ret && p[1].revents)
-			pump_stdin(&s);
-		if (!ret && p[2].revents)
-			pump_signal(&s);
+		if (n <= 0)
+			return -EPIPE;
+		buf += n;
+		len -= (size_t)n;
 	}
-	if (!ret)
-		tx_drain(&s);
-	free(s.tx);
-	free(s.rx.data);
-	if (!ret)
-		*status = s.status;
-	return ret;
+	return 0;
+}
+
+/* The exec id an exec agent's first frame names, or -errno. */
+static int64_t read_exec_hello(int fd, uint64_t deadline)
+{
+	uint8_t f[8 + 8];
+	int r = read_exact(fd, f, sizeof(f), deadline);
+
+	if (r)
+		return r;
+	if (sm_le32(f) != 8 || sm_le16(f + 4) != SM_F_EXEC_HELLO ||
+	    sm_le32(f + 8) != SM_PROTO_VERSION)
+		return -EPROTO;
+	return sm_le32(f + 12);
+}
+
+static int take_extra(struct agent *a)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->nextra) {
+		fd = a->extra[0];
+		memmove(a->extra, a->extra + 1, --a->nextra * sizeof(int));
+	}
+	pthread_mutex_unlock(&a->lock);
+	return fd;
+}
+
+int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
+			  unsigned timeout_ms, struct sm_error *err)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a->extra_efd, .events = POLLIN },
+				       { .fd = stop_fd, .events = POLLIN } };
+		int fd = take_extra(a);
+		uint64_t drain;
+
+		if (fd >= 0) {
+			int64_t got;
+
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			got = read_exec_hello(fd, deadline);
+			if (got == (int64_t)id)
+				return fd;
+			close(fd); /* a stale or broken exec connection */
+			continue;
+		}
+		if (poll(p, 2, poll_timeout(deadline)) == 0)
+			return sm_err(err, -ETIMEDOUT,
+				      "exec: the guest did not open the exec connection");
+		if (p[1].revents)
+			return sm_err(err, -ECHILD, "exec: the VM stopped");
+		if (read(a->extra_efd, &drain, sizeof(drain)) < 0) {
+			/* spurious wake-up: look again */
+		}
+	}
 }

@@ -9,10 +9,16 @@
 #include "run/spec.h"
 #include "supermachine.h"
 
+#define AGENT_MAX_PENDING_EXEC 8
+
 struct agent {
 	int conn_efd;  /* signalled when the guest connected */
 	pthread_mutex_t lock;
 	int fd;        /* the guest's connection, -1 until then */
+	/* later connections: exec agents, not yet claimed by sm_vm_exec() */
+	int extra[AGENT_MAX_PENDING_EXEC];
+	unsigned nextra;
+	int extra_efd; /* signalled when one arrives */
 };
 
 int agent_init(struct agent *a, struct sm_error *err);
@@ -26,6 +32,8 @@ struct agent_io {
 	bool interactive;
 	int sig_fd;   /* readable: one int signal number per read, or -1 */
 	int stop_fd;  /* readable when the VM stopped */
+	int exec_fd;  /* readable: one u32 exec id per read, sent to the
+		       * guest as SM_F_EXEC; -1: none */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
 	/*
 	 * Called once the guest said hello, before the spec goes out: the
@@ -47,5 +55,15 @@ struct agent_io {
  */
 int agent_session(struct agent *a, const struct run_spec *spec,
 		  struct agent_io *io, int *status, struct sm_error *err);
+
+/*
+ * Claims the guest's connection for exec request `id` (the main session
+ * sent SM_F_EXEC): returns its fd, its EXEC_HELLO consumed, or -errno.
+ */
+int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
+			  unsigned timeout_ms, struct sm_error *err);
+/* Runs an exec's process on the connection agent_exec_connection() gave. */
+int agent_exec_session(int fd, const struct run_spec *spec,
+		       struct agent_io *io, int *status, struct sm_error *err);
 
 #endif

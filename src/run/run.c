@@ -56,7 +56,7 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static int signals_install(struct sigaction *old, int fd)
+static void signals_install(struct sigaction *old, int fd)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -64,7 +64,6 @@ static int signals_install(struct sigaction *old, int fd)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, &old[i]);
-	return 0;
 }
 
 static void signals_restore(const struct sigaction *old)
@@ -243,11 +242,23 @@ struct sm_vm {
 	bool use_template;
 	struct agent_io io;
 	int kill_pipe[2];
+	int exec_pipe[2];         /* exec ids for the session to send */
+	pthread_mutex_t exec_lock; /* one exec connection set up at a time */
+	uint32_t exec_seq;
 	pthread_t thread;
 	bool started, joined;
 	int status, ret;
 	struct sm_error err;
+	bool forwarding; /* o.forward_signals: handlers installed */
+	struct sigaction old_sigs[sizeof(forwarded) / sizeof(forwarded[0])];
 };
+
+static void forwarding_end(struct sm_vm *h)
+{
+	if (h->forwarding)
+		signals_restore(h->old_sigs);
+	h->forwarding = false;
+}
 
 static void vm_handle_free(struct sm_vm *h)
 {
@@ -258,6 +269,10 @@ static void vm_handle_free(struct sm_vm *h)
 		close(h->kill_pipe[0]);
 	if (h->kill_pipe[1] >= 0)
 		close(h->kill_pipe[1]);
+	for (int i = 0; i < 2; i++)
+		if (h->exec_pipe[i] >= 0)
+			close(h->exec_pipe[i]);
+	pthread_mutex_destroy(&h->exec_lock);
 	if (h->have_spec)
 		run_spec_free(&h->spec);
 	oci_image_free(h->img);
@@ -277,12 +292,16 @@ static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
 	h->o.cmd = NULL;
 	h->o.env = h->o.env_files = NULL;
 	h->kill_pipe[0] = h->kill_pipe[1] = -1;
-	h->agent.conn_efd = -1;
+	h->exec_pipe[0] = h->exec_pipe[1] = -1;
+	pthread_mutex_init(&h->exec_lock, NULL);
+	h->agent.conn_efd = h->agent.extra_efd = -1;
 	h->agent.fd = -1;
 	h->w.o = &h->o;
 	h->w.t0 = vm_now_ns();
-	if (pipe2(h->kill_pipe, O_CLOEXEC | O_NONBLOCK) || agent_init(&h->agent, err)) {
-		if (h->kill_pipe[0] < 0)
+	if (pipe2(h->kill_pipe, O_CLOEXEC | O_NONBLOCK) ||
+	    pipe2(h->exec_pipe, O_CLOEXEC | O_NONBLOCK) ||
+	    agent_init(&h->agent, err)) {
+		if (h->exec_pipe[0] < 0)
 			sm_err_errno(err, "pipe");
 		vm_handle_free(h);
 		return NULL;
@@ -293,6 +312,7 @@ static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
 		.in_fd = o->stdin_fd, .out_fd = o->stdout_fd,
 		.err_fd = o->stderr_fd, .interactive = o->interactive,
 		.sig_fd = h->kill_pipe[0],
+		.exec_fd = h->exec_pipe[0],
 		.deadline_ns = deadline_after(o->timeout_ms),
 	};
 	return h;
@@ -318,6 +338,13 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 		ret = build_spec(h->img, o, o->hostname ? o->hostname : hostname,
 				 &h->spec, err);
 	h->have_spec = !ret;
+	if (!ret && o->stop_signal) {
+		h->spec.stop_signal = run_parse_signal(o->stop_signal);
+		if (h->spec.stop_signal < 0)
+			ret = sm_err(err, -EINVAL, "invalid stop signal \"%.64s\"",
+				     o->stop_signal);
+	}
+	h->o.stop_signal = NULL; /* resolved into the spec */
 	h->vc.vsock = &h->vs;
 	if (!ret)
 		ret = fill_config(h->img, o, &h->vc, h->kernel, h->initrd, err);
@@ -393,8 +420,16 @@ SM_API int sm_vm_start(struct sm_vm *h, struct sm_error *err)
 {
 	if (h->started)
 		return sm_err(err, -EALREADY, "the VM was started already");
-	if (pthread_create(&h->thread, NULL, session_thread, h))
+	if (h->o.forward_signals) {
+		if (sig_fd >= 0)
+			return sm_err(err, -EBUSY, "another VM forwards this process's signals already");
+		signals_install(h->old_sigs, h->kill_pipe[1]);
+		h->forwarding = true;
+	}
+	if (pthread_create(&h->thread, NULL, session_thread, h)) {
+		forwarding_end(h);
 		return sm_err(err, -EAGAIN, "cannot start the VM's thread");
+	}
 	h->started = true;
 	return 0;
 }
@@ -406,6 +441,7 @@ SM_API int sm_vm_wait(struct sm_vm *h, int *exit_status, struct sm_error *err)
 	if (!h->joined) {
 		pthread_join(h->thread, NULL);
 		h->joined = true;
+		forwarding_end(h);
 	}
 	if (h->ret) {
 		if (err)
@@ -424,6 +460,92 @@ SM_API int sm_vm_kill(struct sm_vm *h, int signo, struct sm_error *err)
 	if (write(h->kill_pipe[1], &signo, sizeof(signo)) != sizeof(signo))
 		return sm_err_errno(err, "signal the VM's process");
 	return 0;
+}
+
+/* ---- exec ---- */
+
+SM_API void sm_exec_options_init(struct sm_exec_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->stdin_fd = 0;
+	o->stdout_fd = 1;
+	o->stderr_fd = 2;
+	o->signal_fd = -1;
+}
+
+SM_API int sm_signal_number(const char *name)
+{
+	return run_parse_signal(name);
+}
+
+SM_API int sm_vm_stop_signal(struct sm_vm *h)
+{
+	return h->have_spec && h->spec.stop_signal > 0 ? h->spec.stop_signal
+						       : SIGTERM;
+}
+
+/* Asks the guest for an exec connection and claims it. */
+static int exec_connect(struct sm_vm *h, struct sm_error *err)
+{
+	uint32_t id;
+	int fd;
+
+	pthread_mutex_lock(&h->exec_lock);
+	id = ++h->exec_seq;
+	if (write(h->exec_pipe[1], &id, sizeof(id)) != sizeof(id)) {
+		pthread_mutex_unlock(&h->exec_lock);
+		return sm_err_errno(err, "exec: asking the guest");
+	}
+	/* generous: an emulated host takes seconds to fork the exec agent */
+	fd = agent_exec_connection(&h->agent, id, h->w.vm->stop_efd, 60000, err);
+	pthread_mutex_unlock(&h->exec_lock);
+	return fd;
+}
+
+SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
+		      int *exit_status, struct sm_error *err)
+{
+	struct run_spec spec;
+	struct run_spec_options so;
+	struct agent_io io;
+	struct winsize ws;
+	int fd, ret, status = 0;
+
+	if (!h || !o || o->size < sizeof(*o) || !exit_status)
+		return sm_err(err, -EINVAL, "sm_vm_exec: a VM, options (with size) and exit_status are required");
+	if (!h->started || !h->w.vm || vm_is_stopped(h->w.vm) ||
+	    !__atomic_load_n(&h->io.spec_sent, __ATOMIC_ACQUIRE))
+		return sm_err(err, -ESRCH, "exec: the VM's process is not running");
+	if (!h->have_spec)
+		return sm_err(err, -ENOTSUP, "exec: not supported in a VM restored from a snapshot directory");
+	so = (struct run_spec_options){ .cmd = o->argv, .env = o->env,
+					.workdir = o->workdir, .user = o->user,
+					.tty = o->tty, .stdin_open = o->interactive };
+	ret = run_spec_exec(&h->spec, &so, &spec, err);
+	if (ret)
+		return ret;
+	if (o->tty && ioctl(o->stdin_fd, TIOCGWINSZ, &ws) == 0) {
+		spec.rows = ws.ws_row;
+		spec.cols = ws.ws_col;
+	}
+	fd = exec_connect(h, err);
+	if (fd < 0) {
+		run_spec_free(&spec);
+		return fd;
+	}
+	io = (struct agent_io){
+		.in_fd = o->stdin_fd, .out_fd = o->stdout_fd,
+		.err_fd = o->stderr_fd, .interactive = o->interactive,
+		.sig_fd = o->signal_fd, .stop_fd = h->w.vm->stop_efd,
+		.exec_fd = -1, .deadline_ns = deadline_after(o->timeout_ms),
+	};
+	ret = agent_exec_session(fd, &spec, &io, &status, err);
+	close(fd);
+	run_spec_free(&spec);
+	if (!ret)
+		*exit_status = status;
+	return ret;
 }
 
 /* What sm_vm_restore() needs to rebuild the machine. */
@@ -527,6 +649,7 @@ SM_API void sm_vm_destroy(struct sm_vm *h)
 			vm_stop(h->w.vm, SM_EXIT_INTERNAL, 0, "destroyed");
 		pthread_join(h->thread, NULL);
 	}
+	forwarding_end(h);
 	vm_handle_free(h);
 }
 
@@ -536,7 +659,6 @@ SM_API int sm_run(struct sm_store *store, const char *image,
 		  const struct sm_run_options *o, int *exit_status,
 		  struct sm_error *err)
 {
-	struct sigaction old[sizeof(forwarded) / sizeof(forwarded[0])];
 	struct sm_vm *h;
 	int ret;
 
@@ -545,15 +667,9 @@ SM_API int sm_run(struct sm_store *store, const char *image,
 	ret = sm_vm_create(store, image, o, &h, err);
 	if (ret)
 		return ret;
-	if (o->forward_signals && signals_install(old, h->kill_pipe[1])) {
-		sm_vm_destroy(h);
-		return sm_err_errno(err, "signal forwarding");
-	}
-	ret = sm_vm_start(h, err);
+	ret = sm_vm_start(h, err); /* forwards signals when o asks */
 	if (!ret)
 		ret = sm_vm_wait(h, exit_status, err);
-	if (o->forward_signals)
-		signals_restore(old);
 	sm_vm_destroy(h);
 	return ret;
 }

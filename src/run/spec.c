@@ -586,6 +586,65 @@ int run_spec_build(const struct oci_config *img,
 	return 0;
 }
 
+/* docker exec: the main process's env, user and workdir, overridden. */
+static int exec_env_cwd_user(const struct run_spec *base,
+			     const struct run_spec_options *o,
+			     struct run_spec *s, struct sm_error *err)
+{
+	struct strv env = {0};
+	int r = strv_push_all(&env, (const char *const *)base->env);
+
+	for (const char *const *e = o->env; !r && e && *e; e++)
+		r = env_apply(&env, *e);
+	s->env = r ? NULL : strv_steal(&env);
+	if (r || !s->env) {
+		strv_free(env.v);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	if (o->workdir && *o->workdir && o->workdir[0] != '/')
+		return sm_err(err, -EINVAL,
+			      "the working directory '%s' is invalid, it needs to be an absolute path",
+			      o->workdir);
+	s->cwd = o->workdir && *o->workdir ? clean_abs_path(o->workdir)
+					   : strdup(base->cwd ? base->cwd : "/");
+	r = check_user(o->user && *o->user ? o->user : "", err);
+	if (r)
+		return r;
+	s->user = strdup(o->user && *o->user ? o->user
+					     : (base->user ? base->user : ""));
+	if (!s->cwd || !s->user)
+		return sm_err(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+int run_spec_exec(const struct run_spec *base, const struct run_spec_options *o,
+		  struct run_spec *spec, struct sm_error *err)
+{
+	struct run_spec s = {0};
+	struct strv argv = {0};
+	int r;
+
+	if (!count(o->cmd))
+		return sm_err(err, -EINVAL, "exec: no command given");
+	r = strv_push_all(&argv, o->cmd);
+	s.argv = r ? NULL : strv_steal(&argv);
+	if (!s.argv) {
+		strv_free(argv.v);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	s.tty = o->tty;
+	s.stdin_open = o->stdin_open;
+	s.stop_signal = base->stop_signal;
+	r = exec_env_cwd_user(base, o, &s, err);
+	if (r) {
+		run_spec_free(&s);
+		memset(spec, 0, sizeof(*spec));
+		return r;
+	}
+	*spec = s;
+	return 0;
+}
+
 void run_spec_free(struct run_spec *spec)
 {
 	if (!spec)

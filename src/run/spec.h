@@ -46,6 +46,13 @@ struct run_spec_options {
 int run_spec_build(const struct oci_config *img,
 		   const struct run_spec_options *o, struct run_spec *spec,
 		   struct sm_error *err);
+/*
+ * The spec of an exec into a VM whose process runs `base` (docker exec):
+ * o->cmd is the argv; env is base's plus o->env; workdir and user from o
+ * or else base. No hostname (the guest keeps its own).
+ */
+int run_spec_exec(const struct run_spec *base, const struct run_spec_options *o,
+		  struct run_spec *spec, struct sm_error *err);
 void run_spec_free(struct run_spec *spec);
 
 /* Parses a signal given as "SIGTERM", "TERM" or "15"; -1 if unknown. */

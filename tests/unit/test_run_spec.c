@@ -577,6 +577,60 @@ TEST(free_is_idempotent)
 	CHECK(!s.argv && !s.env);
 }
 
+TEST(exec_spec_from_base)
+{
+	static char *img_env[] = {"A=image", "B=image", NULL};
+	struct oci_config img = {.cmd = ep_cmd_cmd, .env = img_env,
+				 .working_dir = "/srv", .user = "app"};
+	const char *argv[] = {"ls", "-l", NULL};
+	const char *env[] = {"B=exec", "C=new", NULL};
+	struct run_spec_options eo = {.cmd = argv, .env = env};
+	struct sm_error err = {0};
+	struct run_spec base, s;
+
+	CHECK_EQ(build(&img, NULL, &base), 0);
+	base.stop_signal = SIGUSR1;
+	CHECK_EQ(run_spec_exec(&base, &eo, &s, &err), 0);
+	CHECK(argv_is(s.argv, "ls", "-l", NULL));
+	CHECK_STR(s.cwd, "/srv");      /* the container's workdir */
+	CHECK_STR(s.user, "app");      /* and user */
+	CHECK(!s.hostname);            /* the guest keeps its own */
+	CHECK_EQ(s.stop_signal, SIGUSR1);
+	{
+		int a = 0, b = 0, c = 0;
+
+		for (char **e = s.env; *e; e++) {
+			a += !strcmp(*e, "A=image");
+			b += !strcmp(*e, "B=exec");
+			c += !strcmp(*e, "C=new");
+			CHECK(strcmp(*e, "B=image"));
+		}
+		CHECK(a == 1 && b == 1 && c == 1);
+	}
+	run_spec_free(&s);
+
+	eo.workdir = "/tmp/../var";
+	eo.user = "1:2";
+	eo.tty = true;
+	CHECK_EQ(run_spec_exec(&base, &eo, &s, &err), 0);
+	CHECK_STR(s.cwd, "/var");
+	CHECK_STR(s.user, "1:2");
+	CHECK(s.tty);
+	run_spec_free(&s);
+
+	eo.workdir = "relative";
+	CHECK_EQ(run_spec_exec(&base, &eo, &s, &err), -EINVAL);
+	CHECK(strstr(err.msg, "absolute"));
+	eo.workdir = NULL;
+	eo.user = ":bad";
+	CHECK_EQ(run_spec_exec(&base, &eo, &s, &err), -EINVAL);
+	eo.user = NULL;
+	eo.cmd = NULL;
+	CHECK_EQ(run_spec_exec(&base, &eo, &s, &err), -EINVAL);
+	CHECK(strstr(err.msg, "no command"));
+	run_spec_free(&base);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -598,6 +652,7 @@ int main(void)
 	RUN(env_hostname);
 	RUN(env_term_with_tty);
 	RUN(workdir_rules);
+	RUN(exec_spec_from_base);
 	RUN(user_rules);
 	RUN(signal_parsing);
 	RUN(stop_signal_from_image);
