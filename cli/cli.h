@@ -30,6 +30,25 @@ int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+
+/* One `run` (cli/run_job.c): foreground or detached, with its record. */
+struct run_job {
+	const char *image;
+	struct sm_run_options *o;
+	const char *name;  /* --name; NULL: generated */
+	int detach;        /* -d */
+	int auto_remove;   /* --rm */
+	int stop_timeout;  /* --stop-timeout, seconds */
+};
+int cli_run_job(struct run_job *j);
+
 /* Image commands (cli/images.c): open the store of --root; sizes. */
 int cli_open_store(struct sm_store **s, const char *const *insecure);
 void cli_human_size(uint64_t n, char *buf, size_t len);

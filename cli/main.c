@@ -17,6 +17,13 @@ struct subcommand {
 /* Explicit table: one entry per cli/<name>.c. */
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "run a command in a new microVM from an image" },
+	{ "ps", cmd_ps, "list containers" },
+	{ "exec", cmd_exec, "run a command in a running container" },
+	{ "logs", cmd_logs, "show a detached container's output" },
+	{ "stop", cmd_stop, "stop containers (stop signal, then SIGKILL)" },
+	{ "kill", cmd_kill, "send a signal to containers" },
+	{ "rm", cmd_rm, "remove containers" },
+	{ "snapshot", cmd_snapshot, "save a running container's VM to a directory" },
 	{ "restore", cmd_restore, "resume a VM snapshot (sm_vm_snapshot)" },
 	{ "boot", cmd_boot, "boot a kernel + initramfs (low level)" },
 	{ "pull", cmd_pull, "pull an image from a registry" },

@@ -45,8 +45,11 @@ static void usage(FILE *out)
 		"      --cpus N            vCPUs (default 1)\n"
 		"  -m, --memory SIZE       guest memory, e.g. 512m, 1g (default 512m)\n"
 		"      --pull POLICY       missing (default), always, never\n"
-		"      --rm                accepted: a VM never outlives its run\n"
-		"      --name NAME         accepted (no container registry yet)\n"
+		"  -d, --detach            run in the background; print the container ID\n"
+		"      --rm                remove the container's record when it exits\n"
+		"      --name NAME         container name (ps, exec, stop, logs...)\n"
+		"      --stop-signal SIG   signal for `stop` (default: the image's, SIGTERM)\n"
+		"      --stop-timeout SEC  seconds `stop` waits before SIGKILL (default 10)\n"
 		"      --kernel FILE, --initrd FILE   guest kernel / initramfs override\n"
 		"      --timeout SEC       stop the VM after SEC seconds (status 124)\n"
 		"      --no-snapshot       boot cold; neither use nor keep a warm-start template\n");
@@ -95,7 +98,8 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 }
 
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
-       OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT };
+       OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT,
+       OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT };
 
 int cmd_run(int argc, char **argv)
 {
@@ -120,14 +124,15 @@ int cmd_run(int argc, char **argv)
 		{ "volume", required_argument, NULL, 'v' },
 		{ "publish", required_argument, NULL, 'p' },
 		{ "no-snapshot", no_argument, NULL, OPT_NO_SNAPSHOT },
+		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 },
 	};
 	struct sm_run_options o;
 	struct strlist env = { 0 }, env_files = { 0 }, cmd = { 0 };
-	struct sm_error err = { 0 };
-	struct sm_store *store;
-	int c, status = 0, ret;
+	struct run_job job = { .o = &o, .stop_timeout = 10 };
+	int c, status;
 	double cpus;
 
 	sm_run_options_init(&o);
@@ -182,7 +187,16 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_RM:
+			job.auto_remove = 1;
+			break;
 		case OPT_NAME:
+			job.name = optarg;
+			break;
+		case OPT_STOP_SIGNAL:
+			o.stop_signal = optarg;
+			break;
+		case OPT_STOP_TIMEOUT:
+			job.stop_timeout = atoi(optarg);
 			break;
 		case OPT_KERNEL:
 			o.kernel = optarg;
@@ -197,7 +211,8 @@ int cmd_run(int argc, char **argv)
 			o.timeout_ms = (unsigned)(atof(optarg) * 1000);
 			break;
 		case 'd':
-			return unsupported("-d (detached)", "the run issue's handle API");
+			job.detach = 1;
+			break;
 		case 'v':
 			return unsupported("-v (volumes)", "the networking and volumes issue");
 		case 'p':
@@ -225,16 +240,10 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "supermachine: the input device is not a TTY\n");
 		return CLI_EXIT_FAILURE;
 	}
-	if (cli_open_store(&store, NULL))
-		return CLI_EXIT_FAILURE;
-	if (o.tty && o.interactive)
+	job.image = argv[optind];
+	if (o.tty && o.interactive && !job.detach)
 		raw_mode(0);
-	ret = sm_run(store, argv[optind], &o, &status, &err);
+	status = cli_run_job(&job);
 	restore_mode();
-	sm_store_close(store);
-	if (ret) {
-		cli_print_error(&err);
-		return ret == -ETIMEDOUT ? 124 : CLI_EXIT_FAILURE;
-	}
 	return status;
 }

@@ -1,0 +1,391 @@
+/* Container records on disk (cli/ctr.h, docs/containers.md). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctr.h"
+
+static int set_err(struct sm_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_err(struct sm_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+		err->code = code;
+	}
+	return code;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int ctr_root(char *buf, size_t size, struct sm_error *err)
+{
+	const char *env = getenv("SUPERMACHINE_RUNTIME");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n, r;
+
+	if (env && *env)
+		n = snprintf(buf, size, "%s/containers", env);
+	else if (geteuid() == 0)
+		n = snprintf(buf, size, "/run/supermachine/containers");
+	else if (xdg && *xdg)
+		n = snprintf(buf, size, "%s/supermachine/containers", xdg);
+	else
+		n = snprintf(buf, size, "/tmp/supermachine-%u/containers",
+			     (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= size)
+		return set_err(err, -ENAMETOOLONG, "runtime directory path too long");
+	r = mkdir_p(buf, 0700);
+	if (r)
+		return set_err(err, r, "create the runtime directory %s: %s", buf,
+			       strerror(-r));
+	return 0;
+}
+
+__attribute__((noinline)) int ctr_join(char *buf, size_t size, const char *dir,
+				    const char *file)
+{
+	int n = snprintf(buf, size, "%s/%s", dir, file);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int ctr_path(const struct ctr *c, const char *file, char *buf, size_t size)
+{
+	return ctr_join(buf, size, c->dir, file);
+}
+
+const char *ctr_str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "";
+}
+
+int64_t ctr_int(json_t *obj, const char *key)
+{
+	return (int64_t)json_integer_value(json_object_get(obj, key));
+}
+
+/* ---- names ---- */
+
+static bool valid_name(const char *n)
+{
+	/* docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+	if (!isalnum((unsigned char)n[0]) || strlen(n) < 2 || strlen(n) > 127)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return true;
+}
+
+static void random_name(char *buf, size_t size, unsigned attempt)
+{
+	static const char *const adj[] = {
+		"brave", "calm", "eager", "fancy", "gentle", "happy", "jolly",
+		"keen", "lucid", "merry", "nifty", "proud", "quirky", "swift",
+		"tender", "vivid",
+	};
+	static const char *const who[] = {
+		"turing", "hopper", "lovelace", "ritchie", "thompson", "knuth",
+		"dijkstra", "hamilton", "liskov", "lamport", "shannon", "babbage",
+		"noether", "curie", "tesla", "franklin",
+	};
+	unsigned char r[2];
+
+	if (getentropy(r, sizeof(r)))
+		r[0] = r[1] = (unsigned char)attempt;
+	if (attempt < 8)
+		snprintf(buf, size, "%s_%s", adj[r[0] % 16], who[r[1] % 16]);
+	else
+		snprintf(buf, size, "%s_%s%u", adj[r[0] % 16], who[r[1] % 16],
+			 attempt);
+}
+
+/* ---- reading records ---- */
+
+static json_t *load_json(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	if (ctr_join(path, sizeof(path), dir, file))
+		return NULL;
+	return json_load_file(path, 0, NULL);
+}
+
+static int open_record(struct ctr *c, const char *root, const char *id)
+{
+	memset(c, 0, sizeof(*c));
+	if (ctr_join(c->dir, sizeof(c->dir), root, id))
+		return -ENAMETOOLONG;
+	c->meta = load_json(c->dir, "meta");
+	if (!c->meta)
+		return -ENOENT; /* being created or removed */
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	snprintf(c->name, sizeof(c->name), "%s", ctr_str(c->meta, "name"));
+	return 0;
+}
+
+void ctr_release(struct ctr *c)
+{
+	json_decref(c->meta);
+	json_decref(c->state);
+	c->meta = c->state = NULL;
+}
+
+void ctr_list_free(struct ctr *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ctr_release(&list[i]);
+	free(list);
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+	int64_t x = ctr_int(((const struct ctr *)a)->meta, "created_ns");
+	int64_t y = ctr_int(((const struct ctr *)b)->meta, "created_ns");
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int ctr_list(struct ctr **list, size_t *n, struct sm_error *err)
+{
+	char root[PATH_MAX];
+	struct ctr *v = NULL;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int r = ctr_root(root, sizeof(root), err);
+
+	if (r)
+		return r;
+	d = opendir(root);
+	if (!d)
+		return set_err(err, -errno, "read %s: %s", root, strerror(errno));
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != CTR_ID_LEN)
+			continue;
+		if (cnt == cap) {
+			struct ctr *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv) {
+				closedir(d);
+				ctr_list_free(v, cnt);
+				return set_err(err, -ENOMEM, "out of memory");
+			}
+			v = nv;
+		}
+		if (open_record(&v[cnt], root, de->d_name) == 0)
+			cnt++;
+	}
+	closedir(d);
+	qsort(v, cnt, sizeof(*v), by_created_desc);
+	*list = v;
+	*n = cnt;
+	return 0;
+}
+
+int ctr_find(struct ctr *c, const char *ref, struct sm_error *err)
+{
+	struct ctr *v;
+	size_t n, hit = (size_t)-1, hits = 0;
+	int r = ctr_list(&v, &n, err);
+
+	if (r)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].name, ref) == 0 || strcmp(v[i].id, ref) == 0) {
+			hit = i;
+			hits = 1;
+			break;
+		}
+		if (strlen(ref) >= 1 && strncmp(v[i].id, ref, strlen(ref)) == 0) {
+			hit = i;
+			hits++;
+		}
+	}
+	if (hits == 1) {
+		*c = v[hit];
+		memset(&v[hit], 0, sizeof(v[hit]));
+	}
+	ctr_list_free(v, n);
+	if (hits == 0)
+		return set_err(err, -ENOENT, "no such container: %s", ref);
+	if (hits > 1)
+		return set_err(err, -EINVAL, "container id prefix %s is ambiguous", ref);
+	return 0;
+}
+
+/* ---- state ---- */
+
+static bool pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int ctr_load(struct ctr *c, struct sm_error *err)
+{
+	json_decref(c->state);
+	c->state = load_json(c->dir, "state");
+	if (!c->state)
+		c->state = json_pack("{s:s}", "status", "created");
+	if (!c->state)
+		return set_err(err, -ENOMEM, "out of memory");
+	if (strcmp(ctr_str(c->state, "status"), "running") == 0 &&
+	    !pid_alive((pid_t)ctr_int(c->state, "pid"))) {
+		/* its process died without recording the end (SIGKILL) */
+		json_object_set_new(c->state, "status", json_string("exited"));
+		json_object_set_new(c->state, "exit_code", json_integer(-1));
+	}
+	return 0;
+}
+
+bool ctr_running(const struct ctr *c)
+{
+	return c->state &&
+	       strcmp(ctr_str(c->state, "status"), "running") == 0;
+}
+
+int ctr_write_state(struct ctr *c, const json_t *state, struct sm_error *err)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+
+	ctr_path(c, "state.tmp", tmp, sizeof(tmp));
+	ctr_path(c, "state", path, sizeof(path));
+	if (json_dump_file(state, tmp, JSON_COMPACT) || rename(tmp, path))
+		return set_err(err, -EIO, "write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* ---- creating and removing ---- */
+
+static int name_taken(const char *root, const char *name)
+{
+	struct ctr *v;
+	size_t n;
+	int taken = 0;
+
+	(void)root;
+	if (ctr_list(&v, &n, NULL))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		taken |= strcmp(v[i].name, name) == 0;
+	ctr_list_free(v, n);
+	return taken;
+}
+
+static int pick_name(const char *root, const char *name, char *out,
+		     size_t size, struct sm_error *err)
+{
+	if (name) {
+		if (!valid_name(name))
+			return set_err(err, -EINVAL,
+				       "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+				       name);
+		if (name_taken(root, name))
+			return set_err(err, -EEXIST,
+				       "the container name \"%s\" is already in use; remove it first (supermachine rm %s)",
+				       name, name);
+		snprintf(out, size, "%s", name);
+		return 0;
+	}
+	for (unsigned attempt = 0;; attempt++) {
+		random_name(out, size, attempt);
+		if (!name_taken(root, out))
+			return 0;
+	}
+}
+
+static void random_id(char *id)
+{
+	unsigned char r[CTR_ID_LEN / 2];
+
+	if (getentropy(r, sizeof(r)))
+		memset(r, 0, sizeof(r));
+	for (size_t i = 0; i < sizeof(r); i++)
+		sprintf(id + 2 * i, "%02x", r[i]);
+}
+
+int ctr_create(struct ctr *c, const char *name, json_t *meta,
+	       struct sm_error *err)
+{
+	char root[PATH_MAX], lock[PATH_MAX + 8], path[PATH_MAX];
+	int r = ctr_root(root, sizeof(root), err), lfd;
+
+	memset(c, 0, sizeof(*c));
+	c->meta = meta;
+	if (r)
+		return r;
+	snprintf(lock, sizeof(lock), "%s/.lock", root);
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX))
+		r = set_err(err, -errno, "lock %s: %s", lock, strerror(errno));
+	if (!r)
+		r = pick_name(root, name, c->name, sizeof(c->name), err);
+	if (!r) {
+		random_id(c->id);
+		if (ctr_join(c->dir, sizeof(c->dir), root, c->id) ||
+		    mkdir(c->dir, 0700))
+			r = set_err(err, -errno, "create %s: %s", c->dir,
+				    strerror(errno));
+	}
+	if (!r) {
+		json_object_set_new(meta, "id", json_string(c->id));
+		json_object_set_new(meta, "name", json_string(c->name));
+		ctr_path(c, "meta", path, sizeof(path));
+		/* written last: a record without meta is invisible */
+		if (json_dump_file(meta, path, JSON_COMPACT))
+			r = set_err(err, -EIO, "write %s", path);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	return r;
+}
+
+int ctr_remove(struct ctr *c, struct sm_error *err)
+{
+	static const char *const files[] = { "state", "state.tmp", "stdout.log",
+					     "stderr.log", "ctl.sock", "meta" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ctr_path(c, files[i], path, sizeof(path));
+		unlink(path);
+	}
+	if (rmdir(c->dir) && errno != ENOENT)
+		return set_err(err, -errno, "remove %s: %s", c->dir,
+			       strerror(errno));
+	return 0;
+}

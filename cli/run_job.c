@@ -1,0 +1,210 @@
+/*
+ * The life of a `run`: in the foreground, or detached (-d) in a forked
+ * supervisor process. Either way the process that owns the VM handle
+ * keeps a container record and answers the control socket (cli/ctr.h),
+ * so `ps`, `exec`, `stop`, `kill` and `snapshot` reach it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ctr.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static json_t *make_meta(const struct run_job *j)
+{
+	json_t *cmd = json_array();
+	json_t *m;
+
+	for (const char *const *a = j->o->cmd; a && *a; a++)
+		json_array_append_new(cmd, json_string(*a));
+	m = json_pack("{s:s, s:o, s:s?, s:I, s:b, s:b, s:i}", "image", j->image,
+		      "cmd", cmd, "entrypoint", j->o->entrypoint, "created_ns",
+		      (json_int_t)now_ns(), "detached", j->detach, "auto_remove",
+		      j->auto_remove, "stop_timeout", j->stop_timeout);
+	return m;
+}
+
+static void write_state(struct ctr *c, const char *status, int exit_code,
+			const char *error)
+{
+	json_t *s = json_pack("{s:s, s:i, s:I, s:i, s:s?}", "status", status,
+			      "pid", (int)getpid(), "time_ns", (json_int_t)now_ns(),
+			      "exit_code", exit_code, "error", error);
+
+	if (s)
+		ctr_write_state(c, s, NULL);
+	json_decref(s);
+}
+
+/*
+ * Runs the VM to its end with the record kept up to date. notify_fd >= 0
+ * (detached): "ok" or the error goes there once the VM started.
+ */
+static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
+{
+	struct sm_error err = { 0 };
+	struct ctr_server *srv = NULL;
+	struct sm_store *store;
+	struct sm_vm *vm = NULL;
+	int status = 0, ret;
+
+	if (cli_open_store(&store, NULL))
+		return CLI_EXIT_FAILURE;
+	ret = sm_vm_create(store, j->image, j->o, &vm, &err);
+	if (!ret && c && ctr_serve_start(c, vm, j->stop_timeout, &srv, &err)) {
+		srv = NULL;
+		if (j->detach)
+			ret = err.code ? err.code : -EIO;
+		else if (j->o->verbose) /* a convenience in the foreground */
+			fprintf(stderr, "supermachine: no control socket: %s\n", err.msg);
+	}
+	if (!ret)
+		ret = sm_vm_start(vm, &err);
+	if (c && !ret)
+		write_state(c, "running", 0, NULL);
+	if (notify_fd >= 0) {
+		const char *msg = ret ? err.msg : "ok";
+
+		if (write(notify_fd, msg, strlen(msg)) < 0)
+			ret = ret ? ret : -EPIPE;
+		close(notify_fd);
+	}
+	if (!ret)
+		ret = sm_vm_wait(vm, &status, &err);
+	if (ret) {
+		if (notify_fd < 0)
+			cli_print_error(&err);
+		status = ret == -ETIMEDOUT ? 124 : CLI_EXIT_FAILURE;
+	}
+	if (srv)
+		ctr_serve_exited(srv);
+	if (c)
+		write_state(c, "exited", status, ret ? err.msg : NULL);
+	ctr_serve_stop(srv);
+	sm_vm_destroy(vm);
+	sm_store_close(store);
+	return status;
+}
+
+/* ---- detached ---- */
+
+static int open_log(struct ctr *c, const char *file)
+{
+	char path[PATH_MAX];
+
+	if (ctr_path(c, file, path, sizeof(path)))
+		return -1;
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
+/* The supervisor: a session of its own, stdio to the logs. Never returns. */
+static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int keep_open[2] = { -1, -1 };
+	int status;
+
+	setsid();
+	dup2(nul, 0);
+	dup2(nul, 1);
+	dup2(nul, 2);
+	j->o->stdout_fd = open_log(c, "stdout.log");
+	j->o->stderr_fd = open_log(c, "stderr.log");
+	j->o->stdin_fd = nul;
+	/* docker run -di: stdin stays open, with nothing ever written */
+	if (j->o->interactive && pipe2(keep_open, O_CLOEXEC) == 0)
+		j->o->stdin_fd = keep_open[0];
+	j->o->forward_signals = 0;
+	j->o->verbose = 0;
+	if (j->o->stdout_fd < 0 || j->o->stderr_fd < 0) {
+		if (write(notify_fd, "cannot open the container's log files", 37) < 0)
+			_exit(CLI_EXIT_FAILURE);
+		_exit(CLI_EXIT_FAILURE);
+	}
+	status = run_recorded(j, c, notify_fd);
+	if (j->auto_remove)
+		ctr_remove(c, NULL);
+	_exit(status);
+}
+
+static int run_detached(struct run_job *j, struct ctr *c)
+{
+	char msg[1024];
+	int p[2];
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		perror("supermachine: pipe");
+		return CLI_EXIT_FAILURE;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("supermachine: fork");
+		return CLI_EXIT_FAILURE;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		supervise(j, c, p[1]);
+	}
+	close(p[1]);
+	while ((n = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		got += n > 0 ? n : 0;
+	close(p[0]);
+	msg[got] = '\0';
+	if (strcmp(msg, "ok") == 0) {
+		printf("%s\n", c->id);
+		return 0;
+	}
+	fprintf(stderr, "supermachine: %s\n", got ? msg : "the VM's supervisor failed to start");
+	waitpid(pid, NULL, 0);
+	ctr_remove(c, NULL);
+	return CLI_EXIT_FAILURE;
+}
+
+int cli_run_job(struct run_job *j)
+{
+	struct sm_error err = { 0 };
+	struct ctr c;
+	json_t *meta = make_meta(j);
+	int ret, status;
+
+	if (!meta) {
+		fprintf(stderr, "supermachine: out of memory\n");
+		return CLI_EXIT_FAILURE;
+	}
+	ret = ctr_create(&c, j->name, meta, &err);
+	if (ret && (j->name || j->detach)) {
+		cli_print_error(&err);
+		ctr_release(&c);
+		return CLI_EXIT_FAILURE;
+	}
+	if (j->detach) {
+		status = run_detached(j, &c);
+		ctr_release(&c);
+		return status;
+	}
+	status = run_recorded(j, ret ? NULL : &c, -1);
+	if (!ret)
+		ctr_remove(&c, NULL); /* a foreground run leaves no record */
+	ctr_release(&c);
+	return status;
+}
