@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Containers: `run -d`, ps, logs, exec, kill, stop (StopSignal, timeout),
+# rm, --rm, --name, and `snapshot` of a detached VM, on the images that
+# tests/kvm/prepare built (SM_TEST_IMAGES, set by tests/run).
+. "$(dirname "$0")/lib.sh"
+export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
+if [ -z "${SM_TEST_IMAGES:-}" ] || [ ! -f "$SM_TEST_IMAGES/images.env" ]; then
+	fail containers_images_prepared "SM_TEST_IMAGES/images.env missing: run tests/kvm/prepare DIR on the host (tests/run does)"
+	exit 1
+fi
+. "$SM_TEST_IMAGES/images.env"
+export SUPERMACHINE_ROOT=$SM_TEST_IMAGES/store
+IMG_BBOX=${IMG_BBOX:-not-prepared/bbox} IMG_STOPSIG=${IMG_STOPSIG:-not-prepared/stopsig}
+# container records hold unix sockets: a tmpfs, never the 9p share
+export SUPERMACHINE_RUNTIME=$(mktemp -d /run/sm-ctr.XXXXXX)
+trap 'for c in $("$SM" ps -aq 2>/dev/null); do "$SM" rm -f "$c" >/dev/null 2>&1; done; rm -rf "$SUPERMACHINE_RUNTIME" "$TMP"' EXIT
+
+# sm ARGS...: stdout in $TMP/out, stderr in $TMP/err, status in $rc.
+sm() {
+	timeout 300 "$SM" "$@" <"${SM_IN:-/dev/null}" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+}
+# wait_for SECONDS COND: polls COND (shell) every 0.2 s.
+wait_for() {
+	local end=$((SECONDS + $1))
+	while [ $SECONDS -lt $end ]; do
+		eval "$2" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+state_of() { "$SM" ps -a | awk -v n="$1" '$NF == n' ; }
+
+# ---- run -d: an id, a record, logs ----
+sm run -d --pull never --name web1 "$IMG_BBOX" sh -c \
+	'trap "echo got-usr1" USR1; echo started; echo to-stderr >&2; while :; do date +%s >/tmp/alive; sleep 0.2; done'
+id=$(cat "$TMP/out")
+expect ctr_run_detached_prints_id '[ $rc = 0 ] && [[ $id =~ ^[0-9a-f]{64}$ ]]' "expected a 64-hex id"
+wait_for 120 '"$SM" logs web1 2>/dev/null | grep -q started'
+expect ctr_logs_stdout '"$SM" logs web1 2>/dev/null | grep -qx started' "stdout log lacks 'started'"
+expect ctr_logs_stderr_separate '[ "$("$SM" logs web1 2>&1 >/dev/null)" = to-stderr ]' "stderr log is not just 'to-stderr'"
+expect ctr_ps_running 'state_of web1 | grep -q " Up "' "ps does not show web1 Up: $("$SM" ps -a)"
+expect ctr_ps_quiet_id_prefix '"$SM" ps -q | grep -qx "${id:0:12}"' "ps -q lacks ${id:0:12}"
+sm run -d --pull never --name web1 "$IMG_BBOX" true
+expect ctr_name_in_use_125 '[ $rc = 125 ] && grep -q "already in use" "$TMP/err"' "a second web1 was not refused"
+
+# ---- exec ----
+sm exec web1 cat /tmp/alive
+expect ctr_exec_sees_running_process '[ $rc = 0 ] && grep -Eq "^[0-9]+$" "$TMP/out"' "exec did not read the main process's file"
+sm exec web1 sh -c 'exit 7'
+expect ctr_exec_exit_status '[ $rc = 7 ]' "expected 7"
+sm exec web1 no-such-command
+expect ctr_exec_not_found_127 '[ $rc = 127 ] && grep -q "not found" "$TMP/err"' "expected 127 and a message"
+sm exec -e X=1 -w /tmp -u 1234:5678 web1 sh -c 'echo $X $(pwd) $(id -u):$(id -g)'
+expect ctr_exec_env_workdir_user '[ $rc = 0 ] && [ "$(cat "$TMP/out")" = "1 /tmp 1234:5678" ]' "expected '1 /tmp 1234:5678'"
+printf 'line1\nline2\n' >"$TMP/in"
+SM_IN=$TMP/in sm exec -i web1 sh -c 'cat; echo eof'
+expect ctr_exec_stdin_to_eof '[ $rc = 0 ] && [ "$(cat "$TMP/out")" = "$(printf "line1\nline2\neof")" ]' "stdin not relayed to EOF"
+sm exec -t web1 tty
+expect ctr_exec_tty '[ $rc = 0 ] && grep -q "^/dev/pts/" "$TMP/out"' "exec -t is not on a pty"
+"$SM" exec web1 sh -c 'sleep 1; echo a' >"$TMP/a" 2>&1 &
+"$SM" exec web1 sh -c 'sleep 1; echo b' >"$TMP/b" 2>&1
+wait $!
+expect ctr_exec_concurrent '[ "$(cat "$TMP/a")" = a ] && [ "$(cat "$TMP/b")" = b ]' "two execs at once: $(cat "$TMP/a" "$TMP/b")"
+"$SM" exec web1 sh -c 'trap "echo trapped; exit 5" INT; echo ready; while :; do sleep 0.1; done' >"$TMP/sig" 2>&1 &
+epid=$!
+wait_for 60 'grep -q ready "$TMP/sig"'
+kill -INT $epid
+wait $epid
+rc=$?
+expect ctr_exec_signal_forwarded '[ $rc = 5 ] && grep -q trapped "$TMP/sig"' "SIGINT did not reach the exec'd process (status $rc: $(cat "$TMP/sig"))"
+
+# ---- kill, stop ----
+sm kill -s USR1 web1
+wait_for 60 '"$SM" logs web1 2>/dev/null | grep -q got-usr1'
+expect ctr_kill_signal '[ $rc = 0 ] && "$SM" logs web1 2>/dev/null | grep -q got-usr1' "USR1 not delivered"
+sm stop web1
+expect ctr_stop_sigterm '[ $rc = 0 ] && state_of web1 | grep -q "Exited (143)"' "expected Exited (143): $(state_of web1)"
+sm exec web1 true
+expect ctr_exec_stopped_refused '[ $rc = 125 ] && grep -q "not running" "$TMP/err"' "exec into a stopped container was not refused"
+
+sm run -d --pull never --name sig "$IMG_STOPSIG" sh -c 'trap "echo got-usr1; exit 3" USR1; echo up; while :; do sleep 0.1; done'
+wait_for 120 '"$SM" logs sig 2>/dev/null | grep -q up'
+sm stop sig
+expect ctr_stop_image_stopsignal 'state_of sig | grep -q "Exited (3)" && "$SM" logs sig 2>/dev/null | grep -q got-usr1' \
+	"the image's StopSignal (USR1) was not used: $(state_of sig)"
+
+sm run -d --pull never --name stubborn --stop-timeout 2 "$IMG_BBOX" sh -c 'trap "" TERM; echo up; while :; do sleep 0.1; done'
+wait_for 120 '"$SM" logs stubborn 2>/dev/null | grep -q up'
+t0=$SECONDS
+sm stop stubborn
+expect ctr_stop_timeout_then_kill '[ $rc = 0 ] && [ $((SECONDS - t0)) -ge 2 ] && state_of stubborn | grep -q "Exited (137)"' \
+	"expected SIGKILL after 2 s: $(state_of stubborn)"
+
+# ---- rm ----
+sm run -d --pull never --name busy "$IMG_BBOX" sleep 1000
+sm rm busy
+expect ctr_rm_running_refused '[ $rc != 0 ] && grep -q "running" "$TMP/err"' "rm of a running container was not refused"
+sm rm -f busy
+expect ctr_rm_force '[ $rc = 0 ] && [ -z "$(state_of busy)" ]' "rm -f left busy behind"
+sm rm web1 sig stubborn
+expect ctr_rm_exited '[ $rc = 0 ] && [ -z "$(state_of web1)$(state_of sig)$(state_of stubborn)" ]' "rm of exited containers failed: $(cat "$TMP/err")"
+sm run -d --rm --pull never --name gone "$IMG_BBOX" true
+wait_for 120 '[ -z "$(state_of gone)" ]'
+expect ctr_rm_flag_removes_record '[ -z "$(state_of gone)" ]' "--rm left a record: $(state_of gone)"
+
+# ---- snapshot a detached container, restore it twice ----
+sm run -d --pull never --name counter "$IMG_BBOX" sh -c \
+	'echo counting; i=0; while [ $i -lt 150 ]; do i=$((i+1)); echo $i >/tmp/i; sleep 0.1; done; echo "counted $i from $(cat /tmp/i)"'
+wait_for 120 '"$SM" logs counter 2>/dev/null | grep -q counting'
+sm snapshot counter "$TMP/snap"
+expect ctr_snapshot_cli '[ $rc = 0 ] && [ -f "$TMP/snap/vm.conf" ]' "snapshot failed: $(cat "$TMP/err")"
+"$SM" restore "$TMP/snap" >"$TMP/r1" 2>&1 &
+r1=$!
+"$SM" restore "$TMP/snap" >"$TMP/r2" 2>&1
+rc2=$?
+wait $r1
+rc1=$?
+expect ctr_snapshot_restores_continue '[ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -qx "counted 150 from 150" "$TMP/r1" && grep -qx "counted 150 from 150" "$TMP/r2"' \
+	"restores did not finish the count ($rc1 $rc2): $(cat "$TMP/r1" "$TMP/r2" | head -c 400)"
+sm rm -f counter
+exit 0
