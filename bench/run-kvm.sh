@@ -17,8 +17,9 @@ export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
 hexcmd() { printf '%s\0' "$@" | od -An -v -tx1 | tr -d ' \n'; }
 QCMD=$(hexcmd sh -c 'mkdir -p /mnt && mount -t 9p -o trans=virtio,version=9p2000.L data /mnt && chroot /mnt true')
 
-ours() { "$SM" run --pull never "$img" true; }
-cold() { "$SM" run --pull never --no-snapshot "$img" true; }
+# -v: the run's own phase split ("supermachine: timing: ..." on stderr)
+ours() { "$SM" -v run --pull never "$img" true; }
+cold() { "$SM" -v run --pull never --no-snapshot "$img" true; }
 # isa-debug-exit: QEMU exits with (status << 1) | 1, so `true` gives 1.
 qemu() {
 	qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
@@ -48,10 +49,12 @@ timed() {
 	s=$(echo "$t1 - $t0" | bc)
 	eval "${name}_t+=($s)"
 	printf '%-5s run %d: %6.3f s\n' "$name" "$i" "$s"
+	grep -h "supermachine: timing:" "$errf" | sed "s/^/$name /" >>"$phases" || true
 }
 
 errf=$(mktemp "${TMPDIR:-/tmp}/sm-bench-err.XXXXXX")
-trap 'rm -f "$errf"' EXIT
+phases=$(mktemp "${TMPDIR:-/tmp}/sm-bench-phases.XXXXXX")
+trap 'rm -f "$errf" "$phases"' EXIT
 # one untimed run each: page cache warm for both
 ours >/dev/null 2>&1 </dev/null
 qemu >/dev/null 2>&1 </dev/null
@@ -69,3 +72,17 @@ printf 'supermachine run --no-snapshot (cold): median %.3f s of %d\n' "$mc" "$RU
 printf 'qemu microvm + 9p, chroot true:        median %.3f s of %d\n' "$mq" "$RUNS"
 printf 'ratio supermachine warm / qemu: %.2f\n' "$(echo "$mo / $mq" | bc -l)"
 printf 'ratio supermachine cold / qemu: %.2f\n' "$(echo "$mc / $mq" | bc -l)"
+
+# The phase split of our runs (medians): VMM start, kernel boot (or
+# restore), init until the spec went out, the process until its exit.
+echo
+echo "phases (medians, ms): vmm | boot or restore | init to spec | process | total (in-process)"
+for name in ours cold; do
+	grep "^$name " "$phases" | sed 's/.*timing: //; s/[a-z()]* *//g; s/ms//g' >"$errf"
+	[ -s "$errf" ] || continue
+	printf '%-5s' "$name"
+	for col in 1 2 3 4 5; do
+		printf ' %8.1f' "$(median $(cut -d, -f$col "$errf"))"
+	done
+	echo
+done

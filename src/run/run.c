@@ -249,6 +249,7 @@ struct sm_vm {
 	bool started, joined;
 	int status, ret;
 	struct sm_error err;
+	uint64_t vcpus_ns; /* when the vCPUs were started */
 	bool forwarding; /* o.forward_signals: handlers installed */
 	struct sigaction old_sigs[sizeof(forwarded) / sizeof(forwarded[0])];
 };
@@ -378,6 +379,23 @@ static int retry_cold(struct sm_vm *h, struct sm_error *err)
 	return start_vm(&h->vc, &h->w, h->use_template, err);
 }
 
+/*
+ * The phases of a run, for --verbose and bench/run.sh: VMM start (handle
+ * to vCPUs running), kernel boot (to the init's first marker; a restore
+ * has none), init until the spec went out, and the process's own run
+ * (spec sent to its exit status received).
+ */
+static void note_timing(struct sm_vm *h, bool restored)
+{
+	uint64_t init = h->w.vm->init_seen_ns, now = vm_now_ns();
+	uint64_t boot_end = !restored && init ? init : h->vcpus_ns;
+
+	note(&h->o, "supermachine: timing: vmm %.1f ms, %s %.1f ms, init to spec %.1f ms, process %.1f ms, total %.1f ms",
+	     (h->vcpus_ns - h->w.t0) / 1e6, restored ? "restore (no boot)" : "kernel boot",
+	     (boot_end - h->vcpus_ns) / 1e6, (h->io.hello_ns - boot_end) / 1e6,
+	     (now - h->io.hello_ns) / 1e6, (now - h->w.t0) / 1e6);
+}
+
 static void *session_thread(void *arg)
 {
 	struct sm_vm *h = arg;
@@ -390,10 +408,13 @@ static void *session_thread(void *arg)
 		h->io.on_hello = h->use_template && !restored ? save_template : NULL;
 		h->io.on_hello_opaque = &h->w;
 		h->io.stop_fd = h->w.vm->stop_efd;
+		h->vcpus_ns = vm_now_ns();
 		ret = vm_start_vcpus(h->w.vm, err);
 		if (!ret)
 			ret = agent_session(&h->agent, h->have_spec ? &h->spec : NULL,
 					    &h->io, &h->status, err);
+		if (!ret)
+			note_timing(h, restored);
 		if (ret && !vm_is_stopped(h->w.vm))
 			vm_stop(h->w.vm, ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT :
 							     SM_EXIT_INTERNAL, 0, NULL);
