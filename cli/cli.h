@@ -41,6 +41,7 @@ int cmd_snapshot(int argc, char **argv);
 /* One `run` (cli/run_job.c): foreground or detached, with its record. */
 struct run_job {
 	const char *image;
+	const char *restore_dir; /* `restore`: resume this snapshot instead */
 	struct sm_run_options *o;
 	const char *name;  /* --name; NULL: generated */
 	int detach;        /* -d */

@@ -33,7 +33,8 @@ static json_t *make_meta(const struct run_job *j)
 
 	for (const char *const *a = j->o->cmd; a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
-	m = json_pack("{s:s, s:o, s:s?, s:I, s:b, s:b, s:i}", "image", j->image,
+	m = json_pack("{s:s, s:o, s:s?, s:I, s:b, s:b, s:i}", "image",
+		      j->restore_dir ? j->restore_dir : j->image,
 		      "cmd", cmd, "entrypoint", j->o->entrypoint, "created_ns",
 		      (json_int_t)now_ns(), "detached", j->detach, "auto_remove",
 		      j->auto_remove, "stop_timeout", j->stop_timeout);
@@ -60,13 +61,16 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 {
 	struct sm_error err = { 0 };
 	struct ctr_server *srv = NULL;
-	struct sm_store *store;
+	struct sm_store *store = NULL;
 	struct sm_vm *vm = NULL;
 	int status = 0, ret;
 
-	if (cli_open_store(&store, NULL))
+	if (!j->restore_dir && cli_open_store(&store, NULL))
 		return CLI_EXIT_FAILURE;
-	ret = sm_vm_create(store, j->image, j->o, &vm, &err);
+	if (j->restore_dir)
+		ret = sm_vm_restore(j->restore_dir, j->o, &vm, &err);
+	else
+		ret = sm_vm_create(store, j->image, j->o, &vm, &err);
 	if (!ret && c && ctr_serve_start(c, vm, j->stop_timeout, &srv, &err)) {
 		srv = NULL;
 		if (j->detach)
@@ -98,7 +102,8 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 		write_state(c, "exited", status, ret ? err.msg : NULL);
 	ctr_serve_stop(srv);
 	sm_vm_destroy(vm);
-	sm_store_close(store);
+	if (store)
+		sm_store_close(store);
 	return status;
 }
 

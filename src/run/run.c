@@ -234,6 +234,7 @@ struct sm_vm {
 	struct oci_image *img;    /* NULL when restored from a directory */
 	struct run_spec spec;
 	bool have_spec;
+	bool exec_base;           /* restored: spec holds env/cwd/user only */
 	char kernel[PATH_MAX], initrd[PATH_MAX], rootfs[PATH_MAX];
 	struct virtio_vsock_config vs;
 	struct vm_config vc;
@@ -274,7 +275,7 @@ static void vm_handle_free(struct sm_vm *h)
 		if (h->exec_pipe[i] >= 0)
 			close(h->exec_pipe[i]);
 	pthread_mutex_destroy(&h->exec_lock);
-	if (h->have_spec)
+	if (h->have_spec || h->exec_base)
 		run_spec_free(&h->spec);
 	oci_image_free(h->img);
 	free(h);
@@ -502,7 +503,8 @@ SM_API int sm_signal_number(const char *name)
 
 SM_API int sm_vm_stop_signal(struct sm_vm *h)
 {
-	return h->have_spec && h->spec.stop_signal > 0 ? h->spec.stop_signal
+	return (h->have_spec || h->exec_base) && h->spec.stop_signal > 0
+		       ? h->spec.stop_signal
 						       : SIGTERM;
 }
 
@@ -538,8 +540,8 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 	if (!h->started || !h->w.vm || vm_is_stopped(h->w.vm) ||
 	    !__atomic_load_n(&h->io.spec_sent, __ATOMIC_ACQUIRE))
 		return sm_err(err, -ESRCH, "exec: the VM's process is not running");
-	if (!h->have_spec)
-		return sm_err(err, -ENOTSUP, "exec: not supported in a VM restored from a snapshot directory");
+	if (!h->have_spec && !h->exec_base)
+		return sm_err(err, -ENOTSUP, "exec: the snapshot this VM came from does not say how its process runs");
 	so = (struct run_spec_options){ .cmd = o->argv, .env = o->env,
 					.workdir = o->workdir, .user = o->user,
 					.tty = o->tty, .stdin_open = o->interactive };
@@ -569,6 +571,55 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 	return ret;
 }
 
+/*
+ * What an exec into a restored VM inherits from its process (env, cwd,
+ * user, stop signal), one line each; values with a newline are left out
+ * (they cannot round-trip and are rare).
+ */
+static void write_exec_base(FILE *f, const struct run_spec *s)
+{
+	for (char **e = s->env; e && *e; e++)
+		if (!strchr(*e, '\n'))
+			fprintf(f, "env %s\n", *e);
+	if (s->cwd && !strchr(s->cwd, '\n'))
+		fprintf(f, "cwd %s\n", s->cwd);
+	if (s->user && *s->user && !strchr(s->user, '\n'))
+		fprintf(f, "user %s\n", s->user);
+	fprintf(f, "stop_signal %d\n", s->stop_signal);
+}
+
+/* One vm.conf line into the exec base; false for a key it does not own. */
+static bool read_exec_base(struct sm_vm *h, const char *key, const char *val)
+{
+	struct run_spec *s = &h->spec;
+
+	if (strcmp(key, "env") == 0) {
+		size_t n = 0;
+		char **v;
+
+		while (s->env && s->env[n])
+			n++;
+		v = realloc(s->env, (n + 2) * sizeof(*v));
+		if (!v)
+			return true;
+		s->env = v;
+		s->env[n] = strdup(val);
+		s->env[n + (s->env[n] != NULL)] = NULL;
+	} else if (strcmp(key, "cwd") == 0) {
+		free(s->cwd);
+		s->cwd = strdup(val);
+	} else if (strcmp(key, "user") == 0) {
+		free(s->user);
+		s->user = strdup(val);
+	} else if (strcmp(key, "stop_signal") == 0) {
+		s->stop_signal = atoi(val);
+	} else {
+		return false;
+	}
+	h->exec_base = true;
+	return true;
+}
+
 /* What sm_vm_restore() needs to rebuild the machine. */
 static int write_shape(const struct sm_vm *h, const char *dir,
 		       struct sm_error *err)
@@ -584,6 +635,8 @@ static int write_shape(const struct sm_vm *h, const char *dir,
 		h->vc.cpus, (unsigned long long)h->vc.memory_mib,
 		(unsigned long long)h->vc.shares[0].dax_window,
 		h->vc.shares[0].dir);
+	if (h->have_spec || h->exec_base)
+		write_exec_base(f, &h->spec);
 	if (fclose(f))
 		return sm_err_errno(err, "write %s", path);
 	return 0;
@@ -608,6 +661,8 @@ static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
 			dax = strtoull(val, NULL, 10);
 		else if (strcmp(key, "rootfs") == 0)
 			snprintf(h->rootfs, sizeof(h->rootfs), "%s", val);
+		else
+			read_exec_base(h, key, val);
 	}
 	fclose(f);
 	if (!h->vc.cpus || !h->vc.memory_mib || !h->rootfs[0])

@@ -39,7 +39,8 @@ expect ctr_run_detached_prints_id '[ $rc = 0 ] && [[ $id =~ ^[0-9a-f]{64}$ ]]' "
 wait_for 120 '"$SM" logs web1 2>/dev/null | grep -q started'
 expect ctr_logs_stdout '"$SM" logs web1 2>/dev/null | grep -qx started' "stdout log lacks 'started'"
 expect ctr_logs_stderr_separate '[ "$("$SM" logs web1 2>&1 >/dev/null)" = to-stderr ]' "stderr log is not just 'to-stderr'"
-expect ctr_ps_running 'state_of web1 | grep -q " Up "' "ps does not show web1 Up: $("$SM" ps -a)"
+wait_for 20 'state_of web1 | grep -q " Up "'
+expect ctr_ps_running 'state_of web1 | grep -q " Up "' "ps does not show web1 Up: $("$SM" ps -a; cat "$SUPERMACHINE_RUNTIME"/containers/*/state)"
 expect ctr_ps_quiet_id_prefix '"$SM" ps -q | grep -qx "${id:0:12}"' "ps -q lacks ${id:0:12}"
 sm run -d --pull never --name web1 "$IMG_BBOX" true
 expect ctr_name_in_use_125 '[ $rc = 125 ] && grep -q "already in use" "$TMP/err"' "a second web1 was not refused"
@@ -116,7 +117,16 @@ r1=$!
 rc2=$?
 wait $r1
 rc1=$?
+expect ctr_snapshot_keeps_exec_base 'grep -q "^env PATH=" "$TMP/snap/vm.conf" && grep -q "^cwd /" "$TMP/snap/vm.conf"' \
+	"vm.conf lacks the process's env/cwd: $(head -c 300 "$TMP/snap/vm.conf")"
 expect ctr_snapshot_restores_continue '[ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -qx "counted 150 from 150" "$TMP/r1" && grep -qx "counted 150 from 150" "$TMP/r2"' \
 	"restores did not finish the count ($rc1 $rc2): $(cat "$TMP/r1" "$TMP/r2" | head -c 400)"
-sm rm -f counter
+sm restore -d --name clone "$TMP/snap"
+wait_for 60 'state_of clone | grep -q " Up "'
+sm exec clone sh -c 'cat /tmp/i; echo $PATH'
+expect ctr_exec_into_restored_clone '[ $rc = 0 ] && head -1 "$TMP/out" | grep -Eq "^[0-9]+$" && grep -q /usr/bin "$TMP/out"' \
+	"exec into a restored container failed ($rc): $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+sm stop -t 1 clone
+expect ctr_stop_restored_clone '[ $rc = 0 ] && state_of clone | grep -q "Exited"' "stop of the clone: $(state_of clone)"
+sm rm -f counter clone
 exit 0
