@@ -211,7 +211,8 @@ int ctr_list(struct ctr **list, size_t *n, struct sm_error *err)
 			cnt++;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), by_created_desc);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), by_created_desc);
 	*list = v;
 	*n = cnt;
 	return 0;
