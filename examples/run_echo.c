@@ -5,12 +5,23 @@
  *   run_echo IMAGE [WORD...]
  *
  * The store is $SUPERMACHINE_ROOT (or the default); the image is pulled
- * if it is missing. Build against an installed supermachine with
+ * if it is missing. With RUN_ECHO_LOG set, the library's log goes to
+ * stderr ("log: LEVEL: message"). Build against an installed supermachine with
  *   cc run_echo.c $(pkg-config --cflags --libs supermachine)
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <supermachine.h>
+
+static void log_to_stderr(enum sm_log_level level, const char *msg,
+			  void *opaque)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+
+	(void)opaque;
+	fprintf(stderr, "log: %s: %s\n", names[level & 3], msg);
+}
 
 int main(int argc, char **argv)
 {
@@ -30,6 +41,8 @@ int main(int argc, char **argv)
 		cmd[n++] = argv[i];
 	cmd[n] = NULL;
 
+	if (getenv("RUN_ECHO_LOG"))
+		sm_set_log(log_to_stderr, NULL);
 	if (sm_store_open(&store, &so, &err) < 0) {
 		fprintf(stderr, "run_echo: %s\n", err.msg);
 		return 125;

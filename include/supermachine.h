@@ -30,6 +30,26 @@ struct sm_error {
 
 SM_API const char *sm_version(void);
 
+/* ---- Diagnostics ---- */
+
+enum sm_log_level {
+	SM_LOG_ERROR = 0,
+	SM_LOG_WARN = 1,
+	SM_LOG_INFO = 2,  /* warm or cold start, templates, phase timings */
+	SM_LOG_DEBUG = 3,
+};
+
+/* Called from any of the library's threads; msg has no trailing newline. */
+typedef void (*sm_log_fn)(enum sm_log_level level, const char *msg,
+			  void *opaque);
+
+/*
+ * Process-wide handler for the library's diagnostics (NULL: none, the
+ * default). Errors are also returned through struct sm_error; the log
+ * adds what is not an error (a template dropped and rebuilt, timings).
+ */
+SM_API void sm_set_log(sm_log_fn fn, void *opaque);
+
 /* ---- Low-level boot (kernel + initrd + command line) ---- */
 
 /* A host directory served to the guest over virtio-fs. */

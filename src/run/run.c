@@ -26,6 +26,7 @@
 #include "run/template.h"
 #include "snapshot/snapshot.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "vmm/vm_run.h"
 
 #define ROOTFS_TAG "rootfs"
@@ -140,17 +141,20 @@ struct warm {
 	uint64_t t0;
 };
 
-static void note(const struct sm_run_options *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/*
+ * A note about the run: to the log handler (sm_set_log), and with
+ * o->verbose to the run's stderr as well.
+ */
+static void note_at(const struct sm_run_options *o, enum sm_log_level level,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void note(const struct sm_run_options *o, const char *fmt, ...)
+static void note_at(const struct sm_run_options *o, enum sm_log_level level,
+		    const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
 	int n;
 
-	if (!o->verbose)
-		return;
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
 	va_end(ap);
@@ -158,10 +162,17 @@ static void note(const struct sm_run_options *o, const char *fmt, ...)
 		return;
 	if ((size_t)n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
+	buf[n] = '\0';
+	sm_log(level, "%s", buf);
+	if (!o->verbose)
+		return;
 	buf[n++] = '\n';
 	if (write(o->stderr_fd, buf, (size_t)n) < 0)
 		return;
 }
+
+#define note(o, ...) note_at(o, SM_LOG_INFO, __VA_ARGS__)
+#define warn(o, ...) note_at(o, SM_LOG_WARN, __VA_ARGS__)
 
 /* on_hello of a cold boot: the guest is ready, save it for next time. */
 static void save_template(void *opaque)
@@ -171,7 +182,7 @@ static void save_template(void *opaque)
 	uint64_t t0 = vm_now_ns();
 
 	if (template_save(&w->t, w->vm, &e))
-		note(w->o, "supermachine: no warm-start template: %s", e.msg);
+		warn(w->o, "supermachine: no warm-start template: %s", e.msg);
 	else
 		note(w->o, "supermachine: saved warm-start template %s (%.1f ms)",
 		     w->t.dir, (vm_now_ns() - t0) / 1e6);
@@ -217,7 +228,7 @@ static int start_vm(const struct vm_config *vc, struct warm *w,
 			     w->t.dir, (vm_now_ns() - w->t0) / 1e6);
 			return 0;
 		}
-		note(w->o, "supermachine: template unusable, dropped (%s)", e.msg);
+		warn(w->o, "supermachine: template unusable, dropped (%s)", e.msg);
 		template_drop(&w->t);
 		w->t.usable = false;
 	}
@@ -367,7 +378,7 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 /* Boots cold after a template failed to come back to life. */
 static int retry_cold(struct sm_vm *h, struct sm_error *err)
 {
-	note(&h->o, "supermachine: restored VM misbehaved (%s); dropping the template, booting cold",
+	warn(&h->o, "supermachine: restored VM misbehaved (%s); dropping the template, booting cold",
 	     err->msg);
 	template_drop(&h->w.t);
 	h->w.t.usable = false;

@@ -215,4 +215,8 @@ expect run_debian_image '[ $rc = 0 ] && grep -q "^12\." "$TMP/out" && grep -q "d
 "$SM_BUILD/examples/run_echo" "$IMG_BBOX" hello from the API >"$TMP/out" 2>"$TMP/err"
 rc=$?
 expect run_api_example '[ $rc = 0 ] && out_is "hello from the API"' "examples/run_echo failed"
+RUN_ECHO_LOG=1 "$SM_BUILD/examples/run_echo" "$IMG_BBOX" logged >"$TMP/out" 2>"$TMP/err"
+rc=$?
+expect run_api_log_callback '[ $rc = 0 ] && out_is logged && grep -Eq "^log: info: supermachine: (warm start|cold boot)" "$TMP/err" && grep -q "^log: info: supermachine: timing:" "$TMP/err"' \
+	"the log callback did not see the start and timing notes"
 exit 0
