@@ -38,7 +38,7 @@ timed() {
 	local name=$1 want=$2 t0 t1 rc
 	shift 2
 	t0=$EPOCHREALTIME
-	"$@" </dev/null >/dev/null 2>"$errf"
+	timeout -k 5 300 "$@" </dev/null >/dev/null 2>"$errf"
 	rc=$?
 	t1=$EPOCHREALTIME
 	if [ "$rc" != "$want" ]; then
