@@ -18,11 +18,11 @@ hexcmd() { printf '%s\0' "$@" | od -An -v -tx1 | tr -d ' \n'; }
 QCMD=$(hexcmd sh -c 'mkdir -p /mnt && mount -t 9p -o trans=virtio,version=9p2000.L data /mnt && chroot /mnt true')
 
 # -v: the run's own phase split ("supermachine: timing: ..." on stderr)
-ours() { "$SM" -v run --pull never "$img" true; }
-cold() { "$SM" -v run --pull never --no-snapshot "$img" true; }
+ours() { timeout -k 5 300 "$SM" -v run --pull never "$img" true; }
+cold() { timeout -k 5 300 "$SM" -v run --pull never --no-snapshot "$img" true; }
 # isa-debug-exit: QEMU exits with (status << 1) | 1, so `true` gives 1.
 qemu() {
-	qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
+	timeout -k 5 300 qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
 		-cpu host -m 512 -smp 1 -nodefaults -no-user-config -display none \
 		-serial none -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=1 \
@@ -38,7 +38,7 @@ timed() {
 	local name=$1 want=$2 t0 t1 rc
 	shift 2
 	t0=$EPOCHREALTIME
-	timeout -k 5 300 "$@" </dev/null >/dev/null 2>"$errf"
+	"$@" </dev/null >/dev/null 2>"$errf"
 	rc=$?
 	t1=$EPOCHREALTIME
 	if [ "$rc" != "$want" ]; then
