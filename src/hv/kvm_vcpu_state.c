@@ -450,6 +450,32 @@ static int restore_msrs(struct hv_vcpu *v, const struct hv_sections *s,
 }
 
 /* A fixed-size section into a SET ioctl. */
+static bool host_is_amd(void)
+{
+	unsigned int a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0));
+	/* "AuthenticAMD" / "HygonGenuine": ebx, edx, ecx */
+	return (b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163) ||
+	       (b == 0x6f677948 && d == 0x6e65476e && c == 0x656e6975);
+}
+
+/*
+ * KVM_GET_SREGS on AMD always reports TR as busy (svm_get_segment sets
+ * the busy bit: the VMCB need not hold it), so a restore would put a busy
+ * TSS type in the VMCB. Real AMD CPUs ignore the type once TR is loaded,
+ * but CPUs that check it on I/O permission lookups (QEMU's TCG, which
+ * runs our emulated test host) then refuse every user-mode port access
+ * of the restored guest (#GP: the init's ioperm'd exit port). Give AMD
+ * the available type back. Intel's VM entry demands the busy type, and
+ * VMX reports it faithfully: left alone there.
+ */
+static void tr_type_for_host(struct kvm_segment *tr)
+{
+	if (tr->type == 11 && host_is_amd())
+		tr->type = 9;
+}
+
 static int restore_one(struct hv_vcpu *v, const struct hv_sections *s,
 		       unsigned id, unsigned long req, const char *name,
 		       void *p, size_t size, bool optional,
@@ -460,6 +486,8 @@ static int restore_one(struct hv_vcpu *v, const struct hv_sections *s,
 	if (ret)
 		return ret < 0 ? ret : 0;
 	memcpy(p, s->p[id], size);
+	if (id == S_SREGS)
+		tr_type_for_host(&((struct kvm_sregs *)p)->tr);
 	if (id == S_EVENTS) /* GET leaves it out; QEMU sets it too */
 		((struct kvm_vcpu_events *)p)->flags |=
 		    KVM_VCPUEVENT_VALID_SIPI_VECTOR;

@@ -696,8 +696,8 @@ SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 
 	if (!h->started || !h->w.vm)
 		return sm_err(err, -EINVAL, "only a started VM can be snapshotted");
-	/* Known limit: a guest snapshotted mid-boot faults in its init after
-	 * a restore (docs/snapshot.md); from the init's hello on it works. */
+	/* Before the init's hello a restore would find an init asking for a
+	 * process spec that sm_vm_restore() cannot give (docs/snapshot.md). */
 	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
 		return sm_err(err, -EAGAIN,
 			      "the guest is still booting: snapshot it once its init is ready");
