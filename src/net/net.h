@@ -26,6 +26,8 @@
 #define NET_PREFIX 24
 #define NET_GATEWAY "10.0.2.2"
 #define NET_DNS "10.0.2.3"
+/* The SM_S_NET spec record (src/proto/proto.h) for this network. */
+#define SM_NET_SPEC NET_GUEST_ADDR "/24 " NET_GATEWAY " " NET_DNS
 
 #define NET_MAX_PORTS 64
 
