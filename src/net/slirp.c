@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,17 @@ static uint32_t run_timers(struct slirp_be *s, uint32_t cap)
 static void *slirp_thread(void *arg)
 {
 	struct slirp_be *s = arg;
+	sigset_t pipe;
+
+	/*
+	 * slirp writes to host sockets without MSG_NOSIGNAL: a peer that
+	 * closed first would raise SIGPIPE and kill the whole process (a
+	 * library must not ignore it process-wide). Blocked here, the write
+	 * fails with EPIPE and slirp closes that connection.
+	 */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	for (;;) {
 		uint32_t timeout = run_timers(s, 1000);
