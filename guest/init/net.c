@@ -32,14 +32,14 @@ void net_set_spec(const uint8_t *v, uint32_t len)
 
 static void set_sin(struct sockaddr *sa, struct in_addr a)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = a };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = a};
 
 	memcpy(sa, &sin, sizeof(sin));
 }
 
 static int if_up(int fd, const char *name)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
@@ -50,10 +50,9 @@ static int if_up(int fd, const char *name)
 
 static int if_addr(int fd, struct in_addr addr, unsigned prefix)
 {
-	struct ifreq ifr = { 0 };
-	struct in_addr mask = {
-		.s_addr = htonl(prefix ? ~0u << (32 - prefix) : 0)
-	};
+	struct ifreq ifr = {0};
+	struct in_addr mask = {.s_addr =
+				   htonl(prefix ? ~0u << (32 - prefix) : 0)};
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), NET_IF);
 	set_sin(&ifr.ifr_addr, addr);
@@ -66,7 +65,7 @@ static int if_addr(int fd, struct in_addr addr, unsigned prefix)
 static int default_route(int fd, struct in_addr gw)
 {
 	struct rtentry rt;
-	struct in_addr any = { 0 };
+	struct in_addr any = {0};
 
 	memset(&rt, 0, sizeof(rt));
 	set_sin(&rt.rt_dst, any);
@@ -122,9 +121,10 @@ void net_configure(void)
 		perror("init: network: lo");
 	if (net_spec[0]) {
 		if (parse(&addr, &prefix, &gw, dns, sizeof(dns)) < 0)
-			fprintf(stderr, "init: network: bad spec '%s'\n", net_spec);
-		else if (if_addr(fd, addr, prefix) < 0 || if_up(fd, NET_IF) < 0 ||
-			 default_route(fd, gw) < 0)
+			fprintf(stderr, "init: network: bad spec '%s'\n",
+				net_spec);
+		else if (if_addr(fd, addr, prefix) < 0 ||
+			 if_up(fd, NET_IF) < 0 || default_route(fd, gw) < 0)
 			perror("init: network: " NET_IF);
 		else
 			write_resolv(dns);

@@ -12,9 +12,11 @@ int net_open(const char *spec, const struct net_port *ports, unsigned nports,
 		return net_slirp_open(ports, nports, out, err);
 	if (strncmp(spec, "tap:", 4) == 0) {
 		if (nports)
-			return sm_err(err, -EINVAL,
-				      "--network %s: published ports need the slirp network (a tap is bridged by the host)",
-				      spec);
+			return sm_err(
+			    err, -EINVAL,
+			    "--network %s: published ports need the slirp "
+			    "network (a tap is bridged by the host)",
+			    spec);
 		return net_tap_open(spec + 4, out, err);
 	}
 	return sm_err(err, -EINVAL,

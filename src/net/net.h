@@ -35,7 +35,7 @@
 struct net_port {
 	int udp;
 	struct in_addr host_addr; /* default 127.0.0.1 */
-	uint16_t host_port;       /* 0: pick a free one when opening */
+	uint16_t host_port;	  /* 0: pick a free one when opening */
 	uint16_t guest_port;
 };
 
@@ -74,8 +74,7 @@ void net_close(struct net_backend *b);
 /* Sets (or with rx NULL clears) who receives the guest's frames. */
 void net_attach(struct net_backend *b, net_rx_fn rx, void *opaque);
 
-static inline int net_send(struct net_backend *b, const void *frame,
-			   size_t len)
+static inline int net_send(struct net_backend *b, const void *frame, size_t len)
 {
 	return b->ops->send(b, frame, len);
 }
@@ -98,8 +97,8 @@ int net_tap_open(const char *ifname, struct net_backend **out,
  * Parses one docker -p spec: "[IP:][HOSTPORT:]GUESTPORT[/tcp|/udp]",
  * "IP::GUESTPORT"; ports may be ranges "8000-8003" (a host range must be
  * as long as the guest range; no host port with a guest range: each gets
- * a free host port). Appends to ports[*n]; fails with -EINVAL and a message on bad input,
- * -E2BIG past max.
+ * a free host port). Appends to ports[*n]; fails with -EINVAL and a message on
+ * bad input, -E2BIG past max.
  */
 int net_parse_publish(const char *spec, struct net_port *ports, unsigned max,
 		      unsigned *n, struct sm_error *err);

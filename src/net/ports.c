@@ -43,8 +43,8 @@ static int append(struct net_port *ports, unsigned max, unsigned *n,
 		  struct sm_error *err)
 {
 	if (*n >= max)
-		return sm_err(err, -E2BIG, "-p %s: more than %u published ports",
-			      spec, max);
+		return sm_err(err, -E2BIG,
+			      "-p %s: more than %u published ports", spec, max);
 	ports[(*n)++] = *p;
 	return 0;
 }
@@ -56,7 +56,7 @@ int net_parse_publish(const char *spec, struct net_port *ports, unsigned max,
 	const char *host = NULL, *hport = NULL, *gport;
 	unsigned glo, ghi, hlo = 0, hhi = 0;
 	size_t hostlen = 0, hportlen = 0;
-	struct net_port p = { .host_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct net_port p = {.host_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	char addr[INET_ADDRSTRLEN + 1];
 
 	end = proto ? proto : spec + strlen(spec);
@@ -91,15 +91,16 @@ int net_parse_publish(const char *spec, struct net_port *ports, unsigned max,
 		addr[hostlen] = '\0';
 		if (inet_pton(AF_INET, addr, &p.host_addr) != 1)
 			return sm_err(err, -EINVAL,
-				      "-p %s: '%s' is not an IPv4 address", spec,
-				      addr);
+				      "-p %s: '%s' is not an IPv4 address",
+				      spec, addr);
 	}
 	if (hportlen) {
 		if (parse_range(hport, hportlen, &hlo, &hhi))
 			goto bad;
 		if (hhi - hlo != ghi - glo)
 			return sm_err(err, -EINVAL,
-				      "-p %s: host and guest port ranges differ in length",
+				      "-p %s: host and guest port ranges "
+				      "differ in length",
 				      spec);
 	} else if (hport && !host) {
 		goto bad; /* ":80" */
@@ -125,8 +126,8 @@ int net_parse_exposed(const char *key, struct net_port *ports, unsigned max,
 {
 	/* "80/tcp" is "-p 80/tcp": a free host port on 127.0.0.1 */
 	if (strchr(key, ':'))
-		return sm_err(err, -EINVAL, "ExposedPorts key '%s' is malformed",
-			      key);
+		return sm_err(err, -EINVAL,
+			      "ExposedPorts key '%s' is malformed", key);
 	return net_parse_publish(key, ports, max, n, err);
 }
 

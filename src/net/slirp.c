@@ -27,7 +27,7 @@
 #include "net/net.h"
 #include "util/error.h"
 
-#define TX_RING 256  /* frames the guest may have in flight to slirp */
+#define TX_RING 256 /* frames the guest may have in flight to slirp */
 #define MAX_POLL 1024
 #define MAX_TIMERS 8
 
@@ -90,7 +90,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 {
 	(void)msg; /* the guest's own problem: slirp dropped the packet */
 	__atomic_fetch_add(&((struct slirp_be *)opaque)->b.tx_dropped, 1,
-			  __ATOMIC_RELAXED);
+			   __ATOMIC_RELAXED);
 }
 
 static int64_t cb_clock_get_ns(void *opaque)
@@ -99,16 +99,14 @@ static int64_t cb_clock_get_ns(void *opaque)
 	return now_ns();
 }
 
-static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque,
-				 void *opaque)
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
 {
 	struct slirp_be *s = opaque;
 
 	for (unsigned i = 0; i < MAX_TIMERS; i++) {
 		if (!s->timers[i].used) {
-			s->timers[i] = (struct slirp_timer){ .used = true,
-							     .id = id,
-							     .cb_opaque = cb_opaque };
+			s->timers[i] = (struct slirp_timer){
+			    .used = true, .id = id, .cb_opaque = cb_opaque};
 			return &s->timers[i];
 		}
 	}
@@ -145,15 +143,15 @@ static void cb_notify(void *opaque)
 }
 
 static const SlirpCb callbacks = {
-	.send_packet = cb_send_packet,
-	.guest_error = cb_guest_error,
-	.clock_get_ns = cb_clock_get_ns,
-	.timer_free = cb_timer_free,
-	.timer_mod = cb_timer_mod,
-	.register_poll_fd = cb_register_poll_fd,
-	.unregister_poll_fd = cb_register_poll_fd,
-	.notify = cb_notify,
-	.timer_new_opaque = cb_timer_new_opaque,
+    .send_packet = cb_send_packet,
+    .guest_error = cb_guest_error,
+    .clock_get_ns = cb_clock_get_ns,
+    .timer_free = cb_timer_free,
+    .timer_mod = cb_timer_mod,
+    .register_poll_fd = cb_register_poll_fd,
+    .unregister_poll_fd = cb_register_poll_fd,
+    .notify = cb_notify,
+    .timer_new_opaque = cb_timer_new_opaque,
 };
 
 /* ---- the thread ---- */
@@ -171,7 +169,7 @@ static int add_poll(int fd, int events, void *opaque)
 		ev |= POLLOUT;
 	if (events & SLIRP_POLL_PRI)
 		ev |= POLLPRI;
-	s->pfd[s->npfd] = (struct pollfd){ .fd = fd, .events = ev };
+	s->pfd[s->npfd] = (struct pollfd){.fd = fd, .events = ev};
 	return (int)s->npfd++;
 }
 
@@ -319,18 +317,19 @@ static void slirp_close(struct net_backend *b)
 }
 
 static const struct net_backend_ops slirp_ops = {
-	.send = slirp_send,
-	.close = slirp_close,
+    .send = slirp_send,
+    .close = slirp_close,
 };
 
 /* A port the kernel says is free now (slirp binds it right after). */
 static int free_port(const struct net_port *p, uint16_t *port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_addr = p->host_addr };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr = p->host_addr};
 	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
-			0), ret = 0;
+	int fd = socket(AF_INET,
+			(p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0),
+	    ret = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -374,8 +373,8 @@ int net_slirp_open(const struct net_port *ports, unsigned nports,
 		   struct net_backend **out, struct sm_error *err)
 {
 	struct slirp_be *s = calloc(1, sizeof(*s));
-	SlirpConfig cfg = { .version = 4, .in_enabled = true,
-			    .if_mtu = 1500, .if_mru = 1500 };
+	SlirpConfig cfg = {
+	    .version = 4, .in_enabled = true, .if_mtu = 1500, .if_mru = 1500};
 	int ret = 0;
 
 	if (!s)

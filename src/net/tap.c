@@ -33,8 +33,8 @@ static void *tap_thread(void *arg)
 	struct tap_be *t = arg;
 
 	for (;;) {
-		struct pollfd pf[2] = { { .fd = t->fd, .events = POLLIN },
-					{ .fd = t->stop, .events = POLLIN } };
+		struct pollfd pf[2] = {{.fd = t->fd, .events = POLLIN},
+				       {.fd = t->stop, .events = POLLIN}};
 		ssize_t n;
 
 		if (poll(pf, 2, -1) < 0 && errno != EINTR)
@@ -84,20 +84,20 @@ static void tap_close(struct net_backend *b)
 }
 
 static const struct net_backend_ops tap_ops = {
-	.send = tap_send,
-	.close = tap_close,
+    .send = tap_send,
+    .close = tap_close,
 };
 
 int net_tap_open(const char *ifname, struct net_backend **out,
 		 struct sm_error *err)
 {
 	struct tap_be *t;
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
 	int ret;
 
 	if (!*ifname || strlen(ifname) >= IFNAMSIZ)
-		return sm_err(err, -EINVAL, "--network tap:%s: bad interface name",
-			      ifname);
+		return sm_err(err, -EINVAL,
+			      "--network tap:%s: bad interface name", ifname);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -105,12 +105,15 @@ int net_tap_open(const char *ifname, struct net_backend **out,
 	t->stop = eventfd(0, EFD_CLOEXEC);
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0 || t->stop < 0) {
-		ret = sm_err_errno(err, "--network tap:%s: /dev/net/tun", ifname);
+		ret =
+		    sm_err_errno(err, "--network tap:%s: /dev/net/tun", ifname);
 		goto fail;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		ret = sm_err_errno(err, "--network tap:%s: attach to the tap (needs root or its owner)",
+		ret = sm_err_errno(err,
+				   "--network tap:%s: attach to the tap (needs "
+				   "root or its owner)",
 				   ifname);
 		goto fail;
 	}

@@ -61,8 +61,9 @@ static void process_tx(struct virtio_dev *dev, struct net_dev *n)
 	int ret;
 
 	while ((ret = virtq_pop(q, dev->mem, &ch)) == 1) {
-		size_t len = ch.readable_len >= NET_HDR_LEN ?
-				     ch.readable_len - NET_HDR_LEN : 0;
+		size_t len = ch.readable_len >= NET_HDR_LEN
+				 ? ch.readable_len - NET_HDR_LEN
+				 : 0;
 
 		if (len >= NET_MIN_FRAME && len <= NET_MAX_FRAME &&
 		    virtq_chain_read(&ch, NET_HDR_LEN, n->frame, len) == len)
@@ -86,7 +87,7 @@ static bool put_rx(struct virtio_dev *dev, const void *frame, size_t len)
 {
 	struct virtq *q = &dev->queues[Q_RX];
 	struct virtq_chain ch;
-	uint8_t hdr[NET_HDR_LEN] = { 0 };
+	uint8_t hdr[NET_HDR_LEN] = {0};
 	int ret = virtq_pop(q, dev->mem, &ch);
 
 	if (ret < 0)
@@ -139,7 +140,7 @@ static void net_rx(void *opaque, const void *frame, size_t len)
 			virtio_signal_used(dev, Q_RX);
 		} else if (n->rx_count < RX_PENDING) {
 			struct pending *p =
-				&n->rxq[(n->rx_head + n->rx_count) % RX_PENDING];
+			    &n->rxq[(n->rx_head + n->rx_count) % RX_PENDING];
 
 			memcpy(p->data, frame, len);
 			p->len = (uint16_t)len;
@@ -203,8 +204,8 @@ static void net_notify(struct virtio_dev *dev, unsigned queue)
 		flush_rx(dev, n);
 }
 
-static void net_config_read(struct virtio_dev *dev, uint64_t off,
-			    uint8_t *data, uint32_t len)
+static void net_config_read(struct virtio_dev *dev, uint64_t off, uint8_t *data,
+			    uint32_t len)
 {
 	struct net_dev *n = dev->priv;
 	uint8_t cfg[8];
@@ -245,17 +246,17 @@ static int net_restore(struct virtio_dev *dev, const void *data, size_t len)
 }
 
 const struct virtio_dev_ops virtio_net_ops = {
-	.name = "net",
-	.device_id = VIRTIO_ID_NET,
-	.features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS,
-	.num_queues = NET_NUM_QUEUES,
-	.queue_max = NET_QUEUE_SIZE,
-	.config_size = 8,
-	.init = net_init,
-	.destroy = net_destroy,
-	.reset = net_reset,
-	.notify = net_notify,
-	.config_read = net_config_read,
-	.save = net_save,
-	.restore = net_restore,
+    .name = "net",
+    .device_id = VIRTIO_ID_NET,
+    .features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS,
+    .num_queues = NET_NUM_QUEUES,
+    .queue_max = NET_QUEUE_SIZE,
+    .config_size = 8,
+    .init = net_init,
+    .destroy = net_destroy,
+    .reset = net_reset,
+    .notify = net_notify,
+    .config_read = net_config_read,
+    .save = net_save,
+    .restore = net_restore,
 };

@@ -56,8 +56,8 @@ TEST(ip_host_guest_udp)
 TEST(ranges)
 {
 	CHECK_EQ(parse("9000-9002:80-82"), 0);
-	CHECK_STR(fmt(),
-		  "127.0.0.1:9000->80/tcp, 127.0.0.1:9001->81/tcp, 127.0.0.1:9002->82/tcp");
+	CHECK_STR(fmt(), "127.0.0.1:9000->80/tcp, 127.0.0.1:9001->81/tcp, "
+			 "127.0.0.1:9002->82/tcp");
 	CHECK_EQ(parse("8000-8001"), 0);
 	CHECK_EQ(n, 2);
 	CHECK_EQ(ports[1].guest_port, 8001);
@@ -69,10 +69,24 @@ TEST(ranges)
 TEST(bad_specs_are_refused)
 {
 	static const char *const bad[] = {
-		"", "0", "65536", "80/sctp", "80/", "abc", ":80", "::80",
-		"1.2.3:8080:80", "8080:", "8080:0", "9-8", "80-", "-80",
-		"1.2.3.4:x:80", "8080:80:90:100", "99999999999999999999",
-		NULL,
+	    "",
+	    "0",
+	    "65536",
+	    "80/sctp",
+	    "80/",
+	    "abc",
+	    ":80",
+	    "::80",
+	    "1.2.3:8080:80",
+	    "8080:",
+	    "8080:0",
+	    "9-8",
+	    "80-",
+	    "-80",
+	    "1.2.3.4:x:80",
+	    "8080:80:90:100",
+	    "99999999999999999999",
+	    NULL,
 	};
 
 	for (unsigned i = 0; bad[i]; i++) {
@@ -92,8 +106,10 @@ TEST(too_many_ports)
 TEST(exposed_ports)
 {
 	n = 0;
-	CHECK_EQ(net_parse_exposed("80/tcp", ports, NET_MAX_PORTS, &n, &err), 0);
-	CHECK_EQ(net_parse_exposed("53/udp", ports, NET_MAX_PORTS, &n, &err), 0);
+	CHECK_EQ(net_parse_exposed("80/tcp", ports, NET_MAX_PORTS, &n, &err),
+		 0);
+	CHECK_EQ(net_parse_exposed("53/udp", ports, NET_MAX_PORTS, &n, &err),
+		 0);
 	CHECK_EQ(n, 2);
 	CHECK_EQ(ports[1].udp, 1);
 	CHECK_EQ(ports[0].host_port, 0);

@@ -19,7 +19,7 @@ extern const struct virtio_dev_ops virtio_net_ops;
 #define HDR 12
 enum { RXQ, TXQ };
 /* rings of queue q at 0x1000 + q * 0x1000 * 3 */
-#define DESC(q) (0x1000ULL + (q) * 0x3000ULL)
+#define DESC(q) (0x1000ULL + (q)*0x3000ULL)
 #define AVAIL(q) (DESC(q) + 0x1000)
 #define USED(q) (DESC(q) + 0x2000)
 #define BUF 0x100000ULL
@@ -50,13 +50,13 @@ static void fake_close(struct net_backend *b)
 	(void)b;
 }
 
-static const struct net_backend_ops fake_ops = { fake_send, fake_close };
+static const struct net_backend_ops fake_ops = {fake_send, fake_close};
 
 static void setup(void)
 {
-	const uint64_t layout[1][2] = { { 0, RAM } };
-	struct virtio_net_config cfg = { .mac = { 2, 0, 0, 0, 0, 1 },
-					 .backend = &be };
+	const uint64_t layout[1][2] = {{0, RAM}};
+	struct virtio_net_config cfg = {.mac = {2, 0, 0, 0, 0, 1},
+					.backend = &be};
 
 	if (dev.priv)
 		virtio_net_ops.destroy(&dev);
@@ -90,7 +90,7 @@ static void setup(void)
 /* Posts a one-descriptor chain of len bytes at slot i of queue q. */
 static void post(unsigned q, unsigned i, uint32_t len, uint16_t flags)
 {
-	struct desc d = { BUF + (q * QSIZE + i) * 0x1000, len, flags, 0 };
+	struct desc d = {BUF + (q * QSIZE + i) * 0x1000, len, flags, 0};
 	uint16_t *avail = gm_ptr(&gm, AVAIL(q), 4 + 2 * QSIZE);
 
 	gm_write(&gm, DESC(q) + 16 * i, &d, sizeof(d));
@@ -130,12 +130,12 @@ TEST(tx_good_frame_reaches_backend)
 TEST(tx_bad_frames_dropped_queue_keeps_going)
 {
 	setup();
-	post(TXQ, 0, 4, 0);                       /* shorter than the header */
-	post(TXQ, 1, HDR + 5, 0);                 /* runt frame */
+	post(TXQ, 0, 4, 0);			  /* shorter than the header */
+	post(TXQ, 1, HDR + 5, 0);		  /* runt frame */
 	post(TXQ, 2, HDR + NET_MAX_FRAME + 1, 0); /* oversized */
-	post(TXQ, 3, HDR + 0xf00, 0);             /* jumbo, no offloads */
+	post(TXQ, 3, HDR + 0xf00, 0);		  /* jumbo, no offloads */
 	post(TXQ, 4, 0x1000, VIRTQ_DESC_F_WRITE); /* nothing readable */
-	post(TXQ, 5, HDR + NET_MAX_FRAME, 0);     /* the largest allowed */
+	post(TXQ, 5, HDR + NET_MAX_FRAME, 0);	  /* the largest allowed */
 	virtio_net_ops.notify(&dev, TXQ);
 	CHECK_EQ(sent, 1);
 	CHECK_EQ(last_len, NET_MAX_FRAME);
@@ -165,7 +165,7 @@ TEST(rx_without_buffers_is_bounded)
 
 TEST(rx_small_buffer_given_back_empty)
 {
-	uint8_t frame[1500] = { 0 };
+	uint8_t frame[1500] = {0};
 
 	setup();
 	post(RXQ, 0, 100, VIRTQ_DESC_F_WRITE);
@@ -193,7 +193,7 @@ TEST(rx_oversized_from_backend_dropped)
 
 TEST(rx_before_driver_ok_dropped)
 {
-	uint8_t frame[64] = { 0 };
+	uint8_t frame[64] = {0};
 
 	setup();
 	dev.status = 0;
@@ -204,7 +204,7 @@ TEST(rx_before_driver_ok_dropped)
 
 TEST(save_restore_round_trip)
 {
-	struct sm_buf b = { 0 };
+	struct sm_buf b = {0};
 	uint8_t cfg[8];
 
 	setup();
