@@ -123,6 +123,20 @@ a=$(fetch "http://127.0.0.1:$p1/" 5) b=$(fetch "http://127.0.0.1:${p2:-0}/" 5)
 	fail net_two_vms_at_once "got '$a' and '$b'"
 
 stop "$srv_pid"
+# -P: the image's ExposedPorts (80/tcp) on a free loopback port
+"$SM" -v run --pull never --timeout 600 -P "${IMG_WEB:-not-prepared/web}" \
+	</dev/null >/dev/null 2>"$TMP/web.err" &
+web=$!
+PIDS+=("$web")
+for i in $(seq 1 100); do
+	p4=$(sed -n 's/.*published 127.0.0.1:\([0-9]*\)->80\/tcp.*/\1/p' "$TMP/web.err")
+	[ -n "$p4" ] && break
+	sleep 0.2
+done
+got=$(fetch "http://127.0.0.1:${p4:-0}/")
+[ -n "$p4" ] && [ "$got" = "hello exposed" ] && pass net_publish_all_exposed ||
+	fail net_publish_all_exposed "port '${p4:-}' gave '$got' ($(head -c 300 "$TMP/web.err"))"
+stop "$web"
 # a bigger body both ways through slirp (1 MiB from the guest)
 p3=$(free_port)
 "$SM" run --pull never --timeout 600 -p "$p3:80" "$IMG" sh -c \
