@@ -34,14 +34,15 @@ measure() {
 	$PY - "$hp" "$np" "$MIB" "$name" <<'PYEOF' || return 1
 import socket, sys, time, urllib.request
 hp, np, mib, name = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-for i in range(600):
+deadline = time.time() + 240
+while True:
     try:
         urllib.request.urlopen("http://127.0.0.1:%d/index.html" % hp, timeout=5).read()
         break
-    except Exception:
+    except Exception as e:
+        if time.time() > deadline:
+            sys.exit("%s: the guest's server did not answer in 240 s: %s" % (name, e))
         time.sleep(0.5)
-else:
-    sys.exit("%s: the guest's server never answered" % name)
 t0 = time.time()
 n = len(urllib.request.urlopen("http://127.0.0.1:%d/big" % hp, timeout=300).read())
 t1 = time.time()
