@@ -52,7 +52,11 @@ static void usage(FILE *out)
 		"      --stop-timeout SEC  seconds `stop` waits before SIGKILL (default 10)\n"
 		"      --kernel FILE, --initrd FILE   guest kernel / initramfs override\n"
 		"      --timeout SEC       stop the VM after SEC seconds (status 124)\n"
-		"      --no-snapshot       boot cold; neither use nor keep a warm-start template\n");
+		"      --no-snapshot       boot cold; neither use nor keep a warm-start template\n"
+		"  -p, --publish [IP:][HPORT:]PORT[/udp]  publish a guest port (default 127.0.0.1,\n"
+		"                          a free host port when HPORT is left out)\n"
+		"  -P, --publish-all       publish the image's exposed ports on free host ports\n"
+		"      --network MODE      slirp (default), none, tap:NAME\n");
 }
 
 static int unsupported(const char *opt, const char *issue)
@@ -99,7 +103,7 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
        OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT,
-       OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT };
+       OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_NETWORK };
 
 int cmd_run(int argc, char **argv)
 {
@@ -123,6 +127,8 @@ int cmd_run(int argc, char **argv)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "volume", required_argument, NULL, 'v' },
 		{ "publish", required_argument, NULL, 'p' },
+		{ "publish-all", no_argument, NULL, 'P' },
+		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "no-snapshot", no_argument, NULL, OPT_NO_SNAPSHOT },
 		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
@@ -130,7 +136,8 @@ int cmd_run(int argc, char **argv)
 		{ 0 },
 	};
 	struct sm_run_options o;
-	struct strlist env = { 0 }, env_files = { 0 }, cmd = { 0 };
+	struct strlist env = { 0 }, env_files = { 0 }, cmd = { 0 },
+		       publish = { 0 };
 	struct run_job job = { .o = &o, .stop_timeout = 10 };
 	int c, status;
 	double cpus;
@@ -138,7 +145,7 @@ int cmd_run(int argc, char **argv)
 	sm_run_options_init(&o);
 	o.forward_signals = 1;
 	o.verbose = cli_globals.verbose;
-	while ((c = getopt_long(argc, argv, "+e:w:u:ith:m:dv:p:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:w:u:ith:m:dv:p:P", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (push(&env, optarg))
@@ -216,7 +223,15 @@ int cmd_run(int argc, char **argv)
 		case 'v':
 			return unsupported("-v (volumes)", "the networking and volumes issue");
 		case 'p':
-			return unsupported("-p (published ports)", "the networking and volumes issue");
+			if (push(&publish, optarg))
+				return unsupported("more than 256 -p", "limit");
+			break;
+		case 'P':
+			o.publish_all = 1;
+			break;
+		case OPT_NETWORK:
+			o.network = optarg;
+			break;
 		case 'H':
 			usage(stdout);
 			return 0;
@@ -235,6 +250,7 @@ int cmd_run(int argc, char **argv)
 			return unsupported("more than 256 arguments", "limit");
 	o.env = env.v;
 	o.env_files = env_files.v;
+	o.publish = publish.v;
 	o.cmd = cmd.n ? cmd.v : NULL;
 	if (o.tty && !isatty(0) && o.interactive) {
 		fprintf(stderr, "supermachine: the input device is not a TTY\n");

@@ -42,11 +42,11 @@ static json_t *make_meta(const struct run_job *j)
 }
 
 static void write_state(struct ctr *c, const char *status, int exit_code,
-			const char *error)
+			const char *error, const char *ports)
 {
-	json_t *s = json_pack("{s:s, s:i, s:I, s:i, s:s?}", "status", status,
+	json_t *s = json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?}", "status", status,
 			      "pid", (int)getpid(), "time_ns", (json_int_t)now_ns(),
-			      "exit_code", exit_code, "error", error);
+			      "exit_code", exit_code, "error", error, "ports", ports);
 
 	if (s)
 		ctr_write_state(c, s, NULL);
@@ -80,8 +80,12 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 	}
 	if (!ret)
 		ret = sm_vm_start(vm, &err);
-	if (c && !ret)
-		write_state(c, "running", 0, NULL);
+	if (c && !ret) {
+		char ports[1024] = "";
+
+		sm_vm_ports(vm, ports, sizeof(ports), NULL);
+		write_state(c, "running", 0, NULL, ports);
+	}
 	if (notify_fd >= 0) {
 		const char *msg = ret ? err.msg : "ok";
 
@@ -99,7 +103,7 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 	if (srv)
 		ctr_serve_exited(srv);
 	if (c)
-		write_state(c, "exited", status, ret ? err.msg : NULL);
+		write_state(c, "exited", status, ret ? err.msg : NULL, NULL);
 	ctr_serve_stop(srv);
 	sm_vm_destroy(vm);
 	if (store)

@@ -226,6 +226,11 @@ struct sm_run_options {
 					* 2: also the guest console */
 	int no_snapshot;               /* always boot cold, keep no template */
 	const char *stop_signal;       /* NULL: the image's, else SIGTERM */
+	/* networking (issue 7) */
+	const char *network;           /* NULL/"slirp": user-mode NAT; "none";
+					* "tap:NAME" (docs/networking.md) */
+	const char *const *publish;    /* -p specs, NULL-terminated */
+	int publish_all;               /* -P: the image's ExposedPorts */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */
@@ -302,6 +307,12 @@ SM_API int sm_vm_stop_signal(struct sm_vm *vm);
 /* "SIGTERM", "TERM", "15", "RTMIN+1" -> the number; -1 if unknown. */
 SM_API int sm_signal_number(const char *name);
 
+/*
+ * The VM's published ports, docker-style: "127.0.0.1:34567->80/tcp, ..."
+ * ("" when none). -ENOSPC when buf is too small.
+ */
+SM_API int sm_vm_ports(struct sm_vm *vm, char *buf, size_t size,
+		       struct sm_error *err);
 /* Stops the VM if it still runs and frees everything. */
 SM_API void sm_vm_destroy(struct sm_vm *vm);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "net.h"
 #include "proto/proto.h"
 
 #ifndef AF_VSOCK
@@ -191,6 +192,9 @@ static int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 			break;
 		case SM_S_ENTROPY:
 			add_entropy(v, len);
+			break;
+		case SM_S_NET:
+			net_set_spec(v, len);
 			break;
 		default:
 			break; /* unknown records are skipped: newer hosts */
@@ -828,5 +832,6 @@ int agent_run(void)
 	if (sp.hostname)
 		sethostname(sp.hostname, strlen(sp.hostname));
 	write_identity(sp.hostname);
+	net_configure();
 	return run_process(sock, &sp);
 }

@@ -61,6 +61,8 @@ enum sm_spec_tag {
 	SM_S_STDIN = 7,    /* empty: keep stdin open (else /dev/null) */
 	SM_S_TIME = 8,     /* u64 ns since the epoch: host wall clock */
 	SM_S_ENTROPY = 9,  /* bytes to mix into the guest RNG */
+	SM_S_NET = 10,     /* text "ADDR/PREFIX GATEWAY DNS": configure eth0 */
+	/* 11: reserved for networking */
 };
 
 #define SM_SPEC_MAX_ARGS 4096

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "proto/proto.h"
 #include "run/agent.h"
 #include "util/error.h"
@@ -119,7 +120,7 @@ static size_t strv_bytes(char *const *v)
 
 static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 {
-	size_t size = strv_bytes(s->argv) + strv_bytes(s->env) + 6 * 8 + 64 +
+	size_t size = strv_bytes(s->argv) + strv_bytes(s->env) + 6 * 9 + 128 +
 		      strlen(s->cwd ? s->cwd : "/") + strlen(s->user ? s->user : "") +
 		      strlen(s->hostname ? s->hostname : "");
 	uint8_t *buf, *p, tty[4], t[8], entropy[64];
@@ -151,6 +152,8 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 	}
 	if (s->stdin_open)
 		put_record(&p, SM_S_STDIN, "", 0);
+	if (s->network)
+		put_record(&p, SM_S_NET, SM_NET_SPEC, (uint32_t)strlen(SM_NET_SPEC));
 	clock_gettime(CLOCK_REALTIME, &now);
 	ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	sm_put_le32(t, (uint32_t)ns);

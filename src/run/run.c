@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "oci/oci.h"
 #include "proto/proto.h"
 #include "run/agent.h"
@@ -248,6 +249,8 @@ struct sm_vm {
 	bool exec_base;           /* restored: spec holds env/cwd/user only */
 	char kernel[PATH_MAX], initrd[PATH_MAX], rootfs[PATH_MAX];
 	struct virtio_vsock_config vs;
+	struct virtio_net_config netcfg;
+	struct net_backend *net; /* this VM's own; never in a snapshot */
 	struct vm_config vc;
 	struct agent agent;
 	struct warm w;
@@ -277,6 +280,7 @@ static void vm_handle_free(struct sm_vm *h)
 {
 	if (h->w.vm)
 		vm_destroy(h->w.vm);
+	net_close(h->net); /* after the device let go of it */
 	agent_destroy(&h->agent);
 	if (h->kill_pipe[0] >= 0)
 		close(h->kill_pipe[0]);
@@ -331,6 +335,81 @@ static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
 	return h;
 }
 
+/* ---- networking (docs/networking.md) ---- */
+
+/* The forwards -p and -P ask for. */
+static int collect_ports(const struct oci_image *img,
+			 const struct sm_run_options *o, struct net_port *ports,
+			 unsigned *n, struct sm_error *err)
+{
+	int ret = 0;
+
+	*n = 0;
+	for (const char *const *p = o->publish; !ret && p && *p; p++)
+		ret = net_parse_publish(*p, ports, NET_MAX_PORTS, n, err);
+	if (o->publish_all && img && img->config.exposed_ports)
+		for (char **e = img->config.exposed_ports; !ret && *e; e++)
+			ret = net_parse_exposed(*e, ports, NET_MAX_PORTS, n, err);
+	return ret;
+}
+
+/*
+ * Opens this VM's own backend (published ports bound now, before the
+ * process runs) and adds the device to the config. The device is the
+ * same for every VM of a template; the backend is per VM.
+ */
+static int setup_network(struct sm_vm *h, const struct oci_image *img,
+			 const struct sm_run_options *o, bool force,
+			 struct sm_error *err)
+{
+	struct net_port ports[NET_MAX_PORTS];
+	unsigned n;
+	char list[1024];
+	int ret;
+
+	if (o->network && strcmp(o->network, "none") == 0 && !force) {
+		if (o->publish && o->publish[0])
+			return sm_err(err, -EINVAL,
+				      "-p needs a network: not with --network none");
+		return 0;
+	}
+	ret = collect_ports(img, o, ports, &n, err);
+	if (!ret)
+		ret = net_open(force && o->network && strcmp(o->network, "none") == 0 ?
+				       NULL : o->network,
+			       ports, n, &h->net, err);
+	if (ret)
+		return ret;
+	/* one MAC for all: clones of a template share what the guest read */
+	h->netcfg = (struct virtio_net_config){
+		.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
+		.backend = h->net,
+	};
+	h->vc.net = &h->netcfg;
+	h->spec.network = true;
+	if (h->net->nports &&
+	    net_format_ports(h->net->ports, h->net->nports, list,
+			     sizeof(list)) == 0)
+		note(&h->o, "supermachine: published %s", list);
+	return 0;
+}
+
+SM_API int sm_vm_ports(struct sm_vm *h, char *buf, size_t size,
+		       struct sm_error *err)
+{
+	if (!h || !buf)
+		return sm_err(err, -EINVAL, "sm_vm_ports: a VM and a buffer are required");
+	if (!h->net) {
+		if (size)
+			buf[0] = '\0';
+		return 0;
+	}
+	if (net_format_ports(h->net->ports, h->net->nports, buf, size))
+		return sm_err(err, -ENOSPC, "sm_vm_ports: buffer of %zu bytes too small",
+			      size);
+	return 0;
+}
+
 SM_API int sm_vm_create(struct sm_store *store, const char *image,
 			const struct sm_run_options *o, struct sm_vm **out,
 			struct sm_error *err)
@@ -361,6 +440,8 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 	h->vc.vsock = &h->vs;
 	if (!ret)
 		ret = fill_config(h->img, o, &h->vc, h->kernel, h->initrd, err);
+	if (!ret)
+		ret = setup_network(h, h->img, o, false, err);
 	h->use_template = !o->no_snapshot;
 	if (!ret && h->use_template)
 		ret = template_locate(&h->w.t, h->img->dir, h->img->manifest_digest,
@@ -642,10 +723,10 @@ static int write_shape(const struct sm_vm *h, const char *dir,
 	f = fopen(path, "we");
 	if (!f)
 		return sm_err_errno(err, "write %s", path);
-	fprintf(f, "cpus %u\nmemory_mib %llu\ndax %llu\nrootfs %s\n",
+	fprintf(f, "cpus %u\nmemory_mib %llu\ndax %llu\nrootfs %s\nnet %d\n",
 		h->vc.cpus, (unsigned long long)h->vc.memory_mib,
 		(unsigned long long)h->vc.shares[0].dax_window,
-		h->vc.shares[0].dir);
+		h->vc.shares[0].dir, h->vc.net != NULL);
 	if (h->have_spec || h->exec_base)
 		write_exec_base(f, &h->spec);
 	if (fclose(f))
@@ -657,6 +738,7 @@ static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
 {
 	char path[PATH_MAX], key[32], val[PATH_MAX];
 	unsigned long long dax = 0;
+	int net = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/vm.conf", dir);
@@ -672,6 +754,8 @@ static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
 			dax = strtoull(val, NULL, 10);
 		else if (strcmp(key, "rootfs") == 0)
 			snprintf(h->rootfs, sizeof(h->rootfs), "%s", val);
+		else if (strcmp(key, "net") == 0)
+			net = atoi(val);
 		else
 			read_exec_base(h, key, val);
 	}
@@ -686,7 +770,8 @@ static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
 						     .read_only = 1,
 						     .dax_window = dax };
 	h->vc.vsock = &h->vs;
-	return 0;
+	/* the snapshot has the device: it gets a fresh backend */
+	return net ? setup_network(h, NULL, &h->o, true, err) : 0;
 }
 
 SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,

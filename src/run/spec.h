@@ -23,6 +23,7 @@ struct run_spec {
 	bool stdin_open; /* -i */
 	unsigned short rows, cols; /* initial window size when tty */
 	int stop_signal; /* signal number for stop (image StopSignal), default SIGTERM */
+	bool network;    /* configure eth0 (set by run.c when there is a NIC) */
 };
 
 /* Docker-style options that shape the spec (a subset of sm_run options). */

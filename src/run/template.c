@@ -46,11 +46,11 @@ int template_locate(struct template *t, const char *image_dir,
 	hash_file(h, cfg->kernel);
 	hash_file(h, cfg->initrd);
 	n = snprintf(shape, sizeof(shape),
-		     "cpus=%u mem=%llu shares=%u dax=%llu cmdline=%s proto=%d snap=%d.%d",
+		     "cpus=%u mem=%llu shares=%u dax=%llu net=%d cmdline=%s proto=%d snap=%d.%d",
 		     cfg->cpus, (unsigned long long)cfg->memory_mib,
 		     cfg->nshares,
 		     (unsigned long long)(cfg->nshares ? cfg->shares[0].dax_window : 0),
-		     cfg->cmdline ? cfg->cmdline : "", SM_PROTO_VERSION,
+		     cfg->net != NULL, cfg->cmdline ? cfg->cmdline : "", SM_PROTO_VERSION,
 		     SNAP_MAJOR, SNAP_MINOR);
 	EVP_DigestUpdate(h, shape, (size_t)n);
 	EVP_DigestFinal_ex(h, md, NULL);

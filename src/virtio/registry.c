@@ -6,11 +6,13 @@
 extern const struct virtio_dev_ops virtio_rng_ops;
 extern const struct virtio_dev_ops virtio_fs_ops;
 extern const struct virtio_dev_ops virtio_vsock_ops;
+extern const struct virtio_dev_ops virtio_net_ops;
 
 const struct virtio_dev_ops *const virtio_device_types[] = {
 	&virtio_rng_ops,
 	&virtio_fs_ops,
 	&virtio_vsock_ops,
+	&virtio_net_ops,
 	NULL,
 };
 

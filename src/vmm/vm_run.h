@@ -6,6 +6,7 @@
 #include "vmm/vm.h"
 
 #include "virtio/fs.h"
+#include "virtio/net.h"
 #include "virtio/vsock.h"
 
 #define VM_MAX_SHARES 8
@@ -20,6 +21,7 @@ struct vm_config {
 	unsigned nshares;
 	struct virtio_fs_config shares[VM_MAX_SHARES];
 	const struct virtio_vsock_config *vsock; /* NULL: no vsock device */
+	const struct virtio_net_config *net;     /* NULL: no network device */
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **vmp,

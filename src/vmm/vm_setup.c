@@ -295,6 +295,9 @@ int vm_build_machine(struct vm *vm, const struct vm_config *cfg,
 		ret = add_virtio(vm, "fs", &cfg->shares[i], err);
 	if (!ret && cfg->vsock)
 		ret = add_virtio(vm, "vsock", cfg->vsock, err);
+	/* last, so VMs without it keep their slots (and old snapshots) */
+	if (!ret && cfg->net)
+		ret = add_virtio(vm, "net", cfg->net, err);
 	return ret;
 }
 

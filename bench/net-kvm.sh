@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The KVM part of bench/net.sh (run it through that script):
+#   net-kvm.sh IMAGE
+set -uo pipefail
+img=${1:?usage: net-kvm.sh IMAGE}
+SM=${SM_BUILD:?}/supermachine
+KERNEL=${SM_TOP:?}/build/guest/vmlinux
+INITRD=$SM_TOP/build/guest/initramfs.cpio
+MIB=${BENCH_MIB:-16} SECS=${BENCH_SECS:-10}
+CMDLINE="console=ttyS0 reboot=k panic=-1 io_delay=none no_timer_check quiet"
+PY=/usr/bin/python3
+export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
+# the emulated host boots with lo down; the published ports live on it
+ip link set lo up 2>/dev/null || /bin/busybox ip link set lo up
+
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+hexcmd() { printf '%s\0' "$@" | od -An -v -tx1 | tr -d ' \n'; }
+
+# The guest side, the same for both: a MiB-sized file and an index page
+# served by httpd on 80, a loop of `nc -l` draining port 81.
+SERVE="mkdir -p /www && echo hello >/www/index.html &&
+dd if=/dev/zero of=/www/big bs=1048576 count=$MIB 2>/dev/null &&
+(while true; do nc -l -p 81 >/dev/null; done) &
+exec httpd -f -p 80 -h /www"
+# QEMU's guest runs from the initramfs and configures eth0 as our init does.
+QNET="ip link set lo up && ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up &&
+ip route add default via 10.0.2.2 && $SERVE"
+
+# measure NAME HTTP_PORT NC_PORT: waits for the server, then prints results.
+measure() {
+	local name=$1 hp=$2 np=$3 rate
+	$PY - "$hp" "$np" "$MIB" "$name" <<'PYEOF' || return 1
+import socket, sys, time, urllib.request
+hp, np, mib, name = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+deadline = time.time() + 240
+while True:
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%d/index.html" % hp, timeout=5).read()
+        break
+    except Exception as e:
+        if time.time() > deadline:
+            sys.exit("%s: the guest's server did not answer in 240 s: %s" % (name, e))
+        time.sleep(0.5)
+t0 = time.time()
+n = len(urllib.request.urlopen("http://127.0.0.1:%d/big" % hp, timeout=300).read())
+t1 = time.time()
+assert n == mib << 20, n
+down = mib / (t1 - t0)
+chunk = b"x" * 65536
+s = socket.create_connection(("127.0.0.1", np), timeout=300)
+t0 = time.time()
+for _ in range(mib * 16):
+    s.sendall(chunk)
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass
+t1 = time.time()
+up = mib / (t1 - t0)
+print("%s host->guest %.1f MiB/s" % (name, up))
+print("%s guest->host %.1f MiB/s" % (name, down))
+PYEOF
+	rate=$(wrk -t1 -c8 -d"${SECS}s" "http://127.0.0.1:$hp/index.html" |
+		sed -n 's/^Requests\/sec: *//p')
+	echo "$name http ${rate:-0} req/s"
+}
+
+out=$(mktemp -d "${TMPDIR:-/tmp}/sm-bench-net.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+# ours
+hp=$(free_port) np=$(free_port)
+"$SM" run --pull never -p "$hp:80" -p "$np:81" "$img" sh -c "$SERVE" \
+	</dev/null >/dev/null 2>"$out/sm.err" &
+pid=$!
+measure supermachine "$hp" "$np" | tee "$out/sm" || cat "$out/sm.err"
+kill -TERM "$pid"; wait "$pid" 2>/dev/null
+
+# QEMU, same kernel and initramfs, libslirp user networking
+hp=$(free_port) np=$(free_port)
+qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
+	-cpu host -m 512 -smp 1 -nodefaults -no-user-config -display none \
+	-serial none -no-reboot \
+	-kernel "$KERNEL" -initrd "$INITRD" \
+	-netdev "user,id=n,hostfwd=tcp:127.0.0.1:$hp-:80,hostfwd=tcp:127.0.0.1:$np-:81" \
+	-device virtio-net-device,netdev=n \
+	-append "$CMDLINE sm.cmd=$(hexcmd sh -c "$QNET")" \
+	</dev/null >/dev/null 2>"$out/q.err" &
+qpid=$!
+measure qemu "$hp" "$np" | tee "$out/q" || cat "$out/q.err"
+kill "$qpid"; wait "$qpid" 2>/dev/null
+
+val() { sed -n "s/^$1 $2 \([0-9.]*\).*/\1/p" "$out/$3"; }
+echo
+for m in host-\>guest guest-\>host http; do
+	a=$(val supermachine "$m" sm) b=$(val qemu "$m" q)
+	if [ -n "$a" ] && [ -n "$b" ] && [ "$b" != 0 ]; then
+		printf 'ratio supermachine / qemu, %-11s %.2f\n' "$m:" "$(echo "$a / $b" | bc -l)"
+	fi
+done

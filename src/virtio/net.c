@@ -1,0 +1,262 @@
+/*
+ * virtio-net (virtio 1.2 section 5.1): one RX and one TX queue, a MAC
+ * address and link status, no offloads (so every frame fits one
+ * MTU-sized buffer: NET_MAX_FRAME).
+ *
+ * The guest is not trusted: a TX chain shorter than the header, with a
+ * runt or oversized frame, is returned and dropped (counted), nothing
+ * else. Frames for the guest come from the backend's thread; when the
+ * guest has posted no RX buffer they wait in a small bounded queue and
+ * past that are dropped, so a slow or stuck guest never blocks the
+ * backend, the VMM or other VMs (TCP retransmits).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net.h"
+#include "util/error.h"
+#include "virtio/device.h"
+#include "virtio/net.h"
+
+#define VIRTIO_ID_NET 1
+#define VIRTIO_NET_F_MAC (1ULL << 5)
+#define VIRTIO_NET_F_STATUS (1ULL << 16)
+#define VIRTIO_NET_S_LINK_UP 1
+#define NET_QUEUE_SIZE 256
+/* virtio_net_hdr with num_buffers: always 12 bytes in virtio 1.x */
+#define NET_HDR_LEN 12
+#define RX_PENDING 64
+
+enum { Q_RX, Q_TX, NET_NUM_QUEUES };
+
+struct pending {
+	uint16_t len;
+	uint8_t data[NET_MAX_FRAME];
+};
+
+struct net_dev {
+	struct virtio_net_config cfg;
+	uint16_t status;
+	struct pending *rxq; /* RX_PENDING frames waiting for buffers */
+	unsigned rx_head, rx_count;
+	uint64_t tx_bad, rx_dropped;
+	uint8_t frame[NET_MAX_FRAME];
+};
+
+static bool running(const struct virtio_dev *dev)
+{
+	return (dev->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(dev->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+/* ---- guest -> network ---- */
+
+static void process_tx(struct virtio_dev *dev, struct net_dev *n)
+{
+	struct virtq *q = &dev->queues[Q_TX];
+	struct virtq_chain ch;
+	bool used = false;
+	int ret;
+
+	while ((ret = virtq_pop(q, dev->mem, &ch)) == 1) {
+		size_t len = ch.readable_len >= NET_HDR_LEN
+				 ? ch.readable_len - NET_HDR_LEN
+				 : 0;
+
+		if (len >= NET_MIN_FRAME && len <= NET_MAX_FRAME &&
+		    virtq_chain_read(&ch, NET_HDR_LEN, n->frame, len) == len)
+			net_send(n->cfg.backend, n->frame, len);
+		else
+			n->tx_bad++; /* only this frame is lost */
+		if (virtq_push(q, dev->mem, ch.head, 0))
+			break;
+		used = true;
+	}
+	if (used)
+		virtio_signal_used(dev, Q_TX);
+	if (ret < 0)
+		virtio_fail(dev);
+}
+
+/* ---- network -> guest ---- */
+
+/* Puts one frame in the next RX buffer; false when there is none. */
+static bool put_rx(struct virtio_dev *dev, const void *frame, size_t len)
+{
+	struct virtq *q = &dev->queues[Q_RX];
+	struct virtq_chain ch;
+	uint8_t hdr[NET_HDR_LEN] = {0};
+	int ret = virtq_pop(q, dev->mem, &ch);
+
+	if (ret < 0)
+		virtio_fail(dev);
+	if (ret != 1)
+		return false;
+	if (ch.writable_len < NET_HDR_LEN + len) {
+		/* a buffer too small for an MTU frame: the guest's bug,
+		 * the frame is dropped and the buffer given back empty */
+		virtq_push(q, dev->mem, ch.head, 0);
+		return true;
+	}
+	hdr[10] = 1; /* num_buffers (le16) */
+	virtq_chain_write(&ch, 0, hdr, sizeof(hdr));
+	virtq_chain_write(&ch, NET_HDR_LEN, frame, len);
+	virtq_push(q, dev->mem, ch.head, (uint32_t)(NET_HDR_LEN + len));
+	return true;
+}
+
+/* Delivers queued frames while the guest has buffers. */
+static void flush_rx(struct virtio_dev *dev, struct net_dev *n)
+{
+	bool used = false;
+
+	while (n->rx_count && running(dev)) {
+		struct pending *p = &n->rxq[n->rx_head];
+
+		if (!put_rx(dev, p->data, p->len))
+			break;
+		n->rx_head = (n->rx_head + 1) % RX_PENDING;
+		n->rx_count--;
+		used = true;
+	}
+	if (used)
+		virtio_signal_used(dev, Q_RX);
+}
+
+/* The backend's receive callback (its thread). */
+static void net_rx(void *opaque, const void *frame, size_t len)
+{
+	struct virtio_dev *dev = opaque;
+	struct net_dev *n = dev->priv;
+
+	pthread_mutex_lock(&dev->lock);
+	if (!running(dev) || !dev->queues[Q_RX].ready) {
+		n->rx_dropped++;
+	} else {
+		flush_rx(dev, n);
+		if (!n->rx_count && put_rx(dev, frame, len)) {
+			virtio_signal_used(dev, Q_RX);
+		} else if (n->rx_count < RX_PENDING) {
+			struct pending *p =
+			    &n->rxq[(n->rx_head + n->rx_count) % RX_PENDING];
+
+			memcpy(p->data, frame, len);
+			p->len = (uint16_t)len;
+			n->rx_count++;
+		} else {
+			n->rx_dropped++;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* ---- device ops ---- */
+
+static void net_destroy(struct virtio_dev *dev)
+{
+	struct net_dev *n = dev->priv;
+
+	if (!n)
+		return;
+	/* waits out a delivery in progress; none comes after */
+	net_attach(n->cfg.backend, NULL, NULL);
+	free(n->rxq);
+	free(n);
+	dev->priv = NULL;
+}
+
+static int net_init(struct virtio_dev *dev, const void *cfgp,
+		    struct sm_error *err)
+{
+	const struct virtio_net_config *cfg = cfgp;
+	struct net_dev *n;
+
+	if (!cfg || !cfg->backend)
+		return sm_err(err, -EINVAL, "virtio-net: no network backend");
+	n = calloc(1, sizeof(*n));
+	if (!n || !(n->rxq = calloc(RX_PENDING, sizeof(*n->rxq)))) {
+		free(n);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	n->cfg = *cfg;
+	n->status = VIRTIO_NET_S_LINK_UP;
+	dev->priv = n;
+	net_attach(cfg->backend, net_rx, dev);
+	return 0;
+}
+
+static void net_reset(struct virtio_dev *dev)
+{
+	struct net_dev *n = dev->priv;
+
+	n->rx_count = 0;
+}
+
+static void net_notify(struct virtio_dev *dev, unsigned queue)
+{
+	struct net_dev *n = dev->priv;
+
+	if (queue == Q_TX)
+		process_tx(dev, n);
+	else if (queue == Q_RX)
+		flush_rx(dev, n);
+}
+
+static void net_config_read(struct virtio_dev *dev, uint64_t off, uint8_t *data,
+			    uint32_t len)
+{
+	struct net_dev *n = dev->priv;
+	uint8_t cfg[8];
+
+	memcpy(cfg, n->cfg.mac, 6);
+	cfg[6] = (uint8_t)n->status;
+	cfg[7] = (uint8_t)(n->status >> 8);
+	if (off < sizeof(cfg))
+		memcpy(data, cfg + off,
+		       len < sizeof(cfg) - off ? len : sizeof(cfg) - off);
+}
+
+static int net_save(struct virtio_dev *dev, struct sm_buf *out)
+{
+	struct net_dev *n = dev->priv;
+
+	/* The MAC the guest read at probe time; the backend is not saved. */
+	sm_buf_put(out, n->cfg.mac, 6);
+	sm_buf_put_u16(out, n->status);
+	return out->oom ? -ENOMEM : 0;
+}
+
+static int net_restore(struct virtio_dev *dev, const void *data, size_t len)
+{
+	struct net_dev *n = dev->priv;
+	struct sm_reader r;
+	uint8_t mac[6];
+	uint16_t status;
+
+	sm_reader_init(&r, data, len);
+	sm_get(&r, mac, 6);
+	status = sm_get_u16(&r);
+	if (r.bad || r.left || status != VIRTIO_NET_S_LINK_UP)
+		return -EINVAL;
+	memcpy(n->cfg.mac, mac, 6);
+	n->rx_count = 0;
+	return 0;
+}
+
+const struct virtio_dev_ops virtio_net_ops = {
+    .name = "net",
+    .device_id = VIRTIO_ID_NET,
+    .features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS,
+    .num_queues = NET_NUM_QUEUES,
+    .queue_max = NET_QUEUE_SIZE,
+    .config_size = 8,
+    .init = net_init,
+    .destroy = net_destroy,
+    .reset = net_reset,
+    .notify = net_notify,
+    .config_read = net_config_read,
+    .save = net_save,
+    .restore = net_restore,
+};

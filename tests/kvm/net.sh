@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Networking (docs/networking.md): virtio-net + slirp, published ports,
+# the guest reaching the host, --network none, warm start, port clashes.
+# Uses the busybox image from tests/kvm/prepare (httpd, wget, ip).
+. "$(dirname "$0")/lib.sh"
+export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
+if [ -z "${SM_TEST_IMAGES:-}" ] || [ ! -f "$SM_TEST_IMAGES/images.env" ]; then
+	fail net_images_prepared "SM_TEST_IMAGES/images.env missing: run tests/kvm/prepare DIR on the host (tests/run does)"
+	exit 1
+fi
+. "$SM_TEST_IMAGES/images.env"
+export SUPERMACHINE_ROOT=$SM_TEST_IMAGES/store
+IMG=${IMG_BBOX:-not-prepared/bbox}
+PY=/usr/bin/python3
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+# The emulated KVM host (tools/with-kvm) boots with lo down; published
+# ports and the guest's 10.0.2.2 both go through the host's loopback.
+if ! grep -q up /sys/class/net/lo/operstate 2>/dev/null &&
+	! ip -4 addr show lo 2>/dev/null | grep -q 127.0.0.1; then
+	ip link set lo up 2>/dev/null || /bin/busybox ip link set lo up
+fi
+
+run() {
+	"$SM" -v run --pull never --timeout 300 "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+}
+
+# A free TCP port on the host loopback.
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# fetch URL [TRIES]: GET from the host, retrying while the guest boots.
+fetch() {
+	$PY - "$1" "${2:-240}" <<'PYEOF'
+import sys, time, urllib.request
+url, tries = sys.argv[1], int(sys.argv[2])
+for i in range(tries):
+    try:
+        print(urllib.request.urlopen(url, timeout=5).read().decode(), end="")
+        sys.exit(0)
+    except Exception as e:
+        last = e
+        time.sleep(1)
+print("fetch failed:", last, file=sys.stderr)
+sys.exit(1)
+PYEOF
+}
+
+# server NAME ARGS...: a background VM serving "hello NAME" with httpd on
+# port 80; its stderr in $TMP/NAME.err, pid in $srv_pid.
+server() {
+	local name=$1
+	shift
+	"$SM" -v run --pull never --timeout 600 "$@" "$IMG" sh -c \
+		"mkdir -p /www && echo hello $name >/www/index.html && exec httpd -f -p 80 -h /www" \
+		</dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	srv_pid=$!
+	PIDS+=("$srv_pid")
+}
+
+stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# ---- the guest's view: eth0, route, resolv.conf; none: lo only ----
+run "$IMG" sh -c 'ls /sys/class/net | tr "\n" " "; echo; ip -4 addr show eth0 | grep -o "inet [0-9./]*"; ip route | grep default; cat /etc/resolv.conf; ip -4 addr show lo | grep -o "inet [0-9./]*"'
+expect net_guest_eth0_configured '[ $rc = 0 ] && grep -q "^eth0 lo " "$TMP/out" && grep -qx "inet 10.0.2.15/24" "$TMP/out"' \
+	"expected eth0 with 10.0.2.15/24"
+expect net_guest_default_route 'grep -q "^default via 10.0.2.2 dev eth0" "$TMP/out"' "no default route via 10.0.2.2"
+expect net_guest_resolv_conf 'grep -qx "nameserver 10.0.2.3" "$TMP/out"' "resolv.conf lacks nameserver 10.0.2.3"
+expect net_guest_lo_up 'grep -qx "inet 127.0.0.1/8" "$TMP/out"' "lo has no 127.0.0.1"
+
+run --network none "$IMG" sh -c 'ls /sys/class/net | tr "\n" " "; echo; ip -4 addr show lo | grep -o "inet [0-9./]*"'
+expect net_none_only_lo '[ $rc = 0 ] && grep -q "^lo " "$TMP/out" && ! grep -q eth0 "$TMP/out" && grep -qx "inet 127.0.0.1/8" "$TMP/out"' \
+	"--network none: expected lo alone, up"
+
+run --network none -p 8080:80 "$IMG" true
+expect net_none_refuses_publish '[ $rc = 125 ] && grep -q "network none" "$TMP/err"' "expected 125"
+run -p 80:99999 "$IMG" true
+expect net_bad_publish_125 '[ $rc = 125 ] && grep -q "expected \[IP:\]\[HOSTPORT:\]GUESTPORT" "$TMP/err"' "expected 125 and the syntax"
+
+# ---- the guest reaches a server on the host's loopback via 10.0.2.2 ----
+hp=$(free_port)
+mkdir -p "$TMP/www" && echo "from-the-host" >"$TMP/www/file"
+(cd "$TMP/www" && exec $PY -m http.server --bind 127.0.0.1 "$hp" >/dev/null 2>&1) &
+PIDS+=("$!")
+fetch "http://127.0.0.1:$hp/file" 60 >/dev/null
+run "$IMG" wget -qO- "http://10.0.2.2:$hp/file"
+expect net_guest_reaches_host_loopback '[ $rc = 0 ] && grep -qx from-the-host "$TMP/out"' \
+	"wget http://10.0.2.2:$hp/file from the guest failed"
+# the run before saved or used the template: this one must be warm
+run "$IMG" wget -qO- "http://10.0.2.2:$hp/file"
+expect net_warm_start_networks '[ $rc = 0 ] && grep -q "warm start: restored" "$TMP/err" && grep -qx from-the-host "$TMP/out"' \
+	"warm-started guest did not reach the host"
+
+# ---- published ports: fixed, clash, random, two VMs at once ----
+p1=$(free_port)
+server one -p "$p1:80"
+got=$(fetch "http://127.0.0.1:$p1/")
+[ "$got" = "hello one" ] && pass net_publish_host_port ||
+	fail net_publish_host_port "GET 127.0.0.1:$p1 gave '$got' ($(head -c 300 "$TMP/one.err"))"
+
+run -p "$p1:80" "$IMG" true
+expect net_port_in_use_125 "[ \$rc = 125 ] && grep -q 'port 127.0.0.1:$p1 is already in use' \"\$TMP/err\"" \
+	"expected 125 and 'port 127.0.0.1:$p1 is already in use'"
+
+server two -p 80
+for i in $(seq 1 100); do
+	p2=$(sed -n 's/.*published 127.0.0.1:\([0-9]*\)->80\/tcp.*/\1/p' "$TMP/two.err")
+	[ -n "$p2" ] && break
+	sleep 0.2
+done
+got=$(fetch "http://127.0.0.1:${p2:-0}/")
+[ -n "$p2" ] && [ "$got" = "hello two" ] && pass net_publish_random_port ||
+	fail net_publish_random_port "port '${p2:-}' gave '$got' ($(head -c 300 "$TMP/two.err"))"
+
+# both at once, each its own answer
+a=$(fetch "http://127.0.0.1:$p1/" 5) b=$(fetch "http://127.0.0.1:${p2:-0}/" 5)
+[ "$a" = "hello one" ] && [ "$b" = "hello two" ] && pass net_two_vms_at_once ||
+	fail net_two_vms_at_once "got '$a' and '$b'"
+
+stop "$srv_pid"
+# -P: the image's ExposedPorts (80/tcp) on a free loopback port
+"$SM" -v run --pull never --timeout 600 -P "${IMG_WEB:-not-prepared/web}" \
+	</dev/null >/dev/null 2>"$TMP/web.err" &
+web=$!
+PIDS+=("$web")
+for i in $(seq 1 100); do
+	p4=$(sed -n 's/.*published 127.0.0.1:\([0-9]*\)->80\/tcp.*/\1/p' "$TMP/web.err")
+	[ -n "$p4" ] && break
+	sleep 0.2
+done
+got=$(fetch "http://127.0.0.1:${p4:-0}/")
+[ -n "$p4" ] && [ "$got" = "hello exposed" ] && pass net_publish_all_exposed ||
+	fail net_publish_all_exposed "port '${p4:-}' gave '$got' ($(head -c 300 "$TMP/web.err"))"
+stop "$web"
+# a bigger body both ways through slirp (1 MiB from the guest)
+p3=$(free_port)
+"$SM" run --pull never --timeout 600 -p "$p3:80" "$IMG" sh -c \
+	'mkdir -p /www && dd if=/dev/zero bs=1024 count=1024 2>/dev/null | tr "\0" x >/www/big && exec httpd -f -p 80 -h /www' \
+	</dev/null >/dev/null 2>"$TMP/big.err" &
+big=$!
+PIDS+=("$big")
+n=$(fetch "http://127.0.0.1:$p3/big" | wc -c)
+[ "$n" = 1048576 ] && pass net_publish_1mib || fail net_publish_1mib "got $n bytes ($(head -c 300 "$TMP/big.err"))"
+stop "$big"
+for p in "${PIDS[@]}"; do stop "$p"; done
+PIDS=()

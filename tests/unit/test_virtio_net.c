@@ -1,0 +1,233 @@
+/*
+ * virtio-net against a hostile or careless driver: truncated, runt and
+ * oversized TX frames are dropped one by one (the queue keeps working),
+ * RX without buffers queues a bounded amount, too-small RX buffers are
+ * given back empty. A fake backend records what reaches "the network".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "net/net.h"
+#include "virtio/device.h"
+#include "virtio/net.h"
+
+extern const struct virtio_dev_ops virtio_net_ops;
+
+#define RAM (4ULL << 20)
+#define QSIZE 16
+#define HDR 12
+enum { RXQ, TXQ };
+/* rings of queue q at 0x1000 + q * 0x1000 * 3 */
+#define DESC(q) (0x1000ULL + (q)*0x3000ULL)
+#define AVAIL(q) (DESC(q) + 0x1000)
+#define USED(q) (DESC(q) + 0x2000)
+#define BUF 0x100000ULL
+
+static struct guest_mem gm;
+static struct virtio_dev dev;
+static struct net_backend be;
+static unsigned sent, last_len;
+static uint8_t last[NET_MAX_FRAME];
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static int fake_send(struct net_backend *b, const void *frame, size_t len)
+{
+	(void)b;
+	sent++;
+	last_len = (unsigned)len;
+	memcpy(last, frame, len < sizeof(last) ? len : sizeof(last));
+	return 0;
+}
+
+static void fake_close(struct net_backend *b)
+{
+	(void)b;
+}
+
+static const struct net_backend_ops fake_ops = {fake_send, fake_close};
+
+static void setup(void)
+{
+	const uint64_t layout[1][2] = {{0, RAM}};
+	struct virtio_net_config cfg = {.mac = {2, 0, 0, 0, 0, 1},
+					.backend = &be};
+
+	if (dev.priv)
+		virtio_net_ops.destroy(&dev);
+	gm_destroy(&gm);
+	if (gm_create(&gm, layout, 1, NULL))
+		abort();
+	memset(&dev, 0, sizeof(dev));
+	pthread_mutex_init(&dev.lock, NULL);
+	net_backend_init(&be, &fake_ops);
+	dev.ops = &virtio_net_ops;
+	dev.mem = &gm;
+	dev.status = VIRTIO_STATUS_DRIVER_OK;
+	for (unsigned q = 0; q < 2; q++) {
+		uint16_t no_irq = VIRTQ_AVAIL_F_NO_INTERRUPT;
+
+		dev.queues[q].size = QSIZE;
+		dev.queues[q].desc_gpa = DESC(q);
+		dev.queues[q].avail_gpa = AVAIL(q);
+		dev.queues[q].used_gpa = USED(q);
+		if (virtq_activate(&dev.queues[q], &gm))
+			abort();
+		dev.queues[q].ready = true;
+		/* no interrupts: there is no VM behind this device */
+		gm_write(&gm, AVAIL(q), &no_irq, 2);
+	}
+	sent = 0;
+	if (virtio_net_ops.init(&dev, &cfg, NULL))
+		abort();
+}
+
+/* Posts a one-descriptor chain of len bytes at slot i of queue q. */
+static void post(unsigned q, unsigned i, uint32_t len, uint16_t flags)
+{
+	struct desc d = {BUF + (q * QSIZE + i) * 0x1000, len, flags, 0};
+	uint16_t *avail = gm_ptr(&gm, AVAIL(q), 4 + 2 * QSIZE);
+
+	gm_write(&gm, DESC(q) + 16 * i, &d, sizeof(d));
+	avail[2 + avail[1] % QSIZE] = (uint16_t)i;
+	avail[1]++;
+}
+
+static uint16_t used_idx(unsigned q)
+{
+	return ((uint16_t *)gm_ptr(&gm, USED(q), 4))[1];
+}
+
+static uint32_t used_len(unsigned q, unsigned n)
+{
+	return ((uint32_t *)gm_ptr(&gm, USED(q) + 4 + 8 * n, 8))[1];
+}
+
+static uint8_t *buf(unsigned q, unsigned i)
+{
+	return gm_ptr(&gm, BUF + (q * QSIZE + i) * 0x1000, 0x1000);
+}
+
+TEST(tx_good_frame_reaches_backend)
+{
+	setup();
+	memset(buf(TXQ, 0), 0, HDR);
+	memset(buf(TXQ, 0) + HDR, 0xab, 60);
+	post(TXQ, 0, HDR + 60, 0);
+	virtio_net_ops.notify(&dev, TXQ);
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_len, 60);
+	CHECK_EQ(last[59], 0xab);
+	CHECK_EQ(used_idx(TXQ), 1);
+	CHECK(!(dev.status & VIRTIO_STATUS_NEEDS_RESET));
+}
+
+TEST(tx_bad_frames_dropped_queue_keeps_going)
+{
+	setup();
+	post(TXQ, 0, 4, 0);			  /* shorter than the header */
+	post(TXQ, 1, HDR + 5, 0);		  /* runt frame */
+	post(TXQ, 2, HDR + NET_MAX_FRAME + 1, 0); /* oversized */
+	post(TXQ, 3, HDR + 0xf00, 0);		  /* jumbo, no offloads */
+	post(TXQ, 4, 0x1000, VIRTQ_DESC_F_WRITE); /* nothing readable */
+	post(TXQ, 5, HDR + NET_MAX_FRAME, 0);	  /* the largest allowed */
+	virtio_net_ops.notify(&dev, TXQ);
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_len, NET_MAX_FRAME);
+	CHECK_EQ(used_idx(TXQ), 6); /* every chain was given back */
+	CHECK(!(dev.status & VIRTIO_STATUS_NEEDS_RESET));
+}
+
+TEST(rx_without_buffers_is_bounded)
+{
+	uint8_t frame[100];
+
+	setup();
+	memset(frame, 0x5a, sizeof(frame));
+	/* a flood while the guest posted nothing: no block, no crash */
+	for (int i = 0; i < 10000; i++)
+		net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(used_idx(RXQ), 0);
+	/* buffers arrive: the queued frames (a bounded number) come out */
+	for (unsigned i = 0; i < QSIZE; i++)
+		post(RXQ, i, 0x1000, VIRTQ_DESC_F_WRITE);
+	virtio_net_ops.notify(&dev, RXQ);
+	CHECK_EQ(used_idx(RXQ), QSIZE);
+	CHECK_EQ(used_len(RXQ, 0), HDR + sizeof(frame));
+	CHECK_EQ(buf(RXQ, 0)[10], 1); /* num_buffers */
+	CHECK_EQ(buf(RXQ, 0)[HDR + 99], 0x5a);
+}
+
+TEST(rx_small_buffer_given_back_empty)
+{
+	uint8_t frame[1500] = {0};
+
+	setup();
+	post(RXQ, 0, 100, VIRTQ_DESC_F_WRITE);
+	post(RXQ, 1, 0x1000, VIRTQ_DESC_F_WRITE);
+	net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(used_idx(RXQ), 1);
+	CHECK_EQ(used_len(RXQ, 0), 0);
+	/* the frame was dropped; the next one uses the next buffer */
+	net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(used_idx(RXQ), 2);
+	CHECK_EQ(used_len(RXQ, 1), HDR + sizeof(frame));
+}
+
+TEST(rx_oversized_from_backend_dropped)
+{
+	static uint8_t frame[NET_MAX_FRAME + 100];
+
+	setup();
+	post(RXQ, 0, 0x1000, VIRTQ_DESC_F_WRITE);
+	net_deliver(&be, frame, sizeof(frame));
+	net_deliver(&be, frame, 3);
+	CHECK_EQ(used_idx(RXQ), 0);
+	CHECK(be.rx_dropped >= 2);
+}
+
+TEST(rx_before_driver_ok_dropped)
+{
+	uint8_t frame[64] = {0};
+
+	setup();
+	dev.status = 0;
+	post(RXQ, 0, 0x1000, VIRTQ_DESC_F_WRITE);
+	net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(used_idx(RXQ), 0);
+}
+
+TEST(save_restore_round_trip)
+{
+	struct sm_buf b = {0};
+	uint8_t cfg[8];
+
+	setup();
+	CHECK_EQ(virtio_net_ops.save(&dev, &b), 0);
+	CHECK_EQ(virtio_net_ops.restore(&dev, b.data, b.len), 0);
+	CHECK(virtio_net_ops.restore(&dev, b.data, b.len - 1) < 0);
+	virtio_net_ops.config_read(&dev, 0, cfg, sizeof(cfg));
+	CHECK_EQ(cfg[0], 2);
+	CHECK_EQ(cfg[5], 1);
+	CHECK_EQ(cfg[6], 1); /* link up */
+	sm_buf_free(&b);
+}
+
+int main(void)
+{
+	RUN(tx_good_frame_reaches_backend);
+	RUN(tx_bad_frames_dropped_queue_keeps_going);
+	RUN(rx_without_buffers_is_bounded);
+	RUN(rx_small_buffer_given_back_empty);
+	RUN(rx_oversized_from_backend_dropped);
+	RUN(rx_before_driver_ok_dropped);
+	RUN(save_restore_round_trip);
+	virtio_net_ops.destroy(&dev);
+	gm_destroy(&gm);
+	return test_summary();
+}
