@@ -45,7 +45,10 @@ static void usage(FILE *out)
 		"      --cpus N            vCPUs (default 1)\n"
 		"  -m, --memory SIZE       guest memory, e.g. 512m, 1g (default 512m)\n"
 		"      --pull POLICY       missing (default), always, never\n"
-		"      --rm                accepted: a VM never outlives its run\n"
+		"      --rm                remove anonymous volumes when the run ends\n"
+		"  -v, --volume SPEC       HOST:GUEST[:ro], NAME:GUEST[:ro] or GUEST (anonymous)\n"
+		"      --mount SPEC        type=bind|volume|tmpfs,source=..,target=..[,readonly]\n"
+		"      --tmpfs PATH[:OPTS] a tmpfs at PATH (size=, mode=, ...)\n"
 		"      --name NAME         accepted (no container registry yet)\n"
 		"      --kernel FILE, --initrd FILE   guest kernel / initramfs override\n"
 		"      --timeout SEC       stop the VM after SEC seconds (status 124)\n"
@@ -95,7 +98,8 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 }
 
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
-       OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT };
+       OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT,
+       OPT_MOUNT, OPT_TMPFS };
 
 int cmd_run(int argc, char **argv)
 {
@@ -120,11 +124,14 @@ int cmd_run(int argc, char **argv)
 		{ "volume", required_argument, NULL, 'v' },
 		{ "publish", required_argument, NULL, 'p' },
 		{ "no-snapshot", no_argument, NULL, OPT_NO_SNAPSHOT },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 },
 	};
 	struct sm_run_options o;
 	struct strlist env = { 0 }, env_files = { 0 }, cmd = { 0 };
+	struct strlist vols = { 0 }, mounts = { 0 }, tmpfs = { 0 };
 	struct sm_error err = { 0 };
 	struct sm_store *store;
 	int c, status = 0, ret;
@@ -182,6 +189,8 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_RM:
+			o.remove_anonymous = 1;
+			break;
 		case OPT_NAME:
 			break;
 		case OPT_KERNEL:
@@ -199,7 +208,17 @@ int cmd_run(int argc, char **argv)
 		case 'd':
 			return unsupported("-d (detached)", "the run issue's handle API");
 		case 'v':
-			return unsupported("-v (volumes)", "the networking and volumes issue");
+			if (push(&vols, optarg))
+				return unsupported("more than 256 -v", "limit");
+			break;
+		case OPT_MOUNT:
+			if (push(&mounts, optarg))
+				return unsupported("more than 256 --mount", "limit");
+			break;
+		case OPT_TMPFS:
+			if (push(&tmpfs, optarg))
+				return unsupported("more than 256 --tmpfs", "limit");
+			break;
 		case 'p':
 			return unsupported("-p (published ports)", "the networking and volumes issue");
 		case 'H':
@@ -221,6 +240,9 @@ int cmd_run(int argc, char **argv)
 	o.env = env.v;
 	o.env_files = env_files.v;
 	o.cmd = cmd.n ? cmd.v : NULL;
+	o.volumes = vols.v;
+	o.mounts = mounts.v;
+	o.tmpfs = tmpfs.v;
 	if (o.tty && !isatty(0) && o.interactive) {
 		fprintf(stderr, "supermachine: the input device is not a TTY\n");
 		return CLI_EXIT_FAILURE;

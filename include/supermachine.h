@@ -204,6 +204,11 @@ struct sm_run_options {
 					* 2: also the guest console */
 	int no_snapshot;               /* always boot cold, keep no template */
 	const char *stop_signal;       /* NULL: the image's, else SIGTERM */
+	/* volumes (issue 7, docs/volumes.md); NULL-terminated lists */
+	const char *const *volumes;    /* -v HOST:GUEST[:ro], NAME:GUEST, GUEST */
+	const char *const *mounts;     /* --mount type=bind|volume|tmpfs,... */
+	const char *const *tmpfs;      /* --tmpfs PATH[:size=..,mode=..] */
+	int remove_anonymous;          /* --rm: delete anonymous volumes at the end */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */

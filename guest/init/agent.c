@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "mounts.h"
 #include "proto/proto.h"
 
 #ifndef AF_VSOCK
@@ -184,6 +185,11 @@ static int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 			break;
 		case SM_S_ENTROPY:
 			add_entropy(v, len);
+			break;
+		case SM_S_MOUNT:
+		case SM_S_TMPFS:
+			if (mounts_add(tag, v, len))
+				return -1;
 			break;
 		default:
 			break; /* unknown records are skipped: newer hosts */
@@ -718,6 +724,11 @@ int agent_run(void)
 	if (sp.hostname)
 		sethostname(sp.hostname, strlen(sp.hostname));
 	write_identity(sp.hostname);
+	if (mounts_apply(why, sizeof(why))) {
+		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
+		status = 125;
+		goto out;
+	}
 	if (resolve_user(sp.user, &id, why, sizeof(why))) {
 		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 126;

@@ -58,9 +58,15 @@ enum sm_spec_tag {
 	SM_S_STDIN = 7,    /* empty: keep stdin open (else /dev/null) */
 	SM_S_TIME = 8,     /* u64 ns since the epoch: host wall clock */
 	SM_S_ENTROPY = 9,  /* bytes to mix into the guest RNG */
+	/* volumes (docs/volumes.md); text, so no NUL bytes */
+	SM_S_MOUNT = 12, /* "SLOT:ro|rw:TARGET": virtio-fs smvolSLOT */
+	SM_S_TMPFS = 13, /* "OPTIONS:TARGET": a tmpfs */
 };
 
 #define SM_SPEC_MAX_ARGS 4096
+/* virtio-fs tag of volume slot N (SM_S_MOUNT) */
+#define SM_VOL_TAG_FMT "smvol%u"
+#define SM_VOL_SLOTS_MAX 16
 
 static inline void sm_put_le16(uint8_t *p, uint16_t v)
 {
