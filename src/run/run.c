@@ -395,6 +395,7 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 	if (!ret)
 		ret = start_vm(&h->vc, &h->w, h->use_template, err);
 	if (ret) {
+		h->o.remove_anonymous = 1; /* nothing can refer to them */
 		vm_handle_free(h);
 		return ret;
 	}

@@ -91,21 +91,21 @@ static int host_source(const char *src, const char *cwd, char **out,
 	return *out ? 0 : sm_err(err, -ENOMEM, "out of memory");
 }
 
-static int set_target(struct vol_mount *m, const char *dst, const char *spec,
-		      struct sm_error *err)
+static int set_target(struct vol_mount *m, const char *dst, const char *opt,
+		      const char *spec, struct sm_error *err)
 {
 	if (!dst || !*dst)
-		return sm_err(err, -EINVAL, "%s: a destination (container path) is required",
-			      spec);
+		return sm_err(err, -EINVAL, "%s %s: a destination (container path) is required",
+			      opt, spec);
 	if (dst[0] != '/')
-		return sm_err(err, -EINVAL, "%s: destination %s is not an absolute path",
-			      spec, dst);
+		return sm_err(err, -EINVAL, "%s %s: destination %s is not an absolute path",
+			      opt, spec, dst);
 	m->target = vol_clean_path(dst);
 	if (!m->target)
 		return sm_err(err, -ENOMEM, "out of memory");
 	if (strcmp(m->target, "/") == 0)
-		return sm_err(err, -EINVAL, "%s: destination can't be '/'",
-			      spec);
+		return sm_err(err, -EINVAL, "%s %s: destination can't be '/'",
+			      opt, spec);
 	return 0;
 }
 
@@ -119,7 +119,7 @@ static int set_source(struct vol_mount *m, const char *src, const char *cwd,
 	}
 	if (!vol_valid_name(src))
 		return sm_err(err, -EINVAL,
-			      "%s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; if you intended to pass a host directory, use an absolute path",
+			      "-v %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; if you intended to pass a host directory, use an absolute path",
 			      spec, src);
 	m->type = VOL_NAMED;
 	m->source = strdup(src);
@@ -133,7 +133,7 @@ static int v_options(struct vol_mount *m, const char *opts, const char *spec,
 	int rw = 0;
 
 	if (strlen(opts) >= sizeof(buf))
-		return sm_err(err, -EINVAL, "%s: bad options", spec);
+		return sm_err(err, -EINVAL, "-v %s: bad options", spec);
 	strcpy(buf, opts);
 	for (char *o = strtok_r(buf, ",", &save); o;
 	     o = strtok_r(NULL, ",", &save)) {
@@ -144,11 +144,11 @@ static int v_options(struct vol_mount *m, const char *opts, const char *spec,
 		else if (strcmp(o, "nocopy") == 0)
 			m->no_copy = true;
 		else
-			return sm_err(err, -EINVAL, "%s: unknown option \"%s\" (ro, rw and nocopy are supported)",
+			return sm_err(err, -EINVAL, "-v %s: unknown option \"%s\" (ro, rw and nocopy are supported)",
 				      spec, o);
 	}
 	if (rw && m->read_only)
-		return sm_err(err, -EINVAL, "%s: both ro and rw", spec);
+		return sm_err(err, -EINVAL, "-v %s: both ro and rw", spec);
 	return 0;
 }
 
@@ -176,12 +176,12 @@ int vol_parse_v(const char *spec, const char *cwd, struct vol_mount *m,
 	}
 	if (n == 1) { /* -v /guest: an anonymous volume */
 		m->type = VOL_ANON;
-		ret = set_target(m, f[0], spec, err);
+		ret = set_target(m, f[0], "-v", spec, err);
 	} else {
 		ret = *f[0] ? set_source(m, f[0], cwd, spec, err) :
 			      sm_err(err, -EINVAL, "-v %s: empty source", spec);
 		if (!ret)
-			ret = set_target(m, f[1], spec, err);
+			ret = set_target(m, f[1], "-v", spec, err);
 		if (!ret && n == 3)
 			ret = v_options(m, f[2], spec, err);
 		m->create_host = true; /* docker -v creates a missing dir */
@@ -267,7 +267,7 @@ int vol_parse_mount(const char *spec, const char *cwd, struct vol_mount *m,
 			       spec, err);
 	}
 	if (!ret)
-		ret = set_target(m, dst, spec, err);
+		ret = set_target(m, dst, "--mount", spec, err);
 	if (ret)
 		goto out;
 	if (m->type == VOL_TMPFS) {
@@ -344,7 +344,7 @@ int vol_parse_tmpfs(const char *spec, struct vol_mount *m,
 	colon = strchr(copy, ':');
 	if (colon)
 		*colon = '\0';
-	ret = set_target(m, copy, spec, err);
+	ret = set_target(m, copy, "--tmpfs", spec, err);
 	for (char *o = colon ? strtok_r(colon + 1, ",", &save) : NULL;
 	     o && !ret; o = strtok_r(NULL, ",", &save)) {
 		if (tmpfs_opt(opts, sizeof(opts), o))
