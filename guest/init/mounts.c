@@ -97,10 +97,10 @@ static unsigned long tmpfs_flags(const char *opts, char *data, size_t size)
 		const char *name;
 		unsigned long set, clear;
 	} words[] = {
-		{ "ro", MS_RDONLY, 0 },	    { "rw", 0, MS_RDONLY },
-		{ "exec", 0, MS_NOEXEC },   { "noexec", MS_NOEXEC, 0 },
-		{ "suid", 0, MS_NOSUID },   { "nosuid", MS_NOSUID, 0 },
-		{ "dev", 0, MS_NODEV },	    { "nodev", MS_NODEV, 0 },
+	    {"ro", MS_RDONLY, 0},   {"rw", 0, MS_RDONLY},
+	    {"exec", 0, MS_NOEXEC}, {"noexec", MS_NOEXEC, 0},
+	    {"suid", 0, MS_NOSUID}, {"nosuid", MS_NOSUID, 0},
+	    {"dev", 0, MS_NODEV},   {"nodev", MS_NODEV, 0},
 	};
 	/* docker's --tmpfs defaults */
 	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;

@@ -82,14 +82,16 @@ static void set_meta(const struct copy_ctx *c, int dfd, const char *name,
 static int copy_file(int sdir, int ddir, const char *name,
 		     const struct stat *st)
 {
-	_cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int in =
+	    openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int out = -1;
 	char buf[65536];
 	ssize_t n;
 
 	if (in < 0)
 		return -errno;
-	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	out = openat(ddir, name,
+		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     st->st_mode & 0777);
 	if (out < 0)
 		return -errno;
@@ -117,8 +119,10 @@ static int copy_entry(const struct copy_ctx *c, int sdir, int ddir,
 
 		if (mkdirat(ddir, name, 0700) < 0)
 			return -errno;
-		s = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		d = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		s = openat(sdir, name,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		d = openat(ddir, name,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s < 0 || d < 0)
 			return -errno;
 		ret = copy_tree(c, s, d, depth + 1);
@@ -172,7 +176,8 @@ static bool dir_empty(const char *path)
 	if (!d)
 		return false;
 	while (empty && (e = readdir(d)))
-		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+		empty =
+		    strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
 	closedir(d);
 	return empty;
 }
@@ -181,11 +186,13 @@ static bool dir_empty(const char *path)
 static int copy_up(const char *rootfs, const char *target, const char *dst,
 		   int owners_in_xattr, struct sm_error *err)
 {
-	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	struct copy_ctx c = { .chown = geteuid() == 0,
-			      .owners_in_xattr = owners_in_xattr };
-	_cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			       .resolve =
+				   RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	struct copy_ctx c = {.chown = geteuid() == 0,
+			     .owners_in_xattr = owners_in_xattr};
+	_cleanup_close_ int root =
+	    open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int src = -1, d = -1;
 	struct stat st;
 	int ret;
@@ -194,9 +201,9 @@ static int copy_up(const char *rootfs, const char *target, const char *dst,
 		return sm_err_errno(err, "image rootfs %s", rootfs);
 	src = (int)syscall(SYS_openat2, root, target + 1, &how, sizeof(how));
 	if (src < 0)
-		return errno == ENOENT || errno == ENOTDIR ?
-			       0 :
-			       sm_err_errno(err, "image path %s", target);
+		return errno == ENOENT || errno == ENOTDIR
+			   ? 0
+			   : sm_err_errno(err, "image path %s", target);
 	d = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d < 0)
 		return sm_err_errno(err, "volume %s", dst);
@@ -221,14 +228,16 @@ static int bind_source(struct vol_mount *m, struct sm_error *err)
 
 	if (stat(m->source, &st) < 0) {
 		if (errno != ENOENT || !m->create_host)
-			return sm_err_errno(err, "bind source path %s", m->source);
+			return sm_err_errno(err, "bind source path %s",
+					    m->source);
 		ret = mkdir_p(m->source, 0755);
 		if (ret)
 			return sm_err(err, ret, "create bind source %s: %s",
 				      m->source, strerror(-ret));
 	} else if (!S_ISDIR(st.st_mode)) {
 		return sm_err(err, -ENOTDIR,
-			      "bind source %s is not a directory (only directories can be mounted)",
+			      "bind source %s is not a directory (only "
+			      "directories can be mounted)",
 			      m->source);
 	}
 	m->host_dir = realpath(m->source, NULL);
@@ -260,9 +269,8 @@ static int fill_new(struct vol_mount *m, const char *rootfs,
 	return ret;
 }
 
-static int volume_dir(struct vol_mount *m, const char *root,
-		      const char *rootfs, int owners_in_xattr,
-		      struct sm_error *err)
+static int volume_dir(struct vol_mount *m, const char *root, const char *rootfs,
+		      int owners_in_xattr, struct sm_error *err)
 {
 	char id[65];
 	unsigned char r[32];
@@ -284,14 +292,15 @@ static int volume_dir(struct vol_mount *m, const char *root,
 	}
 	ret = mkdir_p(m->host_dir, 0755);
 	if (ret)
-		return sm_err(err, ret, "volume %s: %s", m->host_dir, strerror(-ret));
+		return sm_err(err, ret, "volume %s: %s", m->host_dir,
+			      strerror(-ret));
 	if (m->no_copy || !dir_empty(m->host_dir))
 		return 0;
 	return fill_new(m, rootfs, owners_in_xattr, err);
 }
 
-int vol_prepare(struct vol_set *set, const char *store_root,
-		const char *rootfs, int owners_in_xattr, struct sm_error *err)
+int vol_prepare(struct vol_set *set, const char *store_root, const char *rootfs,
+		int owners_in_xattr, struct sm_error *err)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		struct vol_mount *m = &set->m[i];
@@ -300,7 +309,8 @@ int vol_prepare(struct vol_set *set, const char *store_root,
 		if (m->type == VOL_BIND)
 			ret = bind_source(m, err);
 		else if (m->type != VOL_TMPFS)
-			ret = volume_dir(m, store_root, rootfs, owners_in_xattr, err);
+			ret = volume_dir(m, store_root, rootfs, owners_in_xattr,
+					 err);
 		if (ret)
 			return sm_err_wrap(err, "volume %s", m->target);
 	}

@@ -81,7 +81,9 @@ static int host_source(const char *src, const char *cwd, char **out,
 
 	if (src[0] != '/') {
 		if (!cwd || cwd[0] != '/')
-			return sm_err(err, -EINVAL, "relative source %s needs an absolute working directory",
+			return sm_err(err, -EINVAL,
+				      "relative source %s needs an absolute "
+				      "working directory",
 				      src);
 		if (asprintf(&joined, "%s/%s", cwd, src) < 0)
 			return sm_err(err, -ENOMEM, "out of memory");
@@ -95,10 +97,13 @@ static int set_target(struct vol_mount *m, const char *dst, const char *opt,
 		      const char *spec, struct sm_error *err)
 {
 	if (!dst || !*dst)
-		return sm_err(err, -EINVAL, "%s %s: a destination (container path) is required",
-			      opt, spec);
+		return sm_err(
+		    err, -EINVAL,
+		    "%s %s: a destination (container path) is required", opt,
+		    spec);
 	if (dst[0] != '/')
-		return sm_err(err, -EINVAL, "%s %s: destination %s is not an absolute path",
+		return sm_err(err, -EINVAL,
+			      "%s %s: destination %s is not an absolute path",
 			      opt, spec, dst);
 	m->target = vol_clean_path(dst);
 	if (!m->target)
@@ -118,9 +123,13 @@ static int set_source(struct vol_mount *m, const char *src, const char *cwd,
 		return host_source(src, cwd, &m->source, err);
 	}
 	if (!vol_valid_name(src))
-		return sm_err(err, -EINVAL,
-			      "-v %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; if you intended to pass a host directory, use an absolute path",
-			      spec, src);
+		return sm_err(
+		    err, -EINVAL,
+		    "-v %s: \"%s\" includes invalid characters for a local "
+		    "volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
+		    "allowed; if you intended to pass a host directory, use an "
+		    "absolute path",
+		    spec, src);
 	m->type = VOL_NAMED;
 	m->source = strdup(src);
 	return m->source ? 0 : sm_err(err, -ENOMEM, "out of memory");
@@ -144,7 +153,9 @@ static int v_options(struct vol_mount *m, const char *opts, const char *spec,
 		else if (strcmp(o, "nocopy") == 0)
 			m->no_copy = true;
 		else
-			return sm_err(err, -EINVAL, "-v %s: unknown option \"%s\" (ro, rw and nocopy are supported)",
+			return sm_err(err, -EINVAL,
+				      "-v %s: unknown option \"%s\" (ro, rw "
+				      "and nocopy are supported)",
 				      spec, o);
 	}
 	if (rw && m->read_only)
@@ -155,7 +166,7 @@ static int v_options(struct vol_mount *m, const char *opts, const char *spec,
 int vol_parse_v(const char *spec, const char *cwd, struct vol_mount *m,
 		struct sm_error *err)
 {
-	char *copy = strdup(spec), *f[3] = { 0 };
+	char *copy = strdup(spec), *f[3] = {0};
 	int n = 0, ret;
 
 	memset(m, 0, sizeof(*m));
@@ -170,7 +181,8 @@ int vol_parse_v(const char *spec, const char *cwd, struct vol_mount *m,
 		*c = '\0';
 		if (n == 3) {
 			free(copy);
-			return sm_err(err, -EINVAL, "-v %s: invalid spec: too many colons",
+			return sm_err(err, -EINVAL,
+				      "-v %s: invalid spec: too many colons",
 				      spec);
 		}
 	}
@@ -178,8 +190,8 @@ int vol_parse_v(const char *spec, const char *cwd, struct vol_mount *m,
 		m->type = VOL_ANON;
 		ret = set_target(m, f[0], "-v", spec, err);
 	} else {
-		ret = *f[0] ? set_source(m, f[0], cwd, spec, err) :
-			      sm_err(err, -EINVAL, "-v %s: empty source", spec);
+		ret = *f[0] ? set_source(m, f[0], cwd, spec, err)
+			    : sm_err(err, -EINVAL, "-v %s: empty source", spec);
 		if (!ret)
 			ret = set_target(m, f[1], "-v", spec, err);
 		if (!ret && n == 3)
@@ -212,7 +224,8 @@ static int mount_kv(struct vol_mount *m, char *k, char *v, const char **src,
 
 	if (strcmp(k, "type") == 0) {
 		if (!v)
-			return sm_err(err, -EINVAL, "--mount %s: type needs a value", spec);
+			return sm_err(err, -EINVAL,
+				      "--mount %s: type needs a value", spec);
 		if (strcmp(v, "bind") == 0)
 			m->type = VOL_BIND;
 		else if (strcmp(v, "volume") == 0)
@@ -220,8 +233,10 @@ static int mount_kv(struct vol_mount *m, char *k, char *v, const char **src,
 		else if (strcmp(v, "tmpfs") == 0)
 			m->type = VOL_TMPFS;
 		else
-			return sm_err(err, -EINVAL, "--mount %s: type must be bind, volume or tmpfs",
-				      spec);
+			return sm_err(
+			    err, -EINVAL,
+			    "--mount %s: type must be bind, volume or tmpfs",
+			    spec);
 	} else if (strcmp(k, "source") == 0 || strcmp(k, "src") == 0) {
 		*src = v;
 	} else if (strcmp(k, "target") == 0 || strcmp(k, "dst") == 0 ||
@@ -229,17 +244,21 @@ static int mount_kv(struct vol_mount *m, char *k, char *v, const char **src,
 		*dst = v;
 	} else if (strcmp(k, "readonly") == 0 || strcmp(k, "ro") == 0) {
 		if (parse_bool(v, &m->read_only))
-			return sm_err(err, -EINVAL, "--mount %s: bad %s value", spec, k);
+			return sm_err(err, -EINVAL, "--mount %s: bad %s value",
+				      spec, k);
 	} else if (strcmp(k, "volume-nocopy") == 0) {
 		if (parse_bool(v, &m->no_copy))
-			return sm_err(err, -EINVAL, "--mount %s: bad %s value", spec, k);
+			return sm_err(err, -EINVAL, "--mount %s: bad %s value",
+				      spec, k);
 	} else if (v && (strcmp(k, "tmpfs-size") == 0 ||
 			 strcmp(k, "tmpfs-mode") == 0)) {
 		snprintf(buf, sizeof(buf), "%s=%s", k + 6, v);
 		if (tmpfs_opt(topts, 256, buf))
-			return sm_err(err, -EINVAL, "--mount %s: bad %s", spec, k);
+			return sm_err(err, -EINVAL, "--mount %s: bad %s", spec,
+				      k);
 	} else {
-		return sm_err(err, -EINVAL, "--mount %s: unknown or unsupported key \"%s\"",
+		return sm_err(err, -EINVAL,
+			      "--mount %s: unknown or unsupported key \"%s\"",
 			      spec, k);
 	}
 	return 0;
@@ -272,20 +291,28 @@ int vol_parse_mount(const char *spec, const char *cwd, struct vol_mount *m,
 		goto out;
 	if (m->type == VOL_TMPFS) {
 		if (src)
-			ret = sm_err(err, -EINVAL, "--mount %s: tmpfs takes no source", spec);
+			ret = sm_err(err, -EINVAL,
+				     "--mount %s: tmpfs takes no source", spec);
 		else if (m->read_only && tmpfs_opt(topts, sizeof(topts), "ro"))
-			ret = sm_err(err, -EINVAL, "--mount %s: bad options", spec);
+			ret = sm_err(err, -EINVAL, "--mount %s: bad options",
+				     spec);
 		else if (!(m->tmpfs_opts = strdup(topts)))
 			ret = sm_err(err, -ENOMEM, "out of memory");
 	} else if (topts[0]) {
-		ret = sm_err(err, -EINVAL, "--mount %s: tmpfs options on a non-tmpfs mount", spec);
+		ret = sm_err(err, -EINVAL,
+			     "--mount %s: tmpfs options on a non-tmpfs mount",
+			     spec);
 	} else if (m->type == VOL_BIND) {
-		ret = src && *src ? host_source(src, cwd, &m->source, err) :
-				    sm_err(err, -EINVAL, "--mount %s: a bind needs a source", spec);
+		ret = src && *src
+			  ? host_source(src, cwd, &m->source, err)
+			  : sm_err(err, -EINVAL,
+				   "--mount %s: a bind needs a source", spec);
 	} else if (!src || !*src) {
 		m->type = VOL_ANON;
 	} else if (!vol_valid_name(src)) {
-		ret = sm_err(err, -EINVAL, "--mount %s: invalid volume name \"%s\"", spec, src);
+		ret =
+		    sm_err(err, -EINVAL,
+			   "--mount %s: invalid volume name \"%s\"", spec, src);
 	} else if (!(m->source = strdup(src))) {
 		ret = sm_err(err, -ENOMEM, "out of memory");
 	}
@@ -302,9 +329,8 @@ static bool all_in(const char *s, const char *set)
 /* Checks one tmpfs option and appends it to opts (size bytes). */
 static int tmpfs_opt(char *opts, size_t size, const char *o)
 {
-	static const char *const flags[] = { "ro",     "rw",   "exec",
-					     "noexec", "suid", "nosuid",
-					     "dev",    "nodev" };
+	static const char *const flags[] = {"ro",   "rw",     "exec", "noexec",
+					    "suid", "nosuid", "dev",  "nodev"};
 	const char *eq = strchr(o, '=');
 	bool ok = false;
 
@@ -330,8 +356,7 @@ static int tmpfs_opt(char *opts, size_t size, const char *o)
 	return 0;
 }
 
-int vol_parse_tmpfs(const char *spec, struct vol_mount *m,
-		    struct sm_error *err)
+int vol_parse_tmpfs(const char *spec, struct vol_mount *m, struct sm_error *err)
 {
 	char *copy = strdup(spec), *colon, *save = NULL, opts[256] = "";
 	int ret = 0;
@@ -348,7 +373,10 @@ int vol_parse_tmpfs(const char *spec, struct vol_mount *m,
 	for (char *o = colon ? strtok_r(colon + 1, ",", &save) : NULL;
 	     o && !ret; o = strtok_r(NULL, ",", &save)) {
 		if (tmpfs_opt(opts, sizeof(opts), o))
-			ret = sm_err(err, -EINVAL, "--tmpfs %s: bad option \"%s\" (size=, mode=, uid=, gid=, nr_inodes=, ro, rw, [no]exec, [no]suid, [no]dev)",
+			ret = sm_err(err, -EINVAL,
+				     "--tmpfs %s: bad option \"%s\" (size=, "
+				     "mode=, uid=, gid=, nr_inodes=, ro, rw, "
+				     "[no]exec, [no]suid, [no]dev)",
 				     spec, o);
 		if (strcmp(o, "ro") == 0 || strcmp(o, "rw") == 0)
 			m->read_only = o[1] == 'o';
@@ -401,10 +429,11 @@ static int add_list(struct vol_set *set, const char *const *list, int kind,
 		int ret;
 
 		if (set->n >= VOL_MAX)
-			return sm_err(err, -E2BIG, "more than %d mounts", VOL_MAX);
-		ret = kind == 0 ? vol_parse_v(*list, cwd, m, err) :
-		      kind == 1 ? vol_parse_mount(*list, cwd, m, err) :
-				  vol_parse_tmpfs(*list, m, err);
+			return sm_err(err, -E2BIG, "more than %d mounts",
+				      VOL_MAX);
+		ret = kind == 0	  ? vol_parse_v(*list, cwd, m, err)
+		      : kind == 1 ? vol_parse_mount(*list, cwd, m, err)
+				  : vol_parse_tmpfs(*list, m, err);
 		set->n++; /* freed with the set even when half parsed */
 		if (ret)
 			return ret;
@@ -435,7 +464,8 @@ static int add_image_volumes(struct vol_set *set, char *const *vols,
 		}
 		if (set->n >= VOL_MAX) {
 			free(t);
-			return sm_err(err, -E2BIG, "more than %d mounts", VOL_MAX);
+			return sm_err(err, -E2BIG, "more than %d mounts",
+				      VOL_MAX);
 		}
 		memset(m, 0, sizeof(*m));
 		m->type = VOL_ANON;
@@ -459,9 +489,11 @@ static int check_and_assign(struct vol_set *set, struct sm_error *err)
 		if (set->m[i].type == VOL_TMPFS)
 			continue;
 		if (slot >= VOL_SLOTS)
-			return sm_err(err, -E2BIG,
-				      "too many volumes and bind mounts: at most %d per VM (tmpfs mounts do not count)",
-				      VOL_SLOTS);
+			return sm_err(
+			    err, -E2BIG,
+			    "too many volumes and bind mounts: at most %d per "
+			    "VM (tmpfs mounts do not count)",
+			    VOL_SLOTS);
 		set->m[i].slot = slot++;
 	}
 	return 0;

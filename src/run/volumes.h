@@ -23,8 +23,8 @@ enum vol_type { VOL_BIND, VOL_NAMED, VOL_ANON, VOL_TMPFS };
 
 struct vol_mount {
 	enum vol_type type;
-	char *source; /* bind: absolute host path; named: the name */
-	char *target; /* clean absolute guest path, never "/" */
+	char *source;	  /* bind: absolute host path; named: the name */
+	char *target;	  /* clean absolute guest path, never "/" */
 	char *tmpfs_opts; /* tmpfs: validated "k=v,flag" list, may be "" */
 	bool read_only;
 	bool no_copy;	  /* volume: do not copy the image's content in */
@@ -76,8 +76,8 @@ bool vol_valid_name(const char *name);
  * new or empty volumes get the image's content at their target (read
  * below rootfs, never following links out of it).
  */
-int vol_prepare(struct vol_set *set, const char *store_root,
-		const char *rootfs, int owners_in_xattr, struct sm_error *err);
+int vol_prepare(struct vol_set *set, const char *store_root, const char *rootfs,
+		int owners_in_xattr, struct sm_error *err);
 /* Deletes the anonymous volumes vol_prepare() made (docker run --rm). */
 void vol_remove_anon(struct vol_set *set);
 

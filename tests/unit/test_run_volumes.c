@@ -13,7 +13,7 @@ static char tmpdir[] = "/tmp/test_run_volumes.XXXXXX";
 
 static int parse_v(const char *spec, struct vol_mount *m)
 {
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 	int r = vol_parse_v(spec, "/work/dir", m, &e);
 
 	return r;
@@ -48,7 +48,7 @@ TEST(volume_names)
 
 TEST(v_bind_absolute_ro)
 {
-	struct vol_set s = { 0 };
+	struct vol_set s = {0};
 
 	CHECK_EQ(parse_v("/srv/x/:/data/:ro", &s.m[0]), 0);
 	s.n = 1;
@@ -62,7 +62,7 @@ TEST(v_bind_absolute_ro)
 
 TEST(v_bind_relative)
 {
-	struct vol_set s = { 0 };
+	struct vol_set s = {0};
 
 	CHECK_EQ(parse_v("./sub/../d:/x", &s.m[0]), 0);
 	s.n = 1;
@@ -78,7 +78,7 @@ TEST(v_bind_relative)
 
 TEST(v_named_and_anonymous)
 {
-	struct vol_set s = { 0 };
+	struct vol_set s = {0};
 
 	CHECK_EQ(parse_v("cache:/var/cache:rw", &s.m[0]), 0);
 	CHECK_EQ(parse_v("/only/guest", &s.m[1]), 0);
@@ -94,7 +94,7 @@ TEST(v_named_and_anonymous)
 /* Parses spec with -v rules; returns the code, message in e. */
 static int v_fails(const char *spec, struct sm_error *e)
 {
-	struct vol_set s = { 0 };
+	struct vol_set s = {0};
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -125,15 +125,21 @@ TEST(v_errors)
 
 TEST(mount_syntax)
 {
-	struct vol_set s = { 0 };
-	struct sm_error e = { 0 };
+	struct vol_set s = {0};
+	struct sm_error e = {0};
 
 	CHECK_EQ(vol_parse_mount("type=bind,source=/h,target=/g,readonly", "/",
-				 &s.m[0], &e), 0);
-	CHECK_EQ(vol_parse_mount("src=named,dst=/v,ro=false", "/", &s.m[1], &e), 0);
-	CHECK_EQ(vol_parse_mount("type=volume,destination=/anon", "/", &s.m[2], &e), 0);
-	CHECK_EQ(vol_parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=700",
-				 "/", &s.m[3], &e), 0);
+				 &s.m[0], &e),
+		 0);
+	CHECK_EQ(vol_parse_mount("src=named,dst=/v,ro=false", "/", &s.m[1], &e),
+		 0);
+	CHECK_EQ(
+	    vol_parse_mount("type=volume,destination=/anon", "/", &s.m[2], &e),
+	    0);
+	CHECK_EQ(
+	    vol_parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=700",
+			    "/", &s.m[3], &e),
+	    0);
 	s.n = 4;
 	CHECK_EQ(s.m[0].type, VOL_BIND);
 	CHECK(s.m[0].read_only);
@@ -148,19 +154,19 @@ TEST(mount_syntax)
 
 TEST(mount_errors)
 {
-	struct vol_set s = { 0 };
-	struct sm_error e = { 0 };
+	struct vol_set s = {0};
+	struct sm_error e = {0};
 	static const char *const bad[] = {
-		"type=bind,dst=/g",		   /* no source */
-		"type=nfs,dst=/g",		   /* unknown type */
-		"type=bind,src=/h",		   /* no target */
-		"type=bind,src=/h,dst=/g,bogus=1", /* unknown key */
-		"type=tmpfs,src=/h,dst=/g",	   /* tmpfs has no source */
-		"type=bind,src=/h,dst=/g,tmpfs-size=1m",
-		"type=tmpfs,dst=/g,tmpfs-size=lots",
-		"src=b@d,dst=/g",
-		"type=bind,src=/h,dst=/g,readonly=maybe",
-		NULL,
+	    "type=bind,dst=/g",		       /* no source */
+	    "type=nfs,dst=/g",		       /* unknown type */
+	    "type=bind,src=/h",		       /* no target */
+	    "type=bind,src=/h,dst=/g,bogus=1", /* unknown key */
+	    "type=tmpfs,src=/h,dst=/g",	       /* tmpfs has no source */
+	    "type=bind,src=/h,dst=/g,tmpfs-size=1m",
+	    "type=tmpfs,dst=/g,tmpfs-size=lots",
+	    "src=b@d,dst=/g",
+	    "type=bind,src=/h,dst=/g,readonly=maybe",
+	    NULL,
 	};
 
 	for (int i = 0; bad[i]; i++) {
@@ -174,10 +180,12 @@ TEST(mount_errors)
 
 TEST(tmpfs_options)
 {
-	struct vol_set s = { 0 };
-	struct sm_error e = { 0 };
+	struct vol_set s = {0};
+	struct sm_error e = {0};
 
-	CHECK_EQ(vol_parse_tmpfs("/run/x:size=64m,mode=1777,exec,uid=1000", &s.m[0], &e), 0);
+	CHECK_EQ(vol_parse_tmpfs("/run/x:size=64m,mode=1777,exec,uid=1000",
+				 &s.m[0], &e),
+		 0);
 	CHECK_EQ(vol_parse_tmpfs("/t", &s.m[1], &e), 0);
 	CHECK_EQ(vol_parse_tmpfs("/r:ro", &s.m[2], &e), 0);
 	s.n = 3;
@@ -202,12 +210,12 @@ TEST(tmpfs_options)
 
 TEST(plan_sorts_assigns_and_covers_image_volumes)
 {
-	const char *v[] = { "/h/a:/a/b/c", "named:/data", NULL };
-	const char *mounts[] = { "type=bind,src=/h,dst=/a", NULL };
-	const char *tmpfs[] = { "/a/t", NULL };
-	char *img[] = { "/data", "/var/lib/x/", "relative", "/", NULL };
+	const char *v[] = {"/h/a:/a/b/c", "named:/data", NULL};
+	const char *mounts[] = {"type=bind,src=/h,dst=/a", NULL};
+	const char *tmpfs[] = {"/a/t", NULL};
+	char *img[] = {"/data", "/var/lib/x/", "relative", "/", NULL};
 	struct vol_set s;
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 
 	CHECK_EQ(vol_plan(v, mounts, tmpfs, img, "/", &s, &e), 0);
 	CHECK_EQ(s.n, 5);
@@ -233,17 +241,18 @@ TEST(plan_sorts_assigns_and_covers_image_volumes)
 
 TEST(plan_duplicates_and_slots)
 {
-	const char *dup[] = { "/h:/x", "/y:/x/", NULL };
-	const char *dup_tmpfs[] = { "/x", NULL };
-	const char *six[] = { "/a", "/b", "/c", "/d", "/e", "/f", NULL };
-	const char *seven[] = { "/a", "/b", "/c", "/d", "/e", "/f", "/g", NULL };
-	const char *tmpfs[] = { "/t1", "/t2", NULL };
+	const char *dup[] = {"/h:/x", "/y:/x/", NULL};
+	const char *dup_tmpfs[] = {"/x", NULL};
+	const char *six[] = {"/a", "/b", "/c", "/d", "/e", "/f", NULL};
+	const char *seven[] = {"/a", "/b", "/c", "/d", "/e", "/f", "/g", NULL};
+	const char *tmpfs[] = {"/t1", "/t2", NULL};
 	struct vol_set s;
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 
 	CHECK_EQ(vol_plan(dup, NULL, NULL, NULL, "/", &s, &e), -EINVAL);
 	CHECK(strstr(e.msg, "duplicate mount point: /x") != NULL);
-	CHECK_EQ(vol_plan(dup + 1, NULL, dup_tmpfs, NULL, "/", &s, &e), -EINVAL);
+	CHECK_EQ(vol_plan(dup + 1, NULL, dup_tmpfs, NULL, "/", &s, &e),
+		 -EINVAL);
 	CHECK_EQ(vol_plan(six, NULL, tmpfs, NULL, "/", &s, &e), 0);
 	CHECK_EQ(s.n, 8);
 	vol_set_free(&s);
@@ -254,10 +263,10 @@ TEST(plan_duplicates_and_slots)
 
 TEST(spec_records)
 {
-	const char *v[] = { "/h:/data:ro", NULL };
-	const char *tmpfs[] = { "/t:size=1m", NULL };
+	const char *v[] = {"/h:/data:ro", NULL};
+	const char *tmpfs[] = {"/t:size=1m", NULL};
 	struct vol_set s;
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 	unsigned char buf[256];
 	size_t n, off = 0;
 	uint16_t tag;
@@ -305,23 +314,25 @@ static int read_is(const char *path, const char *text)
 TEST(prepare_dirs_and_copy_up)
 {
 	char root[256], rootfs[256], p[512], bind[256], missing[256], cmd[2048];
-	const char *v[] = { bind, "myvol:/data", "/data/../opt/app", NULL };
-	const char *mounts[] = { missing, NULL };
+	const char *v[] = {bind, "myvol:/data", "/data/../opt/app", NULL};
+	const char *mounts[] = {missing, NULL};
 	struct vol_set s;
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 	struct stat st;
 
 	snprintf(root, sizeof(root), "%s/store", tmpdir);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmpdir);
 	snprintf(bind, sizeof(bind), "%s/newbind:/b", tmpdir);
-	snprintf(missing, sizeof(missing), "type=bind,src=%s/nope,dst=/n", tmpdir);
+	snprintf(missing, sizeof(missing), "type=bind,src=%s/nope,dst=/n",
+		 tmpdir);
 	snprintf(p, sizeof(p), "%s/data/sub", rootfs);
 	mkdir(root, 0755);
 	mkdir(rootfs, 0755);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/data/sub %s/opt && chmod 0750 %s/data && "
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/data/sub %s/opt && chmod 0750 %s/data && "
 		 "echo seed >%s/data/sub/f && ln -s /etc %s/opt/app && "
-		 "ln -s ../../../.. %s/data/up", rootfs, rootfs, rootfs, rootfs,
-		 rootfs, rootfs);
+		 "ln -s ../../../.. %s/data/up",
+		 rootfs, rootfs, rootfs, rootfs, rootfs, rootfs);
 	CHECK_EQ(system(cmd), 0);
 	/* --mount with a missing source fails and creates nothing */
 	CHECK_EQ(vol_plan(NULL, mounts, NULL, NULL, "/", &s, &e), 0);
@@ -369,9 +380,9 @@ TEST(prepare_dirs_and_copy_up)
 TEST(prepare_refuses_file_bind)
 {
 	char spec[300], f[256];
-	const char *v[] = { spec, NULL };
+	const char *v[] = {spec, NULL};
 	struct vol_set s;
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 
 	snprintf(f, sizeof(f), "%s/afile", tmpdir);
 	CHECK_EQ(write_file(f, "x"), 0);
