@@ -50,6 +50,9 @@ static void usage(FILE *out)
 		"      --name NAME         container name (ps, exec, stop, logs...)\n"
 		"      --stop-signal SIG   signal for `stop` (default: the image's, SIGTERM)\n"
 		"      --stop-timeout SEC  seconds `stop` waits before SIGKILL (default 10)\n"
+		"  -v, --volume SPEC       HOST:GUEST[:ro], NAME:GUEST[:ro] or GUEST (anonymous)\n"
+		"      --mount SPEC        type=bind|volume|tmpfs,source=..,target=..[,readonly]\n"
+		"      --tmpfs PATH[:OPTS] a tmpfs at PATH (size=, mode=, ...)\n"
 		"      --kernel FILE, --initrd FILE   guest kernel / initramfs override\n"
 		"      --timeout SEC       stop the VM after SEC seconds (status 124)\n"
 		"      --no-snapshot       boot cold; neither use nor keep a warm-start template\n"
@@ -103,7 +106,7 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
        OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT,
-       OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_NETWORK };
+       OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_NETWORK, OPT_MOUNT, OPT_TMPFS };
 
 int cmd_run(int argc, char **argv)
 {
@@ -132,6 +135,8 @@ int cmd_run(int argc, char **argv)
 		{ "no-snapshot", no_argument, NULL, OPT_NO_SNAPSHOT },
 		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 },
 	};
@@ -140,6 +145,7 @@ int cmd_run(int argc, char **argv)
 		       publish = { 0 };
 	struct run_job job = { .o = &o, .stop_timeout = 10 };
 	int c, status;
+	struct strlist vols = { 0 }, mounts = { 0 }, tmpfs = { 0 };
 	double cpus;
 
 	sm_run_options_init(&o);
@@ -195,6 +201,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RM:
 			job.auto_remove = 1;
+			o.remove_anonymous = 1; /* and its anonymous volumes */
 			break;
 		case OPT_NAME:
 			job.name = optarg;
@@ -221,7 +228,17 @@ int cmd_run(int argc, char **argv)
 			job.detach = 1;
 			break;
 		case 'v':
-			return unsupported("-v (volumes)", "the networking and volumes issue");
+			if (push(&vols, optarg))
+				return unsupported("more than 256 -v", "limit");
+			break;
+		case OPT_MOUNT:
+			if (push(&mounts, optarg))
+				return unsupported("more than 256 --mount", "limit");
+			break;
+		case OPT_TMPFS:
+			if (push(&tmpfs, optarg))
+				return unsupported("more than 256 --tmpfs", "limit");
+			break;
 		case 'p':
 			if (push(&publish, optarg))
 				return unsupported("more than 256 -p", "limit");
@@ -252,6 +269,9 @@ int cmd_run(int argc, char **argv)
 	o.env_files = env_files.v;
 	o.publish = publish.v;
 	o.cmd = cmd.n ? cmd.v : NULL;
+	o.volumes = vols.v;
+	o.mounts = mounts.v;
+	o.tmpfs = tmpfs.v;
 	if (o.tty && !isatty(0) && o.interactive) {
 		fprintf(stderr, "supermachine: the input device is not a TTY\n");
 		return CLI_EXIT_FAILURE;

@@ -231,6 +231,11 @@ struct sm_run_options {
 					* "tap:NAME" (docs/networking.md) */
 	const char *const *publish;    /* -p specs, NULL-terminated */
 	int publish_all;               /* -P: the image's ExposedPorts */
+	/* volumes (issue 7, docs/volumes.md); NULL-terminated lists */
+	const char *const *volumes;    /* -v HOST:GUEST[:ro], NAME:GUEST, GUEST */
+	const char *const *mounts;     /* --mount type=bind|volume|tmpfs,... */
+	const char *const *tmpfs;      /* --tmpfs PATH[:size=..,mode=..] */
+	int remove_anonymous;          /* --rm: delete anonymous volumes at the end */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */

@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "net.h"
+#include "mounts.h"
 #include "proto/proto.h"
 
 #ifndef AF_VSOCK
@@ -195,6 +196,11 @@ static int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 			break;
 		case SM_S_NET:
 			net_set_spec(v, len);
+			break;
+		case SM_S_MOUNT:
+		case SM_S_TMPFS:
+			if (mounts_add(tag, v, len))
+				return -1;
 			break;
 		default:
 			break; /* unknown records are skipped: newer hosts */
@@ -735,6 +741,12 @@ static int run_process(int sock, struct spec *sp)
 	uint32_t len;
 	int status;
 
+	if (!exec_mode && mounts_apply(why, sizeof(why))) {
+		/* the volumes of the VM's process; an exec finds them mounted */
+		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
+		status = 125;
+		goto out;
+	}
 	if (resolve_user(sp->user, &id, why, sizeof(why))) {
 		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 126;

@@ -63,9 +63,15 @@ enum sm_spec_tag {
 	SM_S_ENTROPY = 9,  /* bytes to mix into the guest RNG */
 	SM_S_NET = 10,     /* text "ADDR/PREFIX GATEWAY DNS": configure eth0 */
 	/* 11: reserved for networking */
+	/* volumes (docs/volumes.md); text, so no NUL bytes */
+	SM_S_MOUNT = 12, /* "SLOT:ro|rw:TARGET": virtio-fs smvolSLOT */
+	SM_S_TMPFS = 13, /* "OPTIONS:TARGET": a tmpfs */
 };
 
 #define SM_SPEC_MAX_ARGS 4096
+/* virtio-fs tag of volume slot N (SM_S_MOUNT) */
+#define SM_VOL_TAG_FMT "smvol%u"
+#define SM_VOL_SLOTS_MAX 16
 
 static inline void sm_put_le16(uint8_t *p, uint16_t v)
 {

@@ -18,6 +18,7 @@
 
 #include "net/net.h"
 #include "proto/proto.h"
+#include "run/volumes.h"
 #include "run/agent.h"
 #include "util/error.h"
 
@@ -122,7 +123,8 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 {
 	size_t size = strv_bytes(s->argv) + strv_bytes(s->env) + 6 * 9 + 128 +
 		      strlen(s->cwd ? s->cwd : "/") + strlen(s->user ? s->user : "") +
-		      strlen(s->hostname ? s->hostname : "");
+		      strlen(s->hostname ? s->hostname : "") +
+		      vol_spec_records(s->volumes, NULL);
 	uint8_t *buf, *p, tty[4], t[8], entropy[64];
 	struct timespec now;
 	uint64_t ns;
@@ -161,6 +163,7 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 	put_record(&p, SM_S_TIME, t, 8);
 	if (getentropy(entropy, sizeof(entropy)) == 0)
 		put_record(&p, SM_S_ENTROPY, entropy, sizeof(entropy));
+	p += vol_spec_records(s->volumes, p);
 	ret = send_frame(fd, SM_F_SPEC, buf, (uint32_t)(p - buf));
 	free(buf);
 	return ret ? sm_err(err, ret, "agent: sending the process spec failed") : 0;

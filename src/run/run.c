@@ -20,11 +20,13 @@
 
 #include "net/net.h"
 #include "oci/oci.h"
+#include "oci/store.h"
 #include "proto/proto.h"
 #include "run/agent.h"
 #include "run/assets.h"
 #include "run/spec.h"
 #include "run/template.h"
+#include "run/volumes.h"
 #include "snapshot/snapshot.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -189,11 +191,49 @@ static void save_template(void *opaque)
 		     w->t.dir, (vm_now_ns() - t0) / 1e6);
 }
 
+static const char *const slot_tags[VOL_SLOTS] = {
+	"smvol0", "smvol1", "smvol2", "smvol3", "smvol4", "smvol5",
+};
+
+/*
+ * Volume slots: virtio-fs devices after the rootfs, fixed in number so a
+ * template fits every run; each serves its volume's directory, or the
+ * image rootfs read-only when unused (the guest can read that already
+ * and never mounts an unused slot). See docs/volumes.md.
+ */
+static void fill_slots(struct vm_config *vc, const char *const *dirs,
+		       const bool *ro, const char *rootfs)
+{
+	vc->nshares = 1 + VOL_SLOTS;
+	for (unsigned i = 0; i < VOL_SLOTS; i++)
+		vc->shares[1 + i] = (struct virtio_fs_config){
+			.tag = slot_tags[i],
+			.dir = dirs[i] ? dirs[i] : rootfs,
+			.read_only = dirs[i] ? ro[i] : 1,
+		};
+}
+
+static void slots_from_set(const struct vol_set *set, const char **dirs,
+			   bool *ro)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		int s = set->m[i].slot;
+
+		if (s >= 0 && s < VOL_SLOTS) {
+			dirs[s] = set->m[i].host_dir;
+			ro[s] = set->m[i].read_only;
+		}
+	}
+}
+
 static int fill_config(const struct oci_image *img,
-		       const struct sm_run_options *o, struct vm_config *vc,
-		       char *kernel, char *initrd, struct sm_error *err)
+		       const struct sm_run_options *o, const struct vol_set *vols,
+		       struct vm_config *vc, char *kernel, char *initrd,
+		       struct sm_error *err)
 {
 	int ret = run_asset("kernel", o->kernel, "vmlinux", kernel, PATH_MAX, err);
+	const char *dirs[VOL_SLOTS] = { 0 };
+	bool ro[VOL_SLOTS] = { 0 };
 
 	if (!ret)
 		ret = run_asset("initrd", o->initrd, "initramfs.cpio", initrd,
@@ -204,11 +244,12 @@ static int fill_config(const struct oci_image *img,
 	vc->memory_mib = o->memory_mib ? o->memory_mib : DEFAULT_MEMORY_MIB;
 	vc->console_fd = o->verbose >= 2 ? o->stderr_fd : -1;
 	vc->cmdline = RUN_CMDLINE;
-	vc->nshares = 1;
 	vc->shares[0] = (struct virtio_fs_config){ .tag = ROOTFS_TAG,
 						   .dir = img->rootfs,
 						   .read_only = 1,
 						   .dax_window = DEFAULT_DAX_WINDOW };
+	slots_from_set(vols, dirs, ro);
+	fill_slots(vc, dirs, ro, img->rootfs);
 	return ret;
 }
 
@@ -248,6 +289,8 @@ struct sm_vm {
 	bool have_spec;
 	bool exec_base;           /* restored: spec holds env/cwd/user only */
 	char kernel[PATH_MAX], initrd[PATH_MAX], rootfs[PATH_MAX];
+	struct vol_set vols;
+	char slot_dir[VOL_SLOTS][PATH_MAX]; /* from vm.conf (sm_vm_restore) */
 	struct virtio_vsock_config vs;
 	struct virtio_net_config netcfg;
 	struct net_backend *net; /* this VM's own; never in a snapshot */
@@ -281,6 +324,9 @@ static void vm_handle_free(struct sm_vm *h)
 	if (h->w.vm)
 		vm_destroy(h->w.vm);
 	net_close(h->net); /* after the device let go of it */
+	if (h->o.remove_anonymous)
+		vol_remove_anon(&h->vols); /* after the servers closed them */
+	vol_set_free(&h->vols);
 	agent_destroy(&h->agent);
 	if (h->kill_pipe[0] >= 0)
 		close(h->kill_pipe[0]);
@@ -410,6 +456,23 @@ SM_API int sm_vm_ports(struct sm_vm *h, char *buf, size_t size,
 	return 0;
 }
 
+static int volumes_setup(struct sm_store *store, const struct oci_image *img,
+			 const struct sm_run_options *o, struct vol_set *vols,
+			 struct sm_error *err)
+{
+	char cwd[PATH_MAX];
+	int ret;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0'; /* relative bind sources then fail clearly */
+	ret = vol_plan(o->volumes, o->mounts, o->tmpfs, img->config.volumes,
+		       cwd, vols, err);
+	if (!ret)
+		ret = vol_prepare(vols, store->root, img->rootfs,
+				  img->owners_in_xattr, err);
+	return ret;
+}
+
 SM_API int sm_vm_create(struct sm_store *store, const char *image,
 			const struct sm_run_options *o, struct sm_vm **out,
 			struct sm_error *err)
@@ -437,9 +500,13 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 				     o->stop_signal);
 	}
 	h->o.stop_signal = NULL; /* resolved into the spec */
+	if (!ret)
+		ret = volumes_setup(store, h->img, o, &h->vols, err);
+	h->spec.volumes = &h->vols;
 	h->vc.vsock = &h->vs;
 	if (!ret)
-		ret = fill_config(h->img, o, &h->vc, h->kernel, h->initrd, err);
+		ret = fill_config(h->img, o, &h->vols, &h->vc, h->kernel,
+				  h->initrd, err);
 	if (!ret)
 		ret = setup_network(h, h->img, o, false, err);
 	h->use_template = !o->no_snapshot;
@@ -449,6 +516,7 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 	if (!ret)
 		ret = start_vm(&h->vc, &h->w, h->use_template, err);
 	if (ret) {
+		h->o.remove_anonymous = 1; /* nothing can refer to them */
 		vm_handle_free(h);
 		return ret;
 	}
@@ -727,10 +795,32 @@ static int write_shape(const struct sm_vm *h, const char *dir,
 		h->vc.cpus, (unsigned long long)h->vc.memory_mib,
 		(unsigned long long)h->vc.shares[0].dax_window,
 		h->vc.shares[0].dir, h->vc.net != NULL);
+	/* Volume slots keep their directories: the guest has them mounted
+	 * (FUSE node ids refer to them), so a restore serves the same ones. */
+	fprintf(f, "slots %u\n", h->vc.nshares - 1);
+	for (unsigned i = 1; i < h->vc.nshares; i++)
+		fprintf(f, "slot%u %s %s\n", i - 1,
+			h->vc.shares[i].read_only ? "ro" : "rw",
+			h->vc.shares[i].dir);
 	if (h->have_spec || h->exec_base)
 		write_exec_base(f, &h->spec);
 	if (fclose(f))
 		return sm_err_errno(err, "write %s", path);
+	return 0;
+}
+
+/* "slotN ro|rw DIR" of vm.conf; a slot that serves the rootfs is unused. */
+static int read_slot(struct sm_vm *h, const char *key, const char *val,
+		     const char **dirs, bool *ro)
+{
+	unsigned n;
+
+	if (sscanf(key, "slot%u", &n) != 1 || n >= VOL_SLOTS ||
+	    (strncmp(val, "ro ", 3) && strncmp(val, "rw ", 3)))
+		return -1;
+	snprintf(h->slot_dir[n], sizeof(h->slot_dir[n]), "%s", val + 3);
+	dirs[n] = h->slot_dir[n];
+	ro[n] = val[1] == 'o';
 	return 0;
 }
 
@@ -739,6 +829,9 @@ static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
 	char path[PATH_MAX], key[32], val[PATH_MAX];
 	unsigned long long dax = 0;
 	int net = 0;
+	const char *dirs[VOL_SLOTS] = { 0 };
+	bool ro[VOL_SLOTS] = { 0 };
+	int slots = 0, bad = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/vm.conf", dir);
@@ -756,12 +849,20 @@ static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
 			snprintf(h->rootfs, sizeof(h->rootfs), "%s", val);
 		else if (strcmp(key, "net") == 0)
 			net = atoi(val);
+		else if (strcmp(key, "slots") == 0)
+			slots = atoi(val);
+		else if (strncmp(key, "slot", 4) == 0)
+			bad |= read_slot(h, key, val, dirs, ro);
 		else
 			read_exec_base(h, key, val);
 	}
 	fclose(f);
 	if (!h->vc.cpus || !h->vc.memory_mib || !h->rootfs[0])
 		return sm_err(err, -EINVAL, "snapshot %s is incomplete", path);
+	/* snapshots from before volumes have no slots line and no slots */
+	if (bad || (slots != 0 && slots != VOL_SLOTS))
+		return sm_err(err, -EINVAL, "snapshot %s: bad volume slots (this build has %d)",
+			      path, VOL_SLOTS);
 	h->vc.console_fd = h->o.verbose >= 2 ? h->o.stderr_fd : -1;
 	h->vc.cmdline = RUN_CMDLINE;
 	h->vc.nshares = 1;
@@ -769,6 +870,8 @@ static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
 						     .dir = h->rootfs,
 						     .read_only = 1,
 						     .dax_window = dax };
+	if (slots)
+		fill_slots(&h->vc, dirs, ro, h->rootfs);
 	h->vc.vsock = &h->vs;
 	/* the snapshot has the device: it gets a fresh backend */
 	return net ? setup_network(h, NULL, &h->o, true, err) : 0;

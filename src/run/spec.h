@@ -12,6 +12,7 @@
 #include "supermachine.h"
 
 struct oci_config;
+struct vol_set;
 
 struct run_spec {
 	char **argv;     /* NULL-terminated, argv[0] non-NULL */
@@ -24,6 +25,7 @@ struct run_spec {
 	unsigned short rows, cols; /* initial window size when tty */
 	int stop_signal; /* signal number for stop (image StopSignal), default SIGTERM */
 	bool network;    /* configure eth0 (set by run.c when there is a NIC) */
+	const struct vol_set *volumes; /* mounts for the guest; not owned */
 };
 
 /* Docker-style options that shape the spec (a subset of sm_run options). */

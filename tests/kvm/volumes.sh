@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Volumes (docs/volumes.md): bind mounts (-v, --mount), :ro enforced by
+# the guest mount and by the server, symlinks in a volume never followed
+# on the host, named volumes that persist, --tmpfs, anonymous volumes for
+# an image VOLUME (with --rm), and warm starts: the template is taken
+# before any volume is mounted, so runs with different volumes share it.
+. "$(dirname "$0")/lib.sh"
+export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
+if [ -z "${SM_TEST_IMAGES:-}" ] || [ ! -f "$SM_TEST_IMAGES/images.env" ]; then
+	fail volumes_images_prepared "SM_TEST_IMAGES/images.env missing (tests/run runs tests/kvm/prepare)"
+	exit 1
+fi
+. "$SM_TEST_IMAGES/images.env"
+export SUPERMACHINE_ROOT=$SM_TEST_IMAGES/store
+IMG=${IMG_BBOX:?}
+# No other test uses a 160 MiB guest: the first run here boots cold.
+SHAPE="-m 160m"
+
+# vrun NAME ARGS...: stdout in $TMP/NAME.out, stderr in $TMP/NAME.err,
+# status in $TMP/NAME.rc and $rc.
+vrun() {
+	local n=$1
+	shift
+	"$SM" -v run --pull never --timeout 300 $SHAPE "$@" </dev/null \
+		>"$TMP/$n.out" 2>"$TMP/$n.err"
+	rc=$?
+	echo $rc >"$TMP/$n.rc"
+	cp "$TMP/$n.out" "$TMP/out"
+	cp "$TMP/$n.err" "$TMP/err"
+}
+has() { grep -Fqx -- "$1" "$TMP/out"; }
+
+B=$TMP/bind
+mkdir -p "$B" "$TMP/outside"
+chmod 0777 "$B"
+echo host-secret >"$TMP/outside/hostsecret"
+ln -s "$TMP/outside" "$B/link"
+
+# ---- bind mount, cold boot: a file written by uid 1000 reaches the host ----
+vrun cold -u 1000 -v "$B:/mnt/b" "$IMG" sh -c \
+	'echo hello >/mnt/b/f && chmod 640 /mnt/b/f && echo "link=$(readlink /mnt/b/link)"; cat /mnt/b/link/hostsecret 2>/dev/null || echo no-secret; grep " /mnt/b " /proc/mounts'
+expect volumes_bind_write_reaches_host '[ $rc = 0 ] && [ "$(cat "$B/f" 2>/dev/null)" = hello ]' \
+	"file written in the guest not on the host"
+expect volumes_bind_owner_and_mode '[ "$(stat -c "%u:%g %a" "$B/f" 2>/dev/null)" = "1000:1000 640" ]' \
+	"host file is $(stat -c "%u:%g %a" "$B/f" 2>&1), expected 1000:1000 640"
+expect volumes_symlink_not_followed_on_host 'has "link=$TMP/outside" && has no-secret && ! grep -q host-secret "$TMP/out"' \
+	"a symlink in the volume reached the host path"
+expect volumes_bind_is_virtiofs 'grep -q "^smvol0 /mnt/b virtiofs rw" "$TMP/out"' "no virtiofs smvol0 at /mnt/b"
+expect volumes_first_run_cold 'grep -q "cold boot" "$TMP/err" && grep -q "saved warm-start template" "$TMP/err"' \
+	"expected a cold boot that saved a template"
+tpl=$(sed -n 's/.*saved warm-start template \([^ ]*\) .*/\1/p' "$TMP/cold.err")
+
+# ---- :ro, warm start with other volumes: the guest mount is read-only,
+# and a guest that remounts it read-write still gets EROFS from the server
+echo keep >"$B/ro-probe"
+vrun ro -v "$B:/mnt/r:ro" --mount "type=bind,src=$TMP/outside,dst=/mnt/o" "$IMG" sh -c \
+	'echo x >/mnt/r/g; echo "st1=$?"; mount -o remount,rw /mnt/r && echo remounted; echo x >/mnt/r/g2; echo "st2=$?"; rm /mnt/r/ro-probe; cat /mnt/o/hostsecret'
+expect volumes_ro_refused_by_guest_mount 'has "st1=1" && grep -q "Read-only file system" "$TMP/err" && [ ! -e "$B/g" ]' \
+	"write on a :ro volume not refused with EROFS"
+expect volumes_ro_enforced_by_server 'has remounted && has "st2=1" && [ ! -e "$B/g2" ] && [ -e "$B/ro-probe" ]' \
+	"after a guest remount rw the server let a write through"
+expect volumes_mount_bind_option 'has host-secret' "--mount type=bind not mounted"
+expect volumes_warm_start_with_volumes 'grep -q "warm start: restored $tpl" "$TMP/err"' \
+	"second run with other volumes did not restore the first run's template ($tpl)"
+
+# ---- named volume: created, persists between runs ----
+vrun named1 -v smtestvol:/data2 "$IMG" sh -c 'echo persist >/data2/p'
+vrun named2 -v smtestvol:/data2 "$IMG" cat /data2/p
+expect volumes_named_persists '[ $rc = 0 ] && has persist && [ -f "$SUPERMACHINE_ROOT/volumes/smtestvol/_data/p" ]' \
+	"named volume content not kept"
+
+# ---- tmpfs ----
+vrun tmpfs --tmpfs /scratch:size=8m,mode=1770 "$IMG" sh -c 'grep " /scratch " /proc/mounts; stat -c %a /scratch'
+expect volumes_tmpfs '[ $rc = 0 ] && grep -q "^tmpfs /scratch tmpfs rw,nosuid,nodev,noexec.*size=8192k" "$TMP/out" && has 1770' \
+	"--tmpfs not a tmpfs with the options"
+
+# ---- image VOLUME: an anonymous volume, filled from the image ----
+if [ -n "${IMG_VOL:-}" ]; then
+	before=$(ls "$SUPERMACHINE_ROOT/volumes" 2>/dev/null | wc -l)
+	vrun anon "$IMG_VOL" sh -c 'cat /data/seed; grep -c " /data virtiofs " /proc/mounts; echo w >/data/w'
+	after=$(ls "$SUPERMACHINE_ROOT/volumes" | wc -l)
+	expect volumes_image_volume_anonymous '[ $rc = 0 ] && has image-seed && has 1 && [ $after = $((before + 1)) ] && ls "$SUPERMACHINE_ROOT"/volumes/*/_data/w >/dev/null' \
+		"image VOLUME /data not an anonymous volume with the image's content"
+	vrun anonrm --rm "$IMG_VOL" sh -c 'echo w >/data/w'
+	expect volumes_rm_removes_anonymous '[ $rc = 0 ] && [ "$(ls "$SUPERMACHINE_ROOT/volumes" | wc -l)" = $after ]' \
+		"--rm left the anonymous volume"
+else
+	fail volumes_image_volume_anonymous "IMG_VOL not prepared"
+fi
+
+# ---- errors: clear, status 125 ----
+vrun e1 -v "$B:rel" "$IMG" true
+expect volumes_relative_target_125 '[ $rc = 125 ] && grep -q "not an absolute path" "$TMP/err"' "relative guest path accepted"
+vrun e2 --mount "type=bind,src=$TMP/nonexistent,dst=/x" "$IMG" true
+expect volumes_mount_missing_source_125 '[ $rc = 125 ] && grep -q "bind source path" "$TMP/err" && [ ! -e "$TMP/nonexistent" ]' \
+	"--mount with a missing source not refused"
+vrun e3 -v "$TMP/created:/x" "$IMG" true
+expect volumes_v_creates_source '[ $rc = 0 ] && [ -d "$TMP/created" ]' "-v did not create its missing source"
+vrun e4 -v /a -v /b -v /c -v /d -v /e -v /f -v /g "$IMG" true
+expect volumes_too_many_125 '[ $rc = 125 ] && grep -q "too many volumes" "$TMP/err"' "7 volumes accepted"
+vrun e5 -v "$B:/etc/marker" "$IMG" true
+expect volumes_mount_failure_125 '[ $rc = 125 ] && grep -q "mount smvol0 on /etc/marker" "$TMP/err"' \
+	"a failing guest mount is not a start error"
