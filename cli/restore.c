@@ -4,9 +4,17 @@
  * where it was; output comes here, or to the logs with -d) and exits with
  * the process's status. Any number of restores of one snapshot may run at
  * once; each is a container (ps, exec, stop, logs) like a run.
+ *
+ * supermachine restore [-i] DIR CMD...: resumes it, runs CMD in it (as
+ * exec does, with the snapshot's env, user and workdir; the resumed
+ * process's own output is dropped), exits with CMD's status and ends the
+ * VM.
  */
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,13 +22,55 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC] DIR\n");
+	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC] DIR\n"
+		   "       supermachine restore [-i] DIR COMMAND [ARG...]\n");
+}
+
+static int sig_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	if (write(sig_pipe[1], &sig, sizeof(sig)) < 0) {
+		/* a full pipe drops the signal */
+	}
+}
+
+/* restore DIR CMD...: CMD in the resumed VM, then the VM ends. */
+static int restore_and_exec(const char *dir, char **cmd, int interactive)
+{
+	struct sm_error err = { 0 };
+	struct sm_run_options o;
+	struct sm_exec_options e;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sm_vm *vm = NULL;
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC), status = 0;
+
+	sm_run_options_init(&o);
+	o.verbose = cli_globals.verbose;
+	o.stdin_fd = o.stdout_fd = o.stderr_fd = nul;
+	sm_exec_options_init(&e);
+	e.argv = (const char *const *)cmd;
+	e.interactive = interactive;
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+		e.signal_fd = sig_pipe[0];
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	if (sm_vm_restore(dir, &o, &vm, &err) || sm_vm_start(vm, &err) ||
+	    sm_vm_exec(vm, &e, &status, &err)) {
+		cli_print_error(&err);
+		status = CLI_EXIT_FAILURE;
+	}
+	sm_vm_destroy(vm); /* the resumed process ends with its VM */
+	return status;
 }
 
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "detach", no_argument, NULL, 'd' },
+		{ "interactive", no_argument, NULL, 'i' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "rm", no_argument, NULL, 'r' },
 		{ "stop-timeout", required_argument, NULL, 's' },
@@ -34,8 +84,11 @@ int cmd_restore(int argc, char **argv)
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
 	o.forward_signals = 1;
-	while ((c = getopt_long(argc, argv, "+d", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+di", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			o.interactive = 1;
+			break;
 		case 'd':
 			job.detach = 1;
 			break;
@@ -53,6 +106,9 @@ int cmd_restore(int argc, char **argv)
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
+	if (optind + 1 < argc && !job.detach)
+		return restore_and_exec(argv[optind], argv + optind + 1,
+					o.interactive);
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return CLI_EXIT_FAILURE;

@@ -686,6 +686,23 @@ static int exec_connect(struct sm_vm *h, struct sm_error *err)
 	return fd;
 }
 
+/*
+ * Whether the VM's process runs, waiting (up to a minute) while a just
+ * started VM is still getting there: its init has yet to connect, or
+ * a restored one to reconnect.
+ */
+static bool process_running(struct sm_vm *h)
+{
+	for (int i = 0; i < 6000; i++) {
+		if (vm_is_stopped(h->w.vm))
+			return false;
+		if (__atomic_load_n(&h->io.spec_sent, __ATOMIC_ACQUIRE))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 		      int *exit_status, struct sm_error *err)
 {
@@ -697,8 +714,7 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 
 	if (!h || !o || o->size < sizeof(*o) || !exit_status)
 		return sm_err(err, -EINVAL, "sm_vm_exec: a VM, options (with size) and exit_status are required");
-	if (!h->started || !h->w.vm || vm_is_stopped(h->w.vm) ||
-	    !__atomic_load_n(&h->io.spec_sent, __ATOMIC_ACQUIRE))
+	if (!h->started || !h->w.vm || !process_running(h))
 		return sm_err(err, -ESRCH, "exec: the VM's process is not running");
 	if (!h->have_spec && !h->exec_base)
 		return sm_err(err, -ENOTSUP, "exec: the snapshot this VM came from does not say how its process runs");
