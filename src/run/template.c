@@ -12,6 +12,7 @@
 #include "snapshot/format.h"
 #include "snapshot/snapshot.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "vmm/vm_run.h"
 
 /* A file's identity without reading it: path, size, mtime, inode. */
@@ -64,21 +65,6 @@ int template_locate(struct template *t, const char *image_dir,
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 int template_save(const struct template *t, struct vm *vm,
 		  struct sm_error *err)
 {
@@ -93,18 +79,18 @@ int template_save(const struct template *t, struct vm *vm,
 	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
 		return sm_err_errno(err, "template directory %s", parent);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", t->dir, (int)getpid());
-	rm_tree(tmp);
+	sm_rm_tree(tmp);
 	ret = snapshot_save(vm, tmp, err);
 	if (!ret && rename(tmp, t->dir) < 0) {
 		/* another run won the race: its template is as good */
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			ret = sm_err_errno(err, "template %s", t->dir);
 	}
-	rm_tree(tmp);
+	sm_rm_tree(tmp);
 	return ret;
 }
 
 void template_drop(const struct template *t)
 {
-	rm_tree(t->dir);
+	sm_rm_tree(t->dir);
 }

@@ -22,6 +22,7 @@
 #include "run/volumes.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define COPY_DEPTH_MAX 64
 
@@ -244,7 +245,6 @@ static int bind_source(struct vol_mount *m, struct sm_error *err)
 	return m->host_dir ? 0 : sm_err_errno(err, "bind source %s", m->source);
 }
 
-static void rm_tree(const char *dir);
 
 /*
  * Copies the image's content into a temporary sibling, then renames it
@@ -258,14 +258,14 @@ static int fill_new(struct vol_mount *m, const char *rootfs,
 	int ret;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", m->host_dir, (int)getpid());
-	rm_tree(tmp);
+	sm_rm_tree(tmp);
 	if (mkdir(tmp, 0755) < 0)
 		return sm_err_errno(err, "volume %s", tmp);
 	ret = copy_up(rootfs, m->target, tmp, owners_in_xattr, err);
 	if (!ret && rename(tmp, m->host_dir) < 0 && errno != ENOTEMPTY &&
 	    errno != EEXIST)
 		ret = sm_err_errno(err, "volume %s", m->host_dir);
-	rm_tree(tmp);
+	sm_rm_tree(tmp);
 	return ret;
 }
 
@@ -317,24 +317,9 @@ int vol_prepare(struct vol_set *set, const char *store_root, const char *rootfs,
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 void vol_remove_anon(struct vol_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)
 		if (set->m[i].anon_dir)
-			rm_tree(set->m[i].anon_dir);
+			sm_rm_tree(set->m[i].anon_dir);
 }
