@@ -19,7 +19,11 @@
 
 static const char *const count_cmd[] = {
 	"sh", "-c",
-	"echo counting; i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo $i >/tmp/count; done; "
+	/* a pause half-way: however fast the guest counts, the snapshot
+	 * (DELAY_MS after "counting") lands mid-computation, never after the
+	 * result was printed (that output would be in flight, lost to clones) */
+	"echo counting; i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo $i >/tmp/count; "
+	"[ $i = 1000 ] && sleep 2; done; "
 	"echo result=$(cat /tmp/count)",
 	NULL,
 };
