@@ -292,13 +292,12 @@ int ctr_write_state(struct ctr *c, const json_t *state, struct sm_error *err)
 
 /* ---- creating and removing ---- */
 
-static int name_taken(const char *root, const char *name)
+static int name_taken(const char *name)
 {
 	struct ctr *v;
 	size_t n;
 	int taken = 0;
 
-	(void)root;
 	if (ctr_list(&v, &n, NULL))
 		return 0;
 	for (size_t i = 0; i < n; i++)
@@ -307,15 +306,15 @@ static int name_taken(const char *root, const char *name)
 	return taken;
 }
 
-static int pick_name(const char *root, const char *name, char *out,
-		     size_t size, struct sm_error *err)
+static int pick_name(const char *name, char *out, size_t size,
+		     struct sm_error *err)
 {
 	if (name) {
 		if (!valid_name(name))
 			return set_err(err, -EINVAL,
 				       "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
 				       name);
-		if (name_taken(root, name))
+		if (name_taken(name))
 			return set_err(err, -EEXIST,
 				       "the container name \"%s\" is already in use; remove it first (supermachine rm %s)",
 				       name, name);
@@ -324,7 +323,7 @@ static int pick_name(const char *root, const char *name, char *out,
 	}
 	for (unsigned attempt = 0;; attempt++) {
 		random_name(out, size, attempt);
-		if (!name_taken(root, out))
+		if (!name_taken(out))
 			return 0;
 	}
 }
@@ -354,7 +353,7 @@ int ctr_create(struct ctr *c, const char *name, json_t *meta,
 	if (lfd < 0 || flock(lfd, LOCK_EX))
 		r = set_err(err, -errno, "lock %s: %s", lock, strerror(errno));
 	if (!r)
-		r = pick_name(root, name, c->name, sizeof(c->name), err);
+		r = pick_name(name, c->name, sizeof(c->name), err);
 	if (!r) {
 		random_id(c->id);
 		if (ctr_join(c->dir, sizeof(c->dir), root, c->id) ||
