@@ -20,13 +20,16 @@ hexcmd() { printf '%s\0' "$@" | od -An -v -tx1 | tr -d ' \n'; }
 
 # The guest side, the same for both: a MiB-sized file and an index page
 # served by httpd on 80, a loop of `nc -l` draining port 81.
+# (Separate lines: "a && b && (loop) &" would put the whole chain in the
+# background and start httpd before /www exists.)
 SERVE="mkdir -p /www && echo hello >/www/index.html &&
-dd if=/dev/zero of=/www/big bs=1048576 count=$MIB 2>/dev/null &&
+dd if=/dev/zero of=/www/big bs=1048576 count=$MIB 2>/dev/null || exit 1
 (while true; do nc -l -p 81 >/dev/null; done) &
 exec httpd -f -p 80 -h /www"
 # QEMU's guest runs from the initramfs and configures eth0 as our init does.
 QNET="ip link set lo up && ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up &&
-ip route add default via 10.0.2.2 && $SERVE"
+ip route add default via 10.0.2.2 || exit 1
+$SERVE"
 
 # measure NAME HTTP_PORT NC_PORT: waits for the server, then prints results.
 measure() {
@@ -77,18 +80,20 @@ pid=$!
 measure supermachine "$hp" "$np" | tee "$out/sm" || cat "$out/sm.err"
 kill -TERM "$pid"; wait "$pid" 2>/dev/null
 
-# QEMU, same kernel and initramfs, libslirp user networking
+# QEMU, same kernel and initramfs, libslirp user networking. The guest
+# needs a console device: with -serial none its init has no stdio and the
+# server never comes up.
 hp=$(free_port) np=$(free_port)
 qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
 	-cpu host -m 512 -smp 1 -nodefaults -no-user-config -display none \
-	-serial none -no-reboot \
+	-serial "file:$out/q.console" -no-reboot \
 	-kernel "$KERNEL" -initrd "$INITRD" \
 	-netdev "user,id=n,hostfwd=tcp:127.0.0.1:$hp-:80,hostfwd=tcp:127.0.0.1:$np-:81" \
 	-device virtio-net-device,netdev=n \
 	-append "$CMDLINE sm.cmd=$(hexcmd sh -c "$QNET")" \
 	</dev/null >/dev/null 2>"$out/q.err" &
 qpid=$!
-measure qemu "$hp" "$np" | tee "$out/q" || cat "$out/q.err"
+measure qemu "$hp" "$np" | tee "$out/q" || cat "$out/q.err" "$out/q.console"
 kill "$qpid"; wait "$qpid" 2>/dev/null
 
 val() { sed -n "s/^$1 $2 \([0-9.]*\).*/\1/p" "$out/$3"; }

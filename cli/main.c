@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "logs", cmd_logs, "show a detached container's output" },
 	{ "stop", cmd_stop, "stop containers (stop signal, then SIGKILL)" },
 	{ "kill", cmd_kill, "send a signal to containers" },
+	{ "port", cmd_port, "list a container's published ports" },
 	{ "rm", cmd_rm, "remove containers" },
 	{ "snapshot", cmd_snapshot, "save a running container's VM to a directory" },
 	{ "restore", cmd_restore, "resume a VM snapshot (sm_vm_snapshot)" },

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h> /* before linux/if.h, which then defers to it */
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
@@ -98,6 +99,16 @@ int net_tap_open(const char *ifname, struct net_backend **out,
 	if (!*ifname || strlen(ifname) >= IFNAMSIZ)
 		return sm_err(err, -EINVAL,
 			      "--network tap:%s: bad interface name", ifname);
+	/*
+	 * TUNSETIFF on a name that does not exist creates a fresh tap (for
+	 * root): a typo would then give a VM with no network and no error.
+	 * The tap must be there already, set up by the caller.
+	 */
+	if (!if_nametoindex(ifname))
+		return sm_err(err, -ENODEV,
+			      "--network tap:%s: no such network interface "
+			      "(create it first: ip tuntap add dev %s mode tap)",
+			      ifname, ifname);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return sm_err(err, -ENOMEM, "out of memory");

@@ -107,7 +107,7 @@ run -p "$p1:80" "$IMG" true
 expect net_port_in_use_125 "[ \$rc = 125 ] && grep -q 'port 127.0.0.1:$p1 is already in use' \"\$TMP/err\"" \
 	"expected 125 and 'port 127.0.0.1:$p1 is already in use'"
 
-server two -p 80
+server two -p 80 --name "smnet-two-$$"
 for i in $(seq 1 100); do
 	p2=$(sed -n 's/.*published 127.0.0.1:\([0-9]*\)->80\/tcp.*/\1/p' "$TMP/two.err")
 	[ -n "$p2" ] && break
@@ -116,6 +116,16 @@ done
 got=$(fetch "http://127.0.0.1:${p2:-0}/")
 [ -n "$p2" ] && [ "$got" = "hello two" ] && pass net_publish_random_port ||
 	fail net_publish_random_port "port '${p2:-}' gave '$got' ($(head -c 300 "$TMP/two.err"))"
+
+# `port`: what docker's prints, from the running container's record
+"$SM" port "smnet-two-$$" >"$TMP/port.all" 2>&1
+"$SM" port "smnet-two-$$" 80/tcp >"$TMP/port.one" 2>&1
+"$SM" port "smnet-two-$$" 81 >"$TMP/port.none" 2>&1
+prc=$?
+expect net_port_command "grep -qx '80/tcp -> 127.0.0.1:${p2:-0}' \"\$TMP/port.all\" &&
+	grep -qx '127.0.0.1:${p2:-0}' \"\$TMP/port.one\" && [ $prc != 0 ] &&
+	grep -q \"no public port '81/tcp'\" \"\$TMP/port.none\"" \
+	"port gave '$(cat "$TMP/port.all" "$TMP/port.one" "$TMP/port.none" | tr '\n' '|')'"
 
 # both at once, each its own answer
 a=$(fetch "http://127.0.0.1:$p1/" 5) b=$(fetch "http://127.0.0.1:${p2:-0}/" 5)
@@ -149,3 +159,27 @@ n=$(fetch "http://127.0.0.1:$p3/big" | wc -c)
 stop "$big"
 for p in "${PIDS[@]}"; do stop "$p"; done
 PIDS=()
+
+# ---- --network tap:NAME: a tap this (root) test sets up on the host ----
+tap=smtap$$
+if [ "$(id -u)" != 0 ]; then
+	fail net_tap_backend "needs root to create a tap device"
+elif ! ip tuntap add dev "$tap" mode tap 2>"$TMP/tap.err" ||
+	! ip addr add 10.0.2.2/24 dev "$tap" || ! ip link set "$tap" up; then
+	fail net_tap_backend "cannot set up tap $tap: $(head -c 300 "$TMP/tap.err")"
+else
+	ht=$(free_port)
+	(cd "$TMP/www" && exec $PY -m http.server --bind 10.0.2.2 "$ht" >/dev/null 2>&1) &
+	PIDS+=("$!")
+	fetch "http://10.0.2.2:$ht/file" 60 >/dev/null
+	run --network "tap:$tap" "$IMG" wget -qO- "http://10.0.2.2:$ht/file"
+	expect net_tap_backend '[ $rc = 0 ] && grep -qx from-the-host "$TMP/out"' \
+		"wget http://10.0.2.2:$ht/file over tap $tap failed"
+	run --network "tap:$tap" -p 8080:80 "$IMG" true
+	expect net_tap_refuses_publish '[ $rc = 125 ]' "-p with a tap: expected 125"
+	run --network tap:smnotatap$$ "$IMG" true
+	expect net_tap_missing_device_125 '[ $rc = 125 ] && grep -q "smnotatap" "$TMP/err"' \
+		"a tap that is not there: expected 125 naming it"
+	ip link del "$tap"
+fi
+for p in "${PIDS[@]}"; do stop "$p"; done

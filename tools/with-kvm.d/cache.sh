@@ -9,10 +9,11 @@
 
 # Bumped when the kernel directory's contents change: older ones are
 # fetched again.
-wk_layout=2
+wk_layout=3
 
 # Modules the emulated host loads; their dependencies are added in order.
-wk_modules="kvm-amd virtio_pci 9pnet_virtio 9p"
+# tun: tests/kvm/net.sh runs a guest on a tap device (--network tap:NAME).
+wk_modules="kvm-amd virtio_pci 9pnet_virtio 9p tun"
 
 # apt_stamp: changes whenever apt's package lists do.
 apt_stamp() {
@@ -102,7 +103,7 @@ fetch_kernel() {
 	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp/x" --wildcards './boot/*' \
 		'*/kernel/arch/x86/kvm/*' '*/kernel/virt/*' '*/kernel/drivers/virtio/*' \
 		'*/kernel/drivers/crypto/ccp/*' '*/kernel/net/9p/*' '*/kernel/fs/9p/*' \
-		'*/kernel/fs/netfs/*' '*/kernel/fs/fscache/*' || { rm -rf "$tmp"; return 1; }
+		'*/kernel/fs/netfs/*' '*/kernel/fs/fscache/*' '*/kernel/drivers/net/tun.ko*' || { rm -rf "$tmp"; return 1; }
 	mkdir -p "$tmp/out/modules" "$tmp/stage/all"
 	: >"$tmp/stage/order"
 	cp "$tmp"/x/boot/vmlinuz-* "$tmp/out/vmlinuz" || { rm -rf "$tmp"; return 1; }
