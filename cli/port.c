@@ -54,8 +54,9 @@ static int parse_filter(const char *s, unsigned *port, char proto[4])
 
 static int usage(int status)
 {
-	fprintf(status ? stderr : stdout,
-		"usage: supermachine port CONTAINER [PRIVATE_PORT[/tcp|/udp]]\n");
+	fprintf(
+	    status ? stderr : stdout,
+	    "usage: supermachine port CONTAINER [PRIVATE_PORT[/tcp|/udp]]\n");
 	return status;
 }
 
@@ -87,8 +88,8 @@ static int print_ports(const char *line, const char *filter_arg,
 
 int cmd_port(int argc, char **argv)
 {
-	struct sm_error err = { 0 };
-	struct ctr ct = { 0 };
+	struct sm_error err = {0};
+	struct ctr ct = {0};
 	const char *filter = NULL;
 	unsigned want_port = 0;
 	char want_proto[4] = "";
@@ -102,7 +103,8 @@ int cmd_port(int argc, char **argv)
 		filter = argv[2];
 		if (parse_filter(filter, &want_port, want_proto)) {
 			fprintf(stderr,
-				"supermachine: invalid port '%s': expected PORT[/tcp|/udp]\n",
+				"supermachine: invalid port '%s': expected "
+				"PORT[/tcp|/udp]\n",
 				filter);
 			return CLI_EXIT_FAILURE;
 		}
@@ -117,10 +119,12 @@ int cmd_port(int argc, char **argv)
 			argv[1]);
 		status = CLI_EXIT_FAILURE;
 	} else if (!print_ports(ctr_str(ct.state, "ports"), filter, want_port,
-				want_proto) && filter) {
-		fprintf(stderr,
-			"supermachine: no public port '%u/%s' published for %s\n",
-			want_port, want_proto, argv[1]);
+				want_proto) &&
+		   filter) {
+		fprintf(
+		    stderr,
+		    "supermachine: no public port '%u/%s' published for %s\n",
+		    want_port, want_proto, argv[1]);
 		status = CLI_EXIT_FAILURE;
 	}
 	ctr_release(&ct);

@@ -105,10 +105,11 @@ int net_tap_open(const char *ifname, struct net_backend **out,
 	 * The tap must be there already, set up by the caller.
 	 */
 	if (!if_nametoindex(ifname))
-		return sm_err(err, -ENODEV,
-			      "--network tap:%s: no such network interface "
-			      "(create it first: ip tuntap add dev %s mode tap)",
-			      ifname, ifname);
+		return sm_err(
+		    err, -ENODEV,
+		    "--network tap:%s: no such network interface "
+		    "(create it first: ip tuntap add dev %s mode tap)",
+		    ifname, ifname);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return sm_err(err, -ENOMEM, "out of memory");
