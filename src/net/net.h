@@ -12,6 +12,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,11 @@ struct net_backend {
 	/* the published ports, host_port resolved */
 	struct net_port ports[NET_MAX_PORTS];
 	unsigned nports;
+	/*
+	 * The backend builds every frame it delivers itself (slirp), so
+	 * their checksums are right: the device may tell the guest so.
+	 */
+	bool rx_checksummed;
 	/* counters, for tests and docs */
 	uint64_t tx_dropped, rx_dropped;
 };

@@ -380,6 +380,7 @@ int net_slirp_open(const struct net_port *ports, unsigned nports,
 	if (!s)
 		return sm_err(err, -ENOMEM, "out of memory");
 	net_backend_init(&s->b, &slirp_ops);
+	s->b.rx_checksummed = true;
 	pthread_mutex_init(&s->ring_lock, NULL);
 	s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->ring = calloc(TX_RING, sizeof(*s->ring));

@@ -239,6 +239,8 @@ static void reg_write(struct virtio_dev *dev, unsigned reg, uint32_t v)
 		if (!q)
 			break;
 		if (v == 1 && !q->ready) {
+			q->event_idx =
+			    dev->driver_features & VIRTIO_F_EVENT_IDX;
 			if (virtq_activate(q, dev->mem))
 				virtio_fail(dev);
 		} else if (v == 0) {
@@ -381,7 +383,7 @@ int virtio_mmio_save(struct virtio_dev *dev, struct sm_buf *out)
 		sm_buf_put_u16(out, q->used_idx);
 	}
 	if (dev->ops->save) {
-		struct sm_buf own = { 0 };
+		struct sm_buf own = {0};
 
 		ret = dev->ops->save(dev, &own);
 		sm_buf_put_u32(out, (uint32_t)own.len);
@@ -421,6 +423,8 @@ int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len)
 		q->used_gpa = sm_get_u64(&r);
 		q->last_avail = sm_get_u16(&r);
 		q->used_idx = sm_get_u16(&r);
+		q->event_idx = dev->driver_features & VIRTIO_F_EVENT_IDX;
+		q->signalled_valid = false; /* the first interrupt goes out */
 		/* Re-validate: the state file is input too. */
 		if (q->ready && virtq_activate(q, dev->mem))
 			ret = -EINVAL;

@@ -55,9 +55,10 @@ static int fail(struct virtq *q)
 static int walk_chain(struct virtq *q, const struct guest_mem *gm,
 		      uint16_t head, struct virtq_chain *c)
 {
-	const struct vring_desc *table = gm_ptr(gm, q->desc_gpa, 16ULL * q->size);
-	unsigned n = 0, limit = q->size < VIRTQ_MAX_CHAIN ? q->size :
-							     VIRTQ_MAX_CHAIN;
+	const struct vring_desc *table =
+	    gm_ptr(gm, q->desc_gpa, 16ULL * q->size);
+	unsigned n = 0,
+		 limit = q->size < VIRTQ_MAX_CHAIN ? q->size : VIRTQ_MAX_CHAIN;
 	uint16_t idx = head;
 	bool seen_writable = false;
 
@@ -95,6 +96,17 @@ static int walk_chain(struct virtq *q, const struct guest_mem *gm,
 	}
 }
 
+/* used->avail_event, after the used ring: notify us past this index. */
+static void set_avail_event(struct virtq *q, const struct guest_mem *gm,
+			    uint16_t idx)
+{
+	uint16_t *used_hdr = gm_ptr(gm, q->used_gpa, used_bytes(q->size));
+
+	if (used_hdr)
+		__atomic_store_n(&used_hdr[2 + 4 * (size_t)q->size], idx,
+				 __ATOMIC_RELAXED);
+}
+
 int virtq_pop(struct virtq *q, const struct guest_mem *gm,
 	      struct virtq_chain *chain)
 {
@@ -108,6 +120,17 @@ int virtq_pop(struct virtq *q, const struct guest_mem *gm,
 		return fail(q);
 	avail_idx = __atomic_load_n(&avail[1], __ATOMIC_ACQUIRE);
 	pending = (uint16_t)(avail_idx - q->last_avail);
+	if (pending == 0 && q->event_idx) {
+		/*
+		 * Empty: ask for a notification when the next buffer comes.
+		 * The driver may have added one after our read and before
+		 * seeing this avail_event, so look again after it is out.
+		 */
+		set_avail_event(q, gm, avail_idx);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		avail_idx = __atomic_load_n(&avail[1], __ATOMIC_ACQUIRE);
+		pending = (uint16_t)(avail_idx - q->last_avail);
+	}
 	if (pending == 0)
 		return 0;
 	if (pending > q->size)
@@ -127,7 +150,7 @@ int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head,
 	       uint32_t written)
 {
 	uint16_t *used_hdr;
-	struct vring_used_elem *ring, elem = { .id = head, .len = written };
+	struct vring_used_elem *ring, elem = {.id = head, .len = written};
 
 	if (!q->ready || q->broken)
 		return -EINVAL;
@@ -142,13 +165,27 @@ int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head,
 	return 0;
 }
 
-bool virtq_should_notify(const struct virtq *q, const struct guest_mem *gm)
+bool virtq_should_notify(struct virtq *q, const struct guest_mem *gm)
 {
-	const uint16_t *avail = gm_ptr(gm, q->avail_gpa, 2);
+	const uint16_t *avail = gm_ptr(gm, q->avail_gpa, avail_bytes(q->size));
+	uint16_t old = q->signalled_used, used_event;
+	bool valid = q->signalled_valid;
 
+	/* our used->idx store before the driver's flags or used_event */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return !avail || !(__atomic_load_n(&avail[0], __ATOMIC_RELAXED) &
-			   VIRTQ_AVAIL_F_NO_INTERRUPT);
+	if (!avail)
+		return true;
+	if (!q->event_idx)
+		return !(__atomic_load_n(&avail[0], __ATOMIC_RELAXED) &
+			 VIRTQ_AVAIL_F_NO_INTERRUPT);
+	q->signalled_used = q->used_idx;
+	q->signalled_valid = true;
+	if (!valid)
+		return true;
+	used_event = __atomic_load_n(&avail[2 + q->size], __ATOMIC_RELAXED);
+	/* used_event in [old, used_idx): the driver waits for one of these */
+	return (uint16_t)(q->used_idx - used_event - 1) <
+	       (uint16_t)(q->used_idx - old);
 }
 
 static size_t copy_iov(const struct iovec *iov, unsigned n, size_t off,

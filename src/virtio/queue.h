@@ -21,21 +21,30 @@
 #define VIRTQ_DESC_F_WRITE 2
 #define VIRTQ_DESC_F_INDIRECT 4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTIO_F_EVENT_IDX (1ULL << 29)
 
 struct virtq {
-	uint16_t size;      /* QueueNum set by the driver */
+	uint16_t size; /* QueueNum set by the driver */
 	bool ready;
-	bool broken;        /* the driver violated the protocol */
+	bool broken; /* the driver violated the protocol */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	uint16_t last_avail; /* next avail ring slot to consume */
 	uint16_t used_idx;   /* our copy of used->idx */
+	/*
+	 * VIRTIO_F_EVENT_IDX (2.7.7, 2.7.10): the driver says in used_event
+	 * when it wants an interrupt, we say in avail_event when we want a
+	 * notification. Follows the negotiated features, never saved.
+	 */
+	bool event_idx;
+	bool signalled_valid;	 /* signalled_used means something */
+	uint16_t signalled_used; /* used_idx at the last interrupt decision */
 };
 
 /* One popped descriptor chain, as host iovecs. */
 struct virtq_chain {
 	uint16_t head;
-	unsigned n_readable;   /* iov[0 .. n_readable): device reads */
-	unsigned n_writable;   /* then iov[n_readable ..): device writes */
+	unsigned n_readable; /* iov[0 .. n_readable): device reads */
+	unsigned n_writable; /* then iov[n_readable ..): device writes */
 	size_t readable_len, writable_len;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
@@ -61,8 +70,11 @@ void virtq_unpop(struct virtq *q);
 int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head,
 	       uint32_t written);
 
-/* Whether the driver wants an interrupt after used buffers were added. */
-bool virtq_should_notify(const struct virtq *q, const struct guest_mem *gm);
+/*
+ * Whether the driver wants an interrupt for the used buffers added since
+ * the last call (with event_idx: whether used_event lies among them).
+ */
+bool virtq_should_notify(struct virtq *q, const struct guest_mem *gm);
 
 /* Copies from/to a chain's readable/writable part; returns bytes copied. */
 size_t virtq_chain_read(const struct virtq_chain *c, size_t off, void *dst,

@@ -65,6 +65,7 @@ static void setup(void)
 		abort();
 	memset(&dev, 0, sizeof(dev));
 	pthread_mutex_init(&dev.lock, NULL);
+	memset(&be, 0, sizeof(be));
 	net_backend_init(&be, &fake_ops);
 	dev.ops = &virtio_net_ops;
 	dev.mem = &gm;
@@ -141,6 +142,95 @@ TEST(tx_bad_frames_dropped_queue_keeps_going)
 	CHECK_EQ(last_len, NET_MAX_FRAME);
 	CHECK_EQ(used_idx(TXQ), 6); /* every chain was given back */
 	CHECK(!(dev.status & VIRTIO_STATUS_NEEDS_RESET));
+}
+
+/* An IPv4/UDP frame whose UDP checksum the guest left to the device. */
+static size_t partial_csum_frame(uint8_t *f)
+{
+	static const uint8_t head[] = {
+	    /* ethernet */
+	    2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00,
+	    /* IPv4, 20 bytes, UDP, 10.0.2.15 -> 10.0.2.2 */
+	    0x45, 0, 0, 32, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 2, 15, 10, 0, 2,
+	    2,
+	    /* UDP 1234 -> 53, length 12, checksum: the pseudo-header sum */
+	    0x04, 0xd2, 0, 53, 0, 12, 0, 0, 'p', 'i', 'n', 'g'};
+	/* pseudo header: addresses, protocol 17, UDP length 12 */
+	uint32_t ps = 0x0a00 + 0x020f + 0x0a00 + 0x0202 + 17 + 12;
+
+	memcpy(f, head, sizeof(head));
+	ps = (ps & 0xffff) + (ps >> 16);
+	f[40] = (uint8_t)(ps >> 8);
+	f[41] = (uint8_t)ps;
+	memset(f + sizeof(head), 0, 60 - sizeof(head)); /* ethernet padding */
+	return 60;
+}
+
+static void set_csum_hdr(uint8_t *h, uint8_t flags, uint8_t gso, uint16_t start,
+			 uint16_t off)
+{
+	memset(h, 0, HDR);
+	h[0] = flags;
+	h[1] = gso;
+	h[6] = (uint8_t)start;
+	h[7] = (uint8_t)(start >> 8);
+	h[8] = (uint8_t)off;
+	h[9] = (uint8_t)(off >> 8);
+}
+
+TEST(tx_checksum_offload_completed_by_device)
+{
+	size_t len;
+	uint32_t sum = 0;
+
+	setup();
+	len = partial_csum_frame(buf(TXQ, 0) + HDR);
+	set_csum_hdr(buf(TXQ, 0), 1 /* NEEDS_CSUM */, 0, 34, 6);
+	post(TXQ, 0, HDR + (uint32_t)len, 0);
+	virtio_net_ops.notify(&dev, TXQ);
+	CHECK_EQ(sent, 1);
+	/* a receiver's check: pseudo header + UDP segment sums to 0xffff */
+	sum = 0x0a00 + 0x020f + 0x0a00 + 0x0202 + 17 + 12;
+	for (unsigned i = 34; i < 46; i += 2)
+		sum += (uint32_t)last[i] << 8 | last[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	CHECK_EQ(sum, 0xffff);
+	CHECK(last[40] || last[41]);
+}
+
+TEST(tx_bad_checksum_requests_dropped)
+{
+	setup();
+	partial_csum_frame(buf(TXQ, 0) + HDR);
+	set_csum_hdr(buf(TXQ, 0), 1, 0, 59, 6); /* field past the end */
+	post(TXQ, 0, HDR + 60, 0);
+	partial_csum_frame(buf(TXQ, 1) + HDR);
+	set_csum_hdr(buf(TXQ, 1), 1, 1 /* TCPv4 GSO */, 34, 6);
+	post(TXQ, 1, HDR + 60, 0);
+	partial_csum_frame(buf(TXQ, 2) + HDR);
+	set_csum_hdr(buf(TXQ, 2), 1, 0, 0xffff, 0xffff);
+	post(TXQ, 2, HDR + 60, 0);
+	virtio_net_ops.notify(&dev, TXQ);
+	CHECK_EQ(sent, 0);
+	CHECK_EQ(used_idx(TXQ), 3);
+	CHECK(!(dev.status & VIRTIO_STATUS_NEEDS_RESET));
+}
+
+TEST(rx_data_valid_only_for_checksummed_backends)
+{
+	uint8_t frame[60] = {0};
+
+	setup();
+	dev.driver_features = 1ULL << 1; /* GUEST_CSUM */
+	post(RXQ, 0, 0x800, VIRTQ_DESC_F_WRITE);
+	post(RXQ, 1, 0x800, VIRTQ_DESC_F_WRITE);
+	net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(buf(RXQ, 0)[0], 0); /* a tap's frame: not vouched for */
+	be.rx_checksummed = true;
+	net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(buf(RXQ, 1)[0], 2); /* DATA_VALID */
+	CHECK_EQ(used_idx(RXQ), 2);
 }
 
 TEST(rx_without_buffers_is_bounded)
@@ -222,6 +312,9 @@ int main(void)
 {
 	RUN(tx_good_frame_reaches_backend);
 	RUN(tx_bad_frames_dropped_queue_keeps_going);
+	RUN(tx_checksum_offload_completed_by_device);
+	RUN(tx_bad_checksum_requests_dropped);
+	RUN(rx_data_valid_only_for_checksummed_backends);
 	RUN(rx_without_buffers_is_bounded);
 	RUN(rx_small_buffer_given_back_empty);
 	RUN(rx_oversized_from_backend_dropped);

@@ -23,7 +23,7 @@ struct desc {
 
 static void setup(void)
 {
-	const uint64_t layout[1][2] = { { 0, RAM } };
+	const uint64_t layout[1][2] = {{0, RAM}};
 
 	gm_destroy(&gm);
 	if (gm_create(&gm, layout, 1, NULL))
@@ -40,7 +40,7 @@ static void setup(void)
 static void set_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
-	struct desc d = { addr, len, flags, next };
+	struct desc d = {addr, len, flags, next};
 
 	gm_write(&gm, DESC + 16 * i, &d, sizeof(d));
 }
@@ -234,9 +234,77 @@ TEST(long_chain_is_bounded)
 	setup();
 	/* a legal-looking chain longer than the queue cannot exist */
 	for (unsigned i = 0; i < QSIZE; i++)
-		set_desc(i, BUF, 1, VIRTQ_DESC_F_NEXT, (uint16_t)((i + 1) % QSIZE));
+		set_desc(i, BUF, 1, VIRTQ_DESC_F_NEXT,
+			 (uint16_t)((i + 1) % QSIZE));
 	make_avail(0, 1);
 	CHECK(virtq_pop(&q, &gm, &c) < 0);
+}
+
+/* VIRTIO_F_EVENT_IDX: interrupts only when used_event is crossed. */
+TEST(event_idx_interrupts_when_used_event_crossed)
+{
+	uint16_t *avail, *used;
+	struct virtq_chain c;
+
+	setup();
+	q.event_idx = true;
+	avail = gm_ptr(&gm, AVAIL, 6 + 2 * QSIZE);
+	used = gm_ptr(&gm, USED, 6 + 8 * QSIZE);
+	set_desc(0, BUF, 100, 0, 0);
+	avail[2 + QSIZE] = 1; /* used_event: wake me after the 2nd buffer */
+	for (unsigned i = 0; i < 3; i++) {
+		make_avail(0, 1);
+		CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+		CHECK_EQ(virtq_push(&q, &gm, c.head, 0), 0);
+		/* the first decision has no history: it interrupts */
+		CHECK_EQ(virtq_should_notify(&q, &gm), i != 2);
+	}
+	CHECK_EQ(used[1], 3);
+	/* two more in one batch, used_event 4 among them: one interrupt */
+	avail[2 + QSIZE] = 4;
+	for (unsigned i = 0; i < 2; i++) {
+		make_avail(0, 1);
+		CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+		CHECK_EQ(virtq_push(&q, &gm, c.head, 0), 0);
+	}
+	CHECK(virtq_should_notify(&q, &gm));
+	/* NO_INTERRUPT means nothing with event_idx */
+	avail[0] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	avail[2 + QSIZE] = 5;
+	make_avail(0, 1);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+	CHECK_EQ(virtq_push(&q, &gm, c.head, 0), 0);
+	CHECK(virtq_should_notify(&q, &gm));
+}
+
+TEST(event_idx_empty_pop_asks_for_next_notification)
+{
+	uint16_t *used;
+	struct virtq_chain c;
+
+	setup();
+	q.event_idx = true;
+	used = gm_ptr(&gm, USED, 6 + 8 * QSIZE);
+	used[2 + 4 * QSIZE] = 0xbeef;
+	set_desc(0, BUF, 100, 0, 0);
+	make_avail(0, 1);
+	make_avail(0, 1);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 1);
+	CHECK_EQ(virtq_pop(&q, &gm, &c), 0);
+	/* avail_event = the index seen: notify when the 3rd buffer comes */
+	CHECK_EQ(used[2 + 4 * QSIZE], 2);
+}
+
+TEST(without_event_idx_no_interrupt_flag_rules)
+{
+	uint16_t *avail;
+
+	setup();
+	avail = gm_ptr(&gm, AVAIL, 4);
+	CHECK(virtq_should_notify(&q, &gm));
+	avail[0] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	CHECK(!virtq_should_notify(&q, &gm));
 }
 
 int main(void)
@@ -256,5 +324,8 @@ int main(void)
 	RUN(bad_ring_addresses_refused_at_activation);
 	RUN(long_chain_is_bounded);
 	gm_destroy(&gm);
+	RUN(event_idx_interrupts_when_used_event_crossed);
+	RUN(event_idx_empty_pop_asks_for_next_notification);
+	RUN(without_event_idx_no_interrupt_flag_rules);
 	return test_summary();
 }
