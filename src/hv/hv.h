@@ -17,13 +17,13 @@ struct hv_vcpu;
 struct sm_buf;
 
 enum hv_exit_kind {
-	HV_EXIT_IO,       /* port I/O (x86) */
-	HV_EXIT_MMIO,     /* access to an address with no RAM */
+	HV_EXIT_IO,	  /* port I/O (x86) */
+	HV_EXIT_MMIO,	  /* access to an address with no RAM */
 	HV_EXIT_SHUTDOWN, /* triple fault */
-	HV_EXIT_HLT,      /* halt with no irqchip to wake us */
-	HV_EXIT_INTR,     /* interrupted by hv_vcpu_kick() or a signal */
-	HV_EXIT_RESET,    /* the guest asked for a reset / poweroff */
-	HV_EXIT_FAIL,     /* the hypervisor could not run the vCPU */
+	HV_EXIT_HLT,	  /* halt with no irqchip to wake us */
+	HV_EXIT_INTR,	  /* interrupted by hv_vcpu_kick() or a signal */
+	HV_EXIT_RESET,	  /* the guest asked for a reset / poweroff */
+	HV_EXIT_FAIL,	  /* the hypervisor could not run the vCPU */
 };
 
 struct hv_exit {
@@ -31,14 +31,14 @@ struct hv_exit {
 	union {
 		struct {
 			uint16_t port;
-			uint8_t size;   /* 1, 2 or 4 */
+			uint8_t size; /* 1, 2 or 4 */
 			bool write;
 			uint32_t count; /* rep count */
-			uint8_t *data;  /* count * size bytes */
+			uint8_t *data;	/* count * size bytes */
 		} io;
 		struct {
 			uint64_t addr;
-			uint32_t len;   /* 1..8 */
+			uint32_t len; /* 1..8 */
 			bool write;
 			uint8_t *data;
 		} mmio;
@@ -50,8 +50,8 @@ int hv_vm_create(struct hv_vm **vmp, struct sm_error *err);
 void hv_vm_destroy(struct hv_vm *vm);
 
 /* Makes host memory [host, host+size) guest RAM at gpa. */
-int hv_vm_map_ram(struct hv_vm *vm, unsigned slot, uint64_t gpa,
-		  uint64_t size, void *host, struct sm_error *err);
+int hv_vm_map_ram(struct hv_vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
+		  void *host, struct sm_error *err);
 
 /* Drives an interrupt line of the in-kernel interrupt controller. */
 int hv_vm_set_irq(struct hv_vm *vm, unsigned irq, int level);
@@ -68,6 +68,13 @@ int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit);
  * hv_vcpu_run return HV_EXIT_INTR. Safe from any thread.
  */
 void hv_vcpu_request_exit(struct hv_vcpu *vcpu);
+
+/*
+ * One line of the vCPU's registers for a diagnostic (a triple fault):
+ * instruction and stack pointers, control registers. Call it on a vCPU
+ * that is not running.
+ */
+int hv_vcpu_describe(struct hv_vcpu *vcpu, char *buf, size_t size);
 
 /* x86_64 boot state for the 64-bit Linux boot protocol. */
 struct hv_x86_boot {

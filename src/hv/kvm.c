@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,24 +22,24 @@ static int kvm_check_caps(struct hv_vm *vm, struct sm_error *err)
 		int cap;
 		const char *name;
 	} needed[] = {
-		{ KVM_CAP_IRQCHIP, "IRQCHIP" },
-		{ KVM_CAP_USER_MEMORY, "USER_MEMORY" },
-		{ KVM_CAP_PIT2, "PIT2" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
-		{ KVM_CAP_EXT_CPUID, "EXT_CPUID" },
+	    {KVM_CAP_IRQCHIP, "IRQCHIP"},
+	    {KVM_CAP_USER_MEMORY, "USER_MEMORY"},
+	    {KVM_CAP_PIT2, "PIT2"},
+	    {KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
+	    {KVM_CAP_EXT_CPUID, "EXT_CPUID"},
 	};
 
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0)
-			return sm_err(err, -ENOTSUP,
-				      "KVM lacks capability %s", needed[i].name);
+			return sm_err(err, -ENOTSUP, "KVM lacks capability %s",
+				      needed[i].name);
 	return 0;
 }
 
 static int kvm_setup_platform(struct hv_vm *vm, struct sm_error *err)
 {
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 
 	/* Intel needs these two pages reserved below 4 GiB; harmless on AMD. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
@@ -106,14 +107,14 @@ void hv_vm_destroy(struct hv_vm *vm)
 	free(vm);
 }
 
-int hv_vm_map_ram(struct hv_vm *vm, unsigned slot, uint64_t gpa,
-		  uint64_t size, void *host, struct sm_error *err)
+int hv_vm_map_ram(struct hv_vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
+		  void *host, struct sm_error *err)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)host,
+	    .slot = slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
@@ -124,7 +125,7 @@ int hv_vm_map_ram(struct hv_vm *vm, unsigned slot, uint64_t gpa,
 
 int hv_vm_set_irq(struct hv_vm *vm, unsigned irq, int level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = level };
+	struct kvm_irq_level l = {.irq = irq, .level = level};
 
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
@@ -169,6 +170,29 @@ void hv_vcpu_destroy(struct hv_vcpu *vcpu)
 	free(vcpu);
 }
 
+int hv_vcpu_describe(struct hv_vcpu *vcpu, char *buf, size_t size)
+{
+	struct kvm_regs r;
+	struct kvm_sregs sr;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0) {
+		snprintf(buf, size, "registers unreadable: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	/* AMD reinitialises the VMCB on a shutdown intercept: nothing left */
+	if (r.rip == 0xfff0 && sr.cs.selector == 0xf000) {
+		snprintf(buf, size, "registers already reset by the CPU");
+		return 0;
+	}
+	snprintf(buf, size, "rip=%#llx rsp=%#llx cr2=%#llx cr3=%#llx cs=%#x",
+		 (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		 (unsigned long long)sr.cr2, (unsigned long long)sr.cr3,
+		 sr.cs.selector);
+	return 0;
+}
+
 void hv_vcpu_request_exit(struct hv_vcpu *vcpu)
 {
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
@@ -207,7 +231,7 @@ static void decode_exit(struct kvm_run *run, struct hv_exit *exit)
 	case KVM_EXIT_FAIL_ENTRY:
 		exit->kind = HV_EXIT_FAIL;
 		exit->fail_reason =
-			run->fail_entry.hardware_entry_failure_reason;
+		    run->fail_entry.hardware_entry_failure_reason;
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		exit->kind = HV_EXIT_FAIL;

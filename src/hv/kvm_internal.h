@@ -12,6 +12,7 @@ struct hv_vm {
 	int vm_fd;
 	int run_size;
 	struct kvm_cpuid2 *cpuid; /* supported CPUID, fetched once */
+	bool tsc_deadline;	  /* KVM_CAP_TSC_DEADLINE_TIMER */
 };
 
 struct hv_vcpu {

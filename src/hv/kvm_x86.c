@@ -24,6 +24,8 @@ static int kvm_supported_cpuid(struct hv_vm *vm, struct sm_error *err)
 
 	if (vm->cpuid)
 		return 0;
+	vm->tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+				 KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	vm->cpuid = calloc(1, sz);
 	if (!vm->cpuid)
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -59,6 +61,14 @@ static int set_cpuid(struct hv_vcpu *vcpu, unsigned index, unsigned ncpus,
 			e->ebx = (e->ebx & 0x0000ffff) | (index << 24) |
 				 ((ncpus & 0xff) << 16);
 			e->ecx |= 1u << 31; /* running under a hypervisor */
+			/*
+			 * The in-kernel LAPIC emulates the TSC-deadline
+			 * timer, but KVM_GET_SUPPORTED_CPUID leaves the bit
+			 * to the VMM. Without it the guest programs one-shot
+			 * APIC timer counts instead (QEMU sets it too).
+			 */
+			if (vcpu->vm->tsc_deadline)
+				e->ecx |= 1u << 24;
 			if (ncpus > 1)
 				e->edx |= 1u << 28; /* HTT: ebx[23:16] valid */
 			break;
@@ -68,8 +78,9 @@ static int set_cpuid(struct hv_vcpu *vcpu, unsigned index, unsigned ncpus,
 			break;
 		}
 	}
-	ret = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0 ?
-		      sm_err_errno(err, "KVM_SET_CPUID2") : 0;
+	ret = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0
+		  ? sm_err_errno(err, "KVM_SET_CPUID2")
+		  : 0;
 	free(c);
 	return ret;
 }
@@ -92,13 +103,13 @@ static int set_lapic(struct hv_vcpu *vcpu, struct sm_error *err)
 
 static int set_fpu_msrs(struct hv_vcpu *vcpu, struct sm_error *err)
 {
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[1];
-	} msrs = { .hdr.nmsrs = 1,
-		   .e[0] = { .index = MSR_IA32_MISC_ENABLE,
-			     .data = MISC_ENABLE_FAST_STRING } };
+	} msrs = {.hdr.nmsrs = 1,
+		  .e[0] = {.index = MSR_IA32_MISC_ENABLE,
+			   .data = MISC_ENABLE_FAST_STRING}};
 
 	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
 		return sm_err_errno(err, "KVM_SET_FPU");
@@ -127,8 +138,11 @@ static int set_boot_regs(struct hv_vcpu *vcpu, const struct hv_x86_boot *b,
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {
-		.rflags = 0x2, .rip = b->rip, .rsi = b->rsi,
-		.rsp = b->rsp, .rbp = b->rsp,
+	    .rflags = 0x2,
+	    .rip = b->rip,
+	    .rsi = b->rsi,
+	    .rsp = b->rsp,
+	    .rbp = b->rsp,
 	};
 
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)

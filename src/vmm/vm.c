@@ -78,7 +78,8 @@ void vm_guest_reset(struct vm *vm)
 	if (vm->serial && serial_saw_panic(vm->serial, line, sizeof(line))) {
 		char detail[256];
 
-		snprintf(detail, sizeof(detail), "guest kernel panic: %s", line);
+		snprintf(detail, sizeof(detail), "guest kernel panic: %s",
+			 line);
 		vm_stop(vm, SM_EXIT_PANIC, 0, detail);
 	} else {
 		vm_stop(vm, SM_EXIT_POWEROFF, 0,
@@ -89,7 +90,7 @@ void vm_guest_reset(struct vm *vm)
 static void handle_exit(struct vm_vcpu *v, const struct hv_exit *ex)
 {
 	struct vm *vm = v->vm;
-	char detail[128];
+	char detail[256], regs[160];
 
 	switch (ex->kind) {
 	case HV_EXIT_IO:
@@ -105,9 +106,15 @@ static void handle_exit(struct vm_vcpu *v, const struct hv_exit *ex)
 	case HV_EXIT_SHUTDOWN:
 		if (vm->serial && serial_saw_panic(vm->serial, NULL, 0))
 			vm_guest_reset(vm);
-		else
-			vm_stop(vm, SM_EXIT_TRIPLE_FAULT, 0,
-				"guest triple fault (CPU shutdown)");
+		else {
+			/* where it died: the first thing to look up */
+			hv_vcpu_describe(v->hv, regs, sizeof(regs));
+			snprintf(
+			    detail, sizeof(detail),
+			    "guest triple fault (CPU shutdown) on vCPU %u: %s",
+			    v->index, regs);
+			vm_stop(vm, SM_EXIT_TRIPLE_FAULT, 0, detail);
+		}
 		break;
 	case HV_EXIT_RESET:
 	case HV_EXIT_HLT:
@@ -202,8 +209,9 @@ static void *vcpu_thread(void *arg)
 		if (ret) {
 			char detail[128];
 
-			snprintf(detail, sizeof(detail), "KVM_RUN on vCPU %u: %s",
-				 v->index, strerror(-ret));
+			snprintf(detail, sizeof(detail),
+				 "KVM_RUN on vCPU %u: %s", v->index,
+				 strerror(-ret));
 			vm_stop(v->vm, SM_EXIT_INTERNAL, 0, detail);
 			break;
 		}
@@ -221,7 +229,7 @@ static void kick_handler(int sig)
 
 int vm_start_vcpus(struct vm *vm, struct sm_error *err)
 {
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct sigaction sa = {.sa_handler = kick_handler};
 	sigset_t set, old;
 	int ret;
 
@@ -237,7 +245,8 @@ int vm_start_vcpus(struct vm *vm, struct sm_error *err)
 				     &vm->vcpus[i]);
 		if (ret) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			vm_stop(vm, SM_EXIT_INTERNAL, 0, "thread creation failed");
+			vm_stop(vm, SM_EXIT_INTERNAL, 0,
+				"thread creation failed");
 			errno = ret;
 			return sm_err_errno(err, "start vCPU %u", i);
 		}
@@ -286,8 +295,9 @@ int vm_wait(struct vm *vm, unsigned timeout_ms)
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->stopped && !timed_out) {
 		if (timeout_ms)
-			timed_out = pthread_cond_timedwait(&vm->cond, &vm->lock,
-							   &deadline) == ETIMEDOUT;
+			timed_out =
+			    pthread_cond_timedwait(&vm->cond, &vm->lock,
+						   &deadline) == ETIMEDOUT;
 		else
 			pthread_cond_wait(&vm->cond, &vm->lock);
 	}
