@@ -6,7 +6,7 @@ img=${1:?usage: net-kvm.sh IMAGE}
 SM=${SM_BUILD:?}/supermachine
 KERNEL=${SM_TOP:?}/build/guest/vmlinux
 INITRD=$SM_TOP/build/guest/initramfs.cpio
-MIB=${BENCH_MIB:-16} SECS=${BENCH_SECS:-10}
+MIB=${BENCH_MIB:-16} SECS=${BENCH_SECS:-10} ROUNDS=${BENCH_ROUNDS:-3}
 CMDLINE="console=ttyS0 reboot=k panic=-1 io_delay=none no_timer_check quiet"
 PY=/usr/bin/python3
 export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
@@ -72,35 +72,60 @@ PYEOF
 out=$(mktemp -d "${TMPDIR:-/tmp}/sm-bench-net.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
-# ours
-hp=$(free_port) np=$(free_port)
-"$SM" run --pull never -p "$hp:80" -p "$np:81" "$img" sh -c "$SERVE" \
-	</dev/null >/dev/null 2>"$out/sm.err" &
-pid=$!
-measure supermachine "$hp" "$np" | tee "$out/sm" || cat "$out/sm.err"
-kill -TERM "$pid"; wait "$pid" 2>/dev/null
+run_ours() {
+	local hp np pid
+	hp=$(free_port) np=$(free_port)
+	"$SM" run --pull never -p "$hp:80" -p "$np:81" "$img" sh -c "$SERVE" \
+		</dev/null >/dev/null 2>"$out/sm.err" &
+	pid=$!
+	measure supermachine "$hp" "$np" | tee -a "$out/sm" || cat "$out/sm.err"
+	# the server runs until stopped: gone already means it failed
+	kill -0 "$pid" 2>/dev/null ||
+		echo "supermachine: the VM ended during the run: $(tail -n 3 "$out/sm.err")"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
 
 # QEMU, same kernel and initramfs, libslirp user networking. The guest
 # needs a console device: with -serial none its init has no stdio and the
 # server never comes up.
-hp=$(free_port) np=$(free_port)
-qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
-	-cpu host -m 512 -smp 1 -nodefaults -no-user-config -display none \
-	-serial "file:$out/q.console" -no-reboot \
-	-kernel "$KERNEL" -initrd "$INITRD" \
-	-netdev "user,id=n,hostfwd=tcp:127.0.0.1:$hp-:80,hostfwd=tcp:127.0.0.1:$np-:81" \
-	-device virtio-net-device,netdev=n \
-	-append "$CMDLINE sm.cmd=$(hexcmd sh -c "$QNET")" \
-	</dev/null >/dev/null 2>"$out/q.err" &
-qpid=$!
-measure qemu "$hp" "$np" | tee "$out/q" || cat "$out/q.err" "$out/q.console"
-kill "$qpid"; wait "$qpid" 2>/dev/null
+run_qemu() {
+	local hp np qpid
+	hp=$(free_port) np=$(free_port)
+	qemu-system-x86_64 -M microvm,acpi=off,x-option-roms=off -accel kvm \
+		-cpu host -m 512 -smp 1 -nodefaults -no-user-config -display none \
+		-serial "file:$out/q.console" -no-reboot \
+		-kernel "$KERNEL" -initrd "$INITRD" \
+		-netdev "user,id=n,hostfwd=tcp:127.0.0.1:$hp-:80,hostfwd=tcp:127.0.0.1:$np-:81" \
+		-device virtio-net-device,netdev=n \
+		-append "$CMDLINE sm.cmd=$(hexcmd sh -c "$QNET")" \
+		</dev/null >/dev/null 2>"$out/q.err" &
+	qpid=$!
+	measure qemu "$hp" "$np" | tee -a "$out/q" || cat "$out/q.err" "$out/q.console"
+	kill -0 "$qpid" 2>/dev/null || echo "qemu: the VM ended during the run"
+	kill "$qpid" 2>/dev/null
+	wait "$qpid" 2>/dev/null
+}
 
-val() { sed -n "s/^$1 $2 \([0-9.]*\).*/\1/p" "$out/$3"; }
+# Alternate the two, ROUNDS times: the emulated host's speed drifts.
+for r in $(seq "$ROUNDS"); do
+	echo "# round $r of $ROUNDS"
+	run_ours
+	run_qemu
+done
+
+# median NAME METRIC FILE
+median() {
+	sed -n "s/^$1 $2 \([0-9.]*\).*/\1/p" "$out/$3" | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 echo
+echo "medians of $ROUNDS rounds ($MIB MiB transfers, ${SECS}s of wrk):"
 for m in host-\>guest guest-\>host http; do
-	a=$(val supermachine "$m" sm) b=$(val qemu "$m" q)
+	a=$(median supermachine "$m" sm) b=$(median qemu "$m" q)
+	printf '  %-12s supermachine %-8s qemu %-8s' "$m" "${a:--}" "${b:--}"
 	if [ -n "$a" ] && [ -n "$b" ] && [ "$b" != 0 ]; then
-		printf 'ratio supermachine / qemu, %-11s %.2f\n' "$m:" "$(echo "$a / $b" | bc -l)"
+		printf ' ratio supermachine / qemu %.2f' "$(echo "$a / $b" | bc -l)"
 	fi
+	echo
 done

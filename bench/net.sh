@@ -4,7 +4,8 @@
 # (also libslirp) booting the same kernel and initramfs, in one
 # tools/with-kvm session.
 #
-#   bench/net.sh        BENCH_MIB (16) per transfer, BENCH_SECS (10) of wrk
+#   bench/net.sh        BENCH_MIB (16) per transfer, BENCH_SECS (10) of wrk,
+#                       BENCH_ROUNDS (3) of each, alternating; medians
 #
 # Measures, through a published port on 127.0.0.1:
 #   host -> guest: MiB/s sending BENCH_MIB to `nc -l` in the guest
@@ -15,7 +16,7 @@
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export SM_BUILD=${SM_BUILD:-$TOP/build} SM_TOP=${SM_TOP:-$TOP}
-export BENCH_MIB=${BENCH_MIB:-16} BENCH_SECS=${BENCH_SECS:-10}
+export BENCH_MIB=${BENCH_MIB:-16} BENCH_SECS=${BENCH_SECS:-10} BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 SM=$SM_BUILD/supermachine
 for f in "$SM" "$SM_TOP/build/guest/vmlinux" "$SM_TOP/build/guest/initramfs.cpio"; do
 	[ -e "$f" ] || { echo "net.sh: $f missing: build first" >&2; exit 2; }
