@@ -22,17 +22,8 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-bench-run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export SUPERMACHINE_ROOT=$work/store
-lay=$work/layout b=$work/bundle
-umoci init --layout "$lay"
-umoci new --image "$lay:bbox"
-umoci unpack --image "$lay:bbox" "$b" >/dev/null
-cp -a "$SM_TOP/build/guest/initramfs/bin" "$b/rootfs/"
-mkdir -p "$b/rootfs/etc" "$b/rootfs/tmp"
-echo 'root:x:0:0:root:/root:/bin/sh' >"$b/rootfs/etc/passwd"
-echo 'root:x:0:' >"$b/rootfs/etc/group"
-umoci repack --image "$lay:bbox" "$b" >/dev/null
-umoci config --image "$lay:bbox" --config.cmd /bin/sh >/dev/null
-"$SM" load -i "$lay" -t bench/bbox:1 >/dev/null
+. "$TOP/bench/lib.sh"
+bench_busybox_image "$work" bench/bbox:1
 rootfs=$("$SM" inspect bench/bbox:1 | sed -n 's/.*"RootFS": *"\([^"]*\)".*/\1/p')
 [ -d "$rootfs" ] || { echo "run.sh: no rootfs for bench/bbox:1" >&2; exit 1; }
 "$TOP/tools/with-kvm" "$TOP/bench/run-kvm.sh" bench/bbox:1 "$rootfs"
