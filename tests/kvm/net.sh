@@ -96,6 +96,34 @@ run "$IMG" wget -qO- "http://10.0.2.2:$hp/file"
 expect net_warm_start_networks '[ $rc = 0 ] && grep -q "warm start: restored" "$TMP/err" && grep -qx from-the-host "$TMP/out"' \
 	"warm-started guest did not reach the host"
 
+# ---- outbound UDP: a DNS responder on the host's loopback, asked by the
+# guest's nslookup through 10.0.2.2 (busybox has no UDP nc) ----
+up=$(free_port)
+$PY - "$up" <<'PYEOF' >/dev/null 2>&1 &
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    q, peer = s.recvfrom(512)
+    i = 12
+    while i < len(q) and q[i]:
+        i += q[i] + 1
+    if len(q) < 12 or i + 5 > len(q):
+        continue
+    qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
+    # an A query gets 10.9.8.7, anything else an empty answer
+    ans = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([10, 9, 8, 7]) if qtype == 1 else b""
+    s.sendto(q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if ans else 0, 0, 0) + q[12:i + 5] + ans, peer)
+PYEOF
+PIDS+=("$!")
+for i in $(seq 1 100); do
+	ss -Huln "sport = :$up" 2>/dev/null | grep -q . && break
+	sleep 0.2
+done
+run "$IMG" nslookup -type=a udp.test "10.0.2.2:$up"
+expect net_guest_udp_to_host '[ $rc = 0 ] && grep -q "Address: 10.9.8.7" "$TMP/out"' \
+	"nslookup over UDP to 10.0.2.2:$up got no answer"
+
 # ---- published ports: fixed, clash, random, two VMs at once ----
 p1=$(free_port)
 server one -p "$p1:80"
@@ -183,3 +211,6 @@ else
 	ip link del "$tap"
 fi
 for p in "${PIDS[@]}"; do stop "$p"; done
+PIDS=()
+# results are the PASS/FAIL lines: a stopped server's status is not one
+exit 0
