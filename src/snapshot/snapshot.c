@@ -38,21 +38,26 @@ static int check_vm_info(struct vm *vm, const struct snap_record *r,
 		return sm_err(err, -EINVAL, "snapshot has another vCPU count");
 	n = sm_get_u32(&rd);
 	if (n != vm->mem.nregions)
-		return sm_err(err, -EINVAL, "snapshot has another memory layout");
+		return sm_err(err, -EINVAL,
+			      "snapshot has another memory layout");
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t gpa = sm_get_u64(&rd), size = sm_get_u64(&rd);
 
-		if (gpa != vm->mem.regions[i].gpa || size != vm->mem.regions[i].size)
-			return sm_err(err, -EINVAL, "snapshot has another memory size");
+		if (gpa != vm->mem.regions[i].gpa ||
+		    size != vm->mem.regions[i].size)
+			return sm_err(err, -EINVAL,
+				      "snapshot has another memory size");
 	}
 	n = sm_get_u32(&rd);
 	if (n != vm->nvirtio)
 		return sm_err(err, -EINVAL, "snapshot has other devices");
 	for (unsigned i = 0; i < n; i++)
 		if (sm_get_u32(&rd) != vm->virtio[i]->ops->device_id)
-			return sm_err(err, -EINVAL, "snapshot has other devices");
+			return sm_err(err, -EINVAL,
+				      "snapshot has other devices");
 	if (rd.bad || rd.left)
-		return sm_err(err, -EINVAL, "snapshot VM description is malformed");
+		return sm_err(err, -EINVAL,
+			      "snapshot VM description is malformed");
 	return 0;
 }
 
@@ -73,15 +78,16 @@ static int collect(struct vm *vm, struct snap_writer *w, struct sm_error *err)
 			ret = snap_end(w, err);
 	}
 	if (!ret) {
-		ret = serial_save(vm->serial, snap_begin(w, SNAP_REC_SERIAL, 0));
+		ret =
+		    serial_save(vm->serial, snap_begin(w, SNAP_REC_SERIAL, 0));
 		ret = ret ? sm_err(err, ret, "serial state") : snap_end(w, err);
 	}
 	for (unsigned i = 0; !ret && i < vm->nvirtio; i++) {
 		ret = virtio_mmio_save(vm->virtio[i],
 				       snap_begin(w, SNAP_REC_VIRTIO, i));
 		ret = ret ? sm_err(err, ret, "virtio-%s state",
-				   vm->virtio[i]->ops->name) :
-			    snap_end(w, err);
+				   vm->virtio[i]->ops->name)
+			  : snap_end(w, err);
 	}
 	return ret;
 }
@@ -97,6 +103,10 @@ int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
 	ret = vm_pause(vm);
 	if (ret)
 		return sm_err(err, ret, "snapshot: the VM stopped");
+	/* device threads (network RX, vsock I/O) would still write guest
+	 * memory and move queue indices after their device was saved */
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		virtio_freeze(vm->virtio[i]);
 	snap_writer_init(&w);
 	ret = collect(vm, &w, err);
 	snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir);
@@ -105,6 +115,8 @@ int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
 	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
 	if (!ret)
 		ret = snap_write_file(&w, path, err);
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		virtio_thaw(vm->virtio[i]);
 	vm_resume(vm);
 	snap_writer_free(&w);
 	return ret ? sm_err_wrap(err, "snapshot %s", dir) : 0;
@@ -142,19 +154,22 @@ int snapshot_restore_cpus_devices(struct vm *vm, const struct snap_file *f,
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		r = snap_find(f, SNAP_REC_HV_VCPU, i);
 		if (!r)
-			return sm_err(err, -EINVAL, "snapshot lacks vCPU %u", i);
+			return sm_err(err, -EINVAL, "snapshot lacks vCPU %u",
+				      i);
 		ret = hv_vcpu_restore(vm->vcpus[i].hv, r->data, r->len, err);
 		if (ret)
 			return sm_err_wrap(err, "vCPU %u", i);
 	}
 	r = snap_find(f, SNAP_REC_SERIAL, 0);
 	if (!r || serial_restore(vm->serial, r->data, r->len))
-		return sm_err(err, -EINVAL, "snapshot serial state is missing or malformed");
+		return sm_err(err, -EINVAL,
+			      "snapshot serial state is missing or malformed");
 	for (unsigned i = 0; i < vm->nvirtio; i++) {
 		r = snap_find(f, SNAP_REC_VIRTIO, i);
 		if (!r || virtio_mmio_restore(vm->virtio[i], r->data, r->len))
 			return sm_err(err, -EINVAL,
-				      "snapshot state of virtio-%s is missing or malformed",
+				      "snapshot state of virtio-%s is missing "
+				      "or malformed",
 				      vm->virtio[i]->ops->name);
 	}
 	return 0;

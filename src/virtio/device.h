@@ -37,7 +37,7 @@ struct virtio_dev;
 struct virtio_dev_ops {
 	const char *name;
 	uint32_t device_id;
-	uint64_t features;   /* device-specific; VERSION_1 is added */
+	uint64_t features; /* device-specific; VERSION_1 is added */
 	unsigned num_queues;
 	uint16_t queue_max;
 	size_t config_size;
@@ -51,13 +51,18 @@ struct virtio_dev_ops {
 	/* The driver made buffers available on `queue`. */
 	void (*notify)(struct virtio_dev *dev, unsigned queue);
 	/* Device config space; off + len is within config_size. */
-	void (*config_read)(struct virtio_dev *dev, uint64_t off,
-			    uint8_t *data, uint32_t len);
+	void (*config_read)(struct virtio_dev *dev, uint64_t off, uint8_t *data,
+			    uint32_t len);
 	void (*config_write)(struct virtio_dev *dev, uint64_t off,
 			     const uint8_t *data, uint32_t len);
 	/* Device-specific snapshot state (the transport saves its own). */
 	int (*save)(struct virtio_dev *dev, struct sm_buf *out);
 	int (*restore)(struct virtio_dev *dev, const void *data, size_t len);
+	/*
+	 * A snapshot is done: resume work put off while frozen (under the
+	 * lock). Devices whose own threads touch the queues need it.
+	 */
+	void (*thaw)(struct virtio_dev *dev);
 };
 
 struct virtio_dev {
@@ -78,6 +83,15 @@ struct virtio_dev {
 	struct virtq queues[VIRTIO_MAX_QUEUES];
 	uint32_t shm_sel;
 	uint64_t shm_base, shm_len; /* shared memory region 0 (DAX), if any */
+
+	/*
+	 * A snapshot is being taken (virtio_freeze): the device's own
+	 * threads must leave guest memory, the queues and the interrupt
+	 * alone until virtio_thaw, or the saved memory and the saved queue
+	 * indices disagree. Under the lock; `thawed` is signalled with it.
+	 */
+	bool frozen;
+	pthread_cond_t thawed;
 
 	void *priv; /* the device type's own state */
 };
@@ -109,6 +123,14 @@ void virtio_serve_queue(struct virtio_dev *dev, unsigned q,
 
 /* For devices: the driver misbehaved; stop serving it until it resets. */
 void virtio_fail(struct virtio_dev *dev);
+
+/*
+ * Around a snapshot, with the vCPUs paused: freeze waits out any device
+ * thread working on the queues and keeps the next ones off; thaw lets
+ * them go on and calls the device's thaw op.
+ */
+void virtio_freeze(struct virtio_dev *dev);
+void virtio_thaw(struct virtio_dev *dev);
 
 /* Transport snapshot (registers and queues, then the device's record). */
 int virtio_mmio_save(struct virtio_dev *dev, struct sm_buf *out);

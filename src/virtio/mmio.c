@@ -327,9 +327,11 @@ int virtio_mmio_create(struct vm *vm, const struct virtio_dev_ops *ops,
 	dev->irq = irq;
 	dev->mmio_base = base;
 	pthread_mutex_init(&dev->lock, NULL);
+	pthread_cond_init(&dev->thawed, NULL);
 	if (ops->init) {
 		ret = ops->init(dev, cfg, err);
 		if (ret) {
+			pthread_cond_destroy(&dev->thawed);
 			pthread_mutex_destroy(&dev->lock);
 			free(dev);
 			return ret;
@@ -345,8 +347,27 @@ void virtio_mmio_destroy(struct virtio_dev *dev)
 		return;
 	if (dev->ops->destroy)
 		dev->ops->destroy(dev);
+	pthread_cond_destroy(&dev->thawed);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev);
+}
+
+void virtio_freeze(struct virtio_dev *dev)
+{
+	/* taking the lock is the wait: device threads work under it */
+	pthread_mutex_lock(&dev->lock);
+	dev->frozen = true;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_thaw(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->frozen = false;
+	pthread_cond_broadcast(&dev->thawed);
+	if (dev->ops->thaw)
+		dev->ops->thaw(dev);
+	pthread_mutex_unlock(&dev->lock);
 }
 
 int virtio_mmio_cmdline(const struct virtio_dev *dev, char *buf, size_t size)

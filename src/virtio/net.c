@@ -189,8 +189,12 @@ static void net_rx(void *opaque, const void *frame, size_t len)
 	if (!running(dev) || !dev->queues[Q_RX].ready) {
 		n->rx_dropped++;
 	} else {
-		flush_rx(dev, n);
-		if (!n->rx_count && put_rx(dev, n, frame, len)) {
+		/* frozen for a snapshot: only the pending queue, no guest
+		 * memory (net_thaw delivers it) */
+		if (!dev->frozen)
+			flush_rx(dev, n);
+		if (!dev->frozen && !n->rx_count &&
+		    put_rx(dev, n, frame, len)) {
 			virtio_signal_used(dev, Q_RX);
 		} else if (n->rx_count < RX_PENDING) {
 			struct pending *p =
@@ -246,6 +250,12 @@ static void net_reset(struct virtio_dev *dev)
 	struct net_dev *n = dev->priv;
 
 	n->rx_count = 0;
+}
+
+static void net_thaw(struct virtio_dev *dev)
+{
+	if (running(dev))
+		flush_rx(dev, dev->priv);
 }
 
 static void net_notify(struct virtio_dev *dev, unsigned queue)
@@ -314,4 +324,5 @@ const struct virtio_dev_ops virtio_net_ops = {
     .config_read = net_config_read,
     .save = net_save,
     .restore = net_restore,
+    .thaw = net_thaw,
 };

@@ -25,8 +25,15 @@
 #define VSOCK_QUEUE_SIZE 128
 enum { Q_RX, Q_TX, Q_EVENT, VSOCK_NUM_QUEUES };
 
-enum { OP_REQUEST = 1, OP_RESPONSE, OP_RST, OP_SHUTDOWN, OP_RW,
-       OP_CREDIT_UPDATE, OP_CREDIT_REQUEST };
+enum {
+	OP_REQUEST = 1,
+	OP_RESPONSE,
+	OP_RST,
+	OP_SHUTDOWN,
+	OP_RW,
+	OP_CREDIT_UPDATE,
+	OP_CREDIT_REQUEST
+};
 #define TYPE_STREAM 1
 #define SHUTDOWN_RCV 1
 #define SHUTDOWN_SEND 2
@@ -58,8 +65,7 @@ struct conn {
 	size_t pending_len;
 	bool host_eof, guest_shut_send, guest_shut_rcv;
 	/* control packets owed to the guest */
-	bool send_request, send_response, send_rst, send_shutdown,
-		send_credit;
+	bool send_request, send_response, send_rst, send_shutdown, send_credit;
 };
 
 struct vsock_dev {
@@ -88,7 +94,7 @@ static struct conn *conn_new(struct vsock_dev *v, uint32_t gport,
 			     uint32_t hport, int fd)
 {
 	struct conn *c;
-	struct epoll_event ev = { .events = 0 };
+	struct epoll_event ev = {.events = 0};
 
 	if (v->nconns >= VSOCK_MAX_CONNS)
 		return NULL;
@@ -171,8 +177,8 @@ static void handle_rw(struct conn *c, const struct virtq_chain *ch,
 		c->send_rst = true;
 		return;
 	}
-	virtq_chain_read(ch, sizeof(struct vsock_hdr), c->pending + c->pending_len,
-			 len);
+	virtq_chain_read(ch, sizeof(struct vsock_hdr),
+			 c->pending + c->pending_len, len);
 	c->pending_len += len;
 	flush_pending(c);
 }
@@ -298,7 +304,8 @@ static uint32_t peer_credit(const struct conn *c)
 {
 	uint32_t in_flight = c->tx_cnt - c->peer_fwd_cnt;
 
-	return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
+	return in_flight >= c->peer_buf_alloc ? 0
+					      : c->peer_buf_alloc - in_flight;
 }
 
 /* Builds the next packet owed on c into the chain; 0 if nothing is owed. */
@@ -405,7 +412,7 @@ out:
 static void update_interest(struct vsock_dev *v)
 {
 	for (struct conn *c = v->conns; c; c = c->next) {
-		struct epoll_event ev = { .data.ptr = c };
+		struct epoll_event ev = {.data.ptr = c};
 
 		if (c->state == CONN_OPEN && !c->host_eof && peer_credit(c))
 			ev.events |= EPOLLIN;
@@ -446,6 +453,9 @@ static void *io_thread(void *arg)
 			/* nothing pending on the kick counter */
 		}
 		pthread_mutex_lock(&dev->lock);
+		/* a snapshot is being taken: sockets wait, level-triggered */
+		while (dev->frozen && !v->stop)
+			pthread_cond_wait(&dev->thawed, &dev->lock);
 		if (v->stop) {
 			pthread_mutex_unlock(&dev->lock);
 			break;
@@ -482,6 +492,7 @@ static void vsock_destroy(struct virtio_dev *dev)
 	if (v->thread_started) {
 		pthread_mutex_lock(&dev->lock);
 		v->stop = true;
+		pthread_cond_broadcast(&dev->thawed);
 		pthread_mutex_unlock(&dev->lock);
 		kick(v);
 		pthread_join(v->thread, NULL);
@@ -500,7 +511,7 @@ static int vsock_init(struct virtio_dev *dev, const void *cfgp,
 {
 	const struct virtio_vsock_config *cfg = cfgp;
 	struct vsock_dev *v = calloc(1, sizeof(*v));
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 
 	if (!v)
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -518,7 +529,8 @@ static int vsock_init(struct virtio_dev *dev, const void *cfgp,
 	}
 	if (pthread_create(&v->thread, NULL, io_thread, dev)) {
 		vsock_destroy(dev);
-		return sm_err(err, -EAGAIN, "virtio-vsock: cannot start its thread");
+		return sm_err(err, -EAGAIN,
+			      "virtio-vsock: cannot start its thread");
 	}
 	v->thread_started = true;
 	return 0;
@@ -565,7 +577,8 @@ int vsock_connect(struct virtio_dev *dev, uint32_t port, struct sm_error *err)
 	if (!c) {
 		close(sv[0]);
 		close(sv[1]);
-		return sm_err(err, -ENOMEM, "vsock connect: too many connections");
+		return sm_err(err, -ENOMEM,
+			      "vsock connect: too many connections");
 	}
 	kick(v);
 	return sv[1];
@@ -595,16 +608,16 @@ static int vsock_restore(struct virtio_dev *dev, const void *data, size_t len)
 }
 
 const struct virtio_dev_ops virtio_vsock_ops = {
-	.name = "vsock",
-	.device_id = VIRTIO_ID_VSOCK,
-	.num_queues = VSOCK_NUM_QUEUES,
-	.queue_max = VSOCK_QUEUE_SIZE,
-	.config_size = 8,
-	.init = vsock_init,
-	.destroy = vsock_destroy,
-	.reset = vsock_reset,
-	.notify = vsock_notify,
-	.config_read = vsock_config_read,
-	.save = vsock_save,
-	.restore = vsock_restore,
+    .name = "vsock",
+    .device_id = VIRTIO_ID_VSOCK,
+    .num_queues = VSOCK_NUM_QUEUES,
+    .queue_max = VSOCK_QUEUE_SIZE,
+    .config_size = 8,
+    .init = vsock_init,
+    .destroy = vsock_destroy,
+    .reset = vsock_reset,
+    .notify = vsock_notify,
+    .config_read = vsock_config_read,
+    .save = vsock_save,
+    .restore = vsock_restore,
 };

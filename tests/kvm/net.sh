@@ -185,6 +185,38 @@ PIDS+=("$big")
 n=$(fetch "http://127.0.0.1:$p3/big" | wc -c)
 [ "$n" = 1048576 ] && pass net_publish_1mib || fail net_publish_1mib "got $n bytes ($(head -c 300 "$TMP/big.err"))"
 stop "$big"
+
+# ---- snapshot of a container while the host pulls from it, then the
+# restored VM's network: device threads must not move the queues while
+# the snapshot is taken (virtio_freeze) ----
+ps_=$(free_port)
+"$SM" run -d --pull never --name "smnet-snap-$$" -p "$ps_:80" "$IMG" sh -c \
+	'mkdir -p /www && dd if=/dev/zero bs=1024 count=512 2>/dev/null >/www/big && exec httpd -f -p 80 -h /www' \
+	</dev/null >"$TMP/snapc.out" 2>"$TMP/snapc.err"
+fetch "http://127.0.0.1:$ps_/big" >/dev/null
+$PY - "$ps_" <<'PYEOF' >/dev/null 2>&1 &
+import sys, time, urllib.request
+end = time.time() + 120
+while time.time() < end:
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%s/big" % sys.argv[1], timeout=5).read()
+    except Exception:
+        pass
+PYEOF
+load=$!
+PIDS+=("$load")
+sleep 2
+"$SM" snapshot "smnet-snap-$$" "$TMP/netsnap" >"$TMP/snap.out" 2>&1
+src=$?
+stop "$load"
+"$SM" rm -f "smnet-snap-$$" >/dev/null 2>&1
+run_restore() {
+	timeout 300 "$SM" restore "$TMP/netsnap" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+}
+run_restore wget -qO- "http://10.0.2.2:$hp/file"
+expect net_snapshot_under_load_restores_networking '[ $src = 0 ] && [ $rc = 0 ] && grep -qx from-the-host "$TMP/out"' \
+	"snapshot ($src: $(head -c 200 "$TMP/snap.out")) or the restored VM's wget failed"
 for p in "${PIDS[@]}"; do stop "$p"; done
 PIDS=()
 

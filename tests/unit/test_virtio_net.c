@@ -292,6 +292,26 @@ TEST(rx_before_driver_ok_dropped)
 	CHECK_EQ(used_idx(RXQ), 0);
 }
 
+/* While a snapshot is taken, frames wait; guest memory is not touched. */
+TEST(rx_while_frozen_waits_for_thaw)
+{
+	uint8_t frame[64] = {0};
+
+	setup();
+	pthread_cond_init(&dev.thawed, NULL);
+	post(RXQ, 0, 0x800, VIRTQ_DESC_F_WRITE);
+	virtio_freeze(&dev);
+	frame[0] = 0x11;
+	net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(used_idx(RXQ), 0);
+	CHECK_EQ(buf(RXQ, 0)[HDR], 0);
+	virtio_thaw(&dev);
+	CHECK_EQ(used_idx(RXQ), 1);
+	CHECK_EQ(used_len(RXQ, 0), HDR + sizeof(frame));
+	CHECK_EQ(buf(RXQ, 0)[HDR], 0x11);
+	pthread_cond_destroy(&dev.thawed);
+}
+
 TEST(save_restore_round_trip)
 {
 	struct sm_buf b = {0};
@@ -319,6 +339,7 @@ int main(void)
 	RUN(rx_small_buffer_given_back_empty);
 	RUN(rx_oversized_from_backend_dropped);
 	RUN(rx_before_driver_ok_dropped);
+	RUN(rx_while_frozen_waits_for_thaw);
 	RUN(save_restore_round_trip);
 	virtio_net_ops.destroy(&dev);
 	gm_destroy(&gm);
