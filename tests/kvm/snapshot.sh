@@ -110,10 +110,15 @@ for i in $(seq 1 $n); do
 	smrun "many$i" "$IMG" sh -c "echo clone-$i; exit $((i % 7))" &
 done
 wait
-bad=0
+bad=0 first_bad=
 for i in $(seq 1 $n); do
 	[ "$(cat "$TMP/many$i.out")" = "clone-$i" ] && [ "$(rc_of many$i)" = $((i % 7)) ] &&
-		grep -q "warm start" "$TMP/many$i.err" || bad=$((bad + 1))
+		grep -q "warm start" "$TMP/many$i.err" && continue
+	bad=$((bad + 1))
+	[ -n "$first_bad" ] || first_bad=$i
 done
-expect_ok snapshot_many_clones_at_once '[ $bad = 0 ]' "$bad of $n clones wrong (e.g. $(head -c 200 "$TMP/many1.err"))"
+# Say what the first wrong clone printed, so a failure in CI can be read.
+why=
+[ -z "$first_bad" ] || why="clone $first_bad: rc $(rc_of many$first_bad) (want $((first_bad % 7))), out '$(head -c 100 "$TMP/many$first_bad.out")', err: $(tail -c 600 "$TMP/many$first_bad.err")"
+expect_ok snapshot_many_clones_at_once '[ $bad = 0 ]' "$bad of $n clones wrong; $why"
 exit 0

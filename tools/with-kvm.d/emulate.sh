@@ -84,11 +84,15 @@ write_ctl() {
 # throw-away test machine: no CPU-bug mitigations, no crypto self-tests
 # (both cost boot time under TCG); its console goes to a log file.
 qemu_args() {
-	local p i=1
+	local p i=1 npt_opt=wk.modopt=kvm_amd:npt=0
+	# kvm_amd runs its guests on shadow paging unless WITH_KVM_NPT=1: with
+	# nested paging, TCG's emulation of it made warm clones triple-fault
+	# (docs/with-kvm.md, "Nested paging is off").
+	[ "${WITH_KVM_NPT:-0}" = 1 ] && npt_opt=
 	qargs=(qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none
 		-no-reboot -machine q35 -accel tcg,thread=multi -cpu EPYC-v3,+svm,+npt
 		-smp "$cpus" -m "$mem" -kernel "$kernel" -initrd "$initrd"
-		-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off cryptomgr.notests ${WITH_KVM_APPEND:-} wk.ctl=${ctl##*/}"
+		-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off cryptomgr.notests $npt_opt ${WITH_KVM_APPEND:-} wk.ctl=${ctl##*/}"
 		-serial "file:$logdir/console.log"
 		-virtfs local,path=/,mount_tag=wkroot,security_model=none,readonly=on,multidevs=remap)
 	for p in "${shares[@]}"; do
