@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tests tools/with-kvm: its direct path (forced with WITH_KVM_DIRECT=1) and
 # its emulated path (forced with WITH_KVM_EMULATE=1, so it is tested on
-# machines with a /dev/kvm too). Two boots of the emulated host: one runs
-# every in-guest check, one is cut by the timeout.
+# machines with a /dev/kvm too). Three boots of the emulated host: one runs
+# every in-guest check, one is cut by the timeout, one by the heartbeat
+# watch.
 set -u
 top=${SM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 wk=$top/tools/with-kvm
@@ -106,4 +107,14 @@ check timeout-status "got $rc, want 124" test "$rc" = 124
 check timeout-message "stderr: $(head -c 300 "$scratch/err2")" grep -q 'with-kvm: timed out after 30s' "$scratch/err2"
 check timeout-started "CMD did not start before the timeout: $(cat "$scratch/out2")" \
 	test "$(cat "$scratch/out2")" = started
+
+# Boot 3: a host whose heartbeat is older than WITH_KVM_STALL is taken as
+# wedged and stopped (the init writes it every 5 s, so 1 s trips it).
+start=$(date +%s)
+WITH_KVM_STALL=1 "$wk" sleep 1000 >"$scratch/out3" 2>"$scratch/err3"
+rc=$? took=$(($(date +%s) - start))
+check stall-status "got $rc, want 125" test "$rc" = 125
+check stall-message "stderr: $(head -c 300 "$scratch/err3")" \
+	grep -q 'with-kvm: the emulated KVM host stopped: no heartbeat for [0-9]* s' "$scratch/err3"
+check stall-stops-early "took $took s" test "$took" -lt 200
 exit 0

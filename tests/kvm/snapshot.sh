@@ -105,20 +105,39 @@ expect_ok snapshot_cli_restore_resumes '[ "$(cat "$TMP/mid3.out")" = result=2000
 	"$(cat "$TMP/mid3.out" "$TMP/mid3.err" | head -c 300)"
 
 # Many clones of one template at once.
+# many_round TAG: $n clones at once; sets bad (wrong clones), first_bad
+# and faults (clones that ended in a guest triple fault).
 n=${SM_TEST_CLONES:-16}
-for i in $(seq 1 $n); do
-	smrun "many$i" "$IMG" sh -c "echo clone-$i; exit $((i % 7))" &
-done
-wait
-bad=0 first_bad=
-for i in $(seq 1 $n); do
-	[ "$(cat "$TMP/many$i.out")" = "clone-$i" ] && [ "$(rc_of many$i)" = $((i % 7)) ] &&
-		grep -q "warm start" "$TMP/many$i.err" && continue
-	bad=$((bad + 1))
-	[ -n "$first_bad" ] || first_bad=$i
-done
+many_round() {
+	local i t
+	for i in $(seq 1 $n); do
+		smrun "$1$i" "$IMG" sh -c "echo clone-$i; exit $((i % 7))" &
+	done
+	wait
+	bad=0 first_bad= faults=0
+	for i in $(seq 1 $n); do
+		t=$1$i
+		grep -q "guest triple fault" "$TMP/$t.err" && faults=$((faults + 1))
+		[ "$(cat "$TMP/$t.out")" = "clone-$i" ] && [ "$(rc_of "$t")" = $((i % 7)) ] &&
+			grep -q "warm start" "$TMP/$t.err" && continue
+		bad=$((bad + 1))
+		[ -n "$first_bad" ] || first_bad=$t
+	done
+}
+many_round many
+# Under the emulated KVM host (tools/with-kvm) with nested paging
+# (WITH_KVM_NPT=1), TCG made about 1 in 100 such clones triple-fault
+# (docs/with-kvm.md, "Nested paging and its faults"); one that does drops
+# the template, so later clones boot cold. That fault, and only that,
+# earns one more round, which must then be right in full; it is reported
+# as a NOTE.
+if [ $faults != 0 ] && grep -q "wk.ctl=" /proc/cmdline; then
+	echo "NOTE snapshot_many_clones_at_once: $faults of $n clones ended in a guest triple fault in the emulated KVM host; all $n again"
+	smrun many-rewarm "$IMG" true
+	many_round again
+fi
 # Say what the first wrong clone printed, so a failure in CI can be read.
 why=
-[ -z "$first_bad" ] || why="clone $first_bad: rc $(rc_of many$first_bad) (want $((first_bad % 7))), out '$(head -c 100 "$TMP/many$first_bad.out")', err: $(tail -c 600 "$TMP/many$first_bad.err")"
+[ -z "$first_bad" ] || why="$first_bad: rc $(rc_of "$first_bad"), out '$(head -c 100 "$TMP/$first_bad.out")', err: $(tail -c 600 "$TMP/$first_bad.err")"
 expect_ok snapshot_many_clones_at_once '[ $bad = 0 ]' "$bad of $n clones wrong; $why"
 exit 0

@@ -73,10 +73,13 @@ write_ctl() {
 		echo 'while IFS= read -r -d "" kv; do envs+=("$kv"); done <"$ctl/env"'
 		echo "umask $(umask)"
 		printf 'cd -- %q 2>>"$ctl/diag" || { echo 125 >"$ctl/status"; exit; }\n' "$PWD"
+		# An idle VM held open for the session (kvm-keeper.py says why).
+		printf 'python3 %q 2>>"$ctl/diag" & keeper=$!\n' "$aux/kvm-keeper.py"
 		printf 'env -i "${envs[@]}" /bin/sh -c '\''exec "$@"'\'' sh'
 		printf ' %q' "$@"
 		printf ' </dev/null >>"$ctl/out" 2>>"$ctl/err"\n'
-		echo 'echo $? >"$ctl/status.new" && mv "$ctl/status.new" "$ctl/status"'
+		echo 'rc=$?; kill $keeper 2>/dev/null'
+		echo 'echo $rc >"$ctl/status.new" && mv "$ctl/status.new" "$ctl/status"'
 	} >"$ctl/run"
 }
 
@@ -85,15 +88,16 @@ write_ctl() {
 # (both cost boot time under TCG); its console goes to a log file.
 qemu_args() {
 	local p i=1 npt_opt=wk.modopt=kvm_amd:npt=0
-	# kvm_amd runs its guests on shadow paging unless WITH_KVM_NPT=1: with
-	# nested paging, TCG's emulation of it made warm clones triple-fault
-	# (docs/with-kvm.md, "Nested paging is off").
+	# kvm_amd on shadow paging unless WITH_KVM_NPT=1: under load, TCG's
+	# nested paging makes guests triple-fault now and then
+	# (docs/with-kvm.md, "Nested paging and its faults").
 	[ "${WITH_KVM_NPT:-0}" = 1 ] && npt_opt=
-	qargs=(qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none
+	qargs=(qemu-system-x86_64 -nodefaults -no-user-config -display none
 		-no-reboot -machine q35 -accel tcg,thread=multi -cpu EPYC-v3,+svm,+npt
 		-smp "$cpus" -m "$mem" -kernel "$kernel" -initrd "$initrd"
 		-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off cryptomgr.notests $npt_opt ${WITH_KVM_APPEND:-} wk.ctl=${ctl##*/}"
 		-serial "file:$logdir/console.log"
+		-monitor "unix:$logdir/monitor.sock,server=on,wait=off"
 		-virtfs local,path=/,mount_tag=wkroot,security_model=none,readonly=on,multidevs=remap)
 	for p in "${shares[@]}"; do
 		local tag=wktmp
@@ -114,9 +118,27 @@ new_logdir() {
 	(cd "$cache/log" && ls -1d -- */ 2>/dev/null | sort -r | tail -n +21 | xargs -r rm -rf --)
 }
 
+# watch_heartbeat QPID: stops QEMU (QPID) once the emulated host's
+# heartbeat file (written every 5 s by the init, from just before CMD
+# starts) is $stall_s seconds old, and leaves its age in $ctl/wedged.
+watch_heartbeat() {
+	local age
+	[ "$stall_s" != 0 ] || return 0
+	while kill -0 "$1" 2>/dev/null; do
+		sleep 5
+		[ -f "$ctl/heartbeat" ] || continue
+		age=$(($(date +%s) - $(stat -c %Y "$ctl/heartbeat" 2>/dev/null || date +%s)))
+		if [ "$age" -ge "$stall_s" ]; then
+			echo "$age" >"$ctl/wedged"
+			kill "$1" 2>/dev/null
+			return 0
+		fi
+	done
+}
+
 wk_cleanup() {
 	local p
-	for p in ${qpid:-} ${tout:-} ${terr:-}; do
+	for p in ${qpid:-} ${tout:-} ${terr:-} ${twatch:-}; do
 		kill "$p" 2>/dev/null
 	done
 	[ -n "${ctl:-}" ] && rm -rf "$ctl"
@@ -144,12 +166,22 @@ run_emulated() {
 	tout=$!
 	tail -c +1 -s 0.1 -f --pid="$qpid" "$ctl/err" >&2 &
 	terr=$!
+	watch_heartbeat "$qpid" &
+	twatch=$!
 	wait "$qpid"
 	qrc=$?
 	qpid=
 	wait "$tout" "$terr"
 	tout='' terr=''
+	kill "$twatch" 2>/dev/null
+	wait "$twatch" 2>/dev/null
+	twatch=
 	sed 's/^/with-kvm: /' "$ctl/diag" >&2
+	if [ -f "$ctl/wedged" ]; then
+		echo "with-kvm: the emulated KVM host stopped: no heartbeat for $(cat "$ctl/wedged") s (WITH_KVM_STALL), QEMU stopped; CMD did not end: $*" >&2
+		echo "with-kvm: console log: $logdir/console.log" >&2
+		exit 125
+	fi
 	if [ "$qrc" = 124 ] && [ -n "${tcmd[*]}" ]; then
 		timed_out "$@"
 	fi
