@@ -121,7 +121,11 @@ expect ctr_snapshot_keeps_exec_base 'grep -q "^env PATH=" "$TMP/snap/vm.conf" &&
 	"vm.conf lacks the process's env/cwd: $(head -c 300 "$TMP/snap/vm.conf")"
 expect ctr_snapshot_restores_continue '[ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -qx "counted 150 from 150" "$TMP/r1" && grep -qx "counted 150 from 150" "$TMP/r2"' \
 	"restores did not finish the count ($rc1 $rc2): $(cat "$TMP/r1" "$TMP/r2" | head -c 400)"
-sm restore "$TMP/snap" sh -c 'echo "i=$(cat /tmp/i) path=$PATH"; exit 9'
+# The snapshot can land between the counter's truncate of /tmp/i and its
+# write (or before its first write); the resumed counter rewrites it
+# within 0.1 s, so CMD waits up to 5 s for it. A VM that is not the
+# resumed one never gets the file and fails the check.
+sm restore "$TMP/snap" sh -c 'n=0; while [ ! -s /tmp/i ] && [ $n -lt 50 ]; do n=$((n+1)); sleep 0.1; done; echo "i=$(cat /tmp/i) path=$PATH"; exit 9'
 expect ctr_restore_with_command '[ $rc = 9 ] && grep -Eq "^i=[0-9]+ path=.*/usr/bin" "$TMP/out"' \
 	"restore DIR CMD did not run CMD in the resumed VM ($rc): $(cat "$TMP/out" "$TMP/err" | head -c 300)"
 sm restore -d --name clone "$TMP/snap"

@@ -97,8 +97,14 @@ qemu_args() {
 		-smp "$cpus" -m "$mem" -kernel "$kernel" -initrd "$initrd"
 		-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off cryptomgr.notests $npt_opt ${WITH_KVM_APPEND:-} wk.ctl=${ctl##*/}"
 		-serial "file:$logdir/console.log"
-		-monitor "unix:$logdir/monitor.sock,server=on,wait=off"
 		-virtfs local,path=/,mount_tag=wkroot,security_model=none,readonly=on,multidevs=remap)
+	# The human monitor, to look at a wedged host; a unix socket path has
+	# to fit in 108 bytes, so a deep cache directory goes without.
+	if [ ${#logdir} -le 90 ]; then
+		qargs+=(-monitor "unix:$logdir/monitor.sock,server=on,wait=off")
+	else
+		qargs+=(-monitor none)
+	fi
 	for p in "${shares[@]}"; do
 		local tag=wktmp
 		if [ "$p" != "$tmpdir" ]; then
