@@ -88,7 +88,7 @@ struct sm_boot_result {
 	int status;            /* guest-reported exit status (SM_EXIT_GUEST) */
 	uint64_t boot_to_init_ns; /* VMM start to init's first report, 0 if none */
 	uint64_t total_ns;
-	char detail[256];      /* why the VM stopped, when not SM_EXIT_GUEST */
+	char detail[512];      /* why the VM stopped, when not SM_EXIT_GUEST */
 };
 
 /*

@@ -26,6 +26,17 @@ enum hv_exit_kind {
 	HV_EXIT_FAIL,	  /* the hypervisor could not run the vCPU */
 };
 
+/*
+ * Why the hypervisor could not run a vCPU (HV_EXIT_FAIL), as it said it:
+ * kept raw here and turned into words by hv_fail_describe().
+ */
+struct hv_fail {
+	uint32_t exit_reason; /* the hypervisor's own exit reason */
+	uint32_t ndata;	      /* words of data[] the hypervisor filled */
+	uint64_t code;	      /* KVM: suberror, or hardware entry failure */
+	uint64_t data[16];
+};
+
 struct hv_exit {
 	enum hv_exit_kind kind;
 	union {
@@ -42,7 +53,7 @@ struct hv_exit {
 			bool write;
 			uint8_t *data;
 		} mmio;
-		uint64_t fail_reason;
+		struct hv_fail fail;
 	};
 };
 
@@ -75,6 +86,27 @@ void hv_vcpu_request_exit(struct hv_vcpu *vcpu);
  * that is not running.
  */
 int hv_vcpu_describe(struct hv_vcpu *vcpu, char *buf, size_t size);
+
+/*
+ * One line that names a failure: what the hypervisor reported, decoded
+ * (KVM: the exit, the internal-error suberror or the hardware reason for
+ * a failed entry, the data words, the instruction bytes it fetched).
+ */
+void hv_fail_describe(const struct hv_fail *fail, char *buf, size_t size);
+
+/*
+ * The guest instruction pointer of a vCPU that is not running, as
+ * virtual (`pc`) and, where the guest's page tables map it, physical
+ * (`gpa`) address. 0, -EFAULT when unmapped (gpa unset), or -errno.
+ */
+int hv_vcpu_pc(struct hv_vcpu *vcpu, uint64_t *pc, uint64_t *gpa);
+
+/*
+ * A sentence about the host's hypervisor that explains guest failures,
+ * or "" when there is nothing to say: on Linux, a KVM that is kvm-pvm
+ * (no hardware virtualisation; it cannot run an unmodified guest kernel).
+ */
+void hv_host_note(char *buf, size_t size);
 
 /* x86_64 boot state for the 64-bit Linux boot protocol. */
 struct hv_x86_boot {

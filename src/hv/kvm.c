@@ -228,18 +228,9 @@ static void decode_exit(struct kvm_run *run, struct hv_exit *exit)
 	case KVM_EXIT_SYSTEM_EVENT:
 		exit->kind = HV_EXIT_RESET;
 		break;
-	case KVM_EXIT_FAIL_ENTRY:
+	default: /* KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, others */
 		exit->kind = HV_EXIT_FAIL;
-		exit->fail_reason =
-		    run->fail_entry.hardware_entry_failure_reason;
-		break;
-	case KVM_EXIT_INTERNAL_ERROR:
-		exit->kind = HV_EXIT_FAIL;
-		exit->fail_reason = 0x10000ULL | run->internal.suberror;
-		break;
-	default:
-		exit->kind = HV_EXIT_FAIL;
-		exit->fail_reason = 0x20000ULL | run->exit_reason;
+		kvm_decode_fail(run, &exit->fail);
 		break;
 	}
 }

@@ -22,6 +22,11 @@ struct hv_vcpu {
 	unsigned index;
 };
 
+struct hv_fail;
+
+/* Copies a failed exit's report out of kvm_run (kvm_fail.c). */
+void kvm_decode_fail(const struct kvm_run *run, struct hv_fail *fail);
+
 /*
  * Snapshot blobs (kvm_state.c): a 4-byte tag, then sections of
  * u32 id | u32 length | payload, each id at most once. Payloads are the

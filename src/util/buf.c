@@ -1,3 +1,5 @@
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +45,7 @@ void sm_buf_put_u8(struct sm_buf *b, uint8_t v)
 
 void sm_buf_put_u16(struct sm_buf *b, uint16_t v)
 {
-	uint8_t x[2] = { v, v >> 8 };
+	uint8_t x[2] = {v, v >> 8};
 
 	sm_buf_put(b, x, 2);
 }
@@ -107,4 +109,18 @@ uint64_t sm_get_u64(struct sm_reader *r)
 	uint64_t lo = sm_get_u32(r);
 
 	return lo | (uint64_t)sm_get_u32(r) << 32;
+}
+
+void sm_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, size - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n;
 }

@@ -16,6 +16,14 @@ struct sm_buf {
 };
 
 void sm_buf_free(struct sm_buf *b);
+
+/*
+ * Formats onto the end of a fixed string buffer: writes at buf + *off,
+ * never past size, and advances *off (which may then exceed size: later
+ * calls write nothing). For messages built in pieces.
+ */
+void sm_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void sm_buf_put(struct sm_buf *b, const void *p, size_t len);
 void sm_buf_put_u8(struct sm_buf *b, uint8_t v);
 void sm_buf_put_u16(struct sm_buf *b, uint16_t v);

@@ -90,7 +90,7 @@ void vm_guest_reset(struct vm *vm)
 static void handle_exit(struct vm_vcpu *v, const struct hv_exit *ex)
 {
 	struct vm *vm = v->vm;
-	char detail[256], regs[160];
+	char detail[sizeof(vm->detail)], regs[160];
 
 	switch (ex->kind) {
 	case HV_EXIT_IO:
@@ -123,9 +123,7 @@ static void handle_exit(struct vm_vcpu *v, const struct hv_exit *ex)
 	case HV_EXIT_INTR:
 		break;
 	case HV_EXIT_FAIL:
-		snprintf(detail, sizeof(detail),
-			 "hypervisor failed to run vCPU %u (reason 0x%llx)",
-			 v->index, (unsigned long long)ex->fail_reason);
+		vm_describe_fail(vm, v, &ex->fail, detail, sizeof(detail));
 		vm_stop(vm, SM_EXIT_INTERNAL, 0, detail);
 		break;
 	}

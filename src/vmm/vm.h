@@ -45,13 +45,13 @@ struct vm {
 
 	pthread_mutex_t lock; /* protects the fields below */
 	pthread_cond_t cond;
-	bool pausing;           /* vCPUs park until it is cleared */
-	unsigned parked;        /* vCPUs parked right now */
+	bool pausing;	 /* vCPUs park until it is cleared */
+	unsigned parked; /* vCPUs parked right now */
 	bool stopped;
 	enum sm_vm_exit reason;
 	int status;
-	char detail[256];       /* why it stopped, for error messages */
-	uint64_t init_seen_ns;  /* when init reported its start */
+	char detail[512];      /* why it stopped, for error messages */
+	uint64_t init_seen_ns; /* when init reported its start */
 };
 
 uint64_t vm_now_ns(void);
@@ -65,6 +65,15 @@ void vm_irq_pulse(struct vm *vm, unsigned irq);
  */
 void vm_stop(struct vm *vm, enum sm_vm_exit reason, int status,
 	     const char *detail);
+
+/*
+ * Describes a vCPU the hypervisor could not run (vm_diag.c): the decoded
+ * report, the guest's rip and the bytes there, and a note on the host's
+ * hypervisor where that explains the failure.
+ */
+struct hv_fail;
+void vm_describe_fail(struct vm *vm, struct vm_vcpu *v,
+		      const struct hv_fail *fail, char *buf, size_t size);
 
 /*
  * Reserves `size` bytes of guest-physical space above RAM for a device's

@@ -205,15 +205,20 @@ static int run_until(struct machine *m, uint32_t stop_iter, uint16_t stop_port,
 		}
 		if (e.kind == HV_EXIT_INTR)
 			continue;
+		if (e.kind == HV_EXIT_FAIL) {
+			char what[240];
+
+			hv_fail_describe(&e.fail, what, sizeof(what));
+			snprintf(why, whylen, "%s in iteration %u", what,
+				 m->iter);
+			return -1;
+		}
 		if (e.kind != HV_EXIT_IO || !e.io.write || e.io.size != 4 ||
 		    e.io.count != 1) {
 			snprintf(why, whylen,
-				 "unexpected exit kind %d (port %#x, reason "
-				 "%#llx) in iteration %u",
+				 "unexpected exit kind %d (port %#x) in "
+				 "iteration %u",
 				 e.kind, e.kind == HV_EXIT_IO ? e.io.port : 0,
-				 e.kind == HV_EXIT_FAIL
-				     ? (unsigned long long)e.fail_reason
-				     : 0ULL,
 				 m->iter);
 			return -1;
 		}
