@@ -96,10 +96,11 @@ check fake-timeout "stderr: $(head -c 300 "$scratch/e3"); then status $rc, probe
 unset WITH_KVM_PROBE_VMM WITH_KVM_PROBE_KERNEL WITH_KVM_PROBE_INITRD
 export WITH_KVM_PROBE_CACHE=$scratch/cache4
 sm=$build/supermachine
-guest=("$sm" boot --kernel "$build/guest/vmlinux" --initrd "$build/guest/initramfs.cpio")
+# the guest is built once, in build/guest, also for a sanitizer build
+guest=("$sm" boot --kernel "$top/build/guest/vmlinux" --initrd "$top/build/guest/initramfs.cpio")
 pvm=0
 [ -d /sys/module/kvm_pvm ] && ! grep -qwE 'vmx|svm' /proc/cpuinfo && pvm=1
-if [ ! -x "$sm" ] || [ ! -f "$build/guest/vmlinux" ]; then
+if [ ! -x "$sm" ] || [ ! -f "$top/build/guest/vmlinux" ]; then
 	fail real-verdict "$sm or the guest kernel is not built"
 elif [ $pvm = 1 ]; then
 	WITH_KVM_TIMEOUT=600 "$wk" "${guest[@]}" -- sh -c 'exit 7' >"$scratch/o4" 2>"$scratch/e4"
