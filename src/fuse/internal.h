@@ -79,7 +79,9 @@ struct fuse_server {
 struct req {
 	struct fuse_server *s;
 	struct fuse_in_header h;
-	const uint8_t *body; /* linearised body (WRITE: only fuse_write_in) */
+	/* host copy of the body (WRITE: only fuse_write_in); never guest
+	 * memory, so what a handler checks stays what it uses */
+	const uint8_t *body;
 	size_t blen;
 	const struct iovec *in;
 	int in_cnt;
@@ -127,9 +129,11 @@ int reply_entry(struct req *r, struct fnode *n, const struct stat *st);
 void entry_out(struct fuse_server *s, struct fuse_entry_out *e, struct fnode *n,
 	       const struct stat *st);
 int check_name(const char *name);
-/* Request bytes at offset off of the whole request (bounded by h.len). */
+/* Copies request bytes at offset off of the whole request (bounded by
+ * h.len) into host memory; check and use only the copy. */
 int req_copy_in(struct req *r, size_t off, void *dst, size_t len);
-/* Scatter list of request bytes [off, off+len); -EINVAL when short. */
+/* Scatter list of request bytes [off, off+len) in guest memory; -EINVAL
+ * when short. Only for WRITE's payload, which is never inspected. */
 int in_iov(struct req *r, size_t off, size_t len, struct iovec *iov, int max);
 /* Bytes from the linear body: a struct at *off, or a NUL-ended string. */
 const void *body_take(struct req *r, size_t *off, size_t len);

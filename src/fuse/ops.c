@@ -553,6 +553,15 @@ static int op_write(struct req *r)
 		handle_put(r->s, h);
 		return -ENOMEM;
 	}
+	/*
+	 * The payload goes from guest memory straight into the file: the one
+	 * pwritev reads each byte once and nothing here looks at the data,
+	 * so a rewrite from another vCPU only changes what the file gets, as
+	 * a later WRITE could. Its bounds (size, offset) come from the host
+	 * copy of fuse_write_in, its segments from the host's descriptor
+	 * list. Copying it first would cost a second pass over up to
+	 * max_write bytes and protect nothing.
+	 */
 	cnt = in_iov(r, off, in->size, iov, max);
 	n = cnt < 0
 		? cnt

@@ -3,6 +3,15 @@
  * against the bytes actually present; the reply is assembled straight in
  * the caller's out scatter list, and a reply that does not fit becomes an
  * error reply (-ENOBUFS) rather than a truncated one.
+ *
+ * Read once (docs/security.md): the request lies in guest memory, and
+ * another vCPU can rewrite it while we work on it. So the header and the
+ * whole body (argument struct and names) are copied into host memory
+ * before anything looks at them, and only the copy is used afterwards: a
+ * name checked is the name passed to the backend. The exceptions read
+ * guest bytes exactly once into a host copy of their own: WRITE's payload
+ * (straight into the file) and the BATCH_FORGET / REMOVEMAPPING arrays
+ * (one element at a time, via req_copy_in).
  */
 #include <errno.h>
 #include <limits.h>
@@ -133,6 +142,7 @@ const void *body_take(struct req *r, size_t *off, size_t len)
 	return p;
 }
 
+/* r->body is the host copy, so the string found is the string used. */
 const char *body_str(struct req *r, size_t *off, size_t max)
 {
 	const char *p = (const char *)r->body + *off;
@@ -301,13 +311,39 @@ static void trace_req(struct fuse_server *s, const struct fuse_in_header *h,
 	fflush(s->trace);
 }
 
+/* Where a request body is copied: most fit in small, none is ever used in
+ * place in guest memory. */
+struct body_buf {
+	void *heap; /* bodies over sizeof(small), at most FUSE_MAX_BODY + 1 */
+	uint64_t small[1024 / sizeof(uint64_t)]; /* aligned for the structs */
+};
+
+/* Copies the len body bytes after the header into host memory. */
+static int copy_body(struct req *r, size_t len, struct body_buf *b)
+{
+	uint8_t *dst = (uint8_t *)b->small;
+
+	if (len + 1 > sizeof(b->small)) {
+		dst = b->heap = malloc(len + 1);
+		if (!dst)
+			return -ENOMEM;
+	}
+	if (sg_copy(r->in, r->in_cnt, sizeof(r->h), dst, len) < 0)
+		return -EINVAL;
+	dst[len] = 0; /* a zero byte past the end keeps string scans bounded */
+	r->body = dst;
+	r->blen = len;
+	return 0;
+}
+
 /* Validates the request and runs its handler; returns 0 or -errno. */
-static int dispatch(struct req *r, const struct fuse_opdesc **dp, void **lin)
+static int dispatch(struct req *r, const struct fuse_opdesc **dp,
+		    struct body_buf *b)
 {
 	struct fuse_server *s = r->s;
 	const struct fuse_opdesc *d;
 	size_t body_len = r->h.len - sizeof(r->h);
-	int init;
+	int init, rc;
 
 	if (r->h.opcode >= FUSE_OP_MAX || !fuse_ops_table[r->h.opcode].fn)
 		return -ENOSYS;
@@ -327,18 +363,9 @@ static int dispatch(struct req *r, const struct fuse_opdesc **dp, void **lin)
 		return -E2BIG;
 	if (body_len < d->min_in)
 		return -EINVAL;
-	if (r->in[0].iov_len >= sizeof(r->h) + body_len) {
-		r->body = (const uint8_t *)r->in[0].iov_base + sizeof(r->h);
-	} else {
-		/* +1: a zero byte past the end keeps string scans bounded */
-		*lin = calloc(1, body_len + 1);
-		if (!*lin)
-			return -ENOMEM;
-		if (sg_copy(r->in, r->in_cnt, sizeof(r->h), *lin, body_len))
-			return -EINVAL;
-		r->body = *lin;
-	}
-	r->blen = body_len;
+	rc = copy_body(r, body_len, b);
+	if (rc < 0)
+		return rc;
 	if (d->flags & OPF_NODE) {
 		r->node = node_get(s, r->h.nodeid);
 		if (!r->node)
@@ -355,12 +382,13 @@ int fuse_server_handle(struct fuse_server *s, const struct iovec *in,
 {
 	const struct fuse_opdesc *d = NULL;
 	struct fuse_out_header oh;
+	struct body_buf body;
 	struct req r;
-	void *lin = NULL;
 	size_t cap = 0;
 	int rc;
 
 	*out_len = 0;
+	body.heap = NULL;
 	memset(&r, 0, sizeof(r));
 	if (!s || in_cnt <= 0 || out_cnt < 0 || !in)
 		return -EINVAL;
@@ -388,9 +416,9 @@ int fuse_server_handle(struct fuse_server *s, const struct iovec *in,
 	if (r.h.len < sizeof(r.h) || r.h.len > r.in_total)
 		rc = -EINVAL;
 	else
-		rc = dispatch(&r, &d, &lin);
+		rc = dispatch(&r, &d, &body);
 	node_put(s, r.node);
-	free(lin);
+	free(body.heap);
 	if (d && (d->flags & OPF_NOREPLY)) {
 		if (__builtin_expect(s->trace != NULL, 0))
 			trace_req(s, &r.h, rc, 0);
