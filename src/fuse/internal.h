@@ -132,9 +132,6 @@ int check_name(const char *name);
 /* Copies request bytes at offset off of the whole request (bounded by
  * h.len) into host memory; check and use only the copy. */
 int req_copy_in(struct req *r, size_t off, void *dst, size_t len);
-/* Scatter list of request bytes [off, off+len) in guest memory; -EINVAL
- * when short. Only for WRITE's payload, which is never inspected. */
-int in_iov(struct req *r, size_t off, size_t len, struct iovec *iov, int max);
 /* Bytes from the linear body: a struct at *off, or a NUL-ended string. */
 const void *body_take(struct req *r, size_t *off, size_t len);
 const char *body_str(struct req *r, size_t *off, size_t max);

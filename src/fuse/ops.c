@@ -529,14 +529,15 @@ static int op_read(struct req *r)
 static int op_write(struct req *r)
 {
 	const struct fuse_write_in *in = (const void *)r->body;
-	struct iovec stack[IOV_STACK], *iov = stack;
 	size_t off = sizeof(r->h) + sizeof(*in);
 	struct fuse_write_out o;
 	struct fhandle *h;
-	int cnt, max;
+	struct iovec iov;
 	ssize_t n;
 
-	if (in->size > r->h.len - off || in->offset > (uint64_t)INT64_MAX ||
+	/* the kernel never sends more than the max_write INIT agreed */
+	if (in->size > r->h.len - off || in->size > r->s->max_write ||
+	    in->offset > (uint64_t)INT64_MAX ||
 	    in->offset + in->size > (uint64_t)INT64_MAX)
 		return -EINVAL;
 	h = get_handle(r, in->fh, 0);
@@ -546,32 +547,26 @@ static int op_write(struct req *r)
 		handle_put(r->s, h);
 		return -EBADF;
 	}
-	max = r->in_cnt < IOV_STACK ? IOV_STACK
-	      : r->in_cnt < IOV_MAX ? r->in_cnt
-				    : IOV_MAX;
-	if (max > IOV_STACK && !(iov = calloc(max, sizeof(*iov)))) {
+	/*
+	 * The payload is copied into host memory before the backend sees it
+	 * (docs/security.md: no pointer into guest memory reaches a syscall):
+	 * another vCPU rewriting it mid-write changes nothing we act on. The
+	 * copy is bounded by max_write.
+	 */
+	iov.iov_len = in->size;
+	iov.iov_base = malloc(in->size ? in->size : 1);
+	if (!iov.iov_base) {
 		handle_put(r->s, h);
 		return -ENOMEM;
 	}
-	/*
-	 * The payload goes from guest memory straight into the file: the one
-	 * pwritev reads each byte once and nothing here looks at the data,
-	 * so a rewrite from another vCPU only changes what the file gets, as
-	 * a later WRITE could. Its bounds (size, offset) come from the host
-	 * copy of fuse_write_in, its segments from the host's descriptor
-	 * list. Copying it first would cost a second pass over up to
-	 * max_write bytes and protect nothing.
-	 */
-	cnt = in_iov(r, off, in->size, iov, max);
-	n = cnt < 0
-		? cnt
-		: r->s->ops->write(r->s->be, h->node->ino, h->bfh, iov, cnt,
-				   (off_t)in->offset,
-				   (in->write_flags & FUSE_WRITE_KILL_SUIDGID)
-				       ? FUSE_BE_KILL_PRIV
-				       : 0);
-	if (iov != stack)
-		free(iov);
+	n = req_copy_in(r, off, iov.iov_base, in->size);
+	if (n == 0)
+		n = r->s->ops->write(r->s->be, h->node->ino, h->bfh, &iov, 1,
+				     (off_t)in->offset,
+				     (in->write_flags & FUSE_WRITE_KILL_SUIDGID)
+					 ? FUSE_BE_KILL_PRIV
+					 : 0);
+	free(iov.iov_base);
 	handle_put(r->s, h);
 	if (n < 0)
 		return (int)n;

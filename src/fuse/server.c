@@ -8,10 +8,9 @@
  * another vCPU can rewrite it while we work on it. So the header and the
  * whole body (argument struct and names) are copied into host memory
  * before anything looks at them, and only the copy is used afterwards: a
- * name checked is the name passed to the backend. The exceptions read
- * guest bytes exactly once into a host copy of their own: WRITE's payload
- * (straight into the file) and the BATCH_FORGET / REMOVEMAPPING arrays
- * (one element at a time, via req_copy_in).
+ * name checked is the name passed to the backend. WRITE's payload and
+ * the BATCH_FORGET / REMOVEMAPPING arrays are copied too, into host
+ * buffers of their own (req_copy_in).
  */
 #include <errno.h>
 #include <limits.h>
@@ -107,28 +106,6 @@ int req_copy_in(struct req *r, size_t off, void *dst, size_t len)
 	if (off > r->h.len || len > r->h.len - off)
 		return -EINVAL;
 	return sg_copy(r->in, r->in_cnt, off, dst, len);
-}
-
-int in_iov(struct req *r, size_t off, size_t len, struct iovec *iov, int max)
-{
-	int n = 0;
-
-	for (int i = 0; i < r->in_cnt && len && n < max; i++) {
-		size_t k;
-
-		if (off >= r->in[i].iov_len) {
-			off -= r->in[i].iov_len;
-			continue;
-		}
-		k = r->in[i].iov_len - off;
-		if (k > len)
-			k = len;
-		iov[n].iov_base = (uint8_t *)r->in[i].iov_base + off;
-		iov[n++].iov_len = k;
-		len -= k;
-		off = 0;
-	}
-	return len ? -EINVAL : n;
 }
 
 const void *body_take(struct req *r, size_t *off, size_t len)
