@@ -23,7 +23,8 @@ fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
 # check NAME CMD...: PASS when CMD succeeds (output hidden).
 check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then pass "$n"; else fail "$n" "$*"; fi; }
 # ok NAME 'SHELL CONDITION': PASS when the condition holds.
-ok() { if eval "$2" >/dev/null 2>&1; then pass "$1"; else fail "$1" "$2"; fi; }
+# A FAIL line shows the condition on one line.
+ok() { if eval "$2" >/dev/null 2>&1; then pass "$1"; else fail "$1" "$(printf %s "$2" | tr -s '\n\t' '  ')"; fi; }
 finish() { [ "$failures" = 0 ]; }
 
 free_port() {
