@@ -135,6 +135,22 @@ json.dump(idx, open(os.path.join(layout, "index.json"), "w"))
 EOP
 }
 
+# field_of REF KEY: a top-level field of REF's inspect record.
+field_of() {
+	"$SM" inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][sys.argv[1]])' "$2"
+}
+
+# registry_digest REPO:TAG: the manifest digest the registry serves.
+registry_digest() {
+	skopeo inspect --tls-verify=false "docker://$REG/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])'
+}
+
+# stored_manifest_ok DIGEST: the store holds the image DIGEST and its
+# manifest.json hashes to DIGEST.
+stored_manifest_ok() {
+	[ "sha256:$(sha256sum <"$SUPERMACHINE_ROOT/images/${1#sha256:}/manifest.json" | cut -d' ' -f1)" = "$1" ]
+}
+
 # rootfs_of REF: the unpacked rootfs directory of REF in the store.
 rootfs_of() {
 	"$SM" inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RootFS"])'
