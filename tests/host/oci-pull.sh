@@ -16,7 +16,8 @@ chmod 4755 $src/etc/a
 chown 123:456 $src/etc/hello
 new_image $L v1
 add_layer $L v1 $src
-# layer 2: whiteout (rm), opaque dir (rm -r + recreate), new file
+# layer 2: whiteout (rm), a directory removed and made again (umoci writes
+# opq/.wh.old, not an opaque whiteout: see opaque-whiteout), new file
 mutate $L v1 'rm -rf gone opq && mkdir opq && echo new >opq/n && echo 2 >two'
 push $L v1 multi:v1
 
@@ -27,7 +28,7 @@ ok content '[ "$(cat $R/etc/hello)" = hello ] && [ "$(cat $R/two)" = 2 ]'
 check symlink [ "$(readlink $R/bin/link)" = ../etc/hello ]
 check hardlink [ "$(stat -c %i $R/etc/a)" = "$(stat -c %i $R/etc/hard)" ]
 check whiteout [ ! -e $R/gone ]
-ok opaque-dir '[ ! -e $R/opq/old ] && [ -f $R/opq/n ]'
+ok dir-replaced '[ ! -e $R/opq/old ] && [ -f $R/opq/n ]'
 check owner [ "$(stat -c %u:%g $R/etc/hello)" = 123:456 ]
 check setuid [ "$(stat -c %a $R/etc/a)" = 4755 ]
 cfg=$("$SM" inspect "$REG/multi:v1")
@@ -81,6 +82,37 @@ ok zstd-is-zstd 'skopeo inspect --raw --tls-verify=false docker://$REG/zst:v1 | 
 check pull-zstd "$SM" pull -q "$REG/zst:v1"
 R=$(rootfs_of "$REG/zst:v1")
 ok zstd-content '[ "$(cat $R/opq/n)" = new ] && [ "$(cat $R/zfile)" = "zstd!" ]'
+
+# A real opaque whiteout (umoci writes plain whiteouts): layer 1 has
+# o/old and o/sub/f, layer 2 has o/kept (before its marker), o/.wh..wh..opq
+# and o/late. The marker hides the lower layers' o/ entries only.
+mkdir -p $T/o1/o/sub && echo old >$T/o1/o/old && echo f >$T/o1/o/sub/f
+new_image $L opq
+add_layer $L opq $T/o1
+python3 -c "
+import tarfile, io
+t = tarfile.open('$T/opq.tar', 'w')
+def add(name, data=None):
+    i = tarfile.TarInfo(name)
+    if data is None:
+        i.type, i.mode = tarfile.DIRTYPE, 0o755
+        t.addfile(i)
+    else:
+        i.size = len(data)
+        t.addfile(i, io.BytesIO(data))
+add('o')
+add('o/kept', b'kept\\n')
+add('o/.wh..wh..opq', b'')
+add('o/late', b'late\\n')
+t.close()"
+python3 "$SM_TOP/tests/oci/layout.py" add-layer $L opq $T/opq.tar gzip
+push $L opq opq:v1
+out=$("$SM" pull -q "$REG/opq:v1" 2>&1)
+rc=$?
+R=$(rootfs_of "$REG/opq:v1")
+[ "${VERBOSE:-}" ] && { echo "$out"; ls -lAR $R/o; }
+ok opaque-whiteout '[ $rc = 0 ] && [ "$(ls -A $R/o | tr "\n" " ")" = "kept late " ] &&
+	[ "$(cat $R/o/kept)" = kept ] && [ "$(cat $R/o/late)" = late ]'
 
 # multi-arch index: amd64, arm64, arm/v7
 for a in amd64 arm64 armv7; do
