@@ -45,6 +45,17 @@ ok load-tampered '[ $rc = 125 ] &&
 	echo "$out" | grep -qx "supermachine: load $T/bad: blob sha256:$big: digest mismatch (got sha256:[0-9a-f]\{64\})" &&
 	[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/tmp)" ] &&
 	! ls $SUPERMACHINE_ROOT/blobs/sha256 | grep -qx $big'
+# an oci-archive whose layer member was swapped for another valid layer:
+# the member's name is its digest, so it is refused, nothing kept
+mkdir -p $T/ox $T/evil/etc && tar -xf $T/o.tar -C $T/ox
+big=$(ls -S $T/ox/blobs/sha256 | head -1)
+echo evil >$T/evil/etc/msg
+tar -cz -C $T/evil etc >$T/ox/blobs/sha256/$big
+tar -cf $T/ot.tar -C $T/ox .
+sm_load -i $T/ot.tar
+ok load-tampered-archive '[ $rc = 125 ] &&
+	echo "$out" | grep -qx "supermachine: load $T/ot.tar: blobs/sha256/$big: digest mismatch (got sha256:[0-9a-f]\{64\})" &&
+	[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/tmp)" ]'
 echo garbage >$T/junk.tar
 sm_load -i $T/junk.tar
 ok load-junk '[ $rc = 125 ] &&
