@@ -132,6 +132,11 @@ ok index-platform-override '[ $rc = 0 ] && [ "$(cat $(rootfs_of $REG/idx:v1)/arc
 "$SM" pull -q --platform linux/arm/v8 "$REG/idx:v1" >/dev/null 2>&1
 rc=$?
 ok index-variant-fallback '[ $rc = 0 ] && [ "$(cat $(rootfs_of $REG/idx:v1)/arch)" = armv7 ]'
+# ARM v6 cannot run the v7 image: refused, the name keeps its image
+err=$("$SM" pull --platform linux/arm/v6 "$REG/idx:v1" 2>&1)
+rc=$?
+ok index-variant-no-newer '[ $rc = 125 ] && echo "$err" | grep -q "^supermachine: pull $REG/idx:v1: .*no image for platform linux/arm/v6" &&
+	[ "$(cat $(rootfs_of $REG/idx:v1)/arch)" = armv7 ]'
 err=$("$SM" pull --platform linux/s390x "$REG/idx:v1" 2>&1)
 rc=$?
 ok index-no-platform '[ $rc = 125 ] && echo "$err" | grep -q "^supermachine: pull $REG/idx:v1: .*no image for platform linux/s390x" &&
