@@ -9,7 +9,7 @@ build=${SM_BUILD:-$top/build}
 tool=$build/tools/fuse-mount
 
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
-	echo "PASS fuse-posix-skipped (needs root and /dev/fuse)"
+	echo "SKIP fuse-posix: needs root and /dev/fuse"
 	exit 0
 fi
 if [ ! -x "$tool" ]; then

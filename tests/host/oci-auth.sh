@@ -17,12 +17,16 @@ start_registry "auth:
     path: $T/htpasswd" || { echo "FAIL oci-auth-setup: no registry"; exit 1; }
 push $L v1 priv:v1 --dest-creds alice:wonderland
 out=$("$SM" pull "$REG/priv:v1" 2>&1)
-ok basic-anonymous-refused 'echo "$out" | grep -q "authentication required"'
+rc=$?
+ok basic-anonymous-refused '[ $rc = 125 ] && echo "$out" | grep -q "^supermachine: pull $REG/priv:v1: .*authentication required" &&
+	[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ]'
 echo "{\"auths\":{\"$REG\":{\"auth\":\"$(printf alice:wonderland | base64)\"}}}" >$HOME/.docker/config.json
 ok basic-docker-config '"$SM" pull -q "$REG/priv:v1" && [ "$(cat $(rootfs_of $REG/priv:v1)/s)" = secret ]'
 echo "{\"auths\":{\"http://$REG\":{\"auth\":\"$(printf alice:wrong | base64)\"}}}" >$HOME/.docker/config.json
 out=$(SUPERMACHINE_ROOT=$T/s2 "$SM" pull "$REG/priv:v1" 2>&1)
-ok basic-bad-password 'echo "$out" | grep -q "HTTP 401"'
+rc=$?
+ok basic-bad-password '[ $rc = 125 ] && echo "$out" | grep -q "^supermachine: pull $REG/priv:v1: .*HTTP 401" &&
+	[ -z "$(ls -A $T/s2/images)" ]'
 rm -f $HOME/.docker/config.json
 kill "${PIDS[-1]}"
 
@@ -44,10 +48,13 @@ for i in 1 2 3 4 5 6; do mutate $L v1 "echo $i >f$i"; done
 push $L v1 tok:v1 --dest-creds bob:builder
 export SUPERMACHINE_ROOT=$T/s3
 out=$("$SM" pull "$REG/tok:v1" 2>&1)
-ok bearer-no-creds 'echo "$out" | grep -q "token.*401"'
+rc=$?
+ok bearer-no-creds '[ $rc = 125 ] && echo "$out" | grep -q "^supermachine: pull $REG/tok:v1: .*token.*401" &&
+	[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ]'
 echo "{\"auths\":{\"$REG\":{\"username\":\"bob\",\"password\":\"builder\"}}}" >$HOME/.docker/config.json
 : >$T/tokens.log
 out=$("$SM" pull "$REG/tok:v1" 2>&1)
-ok bearer-pull '[ "$(cat $(rootfs_of $REG/tok:v1)/f6)" = 6 ] && grep -q "^ok repository:tok:pull" $T/tokens.log'
+rc=$?
+ok bearer-pull '[ $rc = 0 ] && [ "$(cat $(rootfs_of $REG/tok:v1)/f6)" = 6 ] && grep -q "^ok repository:tok:pull" $T/tokens.log'
 [ "${VERBOSE:-}" ] && { echo "$out"; cat $T/tokens.log; }
 finish

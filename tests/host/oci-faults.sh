@@ -70,6 +70,6 @@ export SUPERMACHINE_ROOT=$T/store.late
 out=$("$SM" pull "127.0.0.1:$port/m:v1" 2>&1)
 rc=$?
 ok fault-late-layer-overlap 'echo "$out" | grep -q "^${first:7:12}: Pull complete"'
-ok fault-late-layer-fails '[ $rc != 0 ] && echo "$out" | grep -q "blob $last.*digest mismatch" && empty_store $last'
+ok fault-late-layer-fails '[ $rc = 125 ] && echo "$out" | grep -q "blob $last.*digest mismatch" && empty_store $last'
 [ "${VERBOSE:-}" ] && { echo "$out"; cat $T/log.late; }
 finish

@@ -8,34 +8,67 @@ new_image $L v1
 add_layer $L v1 $T/src
 mutate $L v1 'echo two >etc/two'
 
+# Every load is run through sm_load: OUT is what it printed, RC its status.
+# Success is status 0; a failure is status 125 (docs/errors.md) and one
+# "supermachine: load PATH: ..." line.
+sm_load() {
+	out=$("$SM" load "$@" 2>&1)
+	rc=$?
+}
+
 skopeo copy -q oci:$L:v1 docker-archive:$T/d.tar:localhost/dl:v1 >/dev/null
-out=$("$SM" load -i $T/d.tar 2>&1)
-ok load-docker-archive 'echo "$out" | grep -q "Loaded image: localhost/dl:v1" &&
+sm_load -i $T/d.tar
+ok load-docker-archive '[ $rc = 0 ] && [ "$out" = "Loaded image: localhost/dl:v1" ] &&
 	[ "$(cat $(rootfs_of localhost/dl:v1)/etc/msg)" = loaded ] &&
 	[ "$(cat $(rootfs_of localhost/dl:v1)/etc/two)" = two ]'
 ok load-docker-config '"$SM" inspect localhost/dl:v1 | grep -q "\"WorkingDir\": \"/work\""'
 
 skopeo copy -q oci:$L:v1 oci-archive:$T/o.tar:localhost/ol:v1 >/dev/null
-out=$("$SM" load -i $T/o.tar 2>&1)
-ok load-oci-archive 'echo "$out" | grep -q "Loaded image: localhost/ol:v1" &&
+sm_load -i $T/o.tar
+ok load-oci-archive '[ $rc = 0 ] && [ "$out" = "Loaded image: localhost/ol:v1" ] &&
 	[ "$(cat $(rootfs_of localhost/ol:v1)/etc/two)" = two ]'
 
 skopeo copy -q oci:$L:v1 oci:$T/single:v1 >/dev/null
-out=$("$SM" load -i $T/single -t mine:1 2>&1)
-ok load-oci-dir 'echo "$out" | grep -q "Loaded image: docker.io/library/mine:1" &&
+sm_load -i $T/single -t mine:1
+ok load-oci-dir '[ $rc = 0 ] && [ "$out" = "Loaded image: docker.io/library/mine:1" ] &&
 	[ "$(cat $(rootfs_of mine:1)/etc/msg)" = loaded ]'
-out=$("$SM" load -i $T/single 2>&1)
-ok load-unnamed 'echo "$out" | grep -q "Loaded image ID: sha256:"'
+sm_load -i $T/single
+ok load-unnamed '[ $rc = 0 ] && echo "$out" | grep -qx "Loaded image ID: sha256:[0-9a-f]\{64\}"'
 
 # a tampered blob in a layout is refused and leaves nothing behind
 skopeo copy -q oci:$L:v1 oci:$T/bad:v1 >/dev/null
 export SUPERMACHINE_ROOT=$T/store2
 big=$(ls -S $T/bad/blobs/sha256 | head -1)
 printf 'x' | dd of=$T/bad/blobs/sha256/$big bs=1 seek=10 conv=notrunc 2>/dev/null
-out=$("$SM" load -i $T/bad -t bad:1 2>&1)
-ok load-tampered '[ $? != 0 ] || true; echo "$out" | grep -q "digest mismatch" &&
+sm_load -i $T/bad -t bad:1
+ok load-tampered '[ $rc = 125 ] &&
+	echo "$out" | grep -qx "supermachine: load $T/bad: blob sha256:$big: digest mismatch (got sha256:[0-9a-f]\{64\})" &&
+	[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/tmp)" ] &&
+	! ls $SUPERMACHINE_ROOT/blobs/sha256 | grep -qx $big'
+# an oci-archive whose layer member was swapped for another valid layer:
+# the member's name is its digest, so it is refused, nothing kept
+mkdir -p $T/ox $T/evil/etc && tar -xf $T/o.tar -C $T/ox
+big=$(ls -S $T/ox/blobs/sha256 | head -1)
+echo evil >$T/evil/etc/msg
+tar -cz -C $T/evil etc >$T/ox/blobs/sha256/$big
+tar -cf $T/ot.tar -C $T/ox .
+sm_load -i $T/ot.tar
+ok load-tampered-archive '[ $rc = 125 ] &&
+	echo "$out" | grep -qx "supermachine: load $T/ot.tar: blobs/sha256/$big: digest mismatch (got sha256:[0-9a-f]\{64\})" &&
 	[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/tmp)" ]'
 echo garbage >$T/junk.tar
-out=$("$SM" load -i $T/junk.tar 2>&1)
-ok load-junk 'echo "$out" | grep -q "supermachine: load"'
+sm_load -i $T/junk.tar
+ok load-junk '[ $rc = 125 ] &&
+	[ "$out" = "supermachine: load $T/junk.tar: $T/junk.tar: Unrecognized archive format" ] &&
+	[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ]'
+sm_load -i $T/nonexistent
+ok load-missing-file '[ $rc = 125 ] &&
+	[ "$out" = "supermachine: load $T/nonexistent: $T/nonexistent: No such file or directory" ]'
+# a tar that is neither format
+tar -cf $T/other.tar -C $T/src etc
+sm_load -i $T/other.tar
+ok load-not-an-image '[ $rc = 125 ] &&
+	[ "$out" = "supermachine: load $T/other.tar: not a docker-archive or OCI archive (no manifest.json or index.json)" ]'
+sm_load
+ok load-usage '[ $rc = 125 ] && [ "$out" = "usage: supermachine load -i FILE|DIR [-t NAME]" ]'
 finish

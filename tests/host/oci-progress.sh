@@ -82,6 +82,7 @@ ok progress-plain-pull '[ $? = 0 ]'
 check_output plain $T/plain.out
 
 SUPERMACHINE_ROOT=$T/s3 python3 "$SM_TOP/tests/oci/ptyrun.py" $T/quiet.out "$SM" pull -q "$ref"
-ok progress-quiet-tty '[ "$(tr -d "\r" <$T/quiet.out)" = "$ref" ]'
+rc=$?
+ok progress-quiet-tty '[ $rc = 0 ] && [ "$(tr -d "\r" <$T/quiet.out)" = "$ref" ]'
 [ "${VERBOSE:-}" ] && { cat -v $T/tty.out; cat $T/plain.out; }
 finish

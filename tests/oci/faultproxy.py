@@ -16,6 +16,8 @@ registry answered it), e.g. to make pulls overlap or tokens expire.
 FAULTPROXY_RATE=BYTES_PER_SECOND sends blob bodies at about that rate.
 FAULTPROXY_ONLY=sha256:HEX applies MODE to that blob only (counting its
 requests alone); the others pass.
+FAULTPROXY_MANIFEST=space appends a newline to every manifest answer (still
+valid JSON, another digest): a pull by digest must refuse it.
 """
 import http.client, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +26,7 @@ port, upstream, mode, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv
 delay = float(os.environ.get("FAULTPROXY_DELAY", "0"))
 rate = int(os.environ.get("FAULTPROXY_RATE", "0"))
 only = os.environ.get("FAULTPROXY_ONLY", "")
+manifest_fault = os.environ.get("FAULTPROXY_MANIFEST", "")
 count = {"n": 0}
 lock = threading.Lock()
 
@@ -78,6 +81,9 @@ class H(BaseHTTPRequestHandler):
                                     "transfer-encoding")}
         if blob and delay:
             time.sleep(delay)
+        if (not blob and manifest_fault == "space" and "/manifests/" in self.path
+                and r.status == 200 and self.command == "GET"):
+            body += b"\n"
         if blob and mode == "corrupt" and r.status == 200 and body:
             body = bytes([body[0] ^ 1]) + body[1:]
         if blob and mode in ("drop", "norange") and n == 1 and len(body) > 1:

@@ -23,7 +23,8 @@ fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
 # check NAME CMD...: PASS when CMD succeeds (output hidden).
 check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then pass "$n"; else fail "$n" "$*"; fi; }
 # ok NAME 'SHELL CONDITION': PASS when the condition holds.
-ok() { if eval "$2" >/dev/null 2>&1; then pass "$1"; else fail "$1" "$2"; fi; }
+# A FAIL line shows the condition on one line.
+ok() { if eval "$2" >/dev/null 2>&1; then pass "$1"; else fail "$1" "$(printf %s "$2" | tr -s '\n\t' '  ')"; fi; }
 finish() { [ "$failures" = 0 ]; }
 
 free_port() {
@@ -132,6 +133,22 @@ idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json",
     "annotations": {"org.opencontainers.image.ref.name": newtag}})
 json.dump(idx, open(os.path.join(layout, "index.json"), "w"))
 EOP
+}
+
+# field_of REF KEY: a top-level field of REF's inspect record.
+field_of() {
+	"$SM" inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][sys.argv[1]])' "$2"
+}
+
+# registry_digest REPO:TAG: the manifest digest the registry serves.
+registry_digest() {
+	skopeo inspect --tls-verify=false "docker://$REG/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])'
+}
+
+# stored_manifest_ok DIGEST: the store holds the image DIGEST and its
+# manifest.json hashes to DIGEST.
+stored_manifest_ok() {
+	[ "sha256:$(sha256sum <"$SUPERMACHINE_ROOT/images/${1#sha256:}/manifest.json" | cut -d' ' -f1)" = "$1" ]
 }
 
 # rootfs_of REF: the unpacked rootfs directory of REF in the store.

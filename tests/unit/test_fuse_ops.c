@@ -503,6 +503,73 @@ TEST(read_only)
 	teardown();
 }
 
+/*
+ * The passthrough backend's own read-only mode, behind a server that lets
+ * writes through (in a read-only mount the server refuses them first, so
+ * the read_only test never reaches it): every modifying call still fails
+ * with EROFS and the tree on disk is unchanged.
+ */
+TEST(passthrough_read_only_backend)
+{
+	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = 0777};
+	struct fuse_setxattr_in sx = {.size = 1};
+	uint64_t n = 0, fh = 0;
+	char p[128], buf[8] = {0};
+	struct stat st;
+	FILE *f;
+
+	setup();
+	CHECK_EQ(fs_create(&t, 1, "f", 0644, O_RDWR, &n, &fh), 0);
+	CHECK_EQ(fs_write(&t, n, fh, 0, "data", 4, 0), 0);
+	CHECK_EQ(fs_release(&t, n, fh, 0), 0);
+	CHECK_EQ(fs_mkdir(&t, 1, "d", 0755, NULL), 0);
+	tc_close(&t);
+	t.ops->destroy(t.be);
+	CHECK_EQ(fuse_passthrough_new(tmp, 1, &t.be, NULL), 0);
+	tc_open(&t, &fuse_passthrough_ops, t.be,
+		&(struct fuse_server_config){.read_only = 0});
+	n = fs_nodeid(&t, 1, "f");
+	CHECK(n != 0);
+	CHECK_EQ(fs_open(&t, n, O_RDWR, 0, &fh), -EROFS);
+	CHECK_EQ(fs_open(&t, n, O_RDONLY | O_TRUNC, 0, &fh), -EROFS);
+	CHECK_EQ(fs_create(&t, 1, "g", 0644, O_RDWR, NULL, NULL), -EROFS);
+	CHECK_EQ(fs_mkdir(&t, 1, "e", 0755, NULL), -EROFS);
+	CHECK_EQ(fs_symlink(&t, 1, "l", "f"), -EROFS);
+	CHECK_EQ(fs_unlink(&t, 1, "f", 0), -EROFS);
+	CHECK_EQ(fs_unlink(&t, 1, "d", 1), -EROFS);
+	CHECK_EQ(fs_rename(&t, 1, "f", 1, "g", 0), -EROFS);
+	CHECK_EQ(fs_setattr(&t, n, &sa, NULL), -EROFS);
+	tc_begin(&t, FUSE_SETXATTR, n);
+	tc_add(&t, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
+	tc_str(&t, "user.x");
+	tc_add(&t, "v", 1);
+	CHECK_EQ(tc_send(&t), -EROFS);
+	tc_begin(&t, FUSE_LINK, 1);
+	tc_add(&t, &n, sizeof(n));
+	tc_str(&t, "h");
+	CHECK_EQ(tc_send(&t), -EROFS);
+	/* the tree on disk */
+	snprintf(p, sizeof(p), "%s/f", tmp);
+	CHECK_EQ(stat(p, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0644);
+	f = fopen(p, "r");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK_EQ(fread(buf, 1, sizeof(buf) - 1, f), 4);
+		fclose(f);
+	}
+	CHECK_STR(buf, "data");
+	snprintf(p, sizeof(p), "%s/d", tmp);
+	CHECK_EQ(access(p, F_OK), 0);
+	for (const char *const *x =
+		 (const char *const[]){"g", "e", "l", "h", NULL};
+	     *x; x++) {
+		snprintf(p, sizeof(p), "%s/%s", tmp, *x);
+		CHECK_EQ(access(p, F_OK), -1);
+	}
+	teardown();
+}
+
 static void run_all(void)
 {
 	RUN(files);
@@ -524,5 +591,7 @@ int main(void)
 						      : "passthrough");
 		run_all();
 	}
+	mode = 2; /* a backend mode: passthrough only */
+	RUN(passthrough_read_only_backend);
 	return test_summary();
 }

@@ -167,7 +167,8 @@ TEST(stale_after_host_change)
 
 	if (!passthrough) {
 		ops()->destroy(be);
-		return; /* host changes need a host tree */
+		SKIP_TEST("memfs has no host tree to change behind the server "
+			  "(run on the passthrough backend)");
 	}
 	memset(&t, 0, sizeof(t));
 	CHECK_EQ(tc_open(&t, ops(), be, &cfg), 0);

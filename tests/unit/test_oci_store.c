@@ -100,23 +100,57 @@ TEST(reset_restarts_hash)
 	CHECK_EQ(blob_writer_commit(&w, HELLO, 6, NULL, &err), 0);
 }
 
+/*
+ * In another process, tries flock(OP | LOCK_NB) on the lock file NAME.
+ * Returns 'b' (busy: EWOULDBLOCK), 't' (taken), 'o' (the lock file could
+ * not be opened) or 'e' (another error), so that a missing lock file is
+ * never mistaken for a held lock.
+ */
+static int other_process_flock(const char *name, int op)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char p[512];
+		int f;
+
+		snprintf(p, sizeof(p), "%s/locks/%s.lock", root, name);
+		f = open(p, O_RDWR);
+		if (f < 0)
+			_exit('o');
+		if (flock(f, op | LOCK_NB) == 0)
+			_exit('t');
+		_exit(errno == EWOULDBLOCK ? 'b' : 'e');
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 TEST(lock_excludes_other_process)
 {
 	struct sm_error err = {0};
-	int fd = store_lock(st, "x", 1, &err), status = -1;
-	pid_t pid;
+	int fd = store_lock(st, "x", 1, &err);
 
-	CHECK(fd >= 0);
-	pid = fork();
-	if (pid == 0) {
-		char p[512];
-		snprintf(p, sizeof(p), "%s/locks/x.lock", root);
-		int f = open(p, O_RDWR);
-		_exit(flock(f, LOCK_EX | LOCK_NB) == 0 ? 1 : 0);
-	}
-	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(fd > 2);
+	CHECK_EQ(other_process_flock("x", LOCK_EX), 'b');
+	CHECK_EQ(other_process_flock("x", LOCK_SH), 'b');
 	store_unlock(fd);
+	/* released: the same probe now takes it (the probe can succeed) */
+	CHECK_EQ(other_process_flock("x", LOCK_EX), 't');
+}
+
+TEST(shared_lock_excludes_writers_only)
+{
+	struct sm_error err = {0};
+	int fd = store_lock(st, "y", 0, &err);
+
+	CHECK(fd > 2);
+	CHECK_EQ(other_process_flock("y", LOCK_SH), 't');
+	CHECK_EQ(other_process_flock("y", LOCK_EX), 'b');
+	store_unlock(fd);
+	CHECK_EQ(other_process_flock("y", LOCK_EX), 't');
 }
 
 TEST(write_file_and_refs)
@@ -148,6 +182,7 @@ int main(void)
 	RUN(blob_mismatch_keeps_nothing);
 	RUN(reset_restarts_hash);
 	RUN(lock_excludes_other_process);
+	RUN(shared_lock_excludes_writers_only);
 	RUN(write_file_and_refs);
 	sm_store_close(st);
 	store_rmtree(root);
