@@ -43,6 +43,23 @@ rc=$?
 expect missing_kernel_is_clear '[ $rc = 125 ] && grep -q "kernel /nonexistent" "$TMP/err"' \
 	"expected status 125 naming the kernel"
 
+# --console FILE: the guest's serial console goes to FILE, not stdout;
+# --timing: one line of timings on stderr.
+boot --console "$TMP/console" --timing -- sh -c 'echo on-the-console'
+expect console_to_file '[ $rc = 0 ] && grep -q "supermachine-init: started" "$TMP/console" &&
+	grep -q on-the-console "$TMP/console" && ! grep -q on-the-console "$TMP/out"' \
+	"console file $(wc -c <"$TMP/console" 2>/dev/null) bytes"
+expect timing_line '[ $rc = 0 ] && grep -Eq "^timing: boot_to_init_ms=[0-9]+\.[0-9] total_ms=[0-9]+\.[0-9]$" "$TMP/err"' \
+	"no timing line on stderr"
+# A reboot by triple fault (reboot=t) is the guest's CPU shutting down:
+# status 133 and a message that says so.
+boot --cmdline "reboot=t" -- reboot -f
+expect triple_fault_is_133 '[ $rc = 133 ] && grep -q "guest triple fault" "$TMP/err"' \
+	"expected status 133 and a triple-fault message"
+# A reboot through the keyboard controller, no status reported: 135.
+boot --cmdline "reboot=k" -- reboot -f
+expect stop_without_status_is_135 '[ $rc = 135 ] && grep -q "without reporting an exit status" "$TMP/err"' \
+	"expected status 135 and its message"
 head -c 5000 /dev/urandom >"$TMP/garbage"
 "$SM" boot --kernel "$TMP/garbage" --initrd "$INITRD" -- true >"$TMP/out" 2>"$TMP/err"
 rc=$?

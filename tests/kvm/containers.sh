@@ -20,15 +20,6 @@ sm() {
 	timeout 300 "$SM" "$@" <"${SM_IN:-/dev/null}" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 }
-# wait_for SECONDS COND: polls COND (shell) every 0.2 s.
-wait_for() {
-	local end=$((SECONDS + $1))
-	while [ $SECONDS -lt $end ]; do
-		eval "$2" && return 0
-		sleep 0.2
-	done
-	return 1
-}
 state_of() { "$SM" ps -a | awk -v n="$1" '$NF == n' ; }
 
 # ---- run -d: an id, a record, logs ----
@@ -52,22 +43,24 @@ sm exec web1 sh -c 'exit 7'
 expect ctr_exec_exit_status '[ $rc = 7 ]' "expected 7"
 sm exec web1 no-such-command
 expect ctr_exec_not_found_127 '[ $rc = 127 ] && grep -q "not found" "$TMP/err"' "expected 127 and a message"
+sm exec web1 /etc/passwd
+expect ctr_exec_not_executable_126 '[ $rc = 126 ] && [ -s "$TMP/err" ]' "expected 126 and a message for a file without exec permission"
 sm exec -e X=1 -w /tmp -u 1234:5678 web1 sh -c 'echo $X $(pwd) $(id -u):$(id -g)'
 expect ctr_exec_env_workdir_user '[ $rc = 0 ] && [ "$(cat "$TMP/out")" = "1 /tmp 1234:5678" ]' "expected '1 /tmp 1234:5678'"
 printf 'line1\nline2\n' >"$TMP/in"
 SM_IN=$TMP/in sm exec -i web1 sh -c 'cat; echo eof'
 expect ctr_exec_stdin_to_eof '[ $rc = 0 ] && [ "$(cat "$TMP/out")" = "$(printf "line1\nline2\neof")" ]' "stdin not relayed to EOF"
-sm exec -t web1 tty
-expect ctr_exec_tty '[ $rc = 0 ] && grep -q "^/dev/pts/" "$TMP/out"' "exec -t is not on a pty"
+sm exec -t web1 sh -c 'tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-ttys'
+expect ctr_exec_tty '[ $rc = 0 ] && grep -q "^/dev/pts/[0-9]" "$TMP/out" && grep -q "^all-ttys" "$TMP/out"' "exec -t: not every stdio on a pty"
 "$SM" exec web1 sh -c 'sleep 1; echo a' >"$TMP/a" 2>&1 &
 "$SM" exec web1 sh -c 'sleep 1; echo b' >"$TMP/b" 2>&1
-wait $!
+bounded_wait 120 $!
 expect ctr_exec_concurrent '[ "$(cat "$TMP/a")" = a ] && [ "$(cat "$TMP/b")" = b ]' "two execs at once: $(cat "$TMP/a" "$TMP/b")"
 "$SM" exec web1 sh -c 'trap "echo trapped; exit 5" INT; echo ready; while :; do sleep 0.1; done' >"$TMP/sig" 2>&1 &
 epid=$!
 wait_for 60 'grep -q ready "$TMP/sig"'
 kill -INT $epid
-wait $epid
+bounded_wait 120 $epid
 rc=$?
 expect ctr_exec_signal_forwarded '[ $rc = 5 ] && grep -q trapped "$TMP/sig"' "SIGINT did not reach the exec'd process (status $rc: $(cat "$TMP/sig"))"
 
@@ -101,9 +94,48 @@ sm rm -f busy
 expect ctr_rm_force '[ $rc = 0 ] && [ -z "$(state_of busy)" ]' "rm -f left busy behind"
 sm rm web1 sig stubborn
 expect ctr_rm_exited '[ $rc = 0 ] && [ -z "$(state_of web1)$(state_of sig)$(state_of stubborn)" ]' "rm of exited containers failed: $(cat "$TMP/err")"
-sm run -d --rm --pull never --name gone "$IMG_BBOX" true
+sm run -d --rm --pull never --name gone "$IMG_BBOX" sh -c 'echo ran >/dev/null'
+gone_rc=$rc gone_id=$(cat "$TMP/out")
 wait_for 120 '[ -z "$(state_of gone)" ]'
-expect ctr_rm_flag_removes_record '[ -z "$(state_of gone)" ]' "--rm left a record: $(state_of gone)"
+expect ctr_rm_flag_removes_record '[ $gone_rc = 0 ] && [[ $gone_id =~ ^[0-9a-f]{64}$ ]] && [ -z "$(state_of gone)" ] &&
+	[ ! -e "$SUPERMACHINE_RUNTIME/containers/$gone_id" ]' "run -d --rm: status $gone_rc, id '$gone_id', record: $(state_of gone)"
+
+# ---- run -d that fails leaves no record; names made up when not given ----
+before=$("$SM" ps -aq | sort)
+sm run -d --pull never no-such/image:here true
+expect ctr_run_detached_failure_no_record '[ $rc = 125 ] && [ "$("$SM" ps -aq | sort)" = "$before" ]' \
+	"a failed run -d: status $rc, records before '$before' after '$("$SM" ps -aq | sort)'"
+sm run -d --pull never "$IMG_BBOX" sleep 1000
+anon_id=$(cat "$TMP/out")
+anon_name=$("$SM" ps -a --no-trunc 2>/dev/null | awk -v i="$anon_id" '$1 == i || index(i, $1) == 1 { print $NF }' | head -1)
+expect ctr_generated_name '[ $rc = 0 ] && [[ $anon_name =~ ^[a-z]+_[a-z]+[0-9]*$ ]]' "no generated name: '$anon_name' ($("$SM" ps -a))"
+
+# ---- kill: SIGKILL by default (docker's rule), even for a process that
+# ignores SIGTERM; --stop-signal; stop -t ----
+sm kill "${anon_id:0:12}"
+wait_for 60 '"$SM" ps -a | grep "^${anon_id:0:12}" | grep -q "Exited (137)"'
+expect ctr_kill_default_sigkill '[ $rc = 0 ] && "$SM" ps -a | grep "^${anon_id:0:12}" | grep -q "Exited (137)"' \
+	"kill without -s: $("$SM" ps -a | grep "^${anon_id:0:12}")"
+sm rm "${anon_id:0:12}"
+sm run -d --pull never --name stopsig --stop-signal USR2 "$IMG_BBOX" sh -c 'trap "echo got-usr2; exit 4" USR2; trap "" TERM; echo up; while :; do sleep 0.1; done'
+wait_for 120 '"$SM" logs stopsig 2>/dev/null | grep -q up'
+sm stop -t 30 stopsig
+expect ctr_stop_signal_flag '[ $rc = 0 ] && state_of stopsig | grep -q "Exited (4)" && "$SM" logs stopsig 2>/dev/null | grep -q got-usr2' \
+	"--stop-signal USR2 was not used: $(state_of stopsig)"
+sm run -d --pull never --name deaf "$IMG_BBOX" sh -c 'trap "" TERM; echo up; while :; do sleep 0.1; done'
+wait_for 120 '"$SM" logs deaf 2>/dev/null | grep -q up'
+t0=$SECONDS
+sm stop -t 1 deaf
+expect ctr_stop_t_then_sigkill '[ $rc = 0 ] && [ $((SECONDS - t0)) -ge 1 ] && state_of deaf | grep -q "Exited (137)"' \
+	"stop -t 1 on a process that ignores SIGTERM: $(state_of deaf)"
+
+# ---- logs -f follows until the container ends ----
+sm run -d --pull never --name talker "$IMG_BBOX" sh -c 'sleep 2; for i in 1 2 3; do echo line$i; sleep 1; done'
+timeout 120 "$SM" logs -f talker >"$TMP/follow" 2>&1
+frc=$?
+expect ctr_logs_follow '[ $frc = 0 ] && [ "$(cat "$TMP/follow")" = "$(printf "line1\nline2\nline3")" ]' \
+	"logs -f: status $frc (124: it did not end with the container), output '$(head -c 200 "$TMP/follow")'"
+sm rm -f stopsig deaf talker
 
 # ---- snapshot a detached container, restore it twice ----
 sm run -d --pull never --name counter "$IMG_BBOX" sh -c \
@@ -115,7 +147,7 @@ expect ctr_snapshot_cli '[ $rc = 0 ] && [ -f "$TMP/snap/vm.conf" ]' "snapshot fa
 r1=$!
 "$SM" restore "$TMP/snap" >"$TMP/r2" 2>&1
 rc2=$?
-wait $r1
+bounded_wait 300 $r1
 rc1=$?
 expect ctr_snapshot_keeps_exec_base 'grep -q "^env PATH=" "$TMP/snap/vm.conf" && grep -q "^cwd /" "$TMP/snap/vm.conf"' \
 	"vm.conf lacks the process's env/cwd: $(head -c 300 "$TMP/snap/vm.conf")"

@@ -9,6 +9,42 @@ trap 'rm -rf "$TMP"' EXIT
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
+skip() { echo "SKIP $1: $2"; }
+
+# Every wait has a bound, and a FAIL of its own when the bound expires
+# (named after the script line that waited): a hang is a failure, never a
+# silent stop of the script.
+#
+# wait_for SECONDS COND: polls COND (shell) every 0.2 s; 0 when it held.
+wait_for() {
+	local end=$((SECONDS + $1))
+	while [ $SECONDS -lt $end ]; do
+		eval "$2" && return 0
+		sleep 0.2
+	done
+	fail "wait_line_${BASH_LINENO[0]}" "still not true after $1 s: $2"
+	return 1
+}
+
+# bounded_wait SECONDS PID...: waits for these children of the shell,
+# at most SECONDS in all; the status of the last PID. On expiry all of
+# them are killed, a FAIL is printed and the status is 124.
+bounded_wait() {
+	local end=$((SECONDS + $1)) p
+	shift
+	for p in "$@"; do
+		while kill -0 "$p" 2>/dev/null; do
+			if [ $SECONDS -ge $end ]; then
+				fail "wait_line_${BASH_LINENO[0]}" "processes $* still running after the bound: killed"
+				kill -KILL "$@" 2>/dev/null
+				wait "$@" 2>/dev/null
+				return 124
+			fi
+			sleep 0.2
+		done
+	done
+	for p in "$@"; do wait "$p"; done
+}
 
 # boot ARGS... -- CMD: boots the test kernel; stdout in $TMP/out, stderr in
 # $TMP/err, status in $rc.

@@ -62,7 +62,7 @@ server() {
 
 stop() {
 	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+	bounded_wait 120 "$1" 2>/dev/null
 }
 
 # ---- the guest's view: eth0, route, resolv.conf; none: lo only ----

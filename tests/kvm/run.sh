@@ -183,7 +183,7 @@ wait_out ready && kill -INT $pid
 wait_out got-int
 got_int=$?
 kill -TERM $pid
-wait $pid
+bounded_wait 120 $pid
 rc=$?
 expect run_sigint_reaches_process '[ $got_int = 0 ]' "SIGINT on the host did not reach the guest's trap"
 expect run_sigterm_reaches_process '[ $rc = 3 ] && has got-term' "SIGTERM did not end the process through its trap (status 3)"

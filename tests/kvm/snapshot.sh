@@ -53,7 +53,8 @@ fi
 uniq_probe=("$IMG" sh -c 'head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo; hostname; cat /proc/sys/kernel/random/boot_id; date +%s; cat /etc/machine-id; grep -c "$(hostname)" /etc/hosts')
 smrun c1 "${uniq_probe[@]}" &
 smrun c2 "${uniq_probe[@]}" &
-wait
+# shellcheck disable=SC2046 # one word per job
+bounded_wait 400 $(jobs -p)
 host_now=$(date +%s)
 r1=$(sed -n 1p "$TMP/c1.out") r2=$(sed -n 1p "$TMP/c2.out")
 h1=$(sed -n 2p "$TMP/c1.out") h2=$(sed -n 2p "$TMP/c2.out")
@@ -105,19 +106,20 @@ expect_ok snapshot_cli_restore_resumes '[ "$(cat "$TMP/mid3.out")" = result=2000
 	"$(cat "$TMP/mid3.out" "$TMP/mid3.err" | head -c 300)"
 
 # Many clones of one template at once.
-# many_round TAG: $n clones at once; sets bad (wrong clones), first_bad
-# and faults (clones that ended in a guest triple fault).
+# many_round TAG: $n clones at once; sets bad (wrong clones) and
+# first_bad. A clone that ends in a guest triple fault is wrong like any
+# other: no round is rerun because of a message of the product's.
 n=${SM_TEST_CLONES:-16}
 many_round() {
 	local i t
 	for i in $(seq 1 $n); do
 		smrun "$1$i" "$IMG" sh -c "echo clone-$i; exit $((i % 7))" &
 	done
-	wait
-	bad=0 first_bad= faults=0
+	# shellcheck disable=SC2046 # one word per job
+	bounded_wait 600 $(jobs -p)
+	bad=0 first_bad=
 	for i in $(seq 1 $n); do
 		t=$1$i
-		grep -q "guest triple fault" "$TMP/$t.err" && faults=$((faults + 1))
 		[ "$(cat "$TMP/$t.out")" = "clone-$i" ] && [ "$(rc_of "$t")" = $((i % 7)) ] &&
 			grep -q "warm start" "$TMP/$t.err" && continue
 		bad=$((bad + 1))
@@ -125,17 +127,6 @@ many_round() {
 	done
 }
 many_round many
-# Under the emulated KVM host (tools/with-kvm) with nested paging
-# (WITH_KVM_NPT=1), TCG made about 1 in 100 such clones triple-fault
-# (docs/with-kvm.md, "Nested paging and its faults"); one that does drops
-# the template, so later clones boot cold. That fault, and only that,
-# earns one more round, which must then be right in full; it is reported
-# as a NOTE.
-if [ $faults != 0 ] && grep -q "wk.ctl=" /proc/cmdline; then
-	echo "NOTE snapshot_many_clones_at_once: $faults of $n clones ended in a guest triple fault in the emulated KVM host; all $n again"
-	smrun many-rewarm "$IMG" true
-	many_round again
-fi
 # Say what the first wrong clone printed, so a failure in CI can be read.
 why=
 [ -z "$first_bad" ] || why="$first_bad: rc $(rc_of "$first_bad"), out '$(head -c 100 "$TMP/$first_bad.out")', err: $(tail -c 600 "$TMP/$first_bad.err")"
