@@ -446,10 +446,44 @@ TEST(owner_of_new_files)
 	teardown();
 }
 
-TEST(read_only)
+/*
+ * Every modifying request against file node n (named "f" in the root)
+ * fails with EROFS: open for writing or truncation, create, mkdir of
+ * new_dir, symlink, unlink, rmdir of old_dir, rename, setattr, setxattr,
+ * removexattr, link.
+ */
+static void check_all_writes_erofs(uint64_t n, const char *new_dir,
+				   const char *old_dir)
 {
 	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = 0777};
 	struct fuse_setxattr_in sx = {.size = 1};
+	uint64_t fh = 0;
+
+	CHECK_EQ(fs_open(&t, n, O_RDWR, 0, &fh), -EROFS);
+	CHECK_EQ(fs_open(&t, n, O_RDONLY | O_TRUNC, 0, &fh), -EROFS);
+	CHECK_EQ(fs_create(&t, 1, "g", 0644, O_RDWR, NULL, NULL), -EROFS);
+	CHECK_EQ(fs_mkdir(&t, 1, new_dir, 0755, NULL), -EROFS);
+	CHECK_EQ(fs_symlink(&t, 1, "l", "f"), -EROFS);
+	CHECK_EQ(fs_unlink(&t, 1, "f", 0), -EROFS);
+	CHECK_EQ(fs_unlink(&t, 1, old_dir, 1), -EROFS);
+	CHECK_EQ(fs_rename(&t, 1, "f", 1, "g", 0), -EROFS);
+	CHECK_EQ(fs_setattr(&t, n, &sa, NULL), -EROFS);
+	tc_begin(&t, FUSE_SETXATTR, n);
+	tc_add(&t, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
+	tc_str(&t, "user.x");
+	tc_add(&t, "v", 1);
+	CHECK_EQ(tc_send(&t), -EROFS);
+	tc_begin(&t, FUSE_REMOVEXATTR, n);
+	tc_str(&t, "user.x");
+	CHECK_EQ(tc_send(&t), -EROFS);
+	tc_begin(&t, FUSE_LINK, 1);
+	tc_add(&t, &n, sizeof(n));
+	tc_str(&t, "h");
+	CHECK_EQ(tc_send(&t), -EROFS);
+}
+
+TEST(read_only)
+{
 	uint64_t n = 0, fh = 0;
 	char buf[8];
 	size_t got;
@@ -478,27 +512,7 @@ TEST(read_only)
 	CHECK_EQ(got, 4);
 	CHECK_EQ(fs_write(&t, n, fh, 0, "x", 1, 0), -EROFS);
 	CHECK_EQ(fs_release(&t, n, fh, 0), 0);
-	CHECK_EQ(fs_open(&t, n, O_RDWR, 0, &fh), -EROFS);
-	CHECK_EQ(fs_open(&t, n, O_RDONLY | O_TRUNC, 0, &fh), -EROFS);
-	CHECK_EQ(fs_create(&t, 1, "g", 0644, O_RDWR, NULL, NULL), -EROFS);
-	CHECK_EQ(fs_mkdir(&t, 1, "d", 0755, NULL), -EROFS);
-	CHECK_EQ(fs_symlink(&t, 1, "l", "f"), -EROFS);
-	CHECK_EQ(fs_unlink(&t, 1, "f", 0), -EROFS);
-	CHECK_EQ(fs_unlink(&t, 1, "f", 1), -EROFS);
-	CHECK_EQ(fs_rename(&t, 1, "f", 1, "g", 0), -EROFS);
-	CHECK_EQ(fs_setattr(&t, n, &sa, NULL), -EROFS);
-	tc_begin(&t, FUSE_SETXATTR, n);
-	tc_add(&t, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
-	tc_str(&t, "user.x");
-	tc_add(&t, "v", 1);
-	CHECK_EQ(tc_send(&t), -EROFS);
-	tc_begin(&t, FUSE_REMOVEXATTR, n);
-	tc_str(&t, "user.x");
-	CHECK_EQ(tc_send(&t), -EROFS);
-	tc_begin(&t, FUSE_LINK, 1);
-	tc_add(&t, &n, sizeof(n));
-	tc_str(&t, "h");
-	CHECK_EQ(tc_send(&t), -EROFS);
+	check_all_writes_erofs(n, "d", "f");
 	ro = 0;
 	teardown();
 }
@@ -511,8 +525,6 @@ TEST(read_only)
  */
 TEST(passthrough_read_only_backend)
 {
-	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = 0777};
-	struct fuse_setxattr_in sx = {.size = 1};
 	uint64_t n = 0, fh = 0;
 	char p[128], buf[8] = {0};
 	struct stat st;
@@ -530,24 +542,7 @@ TEST(passthrough_read_only_backend)
 		&(struct fuse_server_config){.read_only = 0});
 	n = fs_nodeid(&t, 1, "f");
 	CHECK(n != 0);
-	CHECK_EQ(fs_open(&t, n, O_RDWR, 0, &fh), -EROFS);
-	CHECK_EQ(fs_open(&t, n, O_RDONLY | O_TRUNC, 0, &fh), -EROFS);
-	CHECK_EQ(fs_create(&t, 1, "g", 0644, O_RDWR, NULL, NULL), -EROFS);
-	CHECK_EQ(fs_mkdir(&t, 1, "e", 0755, NULL), -EROFS);
-	CHECK_EQ(fs_symlink(&t, 1, "l", "f"), -EROFS);
-	CHECK_EQ(fs_unlink(&t, 1, "f", 0), -EROFS);
-	CHECK_EQ(fs_unlink(&t, 1, "d", 1), -EROFS);
-	CHECK_EQ(fs_rename(&t, 1, "f", 1, "g", 0), -EROFS);
-	CHECK_EQ(fs_setattr(&t, n, &sa, NULL), -EROFS);
-	tc_begin(&t, FUSE_SETXATTR, n);
-	tc_add(&t, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
-	tc_str(&t, "user.x");
-	tc_add(&t, "v", 1);
-	CHECK_EQ(tc_send(&t), -EROFS);
-	tc_begin(&t, FUSE_LINK, 1);
-	tc_add(&t, &n, sizeof(n));
-	tc_str(&t, "h");
-	CHECK_EQ(tc_send(&t), -EROFS);
+	check_all_writes_erofs(n, "e", "d");
 	/* the tree on disk */
 	snprintf(p, sizeof(p), "%s/f", tmp);
 	CHECK_EQ(stat(p, &st), 0);
