@@ -34,7 +34,7 @@ $SERVE"
 # measure NAME HTTP_PORT NC_PORT: waits for the server, then prints results.
 measure() {
 	local name=$1 hp=$2 np=$3 rate
-	$PY - "$hp" "$np" "$MIB" "$name" <<'PYEOF' || return 1
+	$PY - "$hp" "$np" "$MIB" "$name" <<'PYEOF' || { echo "$name transfer FAILED (its error is above)"; return 1; }
 import socket, sys, time, urllib.request
 hp, np, mib, name = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 deadline = time.time() + 240
@@ -64,9 +64,15 @@ up = mib / (t1 - t0)
 print("%s host->guest %.1f MiB/s" % (name, up))
 print("%s guest->host %.1f MiB/s" % (name, down))
 PYEOF
-	rate=$(wrk -t1 -c8 -d"${SECS}s" "http://127.0.0.1:$hp/index.html" |
-		sed -n 's/^Requests\/sec: *//p')
-	echo "$name http ${rate:-0} req/s"
+	# a wrk that fails or reports errors is a failed measurement, not 0
+	local w rate
+	w=$(wrk -t1 -c8 -d"${SECS}s" "http://127.0.0.1:$hp/index.html" 2>&1)
+	rate=$(printf '%s\n' "$w" | sed -n 's/^Requests\/sec: *//p')
+	if [ -z "$rate" ] || printf '%s\n' "$w" | grep -q "Socket errors\|Non-2xx"; then
+		echo "$name http FAILED: $(printf '%s' "$w" | tail -n 3 | tr '\n' ' ')"
+		return 1
+	fi
+	echo "$name http $rate req/s"
 }
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/sm-bench-net.XXXXXX")
@@ -114,6 +120,8 @@ for r in $(seq "$ROUNDS"); do
 	run_qemu
 done
 
+# runs NAME METRIC FILE: how many rounds gave this measurement
+runs() { grep -c "^$1 $2 [0-9.]" "$out/$3"; }
 # median NAME METRIC FILE
 median() {
 	sed -n "s/^$1 $2 \([0-9.]*\).*/\1/p" "$out/$3" | sort -n |
@@ -123,7 +131,8 @@ echo
 echo "medians of $ROUNDS rounds ($MIB MiB transfers, ${SECS}s of wrk):"
 for m in host-\>guest guest-\>host http; do
 	a=$(median supermachine "$m" sm) b=$(median qemu "$m" q)
-	printf '  %-12s supermachine %-8s qemu %-8s' "$m" "${a:--}" "${b:--}"
+	printf '  %-12s supermachine %-8s (%d of %d rounds) qemu %-8s (%d of %d rounds)' \
+		"$m" "${a:--}" "$(runs supermachine "$m" sm)" "$ROUNDS" "${b:--}" "$(runs qemu "$m" q)" "$ROUNDS"
 	if [ -n "$a" ] && [ -n "$b" ] && [ "$b" != 0 ]; then
 		printf ' ratio supermachine / qemu %.2f' "$(echo "$a / $b" | bc -l)"
 	fi

@@ -2,8 +2,10 @@
 # `supermachine run IMAGE true` (image cached) against QEMU microvm booting
 # the same kernel and initramfs and running `true` in the same rootfs over
 # 9p. Wall time from command start to exit, BENCH_RUNS times each,
-# alternating, in one tools/with-kvm session (ours warm and cold); prints every run, the
-# medians and the ratio.
+# alternating, in one tools/with-kvm session (ours warm and cold); prints
+# every run, how many of each side succeeded, the medians and the one
+# like-for-like ratio, cold / QEMU cold (the warm start's peer, a QEMU
+# restore, is in bench/warm.sh).
 #
 #   bench/run.sh            BENCH_RUNS (5)
 #
