@@ -72,6 +72,31 @@ ok load-not-an-image '[ $rc = 125 ] &&
 sm_load
 ok load-usage '[ $rc = 125 ] && [ "$out" = "usage: supermachine load -i FILE|DIR [-t NAME]" ]'
 
+# --platform picks one image of a multi-platform OCI archive (an index of
+# linux/amd64 and linux/arm64, each with a file naming its architecture);
+# without it, the host's (amd64 here); a platform not there is refused and
+# the name keeps its image
+export SUPERMACHINE_ROOT=$T/store-plat
+M=$T/multi
+for a in amd64 arm64; do
+	new_image $M $a
+	umoci config --image $M:$a --architecture $a
+	mkdir -p $T/$a && echo $a >$T/$a/arch
+	add_layer $M $a $T/$a
+done
+make_index $M both amd64:linux/amd64 arm64:linux/arm64
+skopeo copy -q --all oci:$M:both oci-archive:$T/m.tar:localhost/multi:v1 >/dev/null
+sm_load -i $T/m.tar --platform linux/arm64
+ok load-platform '[ $rc = 0 ] && [ "$out" = "Loaded image: localhost/multi:v1" ] &&
+	[ "$(cat $(rootfs_of localhost/multi:v1)/arch)" = arm64 ] &&
+	"$SM" images | grep -q "^localhost/multi  *v1 .* linux/arm64$"'
+sm_load -i $T/m.tar
+ok load-platform-host '[ $rc = 0 ] && [ "$(cat $(rootfs_of localhost/multi:v1)/arch)" = amd64 ]'
+sm_load -i $T/m.tar --platform linux/s390x
+ok load-platform-missing '[ $rc = 125 ] &&
+	[ "$out" = "supermachine: load $T/m.tar: no image for platform linux/s390x (available: linux/amd64, linux/arm64)" ] &&
+	[ "$(cat $(rootfs_of localhost/multi:v1)/arch)" = amd64 ]'
+
 # rmi by image ID prefix (docs/images.md, Store): the ID `images` shows and
 # `load` prints (the config digest); a prefix removes every name of the
 # image. A store of its own, so that no other image shares the prefixes.
