@@ -218,13 +218,32 @@ SM_API int sm_image_list(struct sm_store *s, struct sm_image_info **list,
 	return n;
 }
 
-/* Finds the refs.json key for ref: a name, or an image/manifest ID
- * prefix (then *by_id is set). */
-int image_lookup(json_t *refs, const char *ref, const char **key, int *by_id,
-		 struct sm_error *err)
+/* The image ID (config digest, what `images` shows) or the manifest
+ * digest of the image mdigest starts with the hex prefix p (n chars). */
+static int id_matches(struct sm_store *s, const char *mdigest, const char *p,
+		      size_t n)
+{
+	json_t *meta;
+	const char *id;
+	int r;
+
+	if (!strncmp(mdigest + 7, p, n))
+		return 1;
+	meta = load_json(s, mdigest, "meta.json");
+	id = json_string_value(json_object_get(meta, "config"));
+	r = oci_digest_valid(id) && !strncmp(id + 7, p, n);
+	json_decref(meta);
+	return r;
+}
+
+/* Finds the refs.json key for ref: a name, or a prefix of an image ID or
+ * manifest digest (then *by_id is set). A prefix of two images is
+ * refused. */
+int image_lookup(struct sm_store *s, json_t *refs, const char *ref,
+		 const char **key, int *by_id, struct sm_error *err)
 {
 	struct oci_ref pr;
-	const char *k, *match = NULL;
+	const char *k, *match = NULL, *mdigest = NULL;
 	json_t *v;
 	size_t n = strlen(ref);
 	int hits = 0;
@@ -243,20 +262,18 @@ int image_lookup(json_t *refs, const char *ref, const char **key, int *by_id,
 		ref += 7;
 		n -= 7;
 	}
-	if (n >= 4 && strspn(ref, "0123456789abcdef") == n) {
+	if (n >= 4 && n <= 64 && strspn(ref, "0123456789abcdef") == n) {
 		json_object_foreach(refs, k, v)
 		{
 			const char *d =
 			    json_string_value(json_object_get(v, "digest"));
-			if (d && !strncmp(d + 7, ref, n)) {
-				if (match &&
-				    strcmp(json_string_value(json_object_get(
-					       json_object_get(refs, match),
-					       "digest")),
-					   d))
-					hits++;
-				match = k;
-			}
+			if (!oci_digest_valid(d) || !id_matches(s, d, ref, n))
+				continue;
+			/* names of one image are one match */
+			if (mdigest && strcmp(mdigest, d))
+				hits++;
+			match = k;
+			mdigest = d;
 		}
 		if (hits)
 			return sm_err(err, -EINVAL,
@@ -354,7 +371,7 @@ SM_API int sm_image_remove(struct sm_store *s, const char *ref,
 		return lk;
 	r = store_refs_load(s, &refs, err);
 	if (!r)
-		r = image_lookup(refs, ref, &key, &by_id, err);
+		r = image_lookup(s, refs, ref, &key, &by_id, err);
 	if (!r) {
 		_cleanup_free_ char *dg = strdup(json_string_value(
 		    json_object_get(json_object_get(refs, key), "digest")));

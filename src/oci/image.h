@@ -47,7 +47,8 @@ int oci_pull(struct sm_store *s, const char *ref,
 	     struct sm_error *err);
 
 #include <jansson.h>
-/* refs.json key for a name or image ID prefix; *by_id when an ID. */
-int image_lookup(json_t *refs, const char *ref, const char **key, int *by_id,
-		 struct sm_error *err);
+/* refs.json key for a name, or a prefix of an image ID (config digest) or
+ * manifest digest; *by_id when a prefix. */
+int image_lookup(struct sm_store *s, json_t *refs, const char *ref,
+		 const char **key, int *by_id, struct sm_error *err);
 #endif

@@ -24,7 +24,7 @@ static int find(struct sm_store *s, const char *ref, char **name, char *digest,
 	store_unlock(lk);
 	if (r)
 		return r;
-	r = image_lookup(refs, ref, &key, &by_id, err);
+	r = image_lookup(s, refs, ref, &key, &by_id, err);
 	if (!r) {
 		const char *d = json_string_value(
 		    json_object_get(json_object_get(refs, key), "digest"));

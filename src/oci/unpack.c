@@ -213,6 +213,11 @@ static int apply_meta(struct ctx *c, struct archive_entry *e, int pfd,
 	if (!c->o->rootless) {
 		if (fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
+	} else if (fd >= 0 && S_ISFIFO(mode)) {
+		/* Linux takes user.* xattrs on regular files and directories
+		 * only (EPERM): like a symlink's, a FIFO's owner is not
+		 * recorded */
+		perm |= 0600;
 	} else if (fd >= 0) {
 		char v[64];
 		int n = snprintf(v, sizeof(v), "%u:%u:0%o", (unsigned)uid,

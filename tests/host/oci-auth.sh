@@ -27,6 +27,13 @@ out=$(SUPERMACHINE_ROOT=$T/s2 "$SM" pull "$REG/priv:v1" 2>&1)
 rc=$?
 ok basic-bad-password '[ $rc = 125 ] && echo "$out" | grep -q "^supermachine: pull $REG/priv:v1: .*HTTP 401" &&
 	[ -z "$(ls -A $T/s2/images)" ]'
+# $DOCKER_CONFIG/config.json is read instead of ~/.docker/config.json
+# (which still holds the wrong password: the pull fails if that is used)
+mkdir -p $T/dc
+echo "{\"auths\":{\"$REG\":{\"auth\":\"$(printf alice:wonderland | base64)\"}}}" >$T/dc/config.json
+out=$(DOCKER_CONFIG=$T/dc SUPERMACHINE_ROOT=$T/s4 "$SM" pull -q "$REG/priv:v1" 2>&1)
+rc=$?
+ok basic-docker-config-env '[ $rc = 0 ] && [ "$(cat $(SUPERMACHINE_ROOT=$T/s4 rootfs_of $REG/priv:v1)/s)" = secret ]'
 rm -f $HOME/.docker/config.json
 kill "${PIDS[-1]}"
 

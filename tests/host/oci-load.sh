@@ -71,4 +71,63 @@ ok load-not-an-image '[ $rc = 125 ] &&
 	[ "$out" = "supermachine: load $T/other.tar: not a docker-archive or OCI archive (no manifest.json or index.json)" ]'
 sm_load
 ok load-usage '[ $rc = 125 ] && [ "$out" = "usage: supermachine load -i FILE|DIR [-t NAME]" ]'
+
+# --platform picks one image of a multi-platform OCI archive (an index of
+# linux/amd64 and linux/arm64, each with a file naming its architecture);
+# without it, the host's (amd64 here); a platform not there is refused and
+# the name keeps its image
+export SUPERMACHINE_ROOT=$T/store-plat
+M=$T/multi
+for a in amd64 arm64; do
+	new_image $M $a
+	umoci config --image $M:$a --architecture $a
+	mkdir -p $T/$a && echo $a >$T/$a/arch
+	add_layer $M $a $T/$a
+done
+make_index $M both amd64:linux/amd64 arm64:linux/arm64
+skopeo copy -q --all oci:$M:both oci-archive:$T/m.tar:localhost/multi:v1 >/dev/null
+sm_load -i $T/m.tar --platform linux/arm64
+ok load-platform '[ $rc = 0 ] && [ "$out" = "Loaded image: localhost/multi:v1" ] &&
+	[ "$(cat $(rootfs_of localhost/multi:v1)/arch)" = arm64 ] &&
+	"$SM" images | grep -q "^localhost/multi  *v1 .* linux/arm64$"'
+sm_load -i $T/m.tar
+ok load-platform-host '[ $rc = 0 ] && [ "$(cat $(rootfs_of localhost/multi:v1)/arch)" = amd64 ]'
+sm_load -i $T/m.tar --platform linux/s390x
+ok load-platform-missing '[ $rc = 125 ] &&
+	[ "$out" = "supermachine: load $T/m.tar: no image for platform linux/s390x (available: linux/amd64, linux/arm64)" ] &&
+	[ "$(cat $(rootfs_of localhost/multi:v1)/arch)" = amd64 ]'
+
+# rmi by image ID prefix (docs/images.md, Store): the ID `images` shows and
+# `load` prints (the config digest); a prefix removes every name of the
+# image. A store of its own, so that no other image shares the prefixes.
+export SUPERMACHINE_ROOT=$T/store-rmi
+"$SM" load -i $T/single -t one:1 >/dev/null 2>&1
+"$SM" load -i $T/single -t two:1 >/dev/null 2>&1
+id=$("$SM" images -q | head -1)
+out=$("$SM" rmi "${id:0:12}" 2>&1)
+rc=$?
+ok rmi-id-prefix '[ $rc = 0 ] && [ "$out" = "Untagged: ${id:0:12}" ] && [ ${#id} = 12 ] &&
+	[ -z "$("$SM" images -q)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ]'
+# two images whose IDs start with the same 4 digits (tests/oci/layout.py
+# id-twin), loaded unnamed: that prefix is refused, both stay; a longer
+# one removes one image
+cp -a $L $T/tw
+python3 "$SM_TOP/tests/oci/layout.py" id-twin $T/tw v1 twin 4
+sm_load -i $T/tw
+ids=$(echo "$out" | sed -n 's/^Loaded image ID: sha256://p')
+p4=${ids:0:4}
+out=$("$SM" rmi $p4 2>&1)
+rc=$?
+ok rmi-id-ambiguous '[ $(echo "$ids" | wc -l) = 2 ] && [ $(echo "$ids" | cut -c1-4 | sort -u) = $p4 ] &&
+	[ $rc = 125 ] && [ "$out" = "supermachine: remove $p4: $p4: ambiguous image ID prefix" ] &&
+	[ $(ls $SUPERMACHINE_ROOT/images | wc -l) = 2 ]'
+first=$(echo "$ids" | head -1)
+"$SM" rmi sha256:${first:0:16} >/dev/null 2>&1
+rc=$?
+ok rmi-id-longer-prefix '[ $rc = 0 ] && [ $(ls $SUPERMACHINE_ROOT/images | wc -l) = 1 ] &&
+	[ "$("$SM" images -q)" = "$(echo "$ids" | tail -1 | cut -c1-12)" ]'
+out=$("$SM" rmi deadbeef0000 2>&1)
+rc=$?
+ok rmi-id-unknown '[ $rc = 125 ] && [ "$out" = "supermachine: remove deadbeef0000: no such image: deadbeef0000" ] &&
+	[ $(ls $SUPERMACHINE_ROOT/images | wc -l) = 1 ]'
 finish

@@ -2,7 +2,11 @@
 # Pull from a real loopback registry (docker-registry) images built with
 # umoci and pushed with skopeo: layers, whiteouts, links, indexes, formats.
 . "$(dirname "$0")/../oci/lib.sh"
-start_registry || { echo "FAIL oci-pull-setup: no registry"; exit 1; }
+# schema1: the registry must accept the schema 1 image pushed for
+# schema1-refused (docker-registry 2.8 refuses them by default)
+start_registry "compatibility:
+  schema1:
+    enabled: true" || { echo "FAIL oci-pull-setup: no registry"; exit 1; }
 L=$T/layout
 src=$T/src
 mkdir -p $src/bin $src/etc $src/opq/old $src/gone
@@ -37,6 +41,16 @@ ok config 'echo "$cfg" | grep -q "\"WorkingDir\": \"/work\"" &&
 	echo "$cfg" | grep -q "\"org.test\": \"yes\"" &&
 	echo "$cfg" | grep -q "\"80/tcp\"" && echo "$cfg" | grep -q "\"/data\""'
 ok images-lists '"$SM" images | grep -q "$REG/multi *v1"'
+
+# Docker schema 1 (skopeo converts and signs it; the registry serves it as
+# application/vnd.docker.distribution.manifest.v1+prettyjws) is refused,
+# and nothing is stored
+push $L v1 old:v1 --format v2s1
+out=$(SUPERMACHINE_ROOT=$T/s1 "$SM" pull "$REG/old:v1" 2>&1)
+rc=$?
+ok schema1-refused '[ $rc = 125 ] &&
+	[ "$out" = "supermachine: pull $REG/old:v1: manifest: Docker schema 1 images are not supported (deprecated format; re-push the image with a current client)" ] &&
+	[ -z "$(ls -A $T/s1/images)" ]'
 
 # Docker schema 2 manifest
 push $L v1 dock:v1 --format v2s2

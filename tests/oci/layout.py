@@ -5,6 +5,14 @@
       appends TAR (an uncompressed tar file) as a layer of image TAG
   layout.py evil-tar OUT KIND
       writes a hostile layer tar (see KINDS)
+  layout.py kept-tar OUT
+      writes a layer tar of what unpacking keeps besides plain files: a
+      FIFO "fifo" (mode 0640), a file "f" with xattrs user.test=hello and
+      trusted.test=root, both with mtime 1234567890
+  layout.py id-twin LAYOUT TAG NEWTAG N
+      image NEWTAG: TAG with a label added to its config, chosen so that
+      the config digest (the image ID) starts with the same N hex digits
+      as TAG's (for an ambiguous ID prefix)
 """
 import gzip, hashlib, io, json, os, subprocess, sys, tarfile
 
@@ -52,6 +60,44 @@ def add_layer(layout, tag, tar, comp):
     mb = json.dumps(man).encode()
     ent["digest"] = put_blob(layout, mb)
     ent["size"] = len(mb)
+    json.dump(idx, open(idx_path, "w"))
+
+
+def kept_tar(out):
+    t = tarfile.open(out, "w", format=tarfile.PAX_FORMAT)
+    ti = tarfile.TarInfo("fifo")
+    ti.type, ti.mode, ti.mtime = tarfile.FIFOTYPE, 0o640, 1234567890
+    t.addfile(ti)
+    ti = tarfile.TarInfo("f")
+    ti.size, ti.mode, ti.mtime = 6, 0o644, 1234567890
+    # libarchive reads xattrs from these pax records (as GNU tar writes)
+    ti.pax_headers = {"SCHILY.xattr.user.test": "hello",
+                      "SCHILY.xattr.trusted.test": "root"}
+    t.addfile(ti, io.BytesIO(b"xattr\n"))
+    t.close()
+
+
+def id_twin(layout, tag, newtag, n):
+    idx_path = os.path.join(layout, "index.json")
+    idx = json.load(open(idx_path))
+    ent = next(m for m in idx["manifests"]
+               if m.get("annotations", {}).get(
+                   "org.opencontainers.image.ref.name") == tag)
+    man = json.loads(get_blob(layout, ent["digest"]))
+    want = man["config"]["digest"][7:7 + n]
+    cfg = json.loads(get_blob(layout, man["config"]["digest"]))
+    labels = cfg.setdefault("config", {}).setdefault("Labels", {})
+    for i in range(1 << 30):  # about 16**n tries
+        labels["org.test.twin"] = str(i)
+        cb = json.dumps(cfg).encode()
+        if hashlib.sha256(cb).hexdigest()[:n] == want:
+            break
+    man["config"]["digest"] = put_blob(layout, cb)
+    man["config"]["size"] = len(cb)
+    mb = json.dumps(man).encode()
+    new = dict(ent, digest=put_blob(layout, mb), size=len(mb),
+               annotations={"org.opencontainers.image.ref.name": newtag})
+    idx["manifests"].append(new)
     json.dump(idx, open(idx_path, "w"))
 
 
@@ -103,6 +149,10 @@ def evil_tar(out, kind):
 if __name__ == "__main__":
     if sys.argv[1] == "add-layer":
         add_layer(*sys.argv[2:6])
+    elif sys.argv[1] == "kept-tar":
+        kept_tar(sys.argv[2])
+    elif sys.argv[1] == "id-twin":
+        id_twin(*sys.argv[2:5], int(sys.argv[5]))
     elif sys.argv[1] == "evil-tar":
         evil_tar(sys.argv[2], sys.argv[3])
     else:
