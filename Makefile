@@ -45,7 +45,7 @@ EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 INIT_SRC := $(sort $(wildcard guest/init/*.c))
 
-.PHONY: all lib cli guest kernel tests check check-unit check-kvm install clean format
+.PHONY: all lib cli guest kernel tests check check-unit check-kvm check-long install clean format
 all: lib cli tools guest kernel
 lib: $(BUILD)/libsupermachine.a $(BUILD)/libsupermachine.so
 cli: $(BUILD)/supermachine
@@ -107,6 +107,12 @@ check-unit: lib cli tools tests
 
 check-kvm: all tests
 	ONLY_KVM=1 tests/run $(BUILD)
+
+# The long sets CI runs a bounded part of: the FUSE race test at 10^6
+# requests per opcode (CI: 10^5), the FUSE decoder fuzzed for 10 minutes
+# (CI: 20 s). Run before calling an issue resolved.
+check-long: all tests
+	SM_FUSE_RACE_N=1000000 FUSE_FUZZ_SECONDS=600 tests/run $(BUILD)
 
 install: lib cli guest kernel
 	install -D -m 0755 $(BUILD)/supermachine $(DESTDIR)$(PREFIX)/bin/supermachine
