@@ -193,6 +193,7 @@ static int restore_node(struct fuse_server *s, const struct rec_node *r,
 	struct fnode *parent, *n;
 	struct stat st;
 	void *ino = NULL;
+	int rc;
 
 	if (r->nodeid <= FUSE_ROOT_ID || check_name(name) < 0)
 		return -EINVAL;
@@ -212,10 +213,10 @@ static int restore_node(struct fuse_server *s, const struct rec_node *r,
 		memset(&st, 0, sizeof(st));
 		st.st_mode = r->type;
 	}
-	n = node_enter(s, parent, name, ino, &st, r->nodeid);
+	rc = node_enter(s, parent, name, ino, &st, r->nodeid, &n);
 	node_put(s, parent);
-	if (!n)
-		return -ENOMEM;
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&s->lock);
 	n->nlookup = r->nlookup;
 	pthread_mutex_unlock(&s->lock);
@@ -235,16 +236,17 @@ static int restore_handle(struct fuse_server *s, const struct rec_handle *r)
 	int flags = r->flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	struct fhandle *h;
 	void *bfh = NULL;
+	int rc;
 
 	if (!n || r->fh == 0)
 		return n ? (node_put(s, n), -EINVAL) : -ENOENT;
 	if (n->ino && s->ops->open(s->be, n->ino, flags, &bfh) < 0)
 		bfh = NULL; /* stale: requests on it get EBADF */
-	h = handle_new(s, n, bfh, flags, r->is_dir != 0, r->fh);
-	if (!h && bfh)
+	rc = handle_new(s, n, bfh, flags, r->is_dir != 0, r->fh, &h);
+	if (rc < 0 && bfh)
 		s->ops->release(s->be, n->ino, bfh);
 	node_put(s, n);
-	return h ? 0 : -EEXIST;
+	return rc;
 }
 
 static int restore_rec(struct fuse_server *s, uint16_t type, const uint8_t *v,
