@@ -213,6 +213,27 @@ int reply_entry(struct req *r, struct fnode *n, const struct stat *st)
 #define HANDLES_CEIL 4096
 #define CAP_FLOOR 64 /* below this a share is not usable at all */
 
+/*
+ * DAX: every mapping record is a mapping of the process (one or two VMAs),
+ * and vm.max_map_count (65530 by default) is shared with malloc and every
+ * other VM. Linux maps the window in 2 MiB ranges, so a Linux guest never
+ * holds more than window / 2 MiB mappings: that is the default, at least
+ * DAX_MAPS_FLOOR and at most DAX_MAPS_CEIL (a 16 GiB window; with the holes
+ * between them that stays under a quarter of max_map_count).
+ */
+#define DAX_RANGE (2ULL << 20)
+#define DAX_MAPS_FLOOR 16
+#define DAX_MAPS_CEIL 8192
+
+static size_t dax_maps_default(uint64_t window)
+{
+	uint64_t n = window / DAX_RANGE;
+
+	if (n < DAX_MAPS_FLOOR)
+		return DAX_MAPS_FLOOR;
+	return n > DAX_MAPS_CEIL ? DAX_MAPS_CEIL : (size_t)n;
+}
+
 static size_t nofile_soft(void)
 {
 	struct rlimit rl;
@@ -237,6 +258,9 @@ static void set_caps(struct fuse_server *s, const struct fuse_server_config *c)
 	    c->max_nodes ? c->max_nodes : cap_default(NODES_CEIL, soft / 4);
 	s->max_handles = c->max_handles ? c->max_handles
 					: cap_default(HANDLES_CEIL, soft / 8);
+	s->max_maps = c->max_dax_mappings
+			  ? c->max_dax_mappings
+			  : dax_maps_default(c->dax_window_size);
 }
 
 static FILE *open_trace(const char *spec, int *owned)

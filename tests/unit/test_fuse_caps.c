@@ -9,15 +9,43 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "fuse_test.h"
 #include "test.h"
 
+#define WIN (16u << 20)
+#define KB (1u << 10)
+#define MB (1u << 20)
+
 static struct tc t;
 static int passthrough;
 static char tmp[64];
+static uint8_t *win;
+
+static int cb_map(void *o, uint64_t off, int fd, uint64_t foff, uint64_t len,
+		  int wr)
+{
+	(void)o;
+	return mmap(win + off, len, PROT_READ | (wr ? PROT_WRITE : 0),
+		    MAP_SHARED | MAP_FIXED, fd, (off_t)foff) == MAP_FAILED
+		   ? -errno
+		   : 0;
+}
+
+static int cb_unmap(void *o, uint64_t off, uint64_t len)
+{
+	(void)o;
+	return mmap(win + off, len, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+		    0) == MAP_FAILED
+		   ? -errno
+		   : 0;
+}
+
+static const struct fuse_dax_ops dax = {cb_map, cb_unmap};
 
 /* Entries in /proc/self/fd: what the process holds right now. */
 static int fd_count(void)
@@ -30,6 +58,20 @@ static int fd_count(void)
 	while (readdir(d))
 		n++;
 	closedir(d);
+	return n;
+}
+
+/* Lines of /proc/self/maps: the process's mappings (vm.max_map_count). */
+static int map_count(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	int n = 0, c;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
 	return n;
 }
 
@@ -57,6 +99,7 @@ static void teardown(void)
 
 	tc_close(&t);
 	ops->destroy(be);
+	cb_unmap(NULL, 0, WIN);
 	if (passthrough) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 		if (system(cmd))
@@ -180,6 +223,109 @@ TEST(node_cap)
 	teardown();
 }
 
+static int setupmapping(uint64_t node, uint64_t moff, uint64_t foff,
+			uint64_t len)
+{
+	struct fuse_setupmapping_in in = {.fh = UINT64_MAX,
+					  .foffset = foff,
+					  .len = len,
+					  .flags = FUSE_SETUPMAPPING_FLAG_READ,
+					  .moffset = moff};
+
+	tc_begin(&t, FUSE_SETUPMAPPING, node);
+	tc_add(&t, &in, sizeof(in));
+	return tc_send(&t);
+}
+
+static int removemapping(uint64_t moff, uint64_t len)
+{
+	struct fuse_removemapping_in in = {.count = 1};
+	struct fuse_removemapping_one one = {.moffset = moff, .len = len};
+
+	tc_begin(&t, FUSE_REMOVEMAPPING, 1);
+	tc_add(&t, &in, sizeof(in));
+	tc_add(&t, &one, sizeof(one));
+	return tc_send(&t);
+}
+
+/* A 64 KiB file whose every 4 KiB page is filled with 'a' + its index. */
+static uint64_t dax_file(uint64_t *fh)
+{
+	static uint8_t buf[64 * KB];
+	uint64_t n = 0;
+
+	for (int i = 0; i < 16; i++)
+		memset(buf + i * 4 * KB, 'a' + i, 4 * KB);
+	if (fs_create(&t, 1, "f", 0644, O_RDWR, &n, fh) ||
+	    fs_write(&t, n, *fh, 0, buf, sizeof(buf), 0))
+		return 0;
+	return n;
+}
+
+TEST(dax_cap)
+{
+	struct fuse_server_config cfg = {
+	    .dax = &dax, .dax_window_size = WIN, .max_dax_mappings = 8};
+	uint64_t n, fh = 0;
+	int vmas, rc;
+	char buf[4];
+	size_t got;
+
+	CHECK_EQ(setup(&cfg), 0);
+	n = dax_file(&fh);
+	CHECK(n != 0);
+	/* record 0 is 64 KiB, records 1..7 one page each */
+	CHECK_EQ(setupmapping(n, 0, 0, 64 * KB), 0);
+	for (int i = 1; i < 8; i++)
+		CHECK_EQ(setupmapping(n, (uint64_t)i * MB, 0, 4 * KB), 0);
+	vmas = map_count();
+	for (int i = 0; i < 100; i++)
+		CHECK_EQ(setupmapping(n, 8 * MB, 0, 4 * KB), -ENOSPC);
+	CHECK_EQ(fuse_server_dax_mappings(t.s, NULL, 0), 8);
+	CHECK_EQ(map_count(), vmas); /* nothing more mapped in the process */
+	/* at the cap: replacing a mapping in place works (the kernel does it
+	 * to upgrade a read mapping to write), so do reads and GETATTR */
+	CHECK_EQ(setupmapping(n, MB, 4 * KB, 4 * KB), 0);
+	CHECK_EQ(win[MB], 'b');
+	CHECK_EQ(fs_read(&t, n, fh, 0, buf, 1, &got), 0);
+	CHECK_EQ(fs_getattr(&t, n, NULL), 0);
+	/* a hole punched in record 0 would make a ninth record */
+	rc = removemapping(8 * KB, 4 * KB);
+	CHECK_EQ(rc, -ENOSPC);
+	if (rc == -ENOSPC) /* else the page is gone: reading it would fault */
+		CHECK_EQ(win[8 * KB], 'c');
+	/* removing a whole record makes room again */
+	CHECK_EQ(removemapping(7 * MB, 4 * KB), 0);
+	CHECK_EQ(removemapping(8 * KB, 4 * KB), 0);
+	CHECK_EQ(fuse_server_dax_mappings(t.s, NULL, 0), 8);
+	CHECK_EQ(setupmapping(n, 8 * MB, 0, 4 * KB), -ENOSPC);
+	CHECK_EQ(removemapping(6 * MB, 4 * KB), 0);
+	CHECK_EQ(setupmapping(n, 8 * MB, 0, 4 * KB), 0);
+	CHECK_EQ(win[8 * MB], 'a');
+	CHECK_EQ(fs_release(&t, n, fh, 0), 0);
+	teardown();
+}
+
+/* Default DAX cap: window / 2 MiB, at least 16: 16 for a 16 MiB window. */
+TEST(dax_default_cap)
+{
+	struct fuse_server_config cfg = {.dax = &dax, .dax_window_size = WIN};
+	uint64_t n, fh = 0;
+	int ok = 0, rc = 0;
+
+	CHECK_EQ(setup(&cfg), 0);
+	n = dax_file(&fh);
+	CHECK(n != 0);
+	for (int i = 0; i < 32 && rc == 0; i++) {
+		rc = setupmapping(n, (uint64_t)i * 512 * KB, 0, 4 * KB);
+		ok += rc == 0;
+	}
+	CHECK_EQ(ok, 16);
+	CHECK_EQ(rc, -ENOSPC);
+	CHECK_EQ(fs_release(&t, n, fh, 0), 0);
+	teardown();
+}
+
 /* The defaults follow RLIMIT_NOFILE: at a soft limit of 512 one server
  * holds at most 128 nodes and 64 handles, and the process keeps fds. */
 TEST(defaults_follow_rlimit)
@@ -217,12 +363,18 @@ TEST(defaults_follow_rlimit)
 
 int main(void)
 {
+	win = mmap(NULL, WIN, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (win == MAP_FAILED)
+		return 1;
 	for (passthrough = 0; passthrough < 2; passthrough++) {
 		printf("# backend: %s\n",
 		       passthrough ? "passthrough" : "memfs");
 		RUN(handle_cap);
 		RUN(node_cap);
 		RUN(defaults_follow_rlimit);
+		RUN(dax_cap);
+		RUN(dax_default_cap);
 	}
 	return test_summary();
 }
