@@ -226,7 +226,8 @@ int dax_restore_one(struct fuse_server *s, const struct fuse_dax_mapping *m)
 	if (!s->dax)
 		return -ENOSYS;
 	rc = check_range(s, m->window_off, m->len);
-	if (rc < 0 || (m->file_off & (s->dax_align - 1)))
+	if (rc < 0 || (m->file_off & (s->dax_align - 1)) ||
+	    m->file_off > (uint64_t)INT64_MAX - m->len)
 		return -EINVAL;
 	n = node_get(s, m->nodeid);
 	if (!n)

@@ -282,8 +282,6 @@ static struct fnode *node_new(struct fuse_server *s, void *ino,
 	if (!n)
 		return NULL;
 	n->nodeid = nodeid ? nodeid : s->next_nodeid++;
-	if (nodeid >= s->next_nodeid)
-		s->next_nodeid = nodeid + 1;
 	n->ino = ino;
 	n->dev = st->st_dev;
 	n->ino_nr = st->st_ino;
@@ -418,8 +416,6 @@ int handle_new(struct fuse_server *s, struct fnode *n, void *bfh, int flags,
 		return rc;
 	}
 	h->fh = fh ? fh : s->next_fh++;
-	if (fh >= s->next_fh)
-		s->next_fh = fh + 1;
 	n->refs++;
 	ht_add(&s->handles, h, HT_FH);
 	pthread_mutex_unlock(&s->lock);
