@@ -54,6 +54,39 @@ static int forget_range(struct fuse_server *s, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/*
+ * How the record count changes when [off, off+len) is cleared: -1 for each
+ * record inside it, +1 when it punches a hole in one. Exact, so that at
+ * the cap a guest can still replace or remove what it mapped.
+ */
+static long clear_delta(struct fuse_server *s, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len;
+	long d = 0;
+
+	for (size_t i = 0; i < s->nmaps; i++) {
+		uint64_t moff = s->maps[i].moff, mend = moff + s->maps[i].len;
+
+		if (mend <= off || moff >= end)
+			continue;
+		if (moff < off && mend > end)
+			d++;
+		else if (moff >= off && mend <= end)
+			d--;
+	}
+	return d;
+}
+
+/* -ENOSPC when clearing the range and adding `adds` records would go over
+ * the cap: every record is a mapping of the process (vm.max_map_count). */
+static int check_cap(struct fuse_server *s, uint64_t off, uint64_t len,
+		     long adds)
+{
+	long d = clear_delta(s, off, len) + adds;
+
+	return d > 0 && s->nmaps + (size_t)d > s->max_maps ? -ENOSPC : 0;
+}
+
 static int reserve(struct fuse_server *s)
 {
 	struct dax_map *m;
@@ -89,7 +122,9 @@ static int map_locked(struct fuse_server *s, struct fnode *n, uint64_t moff,
 	struct dax_map rec;
 	int fd, rc;
 
-	rc = reserve(s);
+	rc = check_cap(s, moff, len, 1);
+	if (rc == 0)
+		rc = reserve(s);
 	if (rc < 0)
 		return rc;
 	fd = s->ops->map_fd(s->be, n->ino, wr);
@@ -161,6 +196,8 @@ int dax_remove(struct req *r)
 		if (one.moffset == 0 && one.len == UINT64_MAX)
 			one.len = s->dax_size; /* the whole window */
 		rc = check_range(s, one.moffset, one.len);
+		if (rc == 0)
+			rc = check_cap(s, one.moffset, one.len, 0);
 		if (rc < 0)
 			break;
 		rc = s->dax->unmap(s->dax_opaque, one.moffset, one.len);
@@ -189,7 +226,8 @@ int dax_restore_one(struct fuse_server *s, const struct fuse_dax_mapping *m)
 	if (!s->dax)
 		return -ENOSYS;
 	rc = check_range(s, m->window_off, m->len);
-	if (rc < 0 || (m->file_off & (s->dax_align - 1)))
+	if (rc < 0 || (m->file_off & (s->dax_align - 1)) ||
+	    m->file_off > (uint64_t)INT64_MAX - m->len)
 		return -EINVAL;
 	n = node_get(s, m->nodeid);
 	if (!n)

@@ -35,8 +35,9 @@ struct fuse_setattr_req {
 };
 
 /* Backend write flags. */
-#define FUSE_BE_KILL_PRIV 1 /* drop setuid/setgid (and caps) like the kernel \
-			     */
+#define FUSE_BE_KILL_PRIV                                  \
+	1 /* drop setuid/setgid (and caps) like the kernel \
+	   */
 
 /*
  * Readdir callback: returns 0 to continue, 1 when the reply is full (the
@@ -127,6 +128,14 @@ struct fuse_server_config {
 	uint32_t dax_align; /* power of two, 0: 4096 */
 	const char *trace;  /* NULL: $SUPERMACHINE_FUSE_TRACE; "1", "stderr"
 			     * or a file path; "" disables */
+	/*
+	 * Caps on what the guest can make the server hold (docs/fuse.md,
+	 * "Caps"); 0: the default. Over a cap the guest gets an error reply
+	 * and the process goes on.
+	 */
+	uint32_t max_nodes;	   /* node table, root included: ENFILE */
+	uint32_t max_handles;	   /* OPEN/OPENDIR/CREATE handles: EMFILE */
+	uint32_t max_dax_mappings; /* DAX mapping records: ENOSPC */
 };
 
 int fuse_server_new(const struct fuse_server_config *cfg,

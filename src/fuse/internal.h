@@ -61,6 +61,7 @@ struct fuse_server {
 	void *dax_opaque;
 	uint64_t dax_size;
 	uint32_t dax_align;
+	size_t max_nodes, max_handles, max_maps; /* caps, see server.c */
 
 	pthread_mutex_t lock; /* tables, counts, node paths, DAX map list */
 	uint32_t minor;	      /* negotiated, 0: before INIT */
@@ -99,17 +100,27 @@ int nodes_init(struct fuse_server *s, struct sm_error *err);
 void nodes_fini(struct fuse_server *s);
 struct fnode *node_get(struct fuse_server *s, uint64_t nodeid);
 void node_put(struct fuse_server *s, struct fnode *n);
-/* Takes the backend reference ino; returns the node with nlookup+1 and a
- * request ref, or NULL on ENOMEM (ino is then forgotten). */
-struct fnode *node_enter(struct fuse_server *s, struct fnode *parent,
-			 const char *name, void *ino, const struct stat *st,
-			 uint64_t nodeid);
+/* Takes the backend reference ino; *out gets the node with nlookup+1 and a
+ * request ref. Returns 0, -ENFILE at the node cap or -ENOMEM (ino, which
+ * may be NULL for a stale restored node, is then forgotten). nodeid 0: a
+ * new id; else that id (restore). */
+int node_enter(struct fuse_server *s, struct fnode *parent, const char *name,
+	       void *ino, const struct stat *st, uint64_t nodeid,
+	       struct fnode **out);
+/* True when a new node or handle would be over its cap right now: checked
+ * before a backend call that creates something on the host, so that the
+ * guest is not told "failed" about a file that was made. */
+int nodes_full(struct fuse_server *s);
+int handles_full(struct fuse_server *s);
 void node_forget(struct fuse_server *s, uint64_t nodeid, uint64_t n);
 /* After a rename: moves the path of the node now at newdir/newname. */
 void node_moved(struct fuse_server *s, struct fnode *olddir,
 		const char *oldname, struct fnode *newdir, const char *newname);
-struct fhandle *handle_new(struct fuse_server *s, struct fnode *n, void *bfh,
-			   int flags, int is_dir, uint64_t fh);
+/* Enters bfh as a handle of n into the table (fh 0: a new id; else that
+ * id, restore). Returns 0, -EMFILE at the handle cap, -EEXIST or -ENOMEM;
+ * on failure the caller still owns bfh. */
+int handle_new(struct fuse_server *s, struct fnode *n, void *bfh, int flags,
+	       int is_dir, uint64_t fh, struct fhandle **out);
 struct fhandle *handle_get(struct fuse_server *s, uint64_t fh);
 void handle_put(struct fuse_server *s, struct fhandle *h);
 /* Removes fh from the table (RELEASE); the last put releases it. */

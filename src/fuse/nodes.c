@@ -273,9 +273,30 @@ static void set_path(struct fuse_server *s, struct fnode *n,
 	}
 }
 
-struct fnode *node_enter(struct fuse_server *s, struct fnode *parent,
-			 const char *name, void *ino, const struct stat *st,
-			 uint64_t nodeid)
+/* A new node for ino; called with the lock, under the node cap. */
+static struct fnode *node_new(struct fuse_server *s, void *ino,
+			      const struct stat *st, uint64_t nodeid)
+{
+	struct fnode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->nodeid = nodeid ? nodeid : s->next_nodeid++;
+	n->ino = ino;
+	n->dev = st->st_dev;
+	n->ino_nr = st->st_ino;
+	n->type = st->st_mode & S_IFMT;
+	ht_add(&s->by_id, n, HT_ID);
+	if (ino && !find_key(s, n->dev, n->ino_nr))
+		ht_add(&s->by_key, n, HT_KEY);
+	else if (ino)
+		n->dev = (dev_t)-1; /* restore duplicate: not keyed */
+	return n;
+}
+
+int node_enter(struct fuse_server *s, struct fnode *parent, const char *name,
+	       void *ino, const struct stat *st, uint64_t nodeid,
+	       struct fnode **out)
 {
 	struct fnode *n;
 	void *dup = NULL;
@@ -285,24 +306,17 @@ struct fnode *node_enter(struct fuse_server *s, struct fnode *parent,
 	if (n) {
 		dup = ino;
 	} else {
-		n = calloc(1, sizeof(*n));
+		/* the cap bounds the backend's per-node fds (passthrough:
+		 * one O_PATH fd each), so it is checked before a new node */
+		int rc = s->by_id.n >= s->max_nodes ? -ENFILE : 0;
+
+		n = rc ? NULL : node_new(s, ino, st, nodeid);
 		if (!n) {
 			pthread_mutex_unlock(&s->lock);
-			s->ops->forget(s->be, ino);
-			return NULL;
+			if (ino)
+				s->ops->forget(s->be, ino);
+			return rc ? rc : -ENOMEM;
 		}
-		n->nodeid = nodeid ? nodeid : s->next_nodeid++;
-		if (nodeid >= s->next_nodeid)
-			s->next_nodeid = nodeid + 1;
-		n->ino = ino;
-		n->dev = st->st_dev;
-		n->ino_nr = st->st_ino;
-		n->type = st->st_mode & S_IFMT;
-		ht_add(&s->by_id, n, HT_ID);
-		if (ino && !find_key(s, n->dev, n->ino_nr))
-			ht_add(&s->by_key, n, HT_KEY);
-		else if (ino)
-			n->dev = (dev_t)-1; /* restore duplicate: not keyed */
 	}
 	n->nlookup++;
 	n->refs++;
@@ -310,7 +324,28 @@ struct fnode *node_enter(struct fuse_server *s, struct fnode *parent,
 	pthread_mutex_unlock(&s->lock);
 	if (dup)
 		s->ops->forget(s->be, dup);
-	return n;
+	*out = n;
+	return 0;
+}
+
+int nodes_full(struct fuse_server *s)
+{
+	int full;
+
+	pthread_mutex_lock(&s->lock);
+	full = s->by_id.n >= s->max_nodes;
+	pthread_mutex_unlock(&s->lock);
+	return full;
+}
+
+int handles_full(struct fuse_server *s)
+{
+	int full;
+
+	pthread_mutex_lock(&s->lock);
+	full = s->handles.n >= s->max_handles;
+	pthread_mutex_unlock(&s->lock);
+	return full;
 }
 
 void node_forget(struct fuse_server *s, uint64_t nodeid, uint64_t cnt)
@@ -355,13 +390,14 @@ static struct fhandle *find_fh(struct fuse_server *s, uint64_t fh)
 	return h;
 }
 
-struct fhandle *handle_new(struct fuse_server *s, struct fnode *n, void *bfh,
-			   int flags, int is_dir, uint64_t fh)
+int handle_new(struct fuse_server *s, struct fnode *n, void *bfh, int flags,
+	       int is_dir, uint64_t fh, struct fhandle **out)
 {
 	struct fhandle *h = calloc(1, sizeof(*h));
+	int rc = 0;
 
 	if (!h)
-		return NULL;
+		return -ENOMEM;
 	h->node = n;
 	h->bfh = bfh;
 	h->flags = flags;
@@ -369,18 +405,22 @@ struct fhandle *handle_new(struct fuse_server *s, struct fnode *n, void *bfh,
 	h->refs = 1; /* the table's */
 	h->in_table = 1;
 	pthread_mutex_lock(&s->lock);
-	if (fh && find_fh(s, fh)) {
+	/* the cap bounds the backend's per-handle fds */
+	if (s->handles.n >= s->max_handles)
+		rc = -EMFILE;
+	else if (fh && find_fh(s, fh))
+		rc = -EEXIST;
+	if (rc < 0) {
 		pthread_mutex_unlock(&s->lock);
 		free(h);
-		return NULL;
+		return rc;
 	}
 	h->fh = fh ? fh : s->next_fh++;
-	if (fh >= s->next_fh)
-		s->next_fh = fh + 1;
 	n->refs++;
 	ht_add(&s->handles, h, HT_FH);
 	pthread_mutex_unlock(&s->lock);
-	return h;
+	*out = h;
+	return 0;
 }
 
 struct fhandle *handle_get(struct fuse_server *s, uint64_t fh)

@@ -35,11 +35,11 @@ static int take_name(struct req *r, size_t *off, const char **name)
 static int reply_new(struct req *r, struct fnode *dir, const char *name,
 		     void *ino, const struct stat *st)
 {
-	struct fnode *n = node_enter(r->s, dir, name, ino, st, 0);
-	int rc;
+	struct fnode *n;
+	int rc = node_enter(r->s, dir, name, ino, st, 0, &n);
 
-	if (!n)
-		return -ENOMEM;
+	if (rc < 0)
+		return rc;
 	rc = reply_entry(r, n, st);
 	if (rc < 0)
 		node_forget(r->s, n->nodeid, 1);
@@ -239,6 +239,8 @@ static int make_node(struct req *r, const char *name, mode_t mode, dev_t rdev,
 	void *ino;
 	int rc;
 
+	if (nodes_full(r->s))
+		return -ENFILE; /* before anything is made on the host */
 	rc = r->s->ops->mknod(r->s->be, r->node->ino, name, mode, rdev, target,
 			      &r->ctx, &ino, &st);
 	if (rc < 0)
@@ -424,16 +426,18 @@ static int op_open(struct req *r)
 	flags = is_dir ? O_RDONLY | O_DIRECTORY : open_flags(r, in->flags);
 	if (flags < 0)
 		return flags;
+	if (handles_full(r->s))
+		return -EMFILE; /* before O_TRUNC truncates anything */
 	rc = r->s->ops->open(r->s->be, r->node->ino, flags, &bfh);
 	if (rc < 0)
 		return rc;
 	if (!is_dir && (flags & O_TRUNC) &&
 	    (in->open_flags & FUSE_OPEN_KILL_SUIDGID))
 		kill_priv(r, r->node, bfh);
-	h = handle_new(r->s, r->node, bfh, flags, is_dir, 0);
-	if (!h) {
+	rc = handle_new(r->s, r->node, bfh, flags, is_dir, 0, &h);
+	if (rc < 0) {
 		r->s->ops->release(r->s->be, r->node->ino, bfh);
-		return -ENOMEM;
+		return rc;
 	}
 	rc = reply_open(r, h);
 	if (rc < 0)
@@ -459,20 +463,24 @@ static int op_create(struct req *r)
 	if (flags < 0)
 		return flags;
 	r->ctx.umask = in->umask;
+	if (handles_full(r->s))
+		return -EMFILE; /* before the file is made on the host */
+	if (nodes_full(r->s))
+		return -ENFILE;
 	rc = r->s->ops->create(
 	    r->s->be, r->node->ino, name, S_IFREG | (in->mode & 07777),
 	    flags | (in->flags & O_EXCL), &r->ctx, &ino, &st, &bfh);
 	if (rc < 0)
 		return rc;
-	n = node_enter(r->s, r->node, name, ino, &st, 0);
-	if (!n) {
+	rc = node_enter(r->s, r->node, name, ino, &st, 0, &n);
+	if (rc < 0) {
+		/* ino is gone; bfh holds its own reference (as before) */
 		r->s->ops->release(r->s->be, ino, bfh);
-		return -ENOMEM;
+		return rc;
 	}
-	h = handle_new(r->s, n, bfh, flags, 0, 0);
-	if (!h) {
+	rc = handle_new(r->s, n, bfh, flags, 0, 0, &h);
+	if (rc < 0) {
 		r->s->ops->release(r->s->be, n->ino, bfh);
-		rc = -ENOMEM;
 	} else {
 		entry_out(r->s, &e, n, &st);
 		rc = reply_data(r, &e, sizeof(e));
@@ -745,10 +753,12 @@ static int fill_one(void *arg, const char *name, size_t namelen, uint64_t ino,
 		/* "." and ".." get no node: the kernel does not count them */
 		if (!dots && f->r->s->ops->lookup(f->r->s->be, f->h->node->ino,
 						  cname, &bino, &st) == 0) {
-			struct fnode *n = node_enter(f->r->s, f->h->node, cname,
-						     bino, &st, 0);
+			struct fnode *n;
 
-			if (n) {
+			/* over the node cap: no entry, the kernel's LOOKUP
+			 * gets the error */
+			if (node_enter(f->r->s, f->h->node, cname, bino, &st, 0,
+				       &n) == 0) {
 				entry_out(f->r->s, &dp->entry_out, n, &st);
 				node_put(f->r->s, n);
 			}

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "fuse/internal.h"
 #include "util/error.h"
@@ -195,6 +196,73 @@ int reply_entry(struct req *r, struct fnode *n, const struct stat *st)
 	return reply_data(r, &e, sizeof(e));
 }
 
+/*
+ * Default caps. With the passthrough backend every node holds an O_PATH fd
+ * and every open handle an fd, in a process whose one fd table also serves
+ * vsock, slirp, snapshot files and every other VM in it. Nothing raises
+ * RLIMIT_NOFILE (the soft limit is often 1024 or 4096), so the defaults
+ * follow it: one server's nodes stay under a quarter of the soft limit and
+ * its handles under an eighth, leaving well over half of the table to the
+ * rest of the process. The fixed ceilings are far above what a normal guest
+ * holds (a Linux guest keeps one node per cached inode and one handle per
+ * open file) and bound the memory of the tables where the limit is huge.
+ * A share with a bigger working set needs a higher `ulimit -n` or explicit
+ * caps in the config.
+ */
+#define NODES_CEIL 16384
+#define HANDLES_CEIL 4096
+#define CAP_FLOOR 64 /* below this a share is not usable at all */
+
+/*
+ * DAX: every mapping record is a mapping of the process (one or two VMAs),
+ * and vm.max_map_count (65530 by default) is shared with malloc and every
+ * other VM. Linux maps the window in 2 MiB ranges, so a Linux guest never
+ * holds more than window / 2 MiB mappings: that is the default, at least
+ * DAX_MAPS_FLOOR and at most DAX_MAPS_CEIL (a 16 GiB window; with the holes
+ * between them that stays under a quarter of max_map_count).
+ */
+#define DAX_RANGE (2ULL << 20)
+#define DAX_MAPS_FLOOR 16
+#define DAX_MAPS_CEIL 8192
+
+static size_t dax_maps_default(uint64_t window)
+{
+	uint64_t n = window / DAX_RANGE;
+
+	if (n < DAX_MAPS_FLOOR)
+		return DAX_MAPS_FLOOR;
+	return n > DAX_MAPS_CEIL ? DAX_MAPS_CEIL : (size_t)n;
+}
+
+static size_t nofile_soft(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return SIZE_MAX;
+	return (size_t)rl.rlim_cur;
+}
+
+static size_t cap_default(size_t ceil, size_t share)
+{
+	size_t v = share < ceil ? share : ceil;
+
+	return v < CAP_FLOOR ? CAP_FLOOR : v;
+}
+
+static void set_caps(struct fuse_server *s, const struct fuse_server_config *c)
+{
+	size_t soft = nofile_soft();
+
+	s->max_nodes =
+	    c->max_nodes ? c->max_nodes : cap_default(NODES_CEIL, soft / 4);
+	s->max_handles = c->max_handles ? c->max_handles
+					: cap_default(HANDLES_CEIL, soft / 8);
+	s->max_maps = c->max_dax_mappings
+			  ? c->max_dax_mappings
+			  : dax_maps_default(c->dax_window_size);
+}
+
 static FILE *open_trace(const char *spec, int *owned)
 {
 	*owned = 0;
@@ -234,6 +302,7 @@ int fuse_server_new(const struct fuse_server_config *cfg,
 	s->dax_opaque = cfg->dax_opaque;
 	s->dax_size = cfg->dax_window_size;
 	s->dax_align = cfg->dax_align ? cfg->dax_align : 4096;
+	set_caps(s, cfg);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->dax_lock, NULL);
 	rc = nodes_init(s, err);

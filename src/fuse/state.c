@@ -186,22 +186,81 @@ int fuse_server_save(struct fuse_server *s, void **buf, size_t *len,
 	return 0;
 }
 
-/* A node that no longer resolves: requests on it get ESTALE. */
-static int restore_node(struct fuse_server *s, const struct rec_node *r,
-			const char *name, struct collect *keep)
-{
-	struct fnode *parent, *n;
-	struct stat st;
-	void *ino = NULL;
+/*
+ * Ids and counters a state may carry. A server hands out one id per
+ * request at most, so 2^62 is never reached by a real one; refusing more
+ * keeps every counter far from UINT64_MAX, where it would wrap and hand
+ * out id 1 (the root) again.
+ */
+#define STATE_ID_MAX (1ULL << 62)
 
-	if (r->nodeid <= FUSE_ROOT_ID || check_name(name) < 0)
-		return -EINVAL;
+/* The SERVER record: a negotiated minor we speak, counters that go on. */
+static int check_server(const struct rec_server *rs, struct sm_error *err)
+{
+	if (rs->minor &&
+	    (rs->minor < FUSE_SRV_MIN_MINOR || rs->minor > FUSE_SRV_MINOR))
+		return sm_err(err, -EINVAL, "fuse: state: protocol minor %u",
+			      rs->minor);
+	if (rs->next_nodeid <= FUSE_ROOT_ID || rs->next_nodeid > STATE_ID_MAX)
+		return sm_err(err, -EINVAL,
+			      "fuse: state: next_nodeid %llu out of range",
+			      (unsigned long long)rs->next_nodeid);
+	if (rs->next_fh == 0 || rs->next_fh > STATE_ID_MAX)
+		return sm_err(err, -EINVAL,
+			      "fuse: state: next_fh %llu out of range",
+			      (unsigned long long)rs->next_fh);
+	return 0;
+}
+
+static int known_type(uint32_t t)
+{
+	return t == S_IFREG || t == S_IFDIR || t == S_IFLNK || t == S_IFIFO ||
+	       t == S_IFSOCK || t == S_IFCHR || t == S_IFBLK;
+}
+
+static int check_node(struct fuse_server *s, const struct rec_node *r,
+		      const char *name, struct sm_error *err)
+{
+	unsigned long long id = r->nodeid;
+	struct fnode *n;
+
+	/* below next_nodeid: new ids never collide with restored ones */
+	if (r->nodeid <= FUSE_ROOT_ID || r->nodeid >= s->next_nodeid)
+		return sm_err(err, -EINVAL,
+			      "node %llu: id not in 2..next_nodeid %llu", id,
+			      (unsigned long long)s->next_nodeid);
+	if (check_name(name) < 0)
+		return sm_err(err, -EINVAL, "node %llu: bad name", id);
+	if (!known_type(r->type))
+		return sm_err(err, -EINVAL, "node %llu: type %#o", id, r->type);
+	if (r->nlookup > STATE_ID_MAX)
+		return sm_err(err, -EINVAL, "node %llu: lookup count %llu", id,
+			      (unsigned long long)r->nlookup);
 	n = node_get(s, r->nodeid);
 	if (n) {
 		node_put(s, n);
-		return -EEXIST;
+		return sm_err(err, -EEXIST, "node %llu: restored twice", id);
 	}
-	parent = r->parent ? node_get(s, r->parent) : NULL;
+	return 0;
+}
+
+/* A node that no longer resolves: requests on it get ESTALE. */
+static int restore_node(struct fuse_server *s, const struct rec_node *r,
+			const char *name, struct collect *keep,
+			struct sm_error *err)
+{
+	struct fnode *parent = NULL, *n;
+	struct stat st;
+	void *ino = NULL;
+	int rc = check_node(s, r, name, err);
+
+	if (rc < 0)
+		return rc;
+	/* parents come first (save writes them by depth); 0: no path */
+	if (r->parent && !(parent = node_get(s, r->parent)))
+		return sm_err(err, -EINVAL, "node %llu: unknown parent %llu",
+			      (unsigned long long)r->nodeid,
+			      (unsigned long long)r->parent);
 	if (parent && parent->ino &&
 	    s->ops->lookup(s->be, parent->ino, name, &ino, &st) == 0 &&
 	    (st.st_mode & S_IFMT) != r->type) {
@@ -212,10 +271,12 @@ static int restore_node(struct fuse_server *s, const struct rec_node *r,
 		memset(&st, 0, sizeof(st));
 		st.st_mode = r->type;
 	}
-	n = node_enter(s, parent, name, ino, &st, r->nodeid);
+	rc = node_enter(s, parent, name, ino, &st, r->nodeid, &n);
 	node_put(s, parent);
-	if (!n)
-		return -ENOMEM;
+	if (rc < 0)
+		return sm_err(
+		    err, rc, "node %llu: %s", (unsigned long long)r->nodeid,
+		    rc == -ENFILE ? "over the node cap" : "out of memory");
 	pthread_mutex_lock(&s->lock);
 	n->nlookup = r->nlookup;
 	pthread_mutex_unlock(&s->lock);
@@ -224,31 +285,77 @@ static int restore_node(struct fuse_server *s, const struct rec_node *r,
 	collect_node(keep, n);
 	if (keep->oom) {
 		node_put(s, n);
-		return -ENOMEM;
+		return sm_err(err, -ENOMEM, "node %llu: out of memory",
+			      (unsigned long long)r->nodeid);
 	}
 	return 0;
 }
 
-static int restore_handle(struct fuse_server *s, const struct rec_handle *r)
+/* A handle as OPEN/OPENDIR/CREATE could have made it. */
+static int check_handle(struct fuse_server *s, const struct rec_handle *r,
+			struct fnode *n, struct sm_error *err)
+{
+	unsigned long long fh = r->fh;
+
+	if (r->fh == 0 || r->fh >= s->next_fh)
+		return sm_err(err, -EINVAL,
+			      "handle %llu: id not in 1..next_fh %llu", fh,
+			      (unsigned long long)s->next_fh);
+	if (!n)
+		return sm_err(err, -EINVAL, "handle %llu: unknown node %llu",
+			      fh, (unsigned long long)r->nodeid);
+	if (r->is_dir > 1 || (int)r->is_dir != (n->type == S_IFDIR) ||
+	    (r->flags & O_ACCMODE) == O_ACCMODE)
+		return sm_err(err, -EINVAL, "handle %llu: flags %#x%s", fh,
+			      (unsigned)r->flags, r->is_dir ? " (dir)" : "");
+	return 0;
+}
+
+static int restore_handle(struct fuse_server *s, const struct rec_handle *r,
+			  struct sm_error *err)
 {
 	struct fnode *n = node_get(s, r->nodeid);
 	int flags = r->flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	struct fhandle *h;
 	void *bfh = NULL;
+	int rc = check_handle(s, r, n, err);
 
-	if (!n || r->fh == 0)
-		return n ? (node_put(s, n), -EINVAL) : -ENOENT;
+	if (rc < 0) {
+		node_put(s, n);
+		return rc;
+	}
 	if (n->ino && s->ops->open(s->be, n->ino, flags, &bfh) < 0)
 		bfh = NULL; /* stale: requests on it get EBADF */
-	h = handle_new(s, n, bfh, flags, r->is_dir != 0, r->fh);
-	if (!h && bfh)
+	rc = handle_new(s, n, bfh, flags, r->is_dir != 0, r->fh, &h);
+	if (rc < 0 && bfh)
 		s->ops->release(s->be, n->ino, bfh);
 	node_put(s, n);
-	return h ? 0 : -EEXIST;
+	if (rc < 0)
+		return sm_err(err, rc, "handle %llu: %s",
+			      (unsigned long long)r->fh,
+			      rc == -EMFILE   ? "over the handle cap"
+			      : rc == -EEXIST ? "restored twice"
+					      : "out of memory");
+	return 0;
+}
+
+static int restore_map(struct fuse_server *s, const struct rec_map *r,
+		       struct sm_error *err)
+{
+	struct fuse_dax_mapping m = {r->moff, r->len, r->nodeid, r->foff,
+				     (int)r->writable};
+	int rc = r->writable > 1 ? -EINVAL : dax_restore_one(s, &m);
+
+	if (rc < 0)
+		return sm_err(
+		    err, rc, "DAX mapping at %llu+%llu: %s",
+		    (unsigned long long)r->moff, (unsigned long long)r->len,
+		    rc == -ENOSPC ? "over the mapping cap" : "refused");
+	return 0;
 }
 
 static int restore_rec(struct fuse_server *s, uint16_t type, const uint8_t *v,
-		       uint32_t len, struct collect *keep)
+		       uint32_t len, struct collect *keep, struct sm_error *err)
 {
 	switch (type) {
 	case T_NODE: {
@@ -256,34 +363,54 @@ static int restore_rec(struct fuse_server *s, uint16_t type, const uint8_t *v,
 		char name[NAME_MAX + 1];
 
 		if (len < sizeof(r) || len - sizeof(r) > NAME_MAX)
-			return -EINVAL;
+			return sm_err(err, -EINVAL, "node record of %u bytes",
+				      len);
 		memcpy(&r, v, sizeof(r));
 		memcpy(name, v + sizeof(r), len - sizeof(r));
 		name[len - sizeof(r)] = 0;
-		return restore_node(s, &r, name, keep);
+		return restore_node(s, &r, name, keep, err);
 	}
 	case T_HANDLE: {
 		struct rec_handle r;
 
 		if (len != sizeof(r))
-			return -EINVAL;
+			return sm_err(err, -EINVAL, "handle record of %u bytes",
+				      len);
 		memcpy(&r, v, sizeof(r));
-		return restore_handle(s, &r);
+		return restore_handle(s, &r, err);
 	}
 	case T_MAP: {
 		struct rec_map r;
-		struct fuse_dax_mapping m;
 
 		if (len != sizeof(r))
-			return -EINVAL;
+			return sm_err(err, -EINVAL, "map record of %u bytes",
+				      len);
 		memcpy(&r, v, sizeof(r));
-		m = (struct fuse_dax_mapping){r.moff, r.len, r.nodeid, r.foff,
-					      (int)r.writable};
-		return dax_restore_one(s, &m);
+		return restore_map(s, &r, err);
 	}
 	default:
-		return -EINVAL;
+		return sm_err(err, -EINVAL, "unknown record type");
 	}
+}
+
+/* Reads and checks the leading SERVER record; *off: the next record. */
+static int read_server(const uint8_t *p, size_t len, struct rec_server *rs,
+		       size_t *off, struct sm_error *err)
+{
+	uint32_t hdr[2], rlen;
+	uint16_t type;
+
+	if (len < 6 + sizeof(hdr) + sizeof(*rs))
+		return sm_err(err, -EINVAL, "fuse: state too short");
+	memcpy(&type, p, 2);
+	memcpy(&rlen, p + 2, 4);
+	memcpy(hdr, p + 6, sizeof(hdr));
+	if (type != T_SERVER || rlen != sizeof(hdr) + sizeof(*rs) ||
+	    hdr[0] != STATE_MAGIC || hdr[1] != STATE_VERSION)
+		return sm_err(err, -EINVAL, "fuse: not a server state");
+	memcpy(rs, p + 6 + sizeof(hdr), sizeof(*rs));
+	*off = 6 + rlen;
+	return check_server(rs, err);
 }
 
 int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
@@ -291,8 +418,8 @@ int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
 {
 	const uint8_t *p = buf;
 	struct collect keep = {0};
-	struct rec_server rs;
-	uint32_t hdr[2], rlen;
+	struct rec_server rs = {0};
+	uint32_t rlen;
 	size_t off = 0;
 	uint16_t type;
 	int rc;
@@ -302,17 +429,15 @@ int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
 	pthread_mutex_unlock(&s->lock);
 	if (rc < 0)
 		return sm_err(err, rc, "fuse: restore into a used server");
-	if (len < 6 + sizeof(hdr) + sizeof(rs))
-		return sm_err(err, -EINVAL, "fuse: state too short");
-	memcpy(&type, p, 2);
-	memcpy(&rlen, p + 2, 4);
-	memcpy(hdr, p + 6, sizeof(hdr));
-	if (type != T_SERVER || rlen != sizeof(hdr) + sizeof(rs) ||
-	    hdr[0] != STATE_MAGIC || hdr[1] != STATE_VERSION)
-		return sm_err(err, -EINVAL, "fuse: not a server state");
-	memcpy(&rs, p + 6 + sizeof(hdr), sizeof(rs));
-	off = 6 + rlen;
-	for (rc = 0;;) {
+	rc = read_server(p, len, &rs, &off, err);
+	if (rc < 0)
+		return rc;
+	/* records are checked against these: every restored id is below */
+	pthread_mutex_lock(&s->lock);
+	s->next_nodeid = rs.next_nodeid;
+	s->next_fh = rs.next_fh;
+	pthread_mutex_unlock(&s->lock);
+	for (;;) {
 		if (len - off < 6) {
 			rc = sm_err(err, -EINVAL, "fuse: state truncated");
 			break;
@@ -326,10 +451,12 @@ int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
 			rc = sm_err(err, -EINVAL, "fuse: state truncated");
 			break;
 		}
-		rc = restore_rec(s, type, p + off, rlen, &keep);
+		rc = restore_rec(s, type, p + off, rlen, &keep, err);
 		if (rc < 0) {
-			sm_err(err, rc, "fuse: restore record %u at %zu", type,
-			       off - 6);
+			if (err)
+				sm_err_wrap(err,
+					    "fuse: restore record %u at %zu",
+					    type, off - 6);
 			break;
 		}
 		off += rlen;
@@ -337,14 +464,7 @@ int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
 	for (size_t i = 0; i < keep.n; i++)
 		node_put(s, keep.v[i]);
 	free(keep.v);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&s->lock);
-	__atomic_store_n(&s->minor, rs.minor, __ATOMIC_RELEASE);
-	if (rs.next_nodeid > s->next_nodeid)
-		s->next_nodeid = rs.next_nodeid;
-	if (rs.next_fh > s->next_fh)
-		s->next_fh = rs.next_fh;
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+	if (rc == 0)
+		__atomic_store_n(&s->minor, rs.minor, __ATOMIC_RELEASE);
+	return rc;
 }

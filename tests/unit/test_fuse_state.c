@@ -12,6 +12,8 @@
 #include "test.h"
 
 #define WIN (8u << 20)
+/* The state's magic ("SMFS"): writing it back in place changes nothing. */
+#define STATE_MAGIC_T 0x53464d53u
 
 static struct tc t;
 static uint8_t *win;
@@ -228,6 +230,192 @@ TEST(corrupt_state)
 	cleanup(be);
 }
 
+/* Record types and field offsets of the state format (src/fuse/state.c). */
+enum { R_SERVER = 1, R_NODE, R_HANDLE, R_MAP };
+
+/* The value of the idx-th record of type in a state, or NULL. */
+static uint8_t *rec(void *state, size_t len, uint16_t type, int idx)
+{
+	uint8_t *p = state;
+
+	for (size_t off = 0; len - off >= 6;) {
+		uint16_t ty;
+		uint32_t rl;
+
+		memcpy(&ty, p + off, 2);
+		memcpy(&rl, p + off + 2, 4);
+		if (ty == type && idx-- == 0)
+			return p + off + 6;
+		if (ty == 0 || rl > len - off - 6)
+			break;
+		off += 6 + rl;
+	}
+	return NULL;
+}
+
+struct corrupt {
+	const char *what;
+	uint16_t type;
+	int idx;      /* which record of that type */
+	size_t field; /* byte offset in the record's value */
+	size_t size;  /* 4 or 8 */
+	uint64_t value;
+	int want;	 /* restore's result */
+	const char *msg; /* in the error message */
+};
+
+/* Restores state with one field changed into a fresh server; checks the
+ * result and the message, and that a refused restore left no root clash. */
+static void try_corrupt(void *be, const void *state, size_t len,
+			const struct corrupt *c,
+			const struct fuse_server_config *extra)
+{
+	struct sm_error err = {0};
+	struct fuse_server_config conf = cfg;
+	struct fuse_server *s2 = NULL;
+	uint8_t *copy = malloc(len), *v;
+	int rc;
+
+	if (!copy)
+		return;
+	memcpy(copy, state, len);
+	v = rec(copy, len, c->type, c->idx);
+	CHECK(v != NULL);
+	if (v && c->size == 8)
+		memcpy(v + c->field, &c->value, 8);
+	else if (v)
+		memcpy(v + c->field, &(uint32_t){(uint32_t)c->value}, 4);
+	if (extra)
+		conf = *extra;
+	conf.ops = ops();
+	conf.backend = be;
+	fuse_server_new(&conf, &s2, NULL);
+	rc = fuse_server_restore(s2, copy, len, &err);
+	if (rc != c->want ||
+	    (rc && (err.code != rc || !strstr(err.msg, c->msg))))
+		fprintf(stderr, "  %s: restore %d (%s), expected %d (%s)\n",
+			c->what, rc, err.msg, c->want, c->msg);
+	CHECK_EQ(rc, c->want);
+	if (rc)
+		CHECK(err.code == rc && strstr(err.msg, c->msg));
+	fuse_server_free(s2);
+	cb_unmap(NULL, 0, WIN);
+	free(copy);
+}
+
+/* A state to corrupt: d/ and d/f (nodes 2, 3), a handle on each, two DAX
+ * mappings of f. */
+static int hostile_base(void *be, void **state, size_t *len, uint64_t *ids)
+{
+	struct fuse_setupmapping_in sm = {.len = 4096,
+					  .flags = FUSE_SETUPMAPPING_FLAG_READ};
+	uint64_t fh = 0;
+	int rc = 0;
+
+	memset(&t, 0, sizeof(t));
+	rc |= tc_open(&t, ops(), be, &cfg);
+	rc |= fs_mkdir(&t, 1, "d", 0755, &ids[0]);
+	rc |= fs_create(&t, ids[0], "f", 0644, O_RDWR, &ids[1], &fh);
+	rc |= fs_write(&t, ids[1], fh, 0, "x", 1, 0);
+	rc |= fs_open(&t, ids[0], O_RDONLY, 1, &fh);
+	for (int i = 0; i < 2; i++) {
+		sm.moffset = (uint64_t)i << 20;
+		tc_begin(&t, FUSE_SETUPMAPPING, ids[1]);
+		tc_add(&t, &sm, sizeof(sm));
+		rc |= tc_send(&t);
+	}
+	rc |= fuse_server_save(t.s, state, len, NULL);
+	fuse_server_free(t.s);
+	t.s = NULL;
+	tc_close(&t);
+	cb_unmap(NULL, 0, WIN);
+	return rc;
+}
+
+TEST(hostile_state)
+{
+	const uint64_t MAX = UINT64_MAX, BIG = (1ULL << 62) + 1;
+	void *be = new_backend(), *state = NULL;
+	uint64_t ids[2] = {0, 0};
+	size_t len = 0;
+
+	CHECK_EQ(hostile_base(be, &state, &len, ids), 0);
+	CHECK(ids[0] == 2 && ids[1] == 3);
+	const struct corrupt cases[] = {
+	    {"as saved", R_SERVER, 0, 0, 4, STATE_MAGIC_T, 0, ""},
+	    {"next_nodeid ~0", R_SERVER, 0, 16, 8, MAX, -EINVAL, "next_nodeid"},
+	    {"next_nodeid 2^62+1", R_SERVER, 0, 16, 8, BIG, -EINVAL,
+	     "next_nodeid"},
+	    {"next_nodeid 0", R_SERVER, 0, 16, 8, 0, -EINVAL, "next_nodeid"},
+	    {"next_nodeid = a node's id", R_SERVER, 0, 16, 8, 3, -EINVAL,
+	     "node 3"},
+	    {"next_fh ~0", R_SERVER, 0, 24, 8, MAX, -EINVAL, "next_fh"},
+	    {"next_fh 0", R_SERVER, 0, 24, 8, 0, -EINVAL, "next_fh"},
+	    {"next_fh = a handle's id", R_SERVER, 0, 24, 8, 2, -EINVAL,
+	     "handle 2"},
+	    {"minor 99", R_SERVER, 0, 8, 4, 99, -EINVAL, "minor"},
+	    {"node id ~0", R_NODE, 0, 0, 8, MAX, -EINVAL, "node"},
+	    {"node id 1 (root)", R_NODE, 0, 0, 8, 1, -EINVAL, "node 1"},
+	    {"node lookups ~0", R_NODE, 1, 16, 8, MAX, -EINVAL, "lookup count"},
+	    {"node type 0", R_NODE, 1, 24, 4, 0, -EINVAL, "type"},
+	    {"unknown parent", R_NODE, 1, 8, 8, 99, -EINVAL, "unknown parent"},
+	    {"handle fh 0", R_HANDLE, 0, 0, 8, 0, -EINVAL, "handle 0"},
+	    {"handle fh ~0", R_HANDLE, 0, 0, 8, MAX, -EINVAL, "handle"},
+	    {"handle of node ~0", R_HANDLE, 0, 8, 8, MAX, -EINVAL,
+	     "unknown node"},
+	    {"handle O_ACCMODE", R_HANDLE, 0, 16, 4, O_ACCMODE, -EINVAL,
+	     "flags"},
+	    {"handle is_dir 2", R_HANDLE, 0, 20, 4, 2, -EINVAL, "flags"},
+	    {"map foff ~0 & ~4095", R_MAP, 0, 24, 8, MAX & ~4095ULL, -EINVAL,
+	     "DAX mapping"},
+	    {"map len ~0", R_MAP, 0, 8, 8, MAX, -EINVAL, "DAX mapping"},
+	    {"map writable 2", R_MAP, 0, 32, 4, 2, -EINVAL, "DAX mapping"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		try_corrupt(be, state, len, &cases[i], NULL);
+	free(state);
+	cleanup(be);
+}
+
+/* A state holding more than the new server's caps is refused, with the
+ * cap's errno, like the requests that would have gone over it. */
+TEST(caps_on_restore)
+{
+	void *be = new_backend(), *state = NULL;
+	struct fuse_server_config c = cfg;
+	uint64_t ids[2] = {0, 0};
+	size_t len = 0;
+	const struct corrupt as_saved = {
+	    "nodes", R_SERVER, 0, 0, 4, STATE_MAGIC_T, -ENFILE, "node cap"};
+	struct corrupt k = as_saved;
+
+	CHECK_EQ(hostile_base(be, &state, &len, ids), 0);
+	c.max_nodes = 2; /* root + d, not f */
+	try_corrupt(be, state, len, &k, &c);
+	c = cfg;
+	c.max_handles = 1;
+	k.what = "handles";
+	k.want = -EMFILE;
+	k.msg = "handle cap";
+	try_corrupt(be, state, len, &k, &c);
+	c = cfg;
+	c.max_dax_mappings = 1;
+	k.what = "maps";
+	k.want = -ENOSPC;
+	k.msg = "mapping cap";
+	try_corrupt(be, state, len, &k, &c);
+	c = cfg;
+	c.max_nodes = 3;
+	c.max_handles = 2;
+	c.max_dax_mappings = 2;
+	k.what = "at the caps";
+	k.want = 0;
+	k.msg = "";
+	try_corrupt(be, state, len, &k, &c);
+	free(state);
+	cleanup(be);
+}
+
 int main(void)
 {
 	win = mmap(NULL, WIN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -239,6 +427,8 @@ int main(void)
 		RUN(round_trip);
 		RUN(stale_after_host_change);
 		RUN(corrupt_state);
+		RUN(hostile_state);
+		RUN(caps_on_restore);
 	}
 	return test_summary();
 }
