@@ -1,6 +1,7 @@
 /* supermachine CLI entry: global options, then one subcommand. */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,22 @@ static void usage(FILE *out)
 	fprintf(out, "\n'supermachine COMMAND --help' for a command's options.\n");
 }
 
+/*
+ * The soft fd limit up to the hard one, as QEMU and virtiofsd do: each
+ * virtio-fs share holds host fds for the guest's cached inodes, and its
+ * caps (docs/fuse.md) are a fraction of the soft limit, which is often
+ * 1024. The hard limit, not us, stays the bound.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -61,6 +78,7 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	raise_fd_limit();
 	cli_globals.root = getenv("SUPERMACHINE_ROOT");
 	/* '+' stops at the first non-option: the subcommand. */
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
