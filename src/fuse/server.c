@@ -199,9 +199,9 @@ int reply_entry(struct req *r, struct fnode *n, const struct stat *st)
 /*
  * Default caps. With the passthrough backend every node holds an O_PATH fd
  * and every open handle an fd, in a process whose one fd table also serves
- * vsock, slirp, snapshot files and every other VM in it. Nothing raises
- * RLIMIT_NOFILE (the soft limit is often 1024 or 4096), so the defaults
- * follow it: one server's nodes stay under a quarter of the soft limit and
+ * vsock, slirp, snapshot files and every other VM in it. The defaults
+ * follow the soft RLIMIT_NOFILE (the CLI raises it to the hard limit at
+ * start; an embedder sets its own): one server's nodes stay under a quarter of the soft limit and
  * its handles under an eighth, leaving well over half of the table to the
  * rest of the process. The fixed ceilings are far above what a normal guest
  * holds (a Linux guest keeps one node per cached inode and one handle per
