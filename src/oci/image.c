@@ -359,10 +359,40 @@ out:
 	json_decref(keep);
 }
 
+/*
+ * Deletes refs.json's entry `key` and, when by_id, every other name of the
+ * same image. `key` lives in refs (deleting its entry frees it), so it is
+ * copied first.
+ */
+static int remove_refs(json_t *refs, const char *key, int by_id,
+		       struct sm_error *err)
+{
+	const char *d0 = json_string_value(
+	    json_object_get(json_object_get(refs, key), "digest"));
+	_cleanup_free_ char *name = strdup(key);
+	_cleanup_free_ char *dg = d0 ? strdup(d0) : NULL;
+	const char *k;
+	json_t *v;
+	void *tmp;
+
+	if (!d0)
+		return sm_err(err, -EINVAL, "refs.json: %s has no digest", key);
+	if (!name || !dg)
+		return sm_err(err, -ENOMEM, "out of memory");
+	json_object_foreach_safe(refs, tmp, k, v)
+	{
+		const char *d = json_string_value(json_object_get(v, "digest"));
+
+		if (!strcmp(k, name) || (by_id && d && !strcmp(d, dg)))
+			json_object_del(refs, k);
+	}
+	return 0;
+}
+
 SM_API int sm_image_remove(struct sm_store *s, const char *ref,
 			   struct sm_error *err)
 {
-	json_t *refs;
+	json_t *refs = NULL;
 	const char *key = NULL;
 	int lk, r, by_id;
 
@@ -372,20 +402,9 @@ SM_API int sm_image_remove(struct sm_store *s, const char *ref,
 	r = store_refs_load(s, &refs, err);
 	if (!r)
 		r = image_lookup(s, refs, ref, &key, &by_id, err);
+	if (!r)
+		r = remove_refs(refs, key, by_id, err);
 	if (!r) {
-		_cleanup_free_ char *dg = strdup(json_string_value(
-		    json_object_get(json_object_get(refs, key), "digest")));
-		const char *k;
-		json_t *v;
-		void *tmp;
-		json_object_foreach_safe(refs, tmp, k, v)
-		{
-			const char *d =
-			    json_string_value(json_object_get(v, "digest"));
-			if (!strcmp(k, key) ||
-			    (by_id && dg && d && !strcmp(d, dg)))
-				json_object_del(refs, k);
-		}
 		r = store_refs_save(s, refs, err);
 		if (!r)
 			collect_garbage(s, refs);

@@ -137,6 +137,38 @@ expect ctr_logs_follow '[ $frc = 0 ] && [ "$(cat "$TMP/follow")" = "$(printf "li
 	"logs -f: status $frc (124: it did not end with the container), output '$(head -c 200 "$TMP/follow")'"
 sm rm -f stopsig deaf talker
 
+# ---- published ports: 0.0.0.0, a range, and ps shows them ----
+# free_ports N: the first of N consecutive free TCP ports on this host
+free_ports() {
+	/usr/bin/python3 - "$1" <<'PYEOF'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 40000)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(); s.bind(("0.0.0.0", p)); socks.append(s)
+        print(base); break
+    except OSError:
+        pass
+    finally:
+        for s in socks: s.close()
+PYEOF
+}
+pa=$(free_ports 1) pb=$(free_ports 2)
+sm run -d --pull never --name pub -p "0.0.0.0:$pa:80" -p "$pb-$((pb + 1)):81-82" "$IMG_BBOX" sh -c \
+	'mkdir -p /www && echo hi >/www/index.html && httpd -p 80 -h /www && httpd -p 81 -h /www && exec httpd -f -p 82 -h /www'
+get() { /usr/bin/python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' "$1" 2>/dev/null; }
+wait_for 120 '[ "$(get "http://127.0.0.1:$pa/")" = hi ]'
+expect ctr_publish_all_addresses_and_range '[ $rc = 0 ] && [ "$(get "http://127.0.0.1:$pa/")" = hi ] &&
+	[ "$(get "http://127.0.0.1:$pb/")" = hi ] && [ "$(get "http://127.0.0.1:$((pb + 1))/")" = hi ]' \
+	"0.0.0.0:$pa->80 and $pb-$((pb + 1))->81-82 did not all answer 'hi'"
+expect ctr_ps_shows_ports 'line=$(state_of pub); [[ $line == *"0.0.0.0:$pa->80/tcp"* ]] &&
+	[[ $line == *"127.0.0.1:$pb->81/tcp"* ]] && [[ $line == *"127.0.0.1:$((pb + 1))->82/tcp"* ]]' \
+	"ps: $(state_of pub)"
+sm rm -f pub
+
 # ---- snapshot a detached container, restore it twice ----
 sm run -d --pull never --name counter "$IMG_BBOX" sh -c \
 	'echo counting; i=0; while [ $i -lt 150 ]; do i=$((i+1)); echo $i >/tmp/i; sleep 0.1; done; echo "counted $i from $(cat /tmp/i)"'

@@ -105,6 +105,22 @@ expect_ok snapshot_mid_computation_two_clones_finish '[ "$(grep -c "status 0: re
 expect_ok snapshot_cli_restore_resumes '[ "$(cat "$TMP/mid3.out")" = result=2000 ]' \
 	"$(cat "$TMP/mid3.out" "$TMP/mid3.err" | head -c 300)"
 
+# A user's snapshot on disk is untrusted: corrupt it (one byte of the
+# state file flipped, then the file cut short) and restore must refuse it
+# with status 125 and the state file's own message, not crash or run.
+cp -r "$TMP/midsnap" "$TMP/badsnap"
+st=$TMP/badsnap/state
+size=$(stat -c %s "$st")
+printf '\xff' | dd of="$st" bs=1 seek=$((size / 2)) conv=notrunc status=none
+timeout 300 "$SM" restore "$TMP/badsnap" >"$TMP/bad.out" 2>"$TMP/bad.err"
+brc=$?
+truncate -s $((size / 3)) "$st"
+timeout 300 "$SM" restore "$TMP/badsnap" >"$TMP/bad2.out" 2>"$TMP/bad2.err"
+brc2=$?
+expect_ok snapshot_corrupt_restore_refused '[ $brc = 125 ] && grep -q "bad CRC" "$TMP/bad.err" &&
+	[ $brc2 = 125 ] && grep -q "truncated" "$TMP/bad2.err" && [ ! -s "$TMP/bad.out" ]' \
+	"flipped byte: status $brc, $(head -c 200 "$TMP/bad.err"); cut short: status $brc2, $(head -c 200 "$TMP/bad2.err")"
+
 # Many clones of one template at once.
 # many_round TAG: $n clones at once; sets bad (wrong clones) and
 # first_bad. A clone that ends in a guest triple fault is wrong like any

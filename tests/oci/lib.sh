@@ -24,7 +24,15 @@ fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
 check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then pass "$n"; else fail "$n" "$*"; fi; }
 # ok NAME 'SHELL CONDITION': PASS when the condition holds.
 # A FAIL line shows the condition on one line.
-ok() { if eval "$2" >/dev/null 2>&1; then pass "$1"; else fail "$1" "$(printf %s "$2" | tr -s '\n\t' '  ')"; fi; }
+# ok NAME COND: PASS when COND holds; a FAIL names COND and the last
+# command's $rc and $out (where the script keeps them), to be read in CI.
+ok() {
+	if eval "$2" >/dev/null 2>&1; then
+		pass "$1"
+	else
+		fail "$1" "$(printf %s "$2" | tr -s '\n\t' '  ') [rc=${rc-} out=$(printf %s "${out-}" | head -c 300 | tr '\n' ' ')]"
+	fi
+}
 finish() { [ "$failures" = 0 ]; }
 
 free_port() {
