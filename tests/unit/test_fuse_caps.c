@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fuse_dax_window.h"
 #include "fuse_test.h"
 #include "test.h"
 
@@ -23,29 +24,6 @@
 static struct tc t;
 static int passthrough;
 static char tmp[64];
-static uint8_t *win;
-
-static int cb_map(void *o, uint64_t off, int fd, uint64_t foff, uint64_t len,
-		  int wr)
-{
-	(void)o;
-	return mmap(win + off, len, PROT_READ | (wr ? PROT_WRITE : 0),
-		    MAP_SHARED | MAP_FIXED, fd, (off_t)foff) == MAP_FAILED
-		   ? -errno
-		   : 0;
-}
-
-static int cb_unmap(void *o, uint64_t off, uint64_t len)
-{
-	(void)o;
-	return mmap(win + off, len, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
-		    0) == MAP_FAILED
-		   ? -errno
-		   : 0;
-}
-
-static const struct fuse_dax_ops dax = {cb_map, cb_unmap};
 
 /* Entries in /proc/self/fd: what the process holds right now. */
 static int fd_count(void)

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuse_dax_window.h"
 #include "fuse_test.h"
 #include "test.h"
 
@@ -16,31 +17,9 @@
 #define STATE_MAGIC_T 0x53464d53u
 
 static struct tc t;
-static uint8_t *win;
 static int passthrough;
 static char tmp[64];
 
-static int cb_map(void *o, uint64_t off, int fd, uint64_t foff, uint64_t len,
-		  int wr)
-{
-	(void)o;
-	return mmap(win + off, len, PROT_READ | (wr ? PROT_WRITE : 0),
-		    MAP_SHARED | MAP_FIXED, fd, (off_t)foff) == MAP_FAILED
-		   ? -errno
-		   : 0;
-}
-
-static int cb_unmap(void *o, uint64_t off, uint64_t len)
-{
-	(void)o;
-	return mmap(win + off, len, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
-		    0) == MAP_FAILED
-		   ? -errno
-		   : 0;
-}
-
-static const struct fuse_dax_ops dax = {cb_map, cb_unmap};
 static const struct fuse_server_config cfg = {
     .dax = &dax, .dax_window_size = WIN, .trace = ""};
 
