@@ -24,13 +24,11 @@ static void put_guest_pc(struct vm *vm, struct vm_vcpu *v, char *buf,
 	uint64_t pc = 0, gpa = 0, n;
 	int ret = hv_vcpu_pc(v->hv, &pc, &gpa);
 
-	if (ret && ret != -EFAULT)
-		return;
-	if (ret == -EFAULT) {
+	if (ret == -EFAULT)
 		sm_appendf(buf, size, off, "; rip %#llx (not mapped)",
 			   (unsigned long long)pc);
+	if (ret)
 		return;
-	}
 	n = PAGE_SIZE_4K - (gpa & (PAGE_SIZE_4K - 1));
 	if (n > sizeof(insn))
 		n = sizeof(insn);

@@ -33,6 +33,16 @@ def get_blob(layout, digest):
         return f.read()
 
 
+def tagged(layout, tag):
+    """index.json's path, the index, TAG's entry in it and its manifest."""
+    idx_path = os.path.join(layout, "index.json")
+    idx = json.load(open(idx_path))
+    ent = next(m for m in idx["manifests"]
+               if m.get("annotations", {}).get(
+                   "org.opencontainers.image.ref.name") == tag)
+    return idx_path, idx, ent, json.loads(get_blob(layout, ent["digest"]))
+
+
 def add_layer(layout, tag, tar, comp):
     raw = open(tar, "rb").read()
     if comp == "gzip":
@@ -42,12 +52,7 @@ def add_layer(layout, tag, tar, comp):
                               stdout=subprocess.PIPE, check=True).stdout
     else:
         data = raw
-    idx_path = os.path.join(layout, "index.json")
-    idx = json.load(open(idx_path))
-    ent = next(m for m in idx["manifests"]
-               if m.get("annotations", {}).get(
-                   "org.opencontainers.image.ref.name") == tag)
-    man = json.loads(get_blob(layout, ent["digest"]))
+    idx_path, idx, ent, man = tagged(layout, tag)
     cfg = json.loads(get_blob(layout, man["config"]["digest"]))
     cfg.setdefault("rootfs", {"type": "layers", "diff_ids": []})
     cfg["rootfs"]["diff_ids"].append(
@@ -78,12 +83,7 @@ def kept_tar(out):
 
 
 def id_twin(layout, tag, newtag, n):
-    idx_path = os.path.join(layout, "index.json")
-    idx = json.load(open(idx_path))
-    ent = next(m for m in idx["manifests"]
-               if m.get("annotations", {}).get(
-                   "org.opencontainers.image.ref.name") == tag)
-    man = json.loads(get_blob(layout, ent["digest"]))
+    idx_path, idx, ent, man = tagged(layout, tag)
     want = man["config"]["digest"][7:7 + n]
     cfg = json.loads(get_blob(layout, man["config"]["digest"]))
     labels = cfg.setdefault("config", {}).setdefault("Labels", {})

@@ -10,12 +10,50 @@
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuse/fuse_server.h"
 
 #define MSG_MAX (1 << 21)
+
+/*
+ * The backend a test runs on: memfs, or passthrough (read-only when ro)
+ * over a fresh directory /tmp/PREFIX.XXXXXX whose path goes to dir (64
+ * bytes; "" for memfs). 0, or -1 when the backend could not be made.
+ */
+static inline int tc_backend_new(int passthrough, int ro, const char *prefix,
+				 char dir[64], void **be,
+				 const struct fuse_backend_ops **ops)
+{
+	dir[0] = '\0';
+	if (!passthrough) {
+		*ops = &fuse_memfs_ops;
+		return fuse_memfs_new(be, NULL) ? -1 : 0;
+	}
+	*ops = &fuse_passthrough_ops;
+	snprintf(dir, 64, "/tmp/%s.XXXXXX", prefix);
+	if (!mkdtemp(dir) || fuse_passthrough_new(dir, ro, be, NULL)) {
+		dir[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* Destroys a backend from tc_backend_new() and removes its directory. */
+static inline void tc_backend_free(const struct fuse_backend_ops *ops, void *be,
+				   const char *dir)
+{
+	char cmd[128];
+
+	ops->destroy(be);
+	if (!dir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
+}
 
 struct tc {
 	struct fuse_server *s;
@@ -300,6 +338,21 @@ static inline int fs_read(struct tc *t, uint64_t node, uint64_t fh,
 		memcpy(buf, t->rep, t->rep_len < len ? t->rep_len : len);
 	}
 	return rc;
+}
+
+/* SETUPMAPPING of [foff, foff+len) of node at moff of the DAX window. */
+static inline int fs_setupmapping(struct tc *t, uint64_t node, uint64_t moff,
+				  uint64_t foff, uint64_t len, uint64_t flags)
+{
+	struct fuse_setupmapping_in in = {.fh = UINT64_MAX,
+					  .foffset = foff,
+					  .len = len,
+					  .flags = flags,
+					  .moffset = moff};
+
+	tc_begin(t, FUSE_SETUPMAPPING, node);
+	tc_add(t, &in, sizeof(in));
+	return tc_send(t);
 }
 
 static inline int fs_forget(struct tc *t, uint64_t node, uint64_t n)

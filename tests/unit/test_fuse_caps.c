@@ -55,34 +55,23 @@ static int map_count(void)
 
 static int setup(const struct fuse_server_config *cfg)
 {
+	const struct fuse_backend_ops *ops;
 	void *be = NULL;
 
 	memset(&t, 0, sizeof(t));
-	if (!passthrough) {
-		fuse_memfs_new(&be, NULL);
-		return tc_open(&t, &fuse_memfs_ops, be, cfg);
-	}
-	snprintf(tmp, sizeof(tmp), "/tmp/fuse-caps.XXXXXX");
-	if (!mkdtemp(tmp))
+	if (tc_backend_new(passthrough, 0, "fuse-caps", tmp, &be, &ops))
 		return -1;
-	fuse_passthrough_new(tmp, 0, &be, NULL);
-	return tc_open(&t, &fuse_passthrough_ops, be, cfg);
+	return tc_open(&t, ops, be, cfg);
 }
 
 static void teardown(void)
 {
 	const struct fuse_backend_ops *ops = t.ops;
 	void *be = t.be;
-	char cmd[128];
 
 	tc_close(&t);
-	ops->destroy(be);
+	tc_backend_free(ops, be, tmp);
 	cb_unmap(NULL, 0, WIN);
-	if (passthrough) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-		if (system(cmd))
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
 }
 
 /* Directories d0..d(n-1) in the root, made and forgotten: no node left. */
@@ -201,20 +190,6 @@ TEST(node_cap)
 	teardown();
 }
 
-static int setupmapping(uint64_t node, uint64_t moff, uint64_t foff,
-			uint64_t len)
-{
-	struct fuse_setupmapping_in in = {.fh = UINT64_MAX,
-					  .foffset = foff,
-					  .len = len,
-					  .flags = FUSE_SETUPMAPPING_FLAG_READ,
-					  .moffset = moff};
-
-	tc_begin(&t, FUSE_SETUPMAPPING, node);
-	tc_add(&t, &in, sizeof(in));
-	return tc_send(&t);
-}
-
 static int removemapping(uint64_t moff, uint64_t len)
 {
 	struct fuse_removemapping_in in = {.count = 1};
@@ -253,17 +228,25 @@ TEST(dax_cap)
 	n = dax_file(&fh);
 	CHECK(n != 0);
 	/* record 0 is 64 KiB, records 1..7 one page each */
-	CHECK_EQ(setupmapping(n, 0, 0, 64 * KB), 0);
+	CHECK_EQ(
+	    fs_setupmapping(&t, n, 0, 0, 64 * KB, FUSE_SETUPMAPPING_FLAG_READ),
+	    0);
 	for (int i = 1; i < 8; i++)
-		CHECK_EQ(setupmapping(n, (uint64_t)i * MB, 0, 4 * KB), 0);
+		CHECK_EQ(fs_setupmapping(&t, n, (uint64_t)i * MB, 0, 4 * KB,
+					 FUSE_SETUPMAPPING_FLAG_READ),
+			 0);
 	vmas = map_count();
 	for (int i = 0; i < 100; i++)
-		CHECK_EQ(setupmapping(n, 8 * MB, 0, 4 * KB), -ENOSPC);
+		CHECK_EQ(fs_setupmapping(&t, n, 8 * MB, 0, 4 * KB,
+					 FUSE_SETUPMAPPING_FLAG_READ),
+			 -ENOSPC);
 	CHECK_EQ(fuse_server_dax_mappings(t.s, NULL, 0), 8);
 	CHECK_EQ(map_count(), vmas); /* nothing more mapped in the process */
 	/* at the cap: replacing a mapping in place works (the kernel does it
 	 * to upgrade a read mapping to write), so do reads and GETATTR */
-	CHECK_EQ(setupmapping(n, MB, 4 * KB, 4 * KB), 0);
+	CHECK_EQ(fs_setupmapping(&t, n, MB, 4 * KB, 4 * KB,
+				 FUSE_SETUPMAPPING_FLAG_READ),
+		 0);
 	CHECK_EQ(win[MB], 'b');
 	CHECK_EQ(fs_read(&t, n, fh, 0, buf, 1, &got), 0);
 	CHECK_EQ(fs_getattr(&t, n, NULL), 0);
@@ -276,9 +259,13 @@ TEST(dax_cap)
 	CHECK_EQ(removemapping(7 * MB, 4 * KB), 0);
 	CHECK_EQ(removemapping(8 * KB, 4 * KB), 0);
 	CHECK_EQ(fuse_server_dax_mappings(t.s, NULL, 0), 8);
-	CHECK_EQ(setupmapping(n, 8 * MB, 0, 4 * KB), -ENOSPC);
+	CHECK_EQ(fs_setupmapping(&t, n, 8 * MB, 0, 4 * KB,
+				 FUSE_SETUPMAPPING_FLAG_READ),
+		 -ENOSPC);
 	CHECK_EQ(removemapping(6 * MB, 4 * KB), 0);
-	CHECK_EQ(setupmapping(n, 8 * MB, 0, 4 * KB), 0);
+	CHECK_EQ(fs_setupmapping(&t, n, 8 * MB, 0, 4 * KB,
+				 FUSE_SETUPMAPPING_FLAG_READ),
+		 0);
 	CHECK_EQ(win[8 * MB], 'a');
 	CHECK_EQ(fs_release(&t, n, fh, 0), 0);
 	teardown();
@@ -295,7 +282,8 @@ TEST(dax_default_cap)
 	n = dax_file(&fh);
 	CHECK(n != 0);
 	for (int i = 0; i < 32 && rc == 0; i++) {
-		rc = setupmapping(n, (uint64_t)i * 512 * KB, 0, 4 * KB);
+		rc = fs_setupmapping(&t, n, (uint64_t)i * 512 * KB, 0, 4 * KB,
+				     FUSE_SETUPMAPPING_FLAG_READ);
 		ok += rc == 0;
 	}
 	CHECK_EQ(ok, 16);

@@ -48,6 +48,7 @@ static const struct fuse_dax_ops dax = {cb_map, cb_unmap};
 static void setup(int with_dax, int ro)
 {
 	struct fuse_server_config cfg = {.read_only = ro};
+	const struct fuse_backend_ops *ops;
 	void *be = NULL;
 
 	memset(&t, 0, sizeof(t));
@@ -55,45 +56,18 @@ static void setup(int with_dax, int ro)
 		cfg.dax = &dax;
 		cfg.dax_window_size = WIN;
 	}
-	if (passthrough) {
-		snprintf(tmp, sizeof(tmp), "/tmp/fuse-dax.XXXXXX");
-		if (mkdtemp(tmp))
-			fuse_passthrough_new(tmp, 0, &be, NULL);
-		tc_open(&t, &fuse_passthrough_ops, be, &cfg);
-	} else {
-		fuse_memfs_new(&be, NULL);
-		tc_open(&t, &fuse_memfs_ops, be, &cfg);
-	}
+	tc_backend_new(passthrough, 0, "fuse-dax", tmp, &be, &ops);
+	tc_open(&t, ops, be, &cfg);
 }
 
 static void teardown(void)
 {
 	const struct fuse_backend_ops *ops = t.ops;
 	void *be = t.be;
-	char cmd[128];
 
 	tc_close(&t);
-	ops->destroy(be);
+	tc_backend_free(ops, be, tmp);
 	cb_unmap(NULL, 0, WIN);
-	if (passthrough) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-		if (system(cmd))
-			fprintf(stderr, "cleanup failed\n");
-	}
-}
-
-static int setupmapping(uint64_t node, uint64_t moff, uint64_t foff,
-			uint64_t len, uint64_t flags)
-{
-	struct fuse_setupmapping_in in = {.fh = UINT64_MAX,
-					  .foffset = foff,
-					  .len = len,
-					  .flags = flags,
-					  .moffset = moff};
-
-	tc_begin(&t, FUSE_SETUPMAPPING, node);
-	tc_add(&t, &in, sizeof(in));
-	return tc_send(&t);
 }
 
 static int removemapping(uint32_t count, const uint64_t *pairs, size_t n)
@@ -131,7 +105,7 @@ TEST(no_dax_is_enosys)
 	CHECK(!(((const struct fuse_init_out *)t.rep)->flags &
 		FUSE_MAP_ALIGNMENT));
 	n = make_file();
-	CHECK_EQ(setupmapping(n, 0, 0, MB, FUSE_SETUPMAPPING_FLAG_READ),
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, MB, FUSE_SETUPMAPPING_FLAG_READ),
 		 -ENOSYS);
 	CHECK_EQ(removemapping(1, pair, 1), -ENOSYS);
 	teardown();
@@ -152,9 +126,9 @@ TEST(map_read_write)
 	n = make_file();
 	CHECK(n != 0);
 	/* file MiB 1..3 at window 2 MiB, read-only */
-	CHECK_EQ(
-	    setupmapping(n, 2 * MB, MB, 2 * MB, FUSE_SETUPMAPPING_FLAG_READ),
-	    0);
+	CHECK_EQ(fs_setupmapping(&t, n, 2 * MB, MB, 2 * MB,
+				 FUSE_SETUPMAPPING_FLAG_READ),
+		 0);
 	CHECK_EQ(win[2 * MB], 'b');
 	CHECK_EQ(win[4 * MB - 1], 'c');
 	CHECK_EQ(fuse_server_dax_mappings(t.s, m, 4), 1);
@@ -163,8 +137,9 @@ TEST(map_read_write)
 	CHECK_EQ(m[0].nodeid, n);
 	CHECK_EQ(m[0].writable, 0);
 	/* writable mapping: stores land in the file */
-	CHECK_EQ(setupmapping(n, 8 * MB, 0, MB, FUSE_SETUPMAPPING_FLAG_WRITE),
-		 0);
+	CHECK_EQ(
+	    fs_setupmapping(&t, n, 8 * MB, 0, MB, FUSE_SETUPMAPPING_FLAG_WRITE),
+	    0);
 	memcpy(win + 8 * MB, "DAX!", 4);
 	CHECK_EQ(fs_open(&t, n, O_RDONLY, 0, &fh), 0);
 	CHECK_EQ(fs_read(&t, n, fh, 0, buf, 4, &got), 0);
@@ -183,26 +158,29 @@ TEST(bad_mappings)
 	n = make_file();
 	CHECK_EQ(fs_mkdir(&t, 1, "d", 0755, &d), 0);
 	maps = 0;
-	CHECK_EQ(setupmapping(n, 100, 0, MB, R), -EINVAL);
-	CHECK_EQ(setupmapping(n, 0, 100, MB, R), -EINVAL);
-	CHECK_EQ(setupmapping(n, 0, 0, 100, R), -EINVAL);
-	CHECK_EQ(setupmapping(n, 0, 0, 0, R), -EINVAL);
-	CHECK_EQ(setupmapping(n, WIN, 0, 4096, R), -EINVAL);
-	CHECK_EQ(setupmapping(n, WIN - 4096, 0, 8192, R), -EINVAL);
-	CHECK_EQ(setupmapping(n, WIN - 4096, 0, UINT64_MAX & ~4095ULL, R),
+	CHECK_EQ(fs_setupmapping(&t, n, 100, 0, MB, R), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 100, MB, R), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, 100, R), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, 0, R), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, n, WIN, 0, 4096, R), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, n, WIN - 4096, 0, 8192, R), -EINVAL);
+	CHECK_EQ(
+	    fs_setupmapping(&t, n, WIN - 4096, 0, UINT64_MAX & ~4095ULL, R),
+	    -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, UINT64_MAX & ~4095ULL, 4096, R),
 		 -EINVAL);
-	CHECK_EQ(setupmapping(n, 0, UINT64_MAX & ~4095ULL, 4096, R), -EINVAL);
-	CHECK_EQ(setupmapping(n, 0, 0, 4096, 0x80), -EINVAL);
-	CHECK_EQ(setupmapping(d, 0, 0, 4096, R), -EINVAL);
-	CHECK_EQ(setupmapping(1, 0, 0, 4096, R), -EINVAL);
-	CHECK_EQ(setupmapping(987654, 0, 0, 4096, R), -ENOENT);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, 4096, 0x80), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, d, 0, 0, 4096, R), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, 1, 0, 0, 4096, R), -EINVAL);
+	CHECK_EQ(fs_setupmapping(&t, 987654, 0, 0, 4096, R), -ENOENT);
 	CHECK_EQ(maps, 0); /* none reached the transport */
 	CHECK_EQ(fuse_server_dax_mappings(t.s, NULL, 0), 0);
 	teardown();
 	setup(1, 1);
 	n = fs_nodeid(&t, 1, "nothing");
-	CHECK_EQ(setupmapping(1, 0, 0, 4096, FUSE_SETUPMAPPING_FLAG_WRITE),
-		 -EINVAL);
+	CHECK_EQ(
+	    fs_setupmapping(&t, 1, 0, 0, 4096, FUSE_SETUPMAPPING_FLAG_WRITE),
+	    -EINVAL);
 	teardown();
 }
 
@@ -220,9 +198,10 @@ TEST(read_only_refuses_writable_maps)
 		    .read_only = 1, .dax = &dax, .dax_window_size = WIN});
 	n = fs_nodeid(&t, 1, "f");
 	CHECK(n != 0);
-	CHECK_EQ(setupmapping(n, 0, 0, MB, FUSE_SETUPMAPPING_FLAG_WRITE),
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, MB, FUSE_SETUPMAPPING_FLAG_WRITE),
 		 -EROFS);
-	CHECK_EQ(setupmapping(n, 0, 0, MB, FUSE_SETUPMAPPING_FLAG_READ), 0);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, MB, FUSE_SETUPMAPPING_FLAG_READ),
+		 0);
 	teardown();
 }
 
@@ -234,7 +213,7 @@ TEST(remove_and_split)
 
 	setup(1, 0);
 	n = make_file();
-	CHECK_EQ(setupmapping(n, 0, 0, 4 * MB, R), 0);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, 4 * MB, R), 0);
 	/* punch the middle: two records remain */
 	pair[0] = MB;
 	pair[1] = 2 * MB;
@@ -246,7 +225,7 @@ TEST(remove_and_split)
 		if (m[i].window_off == 3 * MB)
 			CHECK_EQ(m[i].file_off, 3 * MB);
 	/* a new map over part of a record replaces that part */
-	CHECK_EQ(setupmapping(n, 0, 2 * MB, MB, R), 0);
+	CHECK_EQ(fs_setupmapping(&t, n, 0, 2 * MB, MB, R), 0);
 	CHECK_EQ(win[0], 'c');
 	CHECK_EQ(fuse_server_dax_mappings(t.s, m, 8), 2);
 	/* lies in the count, unaligned and out-of-window ranges */

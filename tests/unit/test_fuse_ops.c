@@ -19,35 +19,23 @@ static int ro;
 static void setup(void)
 {
 	struct fuse_server_config cfg = {.read_only = ro};
+	const struct fuse_backend_ops *ops;
 	void *be = NULL;
 
 	memset(&t, 0, sizeof(t));
-	if (mode < 2) {
-		fuse_memfs_new(&be, NULL);
-		tc_open(&t, &fuse_memfs_ops, be, &cfg);
-		t.split = mode == 1 ? 5 : 0;
-	} else {
-		snprintf(tmp, sizeof(tmp), "/tmp/fuse-ops.XXXXXX");
-		if (!mkdtemp(tmp))
-			return;
-		fuse_passthrough_new(tmp, ro, &be, NULL);
-		tc_open(&t, &fuse_passthrough_ops, be, &cfg);
-	}
+	if (tc_backend_new(mode == 2, ro, "fuse-ops", tmp, &be, &ops))
+		return;
+	tc_open(&t, ops, be, &cfg);
+	t.split = mode == 1 ? 5 : 0;
 }
 
 static void teardown(void)
 {
 	const struct fuse_backend_ops *ops = t.ops;
 	void *be = t.be;
-	char cmd[128];
 
 	tc_close(&t);
-	ops->destroy(be);
-	if (mode == 2) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cleanup of %s failed\n", tmp);
-	}
+	tc_backend_free(ops, be, tmp);
 }
 
 TEST(files)

@@ -25,15 +25,10 @@ static const struct fuse_server_config cfg = {
 
 static void *new_backend(void)
 {
+	const struct fuse_backend_ops *o;
 	void *be = NULL;
 
-	if (!passthrough) {
-		fuse_memfs_new(&be, NULL);
-		return be;
-	}
-	snprintf(tmp, sizeof(tmp), "/tmp/fuse-state.XXXXXX");
-	if (mkdtemp(tmp))
-		fuse_passthrough_new(tmp, 0, &be, NULL);
+	tc_backend_new(passthrough, 0, "fuse-state", tmp, &be, &o);
 	return be;
 }
 
@@ -44,15 +39,8 @@ static const struct fuse_backend_ops *ops(void)
 
 static void cleanup(void *be)
 {
-	char cmd[128];
-
-	ops()->destroy(be);
+	tc_backend_free(ops(), be, tmp);
 	cb_unmap(NULL, 0, WIN);
-	if (passthrough) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-		if (system(cmd))
-			fprintf(stderr, "cleanup failed\n");
-	}
 }
 
 /* A fresh server over be, without INIT: restore brings the session. */
