@@ -51,7 +51,7 @@ lib: $(BUILD)/libsupermachine.a $(BUILD)/libsupermachine.so
 cli: $(BUILD)/supermachine
 tools: $(TOOL_BIN)
 guest: $(GUEST)/init $(GUEST)/initramfs.cpio
-kernel: $(GUEST)/vmlinux
+kernel: $(GUEST)/vmlinux $(GUEST)/bzImage
 tests: $(TEST_BIN) $(EXAMPLE_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -98,6 +98,10 @@ $(GUEST)/initramfs.cpio: $(GUEST)/init
 
 $(GUEST)/vmlinux: guest/kernel/microvm.config tools/build-kernel
 	tools/build-kernel $@
+
+# tools/build-kernel writes it next to vmlinux
+$(GUEST)/bzImage: $(GUEST)/vmlinux
+	@test -s $@ || tools/build-kernel $<
 
 check: all tests
 	tests/run $(BUILD)

@@ -272,7 +272,8 @@ int cmd_run(int argc, char **argv)
 	o.volumes = vols.v;
 	o.mounts = mounts.v;
 	o.tmpfs = tmpfs.v;
-	if (o.tty && !isatty(0) && o.interactive) {
+	/* As docker: -d never reads the caller's stdin, so -dit needs no tty. */
+	if (o.tty && o.interactive && !job.detach && !isatty(0)) {
 		fprintf(stderr, "supermachine: the input device is not a TTY\n");
 		return CLI_EXIT_FAILURE;
 	}

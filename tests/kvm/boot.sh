@@ -6,6 +6,17 @@ boot -- true
 expect boot_reaches_init 'grep -q "supermachine-init: started" "$TMP/out" && [ $rc = 0 ]' \
 	"no init marker on the console"
 
+# The same kernel as a compressed bzImage (tools/build-kernel builds both):
+# the 64-bit boot protocol path, with its setup header and decompressor.
+if [ -s "$GUEST/bzImage" ]; then
+	"$SM" boot --kernel "$GUEST/bzImage" --initrd "$INITRD" --timeout 300 -- sh -c 'echo bz-ok; exit 3' >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	expect bzimage_boots '[ $rc = 3 ] && grep -q "^bz-ok" "$TMP/out"' \
+		"bzImage boot: status $rc, $(tail -c 300 "$TMP/err")"
+else
+	fail bzimage_boots "$GUEST/bzImage not built (make kernel)"
+fi
+
 boot -- sh -c 'exit 42'
 expect exit_status_passes_through '[ $rc = 42 ]' "expected status 42"
 

@@ -36,6 +36,18 @@ expect ctr_ps_quiet_id_prefix '"$SM" ps -q | grep -qx "${id:0:12}"' "ps -q lacks
 sm run -d --pull never --name web1 "$IMG_BBOX" true
 expect ctr_name_in_use_125 '[ $rc = 125 ] && grep -q "already in use" "$TMP/err"' "a second web1 was not refused"
 
+# ---- run -dit with a stdin that is not a terminal: docker skips the tty
+# check with -d; the shell gets a pty of its own and waits on it ----
+sm run -dit --pull never --name dit "$IMG_BBOX" sh
+expect ctr_run_dit_without_terminal '[ $rc = 0 ] && [[ $(cat "$TMP/out") =~ ^[0-9a-f]{64}$ ]]' \
+	"run -dit from a non-tty refused ($rc): $(head -c 200 "$TMP/err")"
+wait_for 60 'state_of dit | grep -q " Up "'
+sleep 3
+sm exec dit sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm)" = sh ] && readlink $p/fd/0; done'
+expect ctr_run_dit_stays_up 'state_of dit | grep -q " Up " && grep -q "^/dev/pts/" "$TMP/out"' \
+	"run -dit sh did not stay up on a pty ($rc): $(state_of dit) $(head -c 200 "$TMP/out" "$TMP/err")"
+sm rm -f dit
+
 # ---- exec ----
 sm exec web1 cat /tmp/alive
 expect ctr_exec_sees_running_process '[ $rc = 0 ] && grep -Eq "^[0-9]+$" "$TMP/out"' "exec did not read the main process's file"
@@ -194,6 +206,13 @@ expect ctr_snapshot_restores_continue '[ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -qx 
 sm restore "$TMP/snap" sh -c 'n=0; v=; while [ -z "$v" ] && [ $n -lt 50 ]; do v=$(cat /tmp/i 2>/dev/null); n=$((n+1)); [ -n "$v" ] || sleep 0.1; done; echo "i=$v path=$PATH"; exit 9'
 expect ctr_restore_with_command '[ $rc = 9 ] && grep -Eq "^i=[0-9]+ path=.*/usr/bin" "$TMP/out"' \
 	"restore DIR CMD did not run CMD in the resumed VM ($rc): $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+# restore -i DIR CMD: CMD reads this stdin; without -i it reads nothing.
+printf 'to-restored\n' >"$TMP/rin"
+SM_IN=$TMP/rin sm restore -i "$TMP/snap" sh -c 'cat; echo end'
+irc=$rc iout=$(cat "$TMP/out")
+SM_IN=$TMP/rin sm restore "$TMP/snap" sh -c 'cat; echo end'
+expect ctr_restore_interactive_stdin '[ $irc = 0 ] && [ "$iout" = "$(printf "to-restored\nend")" ] && [ $rc = 0 ] && [ "$(cat "$TMP/out")" = end ]' \
+	"restore -i: status $irc, out '$iout'; without -i: status $rc, out '$(head -c 100 "$TMP/out")'"
 sm restore -d --name clone "$TMP/snap"
 wait_for 60 'state_of clone | grep -q " Up "'
 sm exec clone sh -c 'cat /tmp/i; echo $PATH'

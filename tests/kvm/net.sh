@@ -220,6 +220,76 @@ expect net_snapshot_under_load_restores_networking '[ $src = 0 ] && [ $rc = 0 ] 
 for p in "${PIDS[@]}"; do stop "$p"; done
 PIDS=()
 
+# ---- -p HOST:GUEST/udp end to end: a datagram from the host reaches a
+# UDP server in the guest (perl in the Debian image; busybox has none), and
+# its answer comes back ----
+pu=$($PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$SM" run --pull never --timeout 600 -p "$pu:5353/udp" "${IMG_DEBIAN:-not-prepared/debian}" perl -MIO::Socket::INET -e \
+	'$s = IO::Socket::INET->new(LocalPort => 5353, Proto => "udp") or die "bind: $!"; $| = 1; print "ready\n"; for (1..3) { $s->recv($m, 100); $s->send("got:$m"); }' \
+	</dev/null >"$TMP/udp.out" 2>"$TMP/udp.err" &
+udp=$!
+PIDS+=("$udp")
+wait_for 300 'grep -q ready "$TMP/udp.out" || ! kill -0 $udp 2>/dev/null'
+got=$($PY - "$pu" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for i in range(30):
+    s.sendto(b"ping", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        print(s.recv(100).decode())
+        break
+    except socket.timeout:
+        pass
+PYEOF
+)
+expect net_publish_udp '[ "$got" = got:ping ]' \
+	"no UDP answer through -p $pu:5353/udp: '$got' ($(head -c 300 "$TMP/udp.err"))"
+stop "$udp"
+
+# ---- DNS from the guest: 10.0.2.3 is slirp's forwarder to the host's
+# resolver. A DNS server of this test on the host's 127.0.0.1:53 is that
+# resolver (a private mount namespace gives the VMM a resolv.conf naming
+# it); the guest resolves a name only it knows ----
+cat >"$TMP/dns.py" <<'PYEOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    qid, flags, qd = struct.unpack(">HHH", q[:6])
+    i = 12
+    while q[i]:
+        i += q[i] + 1
+    qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
+    name = q[12:i + 1]
+    question = q[12:i + 5]
+    known = name == b"\x06smtest\x07example\x00"
+    answer = b""
+    if known and qtype == 1:
+        answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([10, 1, 2, 3])
+    rcode = 0 if known else 3
+    hdr = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, 1 if answer else 0, 0, 0)
+    s.sendto(hdr + question + answer, peer)
+    print("query", name, qtype, flush=True)
+PYEOF
+echo "nameserver 127.0.0.1" >"$TMP/resolv.conf"
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+	fail net_guest_dns "needs root and unshare for a private resolv.conf"
+else
+	$PY "$TMP/dns.py" >"$TMP/dns.log" 2>&1 &
+	PIDS+=("$!")
+	wait_for 30 'grep -q ready "$TMP/dns.log"'
+	unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
+		sh "$TMP/resolv.conf" "$SM" run --pull never --timeout 300 "$IMG" \
+		sh -c 'nslookup smtest.example; nslookup nosuch.example >/dev/null 2>&1; echo nx=$?' \
+		</dev/null >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	expect net_guest_dns '[ $rc = 0 ] && grep -q "10\.1\.2\.3" "$TMP/out" && grep -qx "nx=1" "$TMP/out" && grep -q "query b.\\\\x06smtest" "$TMP/dns.log"' \
+		"status $rc: $(head -c 300 "$TMP/out") $(head -c 200 "$TMP/err") server: $(head -c 200 "$TMP/dns.log")"
+fi
+
 # ---- --network tap:NAME: a tap this (root) test sets up on the host ----
 tap=smtap$$
 if [ "$(id -u)" != 0 ]; then

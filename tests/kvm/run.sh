@@ -211,6 +211,55 @@ run "$IMG_DEBIAN" sh -c 'cat /etc/debian_version; dpkg --version | head -1; id -
 expect run_debian_image '[ $rc = 0 ] && grep -q "^12\." "$TMP/out" && grep -q "dpkg.* version 1\." "$TMP/out" && has root' \
 	"cat /etc/debian_version / dpkg --version failed in the Debian image"
 
+# ---- --pull: a registry inside this host serves tag 1, then moves it to
+# another image; the default (missing) pulls only what is not in the store,
+# always pulls again ----
+pull_checks="run_pull_missing_pulls run_pull_missing_keeps_local run_pull_always_gets_new run_pull_always_registry_down_125"
+reg_start() {
+	local dir=$TMP/registry
+	REGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$dir/data"
+	printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+		"$dir/data" "$REGPORT" >"$dir/config.yml"
+	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	REGPID=$!
+	wait_for 60 '(exec 3<>"/dev/tcp/127.0.0.1/$REGPORT") 2>/dev/null'
+}
+push_tag1() {
+	skopeo copy --insecure-policy -q --dest-tls-verify=false \
+		"oci:$PULL_LAYOUT:$1" "docker://127.0.0.1:$REGPORT/pt/app:1" >"$TMP/skopeo.log" 2>&1
+}
+pull_run() {
+	"$SM" run --timeout 300 "$@" cat /etc/marker </dev/null >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+}
+if [ -z "${PULL_LAYOUT:-}" ] || ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
+	for t in $pull_checks; do fail $t "no PULL_LAYOUT from tests/kvm/prepare, or no docker-registry/skopeo"; done
+elif ! reg_start || ! push_tag1 v1; then
+	for t in $pull_checks; do fail $t "registry set-up: $(tail -c 300 "$TMP/skopeo.log" "$TMP/registry/log" 2>/dev/null)"; done
+	kill "$REGPID" 2>/dev/null
+else
+	ref=127.0.0.1:$REGPORT/pt/app:1
+	pull_run "$ref"
+	expect run_pull_missing_pulls '[ $rc = 0 ] && out_is pull-v1' "status $rc: $(head -c 300 "$TMP/err")"
+	if push_tag1 v2; then
+		pull_run "$ref"
+		expect run_pull_missing_keeps_local '[ $rc = 0 ] && out_is pull-v1' \
+			"the default --pull missing fetched the moved tag: status $rc, $(cat "$TMP/out")"
+		pull_run --pull always "$ref"
+		expect run_pull_always_gets_new '[ $rc = 0 ] && out_is pull-v2' \
+			"--pull always ran the old image: status $rc, $(cat "$TMP/out") $(head -c 300 "$TMP/err")"
+	else
+		fail run_pull_missing_keeps_local "skopeo push of v2: $(tail -c 300 "$TMP/skopeo.log")"
+		fail run_pull_always_gets_new "skopeo push of v2 failed"
+	fi
+	kill "$REGPID" 2>/dev/null
+	bounded_wait 60 "$REGPID"
+	pull_run --pull always "$ref"
+	expect run_pull_always_registry_down_125 '[ $rc = 125 ] && grep -q "supermachine:" "$TMP/err" && [ ! -s "$TMP/out" ]' \
+		"--pull always with the registry down: status $rc, $(head -c 300 "$TMP/err")"
+fi
+
 # ---- the public API, through examples/run_echo.c ----
 "$SM_BUILD/examples/run_echo" "$IMG_BBOX" hello from the API >"$TMP/out" 2>"$TMP/err"
 rc=$?

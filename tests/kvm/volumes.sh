@@ -88,6 +88,29 @@ else
 	fail volumes_image_volume_anonymous "IMG_VOL not prepared"
 fi
 
+# ---- a new named volume on an image path gets the image's files, unless
+# nocopy (-v ...:nocopy, --mount volume-nocopy); --mount type=volume and
+# type=tmpfs end to end ----
+V=$SUPERMACHINE_ROOT/volumes
+if [ -n "${IMG_VOL:-}" ]; then
+	vrun cp1 -v smcpvol:/data "$IMG_VOL" sh -c 'cat /data/seed'
+	expect volumes_named_filled_from_image '[ $rc = 0 ] && has image-seed && [ -f "$V/smcpvol/_data/seed" ]' \
+		"a new named volume on /data did not get the image's /data/seed"
+	vrun nc1 -v smncvol:/data:nocopy "$IMG_VOL" sh -c 'ls -A /data | wc -l'
+	expect volumes_nocopy '[ $rc = 0 ] && [ "$(cat "$TMP/out")" = 0 ] && [ -d "$V/smncvol/_data" ] && [ -z "$(ls -A "$V/smncvol/_data")" ]' \
+		"-v NAME:/data:nocopy copied the image's files: $(cat "$TMP/out")"
+	vrun mv1 --mount type=volume,src=smmvol,dst=/data,volume-nocopy=true "$IMG_VOL" sh -c 'ls -A /data | wc -l; echo w >/data/w'
+	expect volumes_mount_type_volume '[ $rc = 0 ] && [ "$(cat "$TMP/out")" = 0 ] && [ "$(cat "$V/smmvol/_data/w" 2>/dev/null)" = w ]' \
+		"--mount type=volume,volume-nocopy=true: $(cat "$TMP/out") $(ls -A "$V/smmvol/_data" 2>&1)"
+else
+	for t in volumes_named_filled_from_image volumes_nocopy volumes_mount_type_volume; do
+		fail $t "IMG_VOL not prepared"
+	done
+fi
+vrun mt1 --mount type=tmpfs,dst=/t,tmpfs-size=4194304,tmpfs-mode=1700 "$IMG" sh -c 'grep " /t " /proc/mounts; stat -c %a /t'
+expect volumes_mount_type_tmpfs '[ $rc = 0 ] && grep -q "^tmpfs /t tmpfs .*size=4096k" "$TMP/out" && has 1700' \
+	"--mount type=tmpfs not a tmpfs with size and mode: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+
 # ---- errors: clear, status 125 ----
 vrun e1 -v "$B:rel" "$IMG" true
 expect volumes_relative_target_125 '[ $rc = 125 ] && grep -q "not an absolute path" "$TMP/err"' "relative guest path accepted"

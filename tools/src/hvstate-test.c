@@ -12,17 +12,22 @@
  * Prints "PASS name" / "FAIL name: why" lines.
  */
 #include <errno.h>
-#include <linux/kvm.h> /* offsetof(struct kvm_sregs, cr4) only */
+#include <fcntl.h>
+#include <linux/kvm.h> /* struct kvm_sregs, KVM_CAP_TSC_CONTROL */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arch/x86_64/x86.h"
 #include "hv/hv.h"
 #include "util/buf.h"
+#include "util/error.h"
 #include "vmm/guest_mem.h"
 
 #define RAM_SIZE (4ULL << 20)
@@ -291,7 +296,13 @@ static long find_section(const uint8_t *b, size_t len, uint32_t id)
 }
 
 /* Section ids of the vCPU blob (src/hv/kvm_vcpu_state.c, snapshot.md). */
-enum { SEC_CPUID = 2, SEC_SREGS = 5, SEC_XSAVE = 6, SEC_MSRS = 11 };
+enum {
+	SEC_CPUID = 2,
+	SEC_SREGS = 5,
+	SEC_XSAVE = 6,
+	SEC_TSC_KHZ = 10,
+	SEC_MSRS = 11
+};
 
 static uint32_t msr_count(const struct sm_buf *blob)
 {
@@ -407,6 +418,91 @@ static void corruption_tests(const struct saved *s)
 	machine_free(&m);
 }
 
+/*
+ * Restores s with its TSC rate set to khz into a new VM and runs it on.
+ * Returns the restore's status (err says why) or, after a restore, -1
+ * with `why` set if the guest did not carry on.
+ */
+static int restore_at_tsc(const struct saved *s, long off, uint32_t khz,
+			  struct sm_error *err, char *why, size_t whylen)
+{
+	struct saved t = *s;
+	struct machine m;
+	double us;
+	int ret;
+
+	why[0] = '\0';
+	memset(&t.vcpu, 0, sizeof(t.vcpu));
+	sm_buf_put(&t.vcpu, s->vcpu.data, s->vcpu.len);
+	if (t.vcpu.oom) {
+		sm_buf_free(&t.vcpu);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	memcpy(t.vcpu.data + off + 8, &khz, 4);
+	ret = restore_into(&m, &t, &us, err);
+	if (!ret && run_until(&m, 8, 0x13, why, whylen))
+		ret = -1;
+	machine_free(&m);
+	sm_buf_free(&t.vcpu);
+	return ret;
+}
+
+/* Does this host's KVM scale a guest's TSC (KVM_CAP_TSC_CONTROL)? */
+static bool kvm_scales_tsc(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), r = 0;
+
+	if (fd >= 0) {
+		r = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL);
+		close(fd);
+	}
+	return r > 0;
+}
+
+/*
+ * A snapshot's TSC rate: a rate within the tolerance is kept as is; one
+ * 10% off is scaled where KVM can, and refused with a message where not
+ * (a guest whose clock runs 10% fast is worse than no restore).
+ */
+static void tsc_rate_tests(const struct saved *s)
+{
+	long off = find_section(s->vcpu.data, s->vcpu.len, SEC_TSC_KHZ);
+	struct sm_error err = {0};
+	char why[256];
+	uint32_t khz;
+	int ret;
+
+	if (off < 0) {
+		fail("tsc_rate_near_kept", "no TSC section in the vCPU blob");
+		fail("tsc_rate_far_scaled_or_refused", "no TSC section");
+		return;
+	}
+	memcpy(&khz, s->vcpu.data + off + 8, 4);
+	ret = restore_at_tsc(s, off, khz + khz / 10000, &err, why, sizeof(why));
+	if (ret)
+		fail("tsc_rate_near_kept", "%u kHz + 100 ppm: %s", khz,
+		     ret == -1 ? why : err.msg);
+	else
+		pass("tsc_rate_near_kept");
+
+	ret = restore_at_tsc(s, off, khz + khz / 10, &err, why, sizeof(why));
+	if (kvm_scales_tsc()) {
+		if (ret)
+			fail("tsc_rate_far_scaled_or_refused",
+			     "KVM scales TSCs, yet %u kHz + 10%%: %s", khz,
+			     ret == -1 ? why : err.msg);
+		else
+			pass("tsc_rate_far_scaled_or_refused");
+	} else if (ret == -ENOTSUP && strstr(err.msg, "KVM cannot scale it")) {
+		printf("# this KVM cannot scale TSCs: %s\n", err.msg);
+		pass("tsc_rate_far_scaled_or_refused");
+	} else {
+		fail("tsc_rate_far_scaled_or_refused",
+		     "KVM cannot scale TSCs; %u kHz + 10%% gave %d: %s", khz,
+		     ret, ret == -1 ? why : ret ? err.msg : "accepted");
+	}
+}
+
 int main(void)
 {
 	struct machine a, b, c;
@@ -471,6 +567,7 @@ int main(void)
 		pass("second_restore_continues");
 
 	corruption_tests(&s);
+	tsc_rate_tests(&s);
 	machine_free(&a);
 	machine_free(&b);
 	machine_free(&c);
