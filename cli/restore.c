@@ -9,6 +9,10 @@
  * exec does, with the snapshot's env, user and workdir; the resumed
  * process's own output is dropped), exits with CMD's status and ends the
  * VM.
+ *
+ * A snapshot whose VM had volumes needs their directories again, given
+ * here (-v HOST:GUEST[:ro], --mount): the snapshot names only the guest
+ * paths, never a host directory (docs/snapshot.md, "Trust").
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,8 +26,33 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC] DIR\n"
-		   "       supermachine restore [-i] DIR COMMAND [ARG...]\n");
+	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC] [-v HOST:GUEST[:ro]]... DIR\n"
+		   "       supermachine restore [-i] [-v HOST:GUEST[:ro]]... DIR COMMAND [ARG...]\n");
+}
+
+#define MAX_VOLS 64
+
+/* -v and --mount: the directories behind the snapshot's volumes. */
+struct vol_args {
+	const char *v[MAX_VOLS + 1], *m[MAX_VOLS + 1];
+	int nv, nm;
+};
+
+static int push_vol(const char **list, int *n, const char *s)
+{
+	if (*n >= MAX_VOLS) {
+		fprintf(stderr, "supermachine: more than %d volumes\n", MAX_VOLS);
+		return -1;
+	}
+	list[(*n)++] = s;
+	list[*n] = NULL;
+	return 0;
+}
+
+static void set_volumes(struct sm_run_options *o, const struct vol_args *va)
+{
+	o->volumes = va->nv ? va->v : NULL;
+	o->mounts = va->nm ? va->m : NULL;
 }
 
 static int sig_pipe[2] = { -1, -1 };
@@ -36,8 +65,10 @@ static void on_signal(int sig)
 }
 
 /* restore DIR CMD...: CMD in the resumed VM, then the VM ends. */
-static int restore_and_exec(const char *dir, char **cmd, int interactive)
+static int restore_and_exec(const char *dir, char **cmd, int interactive,
+			    const struct vol_args *va)
 {
+	struct sm_store *store = NULL;
 	struct sm_error err = { 0 };
 	struct sm_run_options o;
 	struct sm_exec_options e;
@@ -48,6 +79,7 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive)
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
 	o.stdin_fd = o.stdout_fd = o.stderr_fd = nul;
+	set_volumes(&o, va);
 	sm_exec_options_init(&e);
 	e.argv = (const char *const *)cmd;
 	e.interactive = interactive;
@@ -57,12 +89,15 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
-	if (sm_vm_restore(dir, &o, &vm, &err) || sm_vm_start(vm, &err) ||
+	if (cli_open_store(&store, NULL))
+		return CLI_EXIT_FAILURE;
+	if (sm_vm_restore(store, dir, &o, &vm, &err) || sm_vm_start(vm, &err) ||
 	    sm_vm_exec(vm, &e, &status, &err)) {
 		cli_print_error(&err);
 		status = CLI_EXIT_FAILURE;
 	}
 	sm_vm_destroy(vm); /* the resumed process ends with its VM */
+	sm_store_close(store);
 	return status;
 }
 
@@ -74,17 +109,20 @@ int cmd_restore(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "rm", no_argument, NULL, 'r' },
 		{ "stop-timeout", required_argument, NULL, 's' },
+		{ "volume", required_argument, NULL, 'v' },
+		{ "mount", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct sm_run_options o;
 	struct run_job job = { .o = &o, .stop_timeout = 10 };
+	static struct vol_args va; /* o points into it until the job ends */
 	int c;
 
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
 	o.forward_signals = 1;
-	while ((c = getopt_long(argc, argv, "+di", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+div:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			o.interactive = 1;
@@ -101,6 +139,14 @@ int cmd_restore(int argc, char **argv)
 		case 's':
 			job.stop_timeout = atoi(optarg);
 			break;
+		case 'v':
+			if (push_vol(va.v, &va.nv, optarg))
+				return CLI_EXIT_FAILURE;
+			break;
+		case 'm':
+			if (push_vol(va.m, &va.nm, optarg))
+				return CLI_EXIT_FAILURE;
+			break;
 		default:
 			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
@@ -108,11 +154,12 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (optind + 1 < argc && !job.detach)
 		return restore_and_exec(argv[optind], argv + optind + 1,
-					o.interactive);
+					o.interactive, &va);
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return CLI_EXIT_FAILURE;
 	}
+	set_volumes(&o, &va);
 	job.restore_dir = argv[optind];
 	job.image = argv[optind];
 	return cli_run_job(&job);

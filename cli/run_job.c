@@ -65,10 +65,11 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 	struct sm_vm *vm = NULL;
 	int status = 0, ret;
 
-	if (!j->restore_dir && cli_open_store(&store, NULL))
+	/* a restore finds the snapshot's image in the store too */
+	if (cli_open_store(&store, NULL))
 		return CLI_EXIT_FAILURE;
 	if (j->restore_dir)
-		ret = sm_vm_restore(j->restore_dir, j->o, &vm, &err);
+		ret = sm_vm_restore(store, j->restore_dir, j->o, &vm, &err);
 	else
 		ret = sm_vm_create(store, j->image, j->o, &vm, &err);
 	if (!ret && c && ctr_serve_start(c, vm, j->stop_timeout, &srv, &err)) {

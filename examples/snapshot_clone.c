@@ -29,6 +29,7 @@ static const char *const count_cmd[] = {
 };
 
 struct clone {
+	struct sm_store *store;
 	const char *dir;
 	int fds[2];
 	int status, ret;
@@ -47,7 +48,7 @@ static void *restore_one(void *arg)
 	o.stdin_fd = -1;
 	o.stdout_fd = c->fds[1];
 	o.verbose = getenv("SNAPSHOT_CLONE_VERBOSE") ? 2 : 0;
-	c->ret = sm_vm_restore(c->dir, &o, &vm, &c->err);
+	c->ret = sm_vm_restore(c->store, c->dir, &o, &vm, &c->err);
 	if (!c->ret)
 		c->ret = sm_vm_start(vm, &c->err);
 	if (!c->ret)
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		memset(&c[i], 0, sizeof(c[i]));
 		c[i].dir = argv[2];
+		c[i].store = store;
 		if (pipe(c[i].fds))
 			return 1;
 		pthread_create(&t[i], NULL, restore_one, &c[i]);

@@ -278,8 +278,17 @@ SM_API int sm_vm_kill(struct sm_vm *vm, int signo, struct sm_error *err);
  */
 SM_API int sm_vm_snapshot(struct sm_vm *vm, const char *dir,
 			  struct sm_error *err);
-SM_API int sm_vm_restore(const char *dir, const struct sm_run_options *o,
-			 struct sm_vm **vm, struct sm_error *err);
+/*
+ * Restores a snapshot directory. The directory is untrusted (anyone may
+ * have written it): its image is looked up by digest in `store` (it must
+ * be there), and its volumes are bound only to the directories o gives
+ * (o->volumes / o->mounts: one per volume the snapshot has, at the same
+ * guest path with the same ro/rw), never to a path read from the
+ * snapshot. See docs/snapshot.md, "Trust".
+ */
+SM_API int sm_vm_restore(struct sm_store *store, const char *dir,
+			 const struct sm_run_options *o, struct sm_vm **vm,
+			 struct sm_error *err);
 /* What sm_vm_exec() runs in a VM (docker exec). */
 struct sm_exec_options {
 	size_t size;                   /* sizeof(struct sm_exec_options) */

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,8 +28,10 @@
 #include "run/assets.h"
 #include "run/spec.h"
 #include "run/template.h"
+#include "run/vm_conf.h"
 #include "run/volumes.h"
 #include "snapshot/snapshot.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "vmm/vm_run.h"
@@ -290,7 +294,7 @@ struct sm_vm {
 	bool exec_base;           /* restored: spec holds env/cwd/user only */
 	char kernel[PATH_MAX], initrd[PATH_MAX], rootfs[PATH_MAX];
 	struct vol_set vols;
-	char slot_dir[VOL_SLOTS][PATH_MAX]; /* from vm.conf (sm_vm_restore) */
+	struct vm_conf shape; /* image and volume slots, for vm.conf */
 	struct virtio_vsock_config vs;
 	struct virtio_net_config netcfg;
 	struct net_backend *net; /* this VM's own; never in a snapshot */
@@ -339,6 +343,7 @@ static void vm_handle_free(struct sm_vm *h)
 	if (h->have_spec || h->exec_base)
 		run_spec_free(&h->spec);
 	oci_image_free(h->img);
+	vm_conf_free(&h->shape);
 	free(h);
 }
 
@@ -456,6 +461,23 @@ SM_API int sm_vm_ports(struct sm_vm *h, char *buf, size_t size,
 	return 0;
 }
 
+/* The guest targets of the volume slots, for a snapshot's vm.conf. */
+static void shape_from_run(struct sm_vm *h)
+{
+	snprintf(h->shape.image, sizeof(h->shape.image), "%s",
+		 h->img->manifest_digest + strlen("sha256:"));
+	for (size_t i = 0; i < h->vols.n; i++) {
+		const struct vol_mount *m = &h->vols.m[i];
+
+		if (m->slot < 0 || m->slot >= VOL_SLOTS)
+			continue;
+		h->shape.slot[m->slot].used = true;
+		h->shape.slot[m->slot].read_only = m->read_only;
+		snprintf(h->shape.slot[m->slot].target,
+			 sizeof(h->shape.slot[m->slot].target), "%s", m->target);
+	}
+}
+
 static int volumes_setup(struct sm_store *store, const struct oci_image *img,
 			 const struct sm_run_options *o, struct vol_set *vols,
 			 struct sm_error *err)
@@ -507,6 +529,8 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 	if (!ret)
 		ret = fill_config(h->img, o, &h->vols, &h->vc, h->kernel,
 				  h->initrd, err);
+	if (!ret)
+		shape_from_run(h);
 	if (!ret)
 		ret = setup_network(h, h->img, o, false, err);
 	h->use_template = !o->no_snapshot;
@@ -747,150 +771,140 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 	return ret;
 }
 
-/*
- * What an exec into a restored VM inherits from its process (env, cwd,
- * user, stop signal), one line each; values with a newline are left out
- * (they cannot round-trip and are rare).
- */
-static void write_exec_base(FILE *f, const struct run_spec *s)
-{
-	for (char **e = s->env; e && *e; e++)
-		if (!strchr(*e, '\n'))
-			fprintf(f, "env %s\n", *e);
-	if (s->cwd && !strchr(s->cwd, '\n'))
-		fprintf(f, "cwd %s\n", s->cwd);
-	if (s->user && *s->user && !strchr(s->user, '\n'))
-		fprintf(f, "user %s\n", s->user);
-	fprintf(f, "stop_signal %d\n", s->stop_signal);
-}
-
-/* One vm.conf line into the exec base; false for a key it does not own. */
-static bool read_exec_base(struct sm_vm *h, const char *key, const char *val)
-{
-	struct run_spec *s = &h->spec;
-
-	if (strcmp(key, "env") == 0) {
-		size_t n = 0;
-		char **v;
-
-		while (s->env && s->env[n])
-			n++;
-		v = realloc(s->env, (n + 2) * sizeof(*v));
-		if (!v)
-			return true;
-		s->env = v;
-		s->env[n] = strdup(val);
-		s->env[n + (s->env[n] != NULL)] = NULL;
-	} else if (strcmp(key, "cwd") == 0) {
-		free(s->cwd);
-		s->cwd = strdup(val);
-	} else if (strcmp(key, "user") == 0) {
-		free(s->user);
-		s->user = strdup(val);
-	} else if (strcmp(key, "stop_signal") == 0) {
-		s->stop_signal = atoi(val);
-	} else {
-		return false;
-	}
-	h->exec_base = true;
-	return true;
-}
-
-/* What sm_vm_restore() needs to rebuild the machine. */
+/* What sm_vm_restore() needs to rebuild the machine (vm_conf.h). */
 static int write_shape(const struct sm_vm *h, const char *dir,
 		       struct sm_error *err)
 {
+	struct vm_conf c = h->shape; /* image and slots; strings borrowed */
 	char path[PATH_MAX];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/vm.conf", dir);
+	c.cpus = h->vc.cpus;
+	c.memory_mib = h->vc.memory_mib;
+	c.dax = h->vc.shares[0].dax_window;
+	c.net = h->vc.net != NULL;
+	c.nslots = h->vc.nshares - 1;
+	c.exec_base = h->have_spec || h->exec_base;
+	if (c.exec_base) {
+		c.env = h->spec.env;
+		c.cwd = h->spec.cwd;
+		c.user = h->spec.user;
+		c.stop_signal = h->spec.stop_signal;
+	}
+	snprintf(path, sizeof(path), "%s/" VM_CONF_FILE, dir);
 	f = fopen(path, "we");
 	if (!f)
 		return sm_err_errno(err, "write %s", path);
-	fprintf(f, "cpus %u\nmemory_mib %llu\ndax %llu\nrootfs %s\nnet %d\n",
-		h->vc.cpus, (unsigned long long)h->vc.memory_mib,
-		(unsigned long long)h->vc.shares[0].dax_window,
-		h->vc.shares[0].dir, h->vc.net != NULL);
-	/* Volume slots keep their directories: the guest has them mounted
-	 * (FUSE node ids refer to them), so a restore serves the same ones. */
-	fprintf(f, "slots %u\n", h->vc.nshares - 1);
-	for (unsigned i = 1; i < h->vc.nshares; i++)
-		fprintf(f, "slot%u %s %s\n", i - 1,
-			h->vc.shares[i].read_only ? "ro" : "rw",
-			h->vc.shares[i].dir);
-	if (h->have_spec || h->exec_base)
-		write_exec_base(f, &h->spec);
+	vm_conf_write(f, &c);
 	if (fclose(f))
 		return sm_err_errno(err, "write %s", path);
 	return 0;
 }
 
-/* "slotN ro|rw DIR" of vm.conf; a slot that serves the rootfs is unused. */
-static int read_slot(struct sm_vm *h, const char *key, const char *val,
-		     const char **dirs, bool *ro)
+/*
+ * The image a snapshot names, in the restorer's store: never a host path
+ * from the snapshot directory.
+ */
+static int restore_rootfs(struct sm_vm *h, struct sm_store *store,
+			  const char *dir, int *owners_in_xattr,
+			  struct sm_error *err)
 {
-	unsigned n;
+	_cleanup_free_ char *rootfs = store_path(store, "images/%s/rootfs",
+						 h->shape.image);
+	_cleanup_free_ char *meta = store_path(store, "images/%s/meta.json",
+					       h->shape.image);
+	struct stat st;
+	json_t *j;
 
-	if (sscanf(key, "slot%u", &n) != 1 || n >= VOL_SLOTS ||
-	    (strncmp(val, "ro ", 3) && strncmp(val, "rw ", 3)))
-		return -1;
-	snprintf(h->slot_dir[n], sizeof(h->slot_dir[n]), "%s", val + 3);
-	dirs[n] = h->slot_dir[n];
-	ro[n] = val[1] == 'o';
+	if (!rootfs || !meta)
+		return sm_err(err, -ENOMEM, "out of memory");
+	j = json_load_file(meta, 0, NULL);
+	if (!j || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		json_decref(j);
+		return sm_err(err, -ENOENT,
+			      "snapshot %s: its image sha256:%.12s is not in the "
+			      "store %s (pull or load it first)",
+			      dir, h->shape.image, store->root);
+	}
+	*owners_in_xattr = json_is_true(json_object_get(j, "rootless"));
+	json_decref(j);
+	snprintf(h->rootfs, sizeof(h->rootfs), "%s", rootfs);
 	return 0;
 }
 
-static int read_shape(struct sm_vm *h, const char *dir, struct sm_error *err)
+/*
+ * The restorer's -v/--mount directories behind the snapshot's volume
+ * slots (vm_conf_match_slots); a slot the snapshot leaves unused serves
+ * the rootfs read-only, as in a run.
+ */
+static int restore_volumes(struct sm_vm *h, struct sm_store *store,
+			   int owners_in_xattr, const char *dir,
+			   struct sm_error *err)
 {
-	char path[PATH_MAX], key[32], val[PATH_MAX];
-	unsigned long long dax = 0;
-	int net = 0;
 	const char *dirs[VOL_SLOTS] = { 0 };
 	bool ro[VOL_SLOTS] = { 0 };
-	int slots = 0, bad = 0;
-	FILE *f;
+	char cwd[PATH_MAX];
+	int ret;
 
-	snprintf(path, sizeof(path), "%s/vm.conf", dir);
-	f = fopen(path, "re");
-	if (!f)
-		return sm_err_errno(err, "snapshot %s", path);
-	while (fscanf(f, "%31s %4095[^\n]", key, val) == 2) {
-		if (strcmp(key, "cpus") == 0)
-			h->vc.cpus = (unsigned)strtoul(val, NULL, 10);
-		else if (strcmp(key, "memory_mib") == 0)
-			h->vc.memory_mib = strtoull(val, NULL, 10);
-		else if (strcmp(key, "dax") == 0)
-			dax = strtoull(val, NULL, 10);
-		else if (strcmp(key, "rootfs") == 0)
-			snprintf(h->rootfs, sizeof(h->rootfs), "%s", val);
-		else if (strcmp(key, "net") == 0)
-			net = atoi(val);
-		else if (strcmp(key, "slots") == 0)
-			slots = atoi(val);
-		else if (strncmp(key, "slot", 4) == 0)
-			bad |= read_slot(h, key, val, dirs, ro);
-		else
-			read_exec_base(h, key, val);
-	}
-	fclose(f);
-	if (!h->vc.cpus || !h->vc.memory_mib || !h->rootfs[0])
-		return sm_err(err, -EINVAL, "snapshot %s is incomplete", path);
-	/* snapshots from before volumes have no slots line and no slots */
-	if (bad || (slots != 0 && slots != VOL_SLOTS))
-		return sm_err(err, -EINVAL, "snapshot %s: bad volume slots (this build has %d)",
-			      path, VOL_SLOTS);
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';
+	ret = vol_plan(h->o.volumes, h->o.mounts, h->o.tmpfs, NULL, cwd,
+		       &h->vols, err);
+	if (!ret)
+		ret = vm_conf_match_slots(&h->shape, &h->vols, err);
+	if (!ret)
+		ret = vol_prepare(&h->vols, store->root, h->rootfs,
+				  owners_in_xattr, err);
+	if (ret)
+		return sm_err_wrap(err, "snapshot %s", dir);
+	slots_from_set(&h->vols, dirs, ro);
+	if (h->shape.nslots)
+		fill_slots(&h->vc, dirs, ro, h->rootfs);
+	return 0;
+}
+
+/* vm.conf's exec base becomes the restored VM's spec (for exec). */
+static void take_exec_base(struct sm_vm *h)
+{
+	struct vm_conf *c = &h->shape;
+
+	h->exec_base = c->exec_base;
+	h->spec.env = c->env;
+	h->spec.cwd = c->cwd;
+	h->spec.user = c->user;
+	h->spec.stop_signal = c->stop_signal;
+	c->env = NULL;
+	c->nenv = 0;
+	c->cwd = c->user = NULL;
+}
+
+static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
+		      struct sm_error *err)
+{
+	int owners_in_xattr = 0;
+	int ret = vm_conf_read(&h->shape, dir, err);
+
+	if (ret)
+		return ret;
+	take_exec_base(h);
+	h->vc.cpus = h->shape.cpus;
+	h->vc.memory_mib = h->shape.memory_mib;
+	ret = restore_rootfs(h, store, dir, &owners_in_xattr, err);
+	if (ret)
+		return ret;
 	h->vc.console_fd = h->o.verbose >= 2 ? h->o.stderr_fd : -1;
 	h->vc.cmdline = RUN_CMDLINE;
 	h->vc.nshares = 1;
 	h->vc.shares[0] = (struct virtio_fs_config){ .tag = ROOTFS_TAG,
 						     .dir = h->rootfs,
 						     .read_only = 1,
-						     .dax_window = dax };
-	if (slots)
-		fill_slots(&h->vc, dirs, ro, h->rootfs);
+						     .dax_window = h->shape.dax };
+	ret = restore_volumes(h, store, owners_in_xattr, dir, err);
+	if (ret)
+		return ret;
 	h->vc.vsock = &h->vs;
 	/* the snapshot has the device: it gets a fresh backend */
-	return net ? setup_network(h, NULL, &h->o, true, err) : 0;
+	return h->shape.net ? setup_network(h, NULL, &h->o, true, err) : 0;
 }
 
 SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
@@ -909,18 +923,19 @@ SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 	return ret ? ret : write_shape(h, dir, err);
 }
 
-SM_API int sm_vm_restore(const char *dir, const struct sm_run_options *o,
-			 struct sm_vm **out, struct sm_error *err)
+SM_API int sm_vm_restore(struct sm_store *store, const char *dir,
+			 const struct sm_run_options *o, struct sm_vm **out,
+			 struct sm_error *err)
 {
 	struct sm_vm *h;
 	int ret;
 
-	if (!dir || !o || !out || o->size < sizeof(*o))
-		return sm_err(err, -EINVAL, "sm_vm_restore: a directory, options (with size) and a handle are required");
+	if (!store || !dir || !o || !out || o->size < sizeof(*o))
+		return sm_err(err, -EINVAL, "sm_vm_restore: a store, a directory, options (with size) and a handle are required");
 	h = vm_handle_new(o, err);
 	if (!h)
 		return err ? err->code : -ENOMEM;
-	ret = read_shape(h, dir, err);
+	ret = read_shape(h, store, dir, err);
 	if (!ret)
 		ret = vm_restore(&h->vc, dir, &h->w.vm, err);
 	if (ret) {

@@ -447,9 +447,13 @@ int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len)
 		q->event_idx = dev->driver_features & VIRTIO_F_EVENT_IDX;
 		q->signalled_valid = false; /* the first interrupt goes out */
 		/* Re-validate: the state file is input too. */
-		if (q->ready && virtq_activate(q, dev->mem))
+		if (q->size > dev->ops->queue_max ||
+		    (q->ready && virtq_activate(q, dev->mem)))
 			ret = -EINVAL;
 	}
+	/* what a driver could have negotiated: nothing we did not offer */
+	if (dev->driver_features & ~device_features(dev))
+		ret = -EINVAL;
 	own_len = sm_get_u32(&r);
 	if (!r.bad && own_len <= r.left) {
 		if (dev->ops->restore)

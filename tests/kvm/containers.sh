@@ -221,4 +221,28 @@ expect ctr_exec_into_restored_clone '[ $rc = 0 ] && head -1 "$TMP/out" | grep -E
 sm stop -t 1 clone
 expect ctr_stop_restored_clone '[ $rc = 0 ] && state_of clone | grep -q "Exited"' "stop of the clone: $(state_of clone)"
 sm rm -f counter clone
+
+# ---- a snapshot directory is untrusted (docs/snapshot.md, "Trust"):
+# its volumes are bound only to the restorer's -v, never to a host path
+# stored in it; a hostile vm.conf is refused ----
+mkdir -p "$TMP/vsrc" "$TMP/vother"
+echo from-src >"$TMP/vsrc/f"
+echo from-other >"$TMP/vother/f"
+sm run -d --pull never --name vsnap -v "$TMP/vsrc:/data" "$IMG_BBOX" sh -c 'echo up; sleep 600'
+wait_for 120 '"$SM" logs vsnap 2>/dev/null | grep -q up'
+sm snapshot vsnap "$TMP/vsnap"
+sm rm -f vsnap
+expect ctr_snapshot_stores_no_host_path '[ -f "$TMP/vsnap/vm.conf" ] && ! grep -q "$TMP" "$TMP/vsnap/vm.conf" &&
+	grep -qx "slot0 rw /data" "$TMP/vsnap/vm.conf"' "vm.conf: $(head -c 400 "$TMP/vsnap/vm.conf")"
+sm restore "$TMP/vsnap" cat /data/f
+expect ctr_restore_needs_the_volume '[ $rc = 125 ] && grep -q "give its directory (-v HOST:/data)" "$TMP/err"' \
+	"restore without -v: $rc, $(head -c 300 "$TMP/err")"
+sm restore -v "$TMP/vother:/data" "$TMP/vsnap" cat /data/f
+expect ctr_restore_binds_the_restorers_volume '[ $rc = 0 ] && grep -qx from-other "$TMP/out"' \
+	"restore -v other: $rc, $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+cp -r "$TMP/vsnap" "$TMP/vhostile"
+sed -i 's/^cpus .*/cpus 4294967297/' "$TMP/vhostile/vm.conf"
+sm restore -v "$TMP/vother:/data" "$TMP/vhostile" true
+expect ctr_restore_refuses_hostile_vm_conf '[ $rc = 125 ] && grep -q "vm.conf: line [0-9]*: cpus: not in 1..64" "$TMP/err"' \
+	"hostile cpus: $rc, $(head -c 300 "$TMP/err")"
 exit 0
