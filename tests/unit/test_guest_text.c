@@ -63,6 +63,7 @@ TEST(invalid_utf8_is_shown_bytewise)
 {
 	/* overlong '/', a surrogate, a byte past U+10FFFF, a cut sequence */
 	CHECK_STR(ESC_STR("\xc0\xaf"), "\"\\xc0\\xaf\"");
+	CHECK_STR(ESC_STR("\xe0\x80\xaf"), "\"\\xe0\\x80\\xaf\"");
 	CHECK_STR(ESC_STR("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");
 	CHECK_STR(ESC_STR("\xf5\x80\x80\x80"), "\"\\xf5\\x80\\x80\\x80\"");
 	CHECK_STR(ESC_STR("ok\xe2\x9c"), "\"ok\\xe2\\x9c\"");
