@@ -19,7 +19,7 @@
  */
 static size_t utf8_sequence(const uint8_t *p, size_t len, uint32_t *cp)
 {
-	static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
 	size_t n;
 	uint32_t c;
 
@@ -52,8 +52,7 @@ static size_t utf8_sequence(const uint8_t *p, size_t len, uint32_t *cp)
 static bool unsafe_code_point(uint32_t cp)
 {
 	return cp <= 0x9f || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-	       (cp >= 0x2028 && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 /* Writes \xNN (4 chars) or \uNNNN (6 chars) for v; returns its length. */
@@ -69,12 +68,14 @@ static size_t hex_escape(char *piece, char kind, uint32_t v)
 	return 2 + n;
 }
 
-/* The escape for one ASCII byte into piece (at most 4 chars), or 0. */
+/* The output for one ASCII byte into piece (at most 4 chars): its length. */
 static size_t escape_ascii(uint8_t c, char *piece)
 {
-	static const char named[][3] = { ['\n'] = "\\n", ['\r'] = "\\r",
-					 ['\t'] = "\\t", ['"'] = "\\\"",
-					 ['\\'] = "\\\\" };
+	static const char named[][3] = {['\n'] = "\\n",
+					['\r'] = "\\r",
+					['\t'] = "\\t",
+					['"'] = "\\\"",
+					['\\'] = "\\\\"};
 
 	if (c < sizeof(named) / sizeof(named[0]) && named[c][0]) {
 		memcpy(piece, named[c], 2);
@@ -129,8 +130,8 @@ const char *sm_escape_guest_text(char *out, size_t size, const void *text,
 	out[0] = '"';
 	while (off < len) {
 		char piece[8];
-		size_t piece_len, used = next_piece(p + off, len - off, piece,
-						    &piece_len);
+		size_t piece_len,
+		    used = next_piece(p + off, len - off, piece, &piece_len);
 
 		if (pos + piece_len + TAIL_RESERVE > size) {
 			truncated = true;

@@ -39,8 +39,11 @@ TEST(line_breaks_cannot_start_a_line)
 TEST(c1_controls_raw_and_utf8)
 {
 	/* raw 0x9b is CSI on 8-bit terminals; as UTF-8 it is U+009B */
-	CHECK_STR(ESC_STR("\x9b" "31m\x85"), "\"\\x9b31m\\x85\"");
-	CHECK_STR(ESC_STR("\xc2\x9b" "31m\xc2\x80\xc2\x9f"),
+	CHECK_STR(ESC_STR("\x9b"
+			  "31m\x85"),
+		  "\"\\x9b31m\\x85\"");
+	CHECK_STR(ESC_STR("\xc2\x9b"
+			  "31m\xc2\x80\xc2\x9f"),
 		  "\"\\u009b31m\\u0080\\u009f\"");
 	/* U+00A0 is past C1: kept */
 	CHECK_STR(ESC_STR("\xc2\xa0"), "\"\xc2\xa0\"");
@@ -54,7 +57,9 @@ TEST(valid_utf8_is_kept)
 
 TEST(bidi_and_separators_are_escaped)
 {
-	CHECK_STR(ESC_STR("a\xe2\x80\xae" "b\xe2\x80\xa8" "c\xe2\x81\xa6"),
+	CHECK_STR(ESC_STR("a\xe2\x80\xae"
+			  "b\xe2\x80\xa8"
+			  "c\xe2\x81\xa6"),
 		  "\"a\\u202eb\\u2028c\\u2066\"");
 	CHECK_STR(ESC_STR("\xd8\x9c\xe2\x80\x8f"), "\"\\u061c\\u200f\"");
 }

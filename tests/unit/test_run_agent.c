@@ -83,7 +83,8 @@ static void *guest_after_spec(void *arg)
 	uint8_t hdr[8];
 
 	if (read_full(g->fd, hdr, 8) && sm_le16(hdr + 4) == SM_F_SPEC &&
-	    sm_le32(hdr) <= sizeof(spec) && read_full(g->fd, spec, sm_le32(hdr)))
+	    sm_le32(hdr) <= sizeof(spec) &&
+	    read_full(g->fd, spec, sm_le32(hdr)))
 		sm_write_all(g->fd, g->after, g->after_len);
 	return NULL;
 }
@@ -96,19 +97,20 @@ static void *guest_after_spec(void *arg)
 static void run_session(const uint8_t *frames, size_t len, bool main_session,
 			const uint8_t *after, size_t after_len, struct run *r)
 {
-	char *argv[] = { "nope", NULL };
-	struct run_spec spec = { .argv = argv };
+	char *argv[] = {"nope", NULL};
+	struct run_spec spec = {.argv = argv};
 	int sv[2], out[2], errp[2];
-	struct agent_io io = { .in_fd = -1, .sig_fd = -1, .stop_fd = -1,
-			       .exec_fd = -1 };
-	struct guest_play g = { .after = after, .after_len = after_len };
+	struct agent_io io = {
+	    .in_fd = -1, .sig_fd = -1, .stop_fd = -1, .exec_fd = -1};
+	struct guest_play g = {.after = after, .after_len = after_len};
 	pthread_t guest;
 	struct agent a;
 
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
-	    pipe(out) || pipe(errp) || write(sv[1], frames, len) != (ssize_t)len) {
+	    pipe(out) || pipe(errp) ||
+	    write(sv[1], frames, len) != (ssize_t)len) {
 		r->ret = -9999;
 		return;
 	}
@@ -124,7 +126,8 @@ static void run_session(const uint8_t *frames, size_t len, bool main_session,
 		r->ret = agent_session(&a, &spec, &io, &r->status, &r->err);
 		agent_destroy(&a);
 	} else {
-		r->ret = agent_exec_session(sv[0], &spec, &io, &r->status, &r->err);
+		r->ret =
+		    agent_exec_session(sv[0], &spec, &io, &r->status, &r->err);
 		close(sv[0]);
 	}
 	if (after)
@@ -142,7 +145,8 @@ static void run_session(const uint8_t *frames, size_t len, bool main_session,
 TEST(hostile_error_is_one_quoted_guest_line)
 {
 	static const char msg[] = "exec: \"\x1b[2Jx\": not found\r\n"
-				  "supermachine: fake\xc2\x9b" "0m";
+				  "supermachine: fake\xc2\x9b"
+				  "0m";
 	uint8_t buf[512];
 	size_t len = 0;
 	struct run r;
@@ -159,7 +163,7 @@ TEST(hostile_error_is_one_quoted_guest_line)
 
 TEST(exit_status_out_of_range_is_refused)
 {
-	static const uint32_t bad[] = { 256, 0xffffffffu, 0x80000000u };
+	static const uint32_t bad[] = {256, 0xffffffffu, 0x80000000u};
 	uint8_t buf[64];
 	struct run r;
 
