@@ -97,6 +97,9 @@ static void watch_line(struct serial *s, char c)
 			s->line[s->line_len++] = c;
 		return;
 	}
+	/* the console ends its lines with "\r\n": the CR is not the text */
+	if (s->line_len && s->line[s->line_len - 1] == '\r')
+		s->line_len--;
 	s->line[s->line_len] = '\0';
 	if (!s->panic && strstr(s->line, PANIC_MARK)) {
 		s->panic = true;

@@ -19,7 +19,10 @@ void serial_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len);
 void serial_write(void *opaque, uint64_t off, const uint8_t *data,
 		  uint32_t len);
 
-/* Whether the console showed a kernel panic; its line if so. */
+/*
+ * Whether the console showed a kernel panic; its line if so, as the guest
+ * wrote it (unescaped: quote it with sm_escape_guest_text() to show it).
+ */
 bool serial_saw_panic(struct serial *s, char *line, size_t size);
 
 int serial_save(struct serial *s, struct sm_buf *out);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -21,6 +22,7 @@
 #include "run/volumes.h"
 #include "run/agent.h"
 #include "util/error.h"
+#include "util/guest_text.h"
 
 int agent_init(struct agent *a, struct sm_error *err)
 {
@@ -283,10 +285,71 @@ static void tx_drain(struct session *s)
 	}
 }
 
+/*
+ * Why the process could not start, in the guest's words: the user must
+ * see it, but as the guest's (quoted, escaped, on one line of our own),
+ * never as a line the guest wrote (docs/security.md, "Guest text").
+ */
+static void report_guest_error(struct session *s, const uint8_t *data,
+			       uint32_t len)
+{
+	char quoted[1024], line[sizeof(quoted) + 32];
+	int n = snprintf(line, sizeof(line), "supermachine: guest: %s\n",
+			 sm_escape_guest_text(quoted, sizeof(quoted), data, len));
+
+	if (n > 0)
+		sm_write_all(s->io->err_fd, line, (size_t)n);
+}
+
+/* The process's exit status: docker's range, or the guest is broken. */
+static int take_exit(struct session *s, const uint8_t *data, uint32_t len,
+		     struct sm_error *err)
+{
+	int32_t status;
+
+	if (len != 4)
+		return sm_err(err, -EPROTO,
+			      "agent: malformed exit frame (%u bytes, expected 4)",
+			      len);
+	status = (int32_t)sm_le32(data);
+	if (status < 0 || status > 255)
+		return sm_err(err, -EPROTO,
+			      "agent: the guest reported exit status %d, outside 0..255",
+			      status);
+	s->status = status;
+	s->exited = true;
+	queue_frame(s, SM_F_EXIT_ACK, NULL, 0);
+	return 0;
+}
+
+/*
+ * Frames come in protocol order: hello (or resume) first; an error or an
+ * exit status only for a process that was started, so a guest cannot
+ * report a status for a process it was never given.
+ */
+static int check_order(const struct session *s, uint16_t type,
+		       struct sm_error *err)
+{
+	bool hello_frame = type == SM_F_HELLO || type == SM_F_RESUME;
+	bool end_frame = type == SM_F_EXIT || type == SM_F_ERROR;
+
+	if (!s->hello && !hello_frame)
+		return sm_err(err, -EPROTO,
+			      "agent: frame type %u before the guest's hello", type);
+	if (end_frame && !s->io->spec_sent && !s->resumed)
+		return sm_err(err, -EPROTO,
+			      "agent: frame type %u before the process spec", type);
+	return 0;
+}
+
 static int handle_frame(struct session *s, uint16_t type,
 			const uint8_t *data, uint32_t len,
 			struct sm_error *err)
 {
+	int ret = check_order(s, type, err);
+
+	if (ret)
+		return ret;
 	switch (type) {
 	case SM_F_HELLO:
 		if (len < 4 || sm_le32(data) != SM_PROTO_VERSION)
@@ -305,20 +368,10 @@ static int handle_frame(struct session *s, uint16_t type,
 		sm_write_all(s->io->err_fd, data, len);
 		return 0;
 	case SM_F_ERROR:
-		/* why the process could not start: the user must see it */
-		sm_write_all(s->io->err_fd, "supermachine: ", 14);
-		sm_write_all(s->io->err_fd, data, len);
-		sm_write_all(s->io->err_fd, "\n", 1);
+		report_guest_error(s, data, len);
 		return 0;
 	case SM_F_EXIT:
-		if (len != 4)
-			return sm_err(err, -EPROTO, "agent: malformed exit frame");
-		s->status = (int)sm_le32(data);
-		if (s->status < 0 || s->status > 255)
-			s->status = 255;
-		s->exited = true;
-		queue_frame(s, SM_F_EXIT_ACK, NULL, 0);
-		return 0;
+		return take_exit(s, data, len, err);
 	default:
 		return sm_err(err, -EPROTO, "agent: unexpected frame type %u",
 			      type);
@@ -340,8 +393,6 @@ static int pump_guest(struct session *s, struct sm_error *err)
 		rx_consume(&s->rx, 8 + (size_t)len);
 		if (r || s->exited)
 			return r;
-		if (!s->hello)
-			return sm_err(err, -EPROTO, "agent: no hello from the guest");
 	}
 	return r < 0 ? sm_err(err, r, "agent: oversized frame from the guest") : 0;
 }

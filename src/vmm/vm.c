@@ -9,6 +9,7 @@
 #include "devices/serial.h"
 #include "vmm/vm.h"
 #include "util/error.h"
+#include "util/guest_text.h"
 #include "vmm/vm_run.h"
 
 /* Signal used to pull a vCPU thread out of KVM_RUN. */
@@ -73,13 +74,15 @@ void vm_marker(struct vm *vm, uint8_t marker)
 
 void vm_guest_reset(struct vm *vm)
 {
-	char line[200];
+	char line[256]; /* the serial port keeps no more of a line */
 
 	if (vm->serial && serial_saw_panic(vm->serial, line, sizeof(line))) {
-		char detail[256];
+		char quoted[sizeof(vm->detail) - 32], detail[sizeof(vm->detail)];
 
+		/* the guest's words, quoted (docs/security.md, "Guest text") */
 		snprintf(detail, sizeof(detail), "guest kernel panic: %s",
-			 line);
+			 sm_escape_guest_text(quoted, sizeof(quoted), line,
+					      strlen(line)));
 		vm_stop(vm, SM_EXIT_PANIC, 0, detail);
 	} else {
 		vm_stop(vm, SM_EXIT_POWEROFF, 0,

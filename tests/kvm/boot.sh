@@ -43,6 +43,9 @@ expect virtio_rng_gives_bytes 'grep -q "^virtio_rng" "$TMP/out" && [ -n "$hex" ]
 boot --cmdline "rdinit=/bin/false"
 expect panic_is_reported '[ $rc = 134 ] && grep -q "kernel panic" "$TMP/err"' \
 	"expected status 134 and a panic message"
+# the panic line is the guest's text: quoted, escaped, without its CR
+expect panic_line_is_quoted 'grep -qx "supermachine: guest kernel panic: \".*Kernel panic - not syncing: .*\"" "$TMP/err" &&
+	! grep -qF "\\r\"" "$TMP/err"' "expected 'supermachine: guest kernel panic: \"...\"'"
 
 "$SM" boot --kernel "$KERNEL" --initrd "$INITRD" --timeout 8 -- sleep 1000 >"$TMP/out" 2>"$TMP/err"
 rc=$?

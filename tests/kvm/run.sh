@@ -92,6 +92,13 @@ expect run_not_executable_126 '[ $rc = 126 ] && grep -qi "permission denied" "$T
 run "$IMG_BBOX" no-such-command
 expect run_not_found_127 '[ $rc = 127 ] && grep -q "no-such-command.*not found" "$TMP/err"' \
 	"expected 127 and 'not found'"
+# The guest's error names the command it could not find: a name that
+# clears the screen and starts a fake line of ours comes back quoted and
+# escaped, on one line marked as the guest's (docs/security.md).
+run --entrypoint $'\e[2Jx\nsupermachine: fake' "$IMG_BBOX"
+printf '%s\n' 'supermachine: guest: "exec: \"\x1b[2Jx\nsupermachine: fake\": executable file not found in $PATH"' >"$TMP/want"
+expect run_guest_error_escaped '[ $rc = 127 ] && cmp -s "$TMP/want" "$TMP/err"' \
+	"expected 127 and one escaped 'supermachine: guest: \"...\"' line"
 
 # ---- -i: stdin through a pipe, to EOF, byte for byte ----
 head -c 300000 /dev/urandom >"$TMP/in"
