@@ -22,8 +22,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC] DIR\n"
-		   "       supermachine restore [-i] DIR COMMAND [ARG...]\n");
+	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC]\n"
+		   "                           [--network slirp[:OPTIONS]] DIR\n"
+		   "       supermachine restore [-i] [--network slirp[:OPTIONS]] DIR COMMAND [ARG...]\n"
+		   "A VM saved with a network gets a fresh slirp (run's --network, e.g.\n"
+		   "slirp:allow_host_loopback=true; default slirp).\n");
 }
 
 static int sig_pipe[2] = { -1, -1 };
@@ -36,7 +39,8 @@ static void on_signal(int sig)
 }
 
 /* restore DIR CMD...: CMD in the resumed VM, then the VM ends. */
-static int restore_and_exec(const char *dir, char **cmd, int interactive)
+static int restore_and_exec(const char *dir, char **cmd, int interactive,
+			    const char *network)
 {
 	struct sm_error err = { 0 };
 	struct sm_run_options o;
@@ -48,6 +52,7 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive)
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
 	o.stdin_fd = o.stdout_fd = o.stderr_fd = nul;
+	o.network = network;
 	sm_exec_options_init(&e);
 	e.argv = (const char *const *)cmd;
 	e.interactive = interactive;
@@ -74,6 +79,7 @@ int cmd_restore(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "rm", no_argument, NULL, 'r' },
 		{ "stop-timeout", required_argument, NULL, 's' },
+		{ "network", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -101,6 +107,9 @@ int cmd_restore(int argc, char **argv)
 		case 's':
 			job.stop_timeout = atoi(optarg);
 			break;
+		case 'N':
+			o.network = optarg;
+			break;
 		default:
 			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
@@ -108,7 +117,7 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (optind + 1 < argc && !job.detach)
 		return restore_and_exec(argv[optind], argv + optind + 1,
-					o.interactive);
+					o.interactive, o.network);
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return CLI_EXIT_FAILURE;
