@@ -26,8 +26,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC] [-v HOST:GUEST[:ro]]... DIR\n"
-		   "       supermachine restore [-i] [-v HOST:GUEST[:ro]]... DIR COMMAND [ARG...]\n");
+	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC]\n"
+		   "                           [--network slirp[:OPTIONS]] [-v HOST:GUEST[:ro]]... DIR\n"
+		   "       supermachine restore [-i] [--network slirp[:OPTIONS]] [-v HOST:GUEST[:ro]]... DIR COMMAND [ARG...]\n"
+		   "A VM saved with a network gets a fresh slirp (run's --network, e.g.\n"
+		   "slirp:allow_host_loopback=true; default slirp); its volumes are\n"
+		   "bound to the directories given here (-v, --mount).\n");
 }
 
 #define MAX_VOLS 64
@@ -66,7 +70,7 @@ static void on_signal(int sig)
 
 /* restore DIR CMD...: CMD in the resumed VM, then the VM ends. */
 static int restore_and_exec(const char *dir, char **cmd, int interactive,
-			    const struct vol_args *va)
+			    const struct vol_args *va, const char *network)
 {
 	struct sm_store *store = NULL;
 	struct sm_error err = { 0 };
@@ -80,6 +84,7 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive,
 	o.verbose = cli_globals.verbose;
 	o.stdin_fd = o.stdout_fd = o.stderr_fd = nul;
 	set_volumes(&o, va);
+	o.network = network;
 	sm_exec_options_init(&e);
 	e.argv = (const char *const *)cmd;
 	e.interactive = interactive;
@@ -111,6 +116,7 @@ int cmd_restore(int argc, char **argv)
 		{ "stop-timeout", required_argument, NULL, 's' },
 		{ "volume", required_argument, NULL, 'v' },
 		{ "mount", required_argument, NULL, 'm' },
+		{ "network", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -147,6 +153,9 @@ int cmd_restore(int argc, char **argv)
 			if (push_vol(va.m, &va.nm, optarg))
 				return CLI_EXIT_FAILURE;
 			break;
+		case 'N':
+			o.network = optarg;
+			break;
 		default:
 			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
@@ -154,7 +163,7 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (optind + 1 < argc && !job.detach)
 		return restore_and_exec(argv[optind], argv + optind + 1,
-					o.interactive, &va);
+					o.interactive, &va, o.network);
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return CLI_EXIT_FAILURE;

@@ -59,7 +59,9 @@ static void usage(FILE *out)
 		"  -p, --publish [IP:][HPORT:]PORT[/udp]  publish a guest port (default 127.0.0.1,\n"
 		"                          a free host port when HPORT is left out)\n"
 		"  -P, --publish-all       publish the image's exposed ports on free host ports\n"
-		"      --network MODE      slirp (default), none, tap:NAME\n");
+		"      --network MODE      slirp (default), none, tap:NAME;\n"
+		"                          slirp:allow_host_loopback=true lets the guest reach\n"
+		"                          the host's 127.0.0.1 at 10.0.2.2 (off by default)\n");
 }
 
 static int unsupported(const char *opt, const char *issue)

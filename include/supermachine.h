@@ -228,7 +228,10 @@ struct sm_run_options {
 	const char *stop_signal;       /* NULL: the image's, else SIGTERM */
 	/* networking (issue 7) */
 	const char *network;           /* NULL/"slirp": user-mode NAT; "none";
-					* "tap:NAME" (docs/networking.md) */
+					* "tap:NAME" (docs/networking.md);
+					* "slirp:allow_host_loopback=true":
+					* the guest's 10.0.2.2 reaches the
+					* host's 127.0.0.1 (off by default) */
 	const char *const *publish;    /* -p specs, NULL-terminated */
 	int publish_all;               /* -P: the image's ExposedPorts */
 	/* volumes (issue 7, docs/volumes.md); NULL-terminated lists */

@@ -68,10 +68,18 @@ struct net_backend {
 	uint64_t tx_dropped, rx_dropped;
 };
 
+/* What "slirp:OPT=VAL,..." can change (docs/networking.md). */
+struct net_slirp_options {
+	/* the guest's 10.0.2.2 reaches the host's 127.0.0.1; off by default:
+	 * host services bound to loopback only trust whoever can reach
+	 * loopback, and a guest is not that */
+	bool allow_host_loopback;
+};
+
 /*
- * Opens the backend `spec` names ("slirp" or "tap:NAME") with the given
- * port forwards (slirp only). A port already bound on the host fails with
- * -EADDRINUSE and "port ADDR:PORT is already in use".
+ * Opens the backend `spec` names ("slirp", "slirp:OPTIONS" or "tap:NAME")
+ * with the given port forwards (slirp only). A port already bound on the
+ * host fails with -EADDRINUSE and "port ADDR:PORT is already in use".
  */
 int net_open(const char *spec, const struct net_port *ports, unsigned nports,
 	     struct net_backend **out, struct sm_error *err);
@@ -92,7 +100,13 @@ void net_deliver(struct net_backend *b, const void *frame, size_t len);
 void net_backend_init(struct net_backend *b, const struct net_backend_ops *ops);
 void net_backend_fini(struct net_backend *b);
 
-int net_slirp_open(const struct net_port *ports, unsigned nports,
+/* Parses the OPTIONS of "slirp:OPTIONS": comma-separated KEY=VALUE, the
+ * one KEY being allow_host_loopback (true or false, as podman's
+ * slirp4netns). Pure; -EINVAL and a message on anything else. */
+int net_slirp_parse_options(const char *opts, struct net_slirp_options *o,
+			    struct sm_error *err);
+int net_slirp_open(const struct net_slirp_options *opts,
+		   const struct net_port *ports, unsigned nports,
 		   struct net_backend **out, struct sm_error *err);
 int net_tap_open(const char *ifname, struct net_backend **out,
 		 struct sm_error *err);

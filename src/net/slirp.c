@@ -6,9 +6,10 @@
  * slirp_input(), polls slirp's sockets and runs its timers. Frames for the
  * guest go out through net_deliver() from the same thread.
  *
- * Published ports are slirp host forwards, set up before the thread
- * starts. A port given as 0 gets a free one: we bind an ephemeral port to
- * learn it, close it, and let slirp bind it.
+ * The guest does not reach the host's loopback through the gateway
+ * unless asked (allow_host_loopback). Published ports are slirp host
+ * forwards, set up before the thread starts. A port given as 0 gets a free one:
+ * we bind an ephemeral port to learn it, close it, and let slirp bind it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -369,12 +370,20 @@ static int add_forward(struct slirp_be *s, const struct net_port *p,
 	return 0;
 }
 
-int net_slirp_open(const struct net_port *ports, unsigned nports,
+int net_slirp_open(const struct net_slirp_options *opts,
+		   const struct net_port *ports, unsigned nports,
 		   struct net_backend **out, struct sm_error *err)
 {
 	struct slirp_be *s = calloc(1, sizeof(*s));
 	SlirpConfig cfg = {
-	    .version = 4, .in_enabled = true, .if_mtu = 1500, .if_mru = 1500};
+	    .version = 4,
+	    .in_enabled = true,
+	    .if_mtu = 1500,
+	    .if_mru = 1500,
+	    /* slirp maps the gateway 10.0.2.2 to the host's 127.0.0.1
+	     * unless told not to: opt-in only (net.h) */
+	    .disable_host_loopback = !opts->allow_host_loopback,
+	};
 	int ret = 0;
 
 	if (!s)

@@ -1,10 +1,13 @@
 /* Credentials (~/.docker/config.json) and WWW-Authenticate challenges. */
 #include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "oci/auth.h"
 #include "util/cleanup.h"
@@ -105,14 +108,58 @@ char *registry_docker_creds(const char *domain)
 	return out;
 }
 
+/* Stores a challenge parameter the first time it appears. */
+static int set_param(struct auth_challenge *c, const char *key, const char *val)
+{
+	char **slot = !strcasecmp(key, "realm")	    ? &c->realm
+		      : !strcasecmp(key, "service") ? &c->service
+		      : !strcasecmp(key, "scope")   ? &c->scope
+						    : NULL;
+
+	if (!slot || *slot)
+		return 0;
+	*slot = strdup(val);
+	return *slot ? 0 : -ENOMEM;
+}
+
+/* Copies one quoted or token value at *pp into val; -E2BIG when it does
+ * not fit (a truncated realm would name another URL). */
+static int read_value(const char **pp, char *val, size_t size)
+{
+	const char *p = *pp;
+	size_t vn = 0;
+	int quoted = *p == '"';
+
+	for (p += quoted; *p; p++) {
+		if (quoted ? *p == '"'
+			   : *p == ',' || isspace((unsigned char)*p))
+			break;
+		if (quoted && *p == '\\' && p[1])
+			p++;
+		if (vn == size - 1)
+			return -E2BIG;
+		val[vn++] = *p;
+	}
+	if (quoted && *p == '"')
+		p++;
+	val[vn] = '\0';
+	*pp = p;
+	return 0;
+}
+
 /* Parses 'Bearer realm="x",service="y",scope="z"' (quoted or token values,
- * any order). Returns the scheme: 'b' bearer, 'B' basic, 0 unknown. */
+ * any order; the first of a repeated parameter counts). Returns the
+ * scheme: 'b' bearer, 'B' basic, 0 unknown, or -E2BIG for a header or
+ * value over AUTH_HEADER_MAX / AUTH_VALUE_MAX (the registry is not
+ * trusted to keep them small). */
 int auth_parse_challenge(const char *h, struct auth_challenge *c)
 {
 	const char *p = h;
-	int scheme;
+	int scheme, ret = 0;
 
 	memset(c, 0, sizeof(*c));
+	if (strnlen(h, AUTH_HEADER_MAX + 1) > AUTH_HEADER_MAX)
+		return -E2BIG;
 	while (isspace((unsigned char)*p))
 		p++;
 	if (!strncasecmp(p, "bearer", 6) &&
@@ -124,9 +171,9 @@ int auth_parse_challenge(const char *h, struct auth_challenge *c)
 	else
 		return 0;
 	p += scheme == 'b' ? 6 : 5;
-	while (*p) {
-		char key[32], val[1024];
-		size_t kn = 0, vn = 0;
+	while (*p && !ret) {
+		char key[32], val[AUTH_VALUE_MAX + 1];
+		size_t kn = 0;
 
 		while (isspace((unsigned char)*p) || *p == ',')
 			p++;
@@ -141,31 +188,81 @@ int auth_parse_challenge(const char *h, struct auth_challenge *c)
 		p++;
 		while (isspace((unsigned char)*p))
 			p++;
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				if (vn < sizeof(val) - 1)
-					val[vn++] = *p;
-			}
-			if (*p == '"')
-				p++;
-		} else {
-			while (*p && *p != ',' && !isspace((unsigned char)*p))
-				if (vn < sizeof(val) - 1)
-					val[vn++] = *p++;
-				else
-					p++;
-		}
-		val[vn] = '\0';
-		if (!strcasecmp(key, "realm"))
-			c->realm = strdup(val);
-		else if (!strcasecmp(key, "service"))
-			c->service = strdup(val);
-		else if (!strcasecmp(key, "scope"))
-			c->scope = strdup(val);
+		ret = read_value(&p, val, sizeof(val));
+		if (!ret)
+			ret = set_param(c, key, val);
+	}
+	if (ret) {
+		auth_challenge_free(c);
+		return ret;
 	}
 	return scheme;
+}
+
+/* Scheme and host of an absolute URL (curl's parser: the one that will
+ * fetch it, so "http://reg@evil/" is host evil for both). */
+static int url_scheme_host(const char *url, char **scheme, char **host)
+{
+	CURLU *u = curl_url();
+	int ret = -EINVAL;
+
+	*scheme = *host = NULL;
+	if (!u)
+		return -ENOMEM;
+	if (!curl_url_set(u, CURLUPART_URL, url, 0) &&
+	    !curl_url_get(u, CURLUPART_SCHEME, scheme, 0) &&
+	    !curl_url_get(u, CURLUPART_HOST, host, 0) && **host)
+		ret = 0;
+	curl_url_cleanup(u);
+	if (ret) {
+		curl_free(*scheme);
+		curl_free(*host);
+		*scheme = *host = NULL;
+	}
+	return ret;
+}
+
+static int printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			return 0;
+	return 1;
+}
+
+/*
+ * May the registry's credentials go (as Basic) to this token realm? Yes
+ * when the realm is https (the registry delegated to it, and nobody on the
+ * way reads them), or when both the registry and the realm are plain http
+ * on the same host (any port: the credentials already cross that network
+ * in clear to that machine). No for a plain-http realm on another host, or
+ * a plain-http realm of an https registry: the token request then goes
+ * anonymously. -EINVAL: the realm is not a printable absolute http(s) URL
+ * (file:, ftp:, a path, control bytes...), so it is not asked at all.
+ */
+int auth_realm_gets_creds(const char *registry_base, const char *realm)
+{
+	char *rs = NULL, *rh = NULL, *bs = NULL, *bh = NULL;
+	int ret = -EINVAL;
+
+	if (strlen(realm) > AUTH_VALUE_MAX || !printable_ascii(realm) ||
+	    url_scheme_host(realm, &rs, &rh))
+		return -EINVAL;
+	if (strcasecmp(rs, "https") && strcasecmp(rs, "http"))
+		goto out;
+	ret = 1;
+	if (!strcasecmp(rs, "https"))
+		goto out;
+	ret = 0;
+	if (!url_scheme_host(registry_base, &bs, &bh) &&
+	    !strcasecmp(bs, "http") && !strcasecmp(bh, rh))
+		ret = 1;
+out:
+	curl_free(rs);
+	curl_free(rh);
+	curl_free(bs);
+	curl_free(bh);
+	return ret;
 }
 
 void auth_challenge_free(struct auth_challenge *c)

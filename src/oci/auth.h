@@ -6,9 +6,19 @@ struct auth_challenge {
 	char *realm, *service, *scope;
 };
 
-/* 'b' Bearer, 'B' Basic, 0 unknown scheme. */
+/* Bounds on a registry's WWW-Authenticate header and on each of its
+ * values (realm, service, scope). */
+#define AUTH_HEADER_MAX 8192
+#define AUTH_VALUE_MAX 1024
+
+/* 'b' Bearer, 'B' Basic, 0 unknown scheme, -E2BIG over the bounds,
+ * -ENOMEM. */
 int auth_parse_challenge(const char *header, struct auth_challenge *c);
 void auth_challenge_free(struct auth_challenge *c);
+/* 1: Basic credentials for registry_base ("http(s)://host[:port]") may
+ * go to the token realm; 0: ask the realm anonymously; -EINVAL: the realm
+ * is not an absolute http(s) URL and must not be fetched. */
+int auth_realm_gets_creds(const char *registry_base, const char *realm);
 /* Base64 of a string; caller frees. */
 char *auth_b64(const char *in);
 

@@ -274,6 +274,15 @@ static long backoff_ms(unsigned int attempt, long retry_after)
 	return ms > 8000 ? 8000 : ms;
 }
 
+/* What a token realm's 401 means, given the credentials sent or not. */
+static const char *why_401(const char *basic, int sent)
+{
+	if (basic && !sent)
+		return " (credentials withheld: plain-http realm on another "
+		       "host)";
+	return " (bad credentials)";
+}
+
 /* Fetches a Bearer token for the last challenge (under r->lock). */
 static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 {
@@ -286,7 +295,7 @@ static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 	json_t *j;
 	const char *tok;
 	CURLcode cc;
-	int ret = 0;
+	int ret = 0, creds;
 
 	if (asprintf(&dflt_scope, "repository:%s:pull", r->repo) < 0)
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -296,8 +305,14 @@ static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 		     strchr(r->realm, '?') ? "&" : "?", scope,
 		     svc ? "&service=" : "", svc ? svc : "") < 0)
 		return sm_err(err, -ENOMEM, "out of memory");
-	if (r->basic)
-		hdrs = curl_slist_append(hdrs, r->basic + 0);
+	creds = auth_realm_gets_creds(r->base, r->realm);
+	if (creds < 0) {
+		ret = sm_err(err, creds,
+			     "token realm refused: not an http(s) URL");
+		goto out;
+	}
+	if (r->basic && creds)
+		hdrs = curl_slist_append(hdrs, r->basic);
 	for (unsigned int a = 0;; a++) {
 		cc = perform(h, url, hdrs, &s, &rs, 0);
 		if (cc == CURLE_OK && rs.status < 500 && rs.status != 429)
@@ -316,7 +331,7 @@ static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 	if (rs.status != 200) {
 		ret = sm_err(err, rs.status == 401 ? -EACCES : -EIO,
 			     "token %s: HTTP %ld%s", r->realm, rs.status,
-			     rs.status == 401 ? " (bad credentials)" : "");
+			     rs.status == 401 ? why_401(r->basic, creds) : "");
 		goto out;
 	}
 	j = json_loadb(s.buf ? s.buf : "", s.len, 0, NULL);
@@ -356,6 +371,13 @@ static int answer_challenge(struct registry *r, CURL *h, const char *hdr,
 	struct auth_challenge c;
 	int scheme = hdr ? auth_parse_challenge(hdr, &c) : 0, ret;
 
+	if (scheme == -ENOMEM)
+		return sm_err(err, -ENOMEM, "out of memory");
+	if (scheme < 0)
+		return sm_err(err, -EACCES,
+			      "unauthorized (challenge over %d bytes, or a "
+			      "value over %d)",
+			      AUTH_HEADER_MAX, AUTH_VALUE_MAX);
 	if (scheme == 'B') {
 		auth_challenge_free(&c);
 		if (!r->basic)

@@ -163,7 +163,7 @@ TEST(bad_network_mode)
 	struct net_backend *b;
 
 	CHECK_EQ(net_open("bridge", NULL, 0, &b, &err), -EINVAL);
-	CHECK(strstr(err.msg, "slirp, none or tap:NAME"));
+	CHECK(strstr(err.msg, "slirp[:OPTIONS], none or tap:NAME"));
 	CHECK_EQ(parse("80"), 0);
 	CHECK_EQ(net_open("tap:x", ports, n, &b, &err), -EINVAL);
 }
