@@ -199,10 +199,14 @@ static int pt_getattr(void *be, void *ino, struct stat *st)
 	return stat_fd(((struct pino *)ino)->fd, st);
 }
 
-/* setuid always, setgid when group-executable, and file capabilities. */
+/*
+ * setuid always, setgid when group-executable, and file capabilities. A
+ * write or truncate on the host drops the capability by itself; a kill
+ * without one (a writable DAX mapping, fd -1) has to remove it here.
+ */
 static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 {
-	char name[16];
+	char name[16], path[64];
 	struct stat st;
 	mode_t m;
 	int rc = stat_fd(fd >= 0 ? fd : i->fd, &st);
@@ -212,8 +216,11 @@ static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 	m = st.st_mode & ~S_ISUID;
 	if (m & S_IXGRP)
 		m &= ~S_ISGID;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", i->fd);
 	if (fd >= 0)
 		fremovexattr(fd, "security.capability");
+	else
+		removexattr(path, "security.capability");
 	if (m == st.st_mode)
 		return 0;
 	snprintf(name, sizeof(name), "%d", i->fd);
