@@ -8,7 +8,8 @@
  *    /proc/self/fd (no name lookup, so a path swapped for a symlink after
  *    LOOKUP cannot redirect an OPEN), and only regular files and
  *    directories can be opened: FIFOs, sockets and devices never are;
- *  - device nodes are never created; setuid/setgid are dropped on write
+ *  - device nodes are never created (policy.c: nor FIFOs, nor privileged
+ *    xattrs, by default); setuid/setgid are dropped on write
  *    and truncate when the kernel asks (FUSE_HANDLE_KILLPRIV_V2);
  *  - in read-only mode every modifying call fails with EROFS here too.
  */
