@@ -166,6 +166,8 @@ int dax_setup(struct req *r)
 		return -EINVAL;
 	if (wr && s->read_only)
 		return -EROFS;
+	if (wr) /* the writes through the mapping never reach us */
+		policy_kill_priv_unflagged(r, r->node, NULL);
 	pthread_mutex_lock(&s->dax_lock);
 	rc = map_locked(s, r->node, in->moffset, in->foffset, in->len, wr);
 	pthread_mutex_unlock(&s->dax_lock);

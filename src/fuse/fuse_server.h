@@ -136,6 +136,15 @@ struct fuse_server_config {
 	uint32_t max_nodes;	   /* node table, root included: ENFILE */
 	uint32_t max_handles;	   /* OPEN/OPENDIR/CREATE handles: EMFILE */
 	uint32_t max_dax_mappings; /* DAX mapping records: ENOSPC */
+	/*
+	 * Opt-ins for what a guest may plant on the host (docs/security.md,
+	 * "Shares"); 0 by default, and no CLI option sets them:
+	 * allow_priv_xattrs lets SETXATTR/REMOVEXATTR reach security.*,
+	 * trusted.* and system.* names (else EOPNOTSUPP: only user.*);
+	 * allow_fifos lets MKNOD make FIFOs (else EPERM).
+	 */
+	int allow_priv_xattrs;
+	int allow_fifos;
 };
 
 int fuse_server_new(const struct fuse_server_config *cfg,

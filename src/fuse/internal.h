@@ -55,6 +55,7 @@ struct fuse_server {
 	const struct fuse_backend_ops *ops;
 	void *be;
 	int read_only;
+	int allow_priv_xattrs, allow_fifos; /* see fuse_server_config */
 	uint32_t max_write;
 	uint32_t timeout_ms;
 	const struct fuse_dax_ops *dax;
@@ -162,6 +163,12 @@ struct fuse_opdesc {
 #define FUSE_OP_MAX 52
 extern const struct fuse_opdesc fuse_ops_table[FUSE_OP_MAX];
 const char *fuse_opname(uint32_t op);
+
+/* policy.c: what a guest may plant on the host (docs/security.md). */
+int policy_xattr(const struct fuse_server *s, const char *name);
+int policy_mknod(const struct fuse_server *s, mode_t mode);
+void policy_kill_priv(struct req *r, struct fnode *n, void *bfh);
+void policy_kill_priv_unflagged(struct req *r, struct fnode *n, void *bfh);
 
 /* dax.c */
 int dax_setup(struct req *r);

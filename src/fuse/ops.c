@@ -271,17 +271,9 @@ static int op_mknod(struct req *r)
 
 	if ((rc = need_dir(r)) < 0 || (rc = take_name(r, &off, &name)) < 0)
 		return rc;
-	switch (in->mode & S_IFMT) {
-	case S_IFREG:
-	case S_IFIFO:
-	case S_IFSOCK:
-		break;
-	case S_IFCHR:
-	case S_IFBLK:
-		return -EPERM; /* no device nodes appear on the host */
-	default:
-		return -EINVAL;
-	}
+	rc = policy_mknod(r->s, in->mode); /* never a device node */
+	if (rc < 0)
+		return rc;
 	r->ctx.umask = in->umask;
 	return make_node(r, name, in->mode & (S_IFMT | 07777), 0, NULL);
 }
@@ -402,15 +394,6 @@ static int open_flags(struct req *r, uint32_t flags)
 	return (int)(flags & ~(uint32_t)O_CLOEXEC);
 }
 
-/* Kills setuid/setgid after an O_TRUNC open when the kernel asks to. */
-static void kill_priv(struct req *r, struct fnode *n, void *bfh)
-{
-	struct fuse_setattr_req sa = {.valid = FATTR_KILL_SUIDGID};
-	struct stat st;
-
-	r->s->ops->setattr(r->s->be, n->ino, bfh, &sa, &st);
-}
-
 static int op_open(struct req *r)
 {
 	const struct fuse_open_in *in = (const void *)r->body;
@@ -433,7 +416,7 @@ static int op_open(struct req *r)
 		return rc;
 	if (!is_dir && (flags & O_TRUNC) &&
 	    (in->open_flags & FUSE_OPEN_KILL_SUIDGID))
-		kill_priv(r, r->node, bfh);
+		policy_kill_priv(r, r->node, bfh);
 	rc = handle_new(r->s, r->node, bfh, flags, is_dir, 0, &h);
 	if (rc < 0) {
 		r->s->ops->release(r->s->be, r->node->ino, bfh);
@@ -478,6 +461,9 @@ static int op_create(struct req *r)
 		r->s->ops->release(r->s->be, ino, bfh);
 		return rc;
 	}
+	/* the file may have been there already (O_CREAT without O_EXCL) */
+	if ((flags & O_TRUNC) && (in->open_flags & FUSE_OPEN_KILL_SUIDGID))
+		policy_kill_priv(r, n, bfh);
 	rc = handle_new(r->s, n, bfh, flags, 0, 0, &h);
 	if (rc < 0) {
 		r->s->ops->release(r->s->be, n->ino, bfh);
@@ -651,7 +637,8 @@ static int op_setxattr(struct req *r)
 	const char *name;
 	int rc;
 
-	if ((rc = take_xattr_name(r, &off, &name)) < 0)
+	if ((rc = take_xattr_name(r, &off, &name)) < 0 ||
+	    (rc = policy_xattr(r->s, name)) < 0)
 		return rc;
 	if (in->size > XATTR_SIZE_MAX)
 		return -E2BIG;
@@ -715,6 +702,8 @@ static int op_removexattr(struct req *r)
 	size_t off = 0;
 	int rc = take_xattr_name(r, &off, &name);
 
+	if (rc == 0)
+		rc = policy_xattr(r->s, name);
 	return rc < 0 ? rc
 		      : r->s->ops->removexattr(r->s->be, r->node->ino, name);
 }
@@ -842,11 +831,13 @@ static int op_fallocate(struct req *r)
 	h = get_handle(r, in->fh, 0);
 	if (!h)
 		return -EBADF;
-	rc = writable(h)
-		 ? r->s->ops->fallocate(r->s->be, h->node->ino, h->bfh,
-					(int)in->mode, (off_t)in->offset,
-					(off_t)in->length)
-		 : -EBADF;
+	rc = -EBADF;
+	if (writable(h)) {
+		policy_kill_priv_unflagged(r, h->node, h->bfh);
+		rc = r->s->ops->fallocate(r->s->be, h->node->ino, h->bfh,
+					  (int)in->mode, (off_t)in->offset,
+					  (off_t)in->length);
+	}
 	handle_put(r->s, h);
 	return rc;
 }
@@ -891,10 +882,12 @@ static int op_copy_file_range(struct req *r)
 	if (!hi || !ho || ho->node->nodeid != in->nodeid_out ||
 	    (hi->flags & O_ACCMODE) == O_WRONLY || !writable(ho))
 		n = -EBADF;
-	else
+	else {
+		policy_kill_priv_unflagged(r, ho->node, ho->bfh);
 		n = r->s->ops->copy_file_range(
 		    r->s->be, hi->node->ino, hi->bfh, (off_t)in->off_in,
 		    ho->node->ino, ho->bfh, (off_t)in->off_out, len, 0);
+	}
 	handle_put(r->s, hi);
 	handle_put(r->s, ho);
 	if (n < 0)

@@ -8,7 +8,8 @@
  *    /proc/self/fd (no name lookup, so a path swapped for a symlink after
  *    LOOKUP cannot redirect an OPEN), and only regular files and
  *    directories can be opened: FIFOs, sockets and devices never are;
- *  - device nodes are never created; setuid/setgid are dropped on write
+ *  - device nodes are never created (policy.c: nor FIFOs, nor privileged
+ *    xattrs, by default); setuid/setgid are dropped on write
  *    and truncate when the kernel asks (FUSE_HANDLE_KILLPRIV_V2);
  *  - in read-only mode every modifying call fails with EROFS here too.
  */
@@ -199,10 +200,14 @@ static int pt_getattr(void *be, void *ino, struct stat *st)
 	return stat_fd(((struct pino *)ino)->fd, st);
 }
 
-/* setuid always, setgid when group-executable, and file capabilities. */
+/*
+ * setuid always, setgid when group-executable, and file capabilities. A
+ * write or truncate on the host drops the capability by itself; a kill
+ * without one (a writable DAX mapping, fd -1) has to remove it here.
+ */
 static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 {
-	char name[16];
+	char name[16], path[64];
 	struct stat st;
 	mode_t m;
 	int rc = stat_fd(fd >= 0 ? fd : i->fd, &st);
@@ -212,8 +217,11 @@ static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 	m = st.st_mode & ~S_ISUID;
 	if (m & S_IXGRP)
 		m &= ~S_ISGID;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", i->fd);
 	if (fd >= 0)
 		fremovexattr(fd, "security.capability");
+	else
+		removexattr(path, "security.capability");
 	if (m == st.st_mode)
 		return 0;
 	snprintf(name, sizeof(name), "%d", i->fd);

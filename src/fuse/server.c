@@ -294,6 +294,8 @@ int fuse_server_new(const struct fuse_server_config *cfg,
 	s->ops = cfg->ops;
 	s->be = cfg->backend;
 	s->read_only = cfg->read_only;
+	s->allow_priv_xattrs = cfg->allow_priv_xattrs;
+	s->allow_fifos = cfg->allow_fifos;
 	s->max_write = cfg->max_write ? cfg->max_write : 1 << 20;
 	if (s->max_write < 4096)
 		s->max_write = 4096;

@@ -100,6 +100,53 @@ check rename-over-existing '
 	python3 -c "import os; os.rename(\"$mnt/d3/y\", \"$mnt/d2/y\")"
 	[ -e $src/d2/y ]'
 
+# Renames as uid 65534 (issue 14): each case is set up as root on a host
+# directory and on the mount, then tried as 65534 on both; the errno the
+# host kernel gives (0, EACCES, EPERM) is the expected one. Cases: a
+# root-owned 0644 file between 0777 directories, over an existing
+# root-owned file, from and to a 0755 directory, sticky 1777 directories
+# (another's file, one's own, replacing another's), a directory (which
+# needs write on itself for its '..') and one that is writable, and
+# within one directory.
+cat > "$work/renames.sh" <<'EOF'
+R=$1
+as() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+ren() {
+	as /usr/bin/python3 -c "
+import os, sys
+try:
+    os.rename(sys.argv[1], sys.argv[2]); print(0)
+except OSError as e:
+    print(e.errno)" "$R/$1" "$R/$2"
+}
+d() { mkdir "$R/$1" && chmod "$2" "$R/$1"; }
+f() { echo x > "$R/$1" && chmod "${2:-644}" "$R/$1"; }
+d a 777; d b 777; d c 755; d s 1777; d t 1777
+f a/f; f a/g; f b/g; f c/f; f a/h 666; f s/root; f t/root
+as sh -c "echo x > $R/s/mine && echo x > $R/s/mine2"
+mkdir "$R/a/d" "$R/a/e" && chmod 755 "$R/a/d" && chmod 777 "$R/a/e"
+echo "file-between-0777-dirs $(ren a/f b/f)"
+echo "file-over-existing $(ren a/g b/g)"
+echo "file-from-0755-dir $(ren c/f a/cf)"
+echo "file-to-0755-dir $(ren a/h c/h)"
+echo "sticky-others-file $(ren s/root t/x)"
+echo "sticky-own-file $(ren s/mine t/mine)"
+echo "sticky-replace-others $(ren s/mine2 t/root)"
+echo "dir-0755-between-dirs $(ren a/d b/d)"
+echo "dir-0777-between-dirs $(ren a/e b/e)"
+echo "dir-0755-same-parent $(ren a/d a/d2)"
+EOF
+check renames-as-kernel '
+	mkdir $src/../host $src/ren && chmod 755 $src/../host $src/ren
+	host=$(bash $src/../renames.sh $src/../host)
+	ours=$(bash $src/../renames.sh $mnt/ren)
+	if [ "$host" != "$ours" ]; then
+		diff <(echo "$host") <(echo "$ours") | grep "^[<>]"
+		exit 1
+	fi
+	echo "$host" | grep -qx "file-between-0777-dirs 0"
+	echo "$host" | grep -qx "dir-0755-between-dirs 13"'
+
 check hardlinks '
 	echo data > $mnt/h1
 	ln $mnt/h1 $mnt/h2
