@@ -111,6 +111,15 @@ vrun mt1 --mount type=tmpfs,dst=/t,tmpfs-size=4194304,tmpfs-mode=1700 "$IMG" sh 
 expect volumes_mount_type_tmpfs '[ $rc = 0 ] && grep -q "^tmpfs /t tmpfs .*size=4096k" "$TMP/out" && has 1700' \
 	"--mount type=tmpfs not a tmpfs with size and mode: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
 
+# ---- as uid 65534 in the guest, a root-owned 0644 file moves from one
+# 0777 directory of a share to another: Linux allows it (rename needs write
+# on both directories, not on the file), so must the share ----
+mkdir -p "$TMP/ren/a" "$TMP/ren/b" && chmod 0777 "$TMP/ren/a" "$TMP/ren/b"
+echo x >"$TMP/ren/a/f" && chmod 0644 "$TMP/ren/a/f"
+vrun ren -u 65534 -v "$TMP/ren:/ren" "$IMG" sh -c 'mv /ren/a/f /ren/b/f && echo moved'
+expect volumes_rename_as_nobody '[ $rc = 0 ] && has moved && [ -f "$TMP/ren/b/f" ] && [ ! -e "$TMP/ren/a/f" ]' \
+	"rename of a root-owned file between 0777 directories as uid 65534: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+
 # ---- errors: clear, status 125 ----
 vrun e1 -v "$B:rel" "$IMG" true
 expect volumes_relative_target_125 '[ $rc = 125 ] && grep -q "not an absolute path" "$TMP/err"' "relative guest path accepted"
