@@ -4,6 +4,7 @@
  * RX without buffers queues a bounded amount, too-small RX buffers are
  * given back empty. A fake backend records what reaches "the network".
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ static struct guest_mem gm;
 static struct virtio_dev dev;
 static struct net_backend be;
 static unsigned sent, last_len;
+static unsigned rx_cap; /* rx_queue_max for the next setup() */
 static uint8_t last[NET_MAX_FRAME];
 
 struct desc {
@@ -56,7 +58,8 @@ static void setup(void)
 {
 	const uint64_t layout[1][2] = {{0, RAM}};
 	struct virtio_net_config cfg = {.mac = {2, 0, 0, 0, 0, 1},
-					.backend = &be};
+					.backend = &be,
+					.rx_queue_max = rx_cap};
 
 	if (dev.priv)
 		virtio_net_ops.destroy(&dev);
@@ -253,6 +256,51 @@ TEST(rx_without_buffers_is_bounded)
 	CHECK_EQ(buf(RXQ, 0)[HDR + 99], 0x5a);
 }
 
+/* The RX queue cap (issue 14): over it frames are dropped and counted. */
+TEST(rx_queue_cap_drops_and_counts_then_recovers)
+{
+	struct virtio_net_stats st;
+	uint8_t frame[100];
+
+	rx_cap = 4;
+	setup();
+	rx_cap = 0;
+	for (int i = 0; i < 10; i++) {
+		frame[0] = (uint8_t)i;
+		net_deliver(&be, frame, sizeof(frame));
+	}
+	virtio_net_get_stats(&dev, &st);
+	CHECK_EQ(st.rx_queued, 4);
+	CHECK_EQ(st.rx_dropped, 6);
+	/* the first four came through, in order; then the queue is free */
+	for (unsigned i = 0; i < 8; i++)
+		post(RXQ, i, 0x1000, VIRTQ_DESC_F_WRITE);
+	virtio_net_ops.notify(&dev, RXQ);
+	CHECK_EQ(used_idx(RXQ), 4);
+	CHECK_EQ(buf(RXQ, 3)[HDR], 3);
+	frame[0] = 42;
+	net_deliver(&be, frame, sizeof(frame));
+	CHECK_EQ(used_idx(RXQ), 5);
+	CHECK_EQ(buf(RXQ, 4)[HDR], 42);
+	virtio_net_get_stats(&dev, &st);
+	CHECK_EQ(st.rx_queued, 0);
+	CHECK_EQ(st.rx_dropped, 6);
+}
+
+TEST(rx_queue_cap_over_the_maximum_refused)
+{
+	struct virtio_net_config cfg = {.backend = &be,
+					.rx_queue_max =
+					    VIRTIO_NET_MAX_RX_QUEUE + 1};
+	struct virtio_dev d = {.ops = &virtio_net_ops};
+	struct sm_error err = {0};
+
+	setup();
+	CHECK_EQ(virtio_net_ops.init(&d, &cfg, &err), -EINVAL);
+	CHECK(strstr(err.msg, "RX queue") != NULL);
+	CHECK(d.priv == NULL);
+}
+
 TEST(rx_small_buffer_given_back_empty)
 {
 	uint8_t frame[1500] = {0};
@@ -336,6 +384,8 @@ int main(void)
 	RUN(tx_bad_checksum_requests_dropped);
 	RUN(rx_data_valid_only_for_checksummed_backends);
 	RUN(rx_without_buffers_is_bounded);
+	RUN(rx_queue_cap_drops_and_counts_then_recovers);
+	RUN(rx_queue_cap_over_the_maximum_refused);
 	RUN(rx_small_buffer_given_back_empty);
 	RUN(rx_oversized_from_backend_dropped);
 	RUN(rx_before_driver_ok_dropped);
