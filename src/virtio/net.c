@@ -233,8 +233,8 @@ static int net_init(struct virtio_dev *dev, const void *cfgp,
 
 	if (!cfg || !cfg->backend)
 		return sm_err(err, -EINVAL, "virtio-net: no network backend");
-	rx_max = cfg->rx_queue_max ? cfg->rx_queue_max
-				   : VIRTIO_NET_DEFAULT_RX_QUEUE;
+	rx_max =
+	    cfg->rx_queue_max ? cfg->rx_queue_max : VIRTIO_NET_DEFAULT_RX_QUEUE;
 	if (rx_max > VIRTIO_NET_MAX_RX_QUEUE)
 		return sm_err(err, -EINVAL,
 			      "virtio-net: an RX queue of %u frames is over "

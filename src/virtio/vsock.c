@@ -38,7 +38,8 @@ enum {
 #define SHUTDOWN_RCV 1
 #define SHUTDOWN_SEND 2
 
-#define VSOCK_BUF_ALLOC (256 * 1024) /* credit: what one connection may queue */
+/* the credit we give: what one connection may have us hold */
+#define VSOCK_BUF_ALLOC (256 * 1024)
 #define VSOCK_MAX_PAYLOAD (64 * 1024)
 /* a drained buffer up to this size is kept for the next packet */
 #define VSOCK_PENDING_KEEP (16 * 1024)
@@ -450,8 +451,8 @@ static bool send_owed_rsts(struct virtio_dev *dev, struct vsock_dev *v,
 		if (ch.writable_len >= sizeof(h)) {
 			fill_bare_hdr(v, r->guest_port, r->host_port, &h,
 				      OP_RST);
-			len = (uint32_t)virtq_chain_write(&ch, 0, &h,
-							  sizeof(h));
+			len =
+			    (uint32_t)virtq_chain_write(&ch, 0, &h, sizeof(h));
 			v->rst_head = (v->rst_head + 1) % VSOCK_RST_BACKLOG;
 			v->rst_count--;
 		}
@@ -526,8 +527,10 @@ static void send_reset_event(struct virtio_dev *dev, struct vsock_dev *v)
 
 	if (virtq_pop(q, dev->mem, &ch) != 1)
 		return; /* no buffer yet: try again on the next wake-up */
-	virtq_chain_write(&ch, 0, &id, sizeof(id));
-	virtq_push(q, dev->mem, ch.head, sizeof(id));
+	/* the length written, not the length meant: a short buffer is
+	 * the driver's bug, not a reason to claim bytes it does not hold */
+	virtq_push(q, dev->mem, ch.head,
+		   (uint32_t)virtq_chain_write(&ch, 0, &id, sizeof(id)));
 	virtio_signal_used(dev, Q_EVENT);
 	v->reset_event = false;
 }

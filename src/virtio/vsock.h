@@ -44,8 +44,8 @@ struct virtio_vsock_config {
 struct vsock_stats {
 	unsigned conns;
 	size_t buffered;
-	uint64_t conns_refused;	 /* requests answered with a reset */
-	uint64_t rst_dropped;	 /* ... whose reset found no room either */
+	uint64_t conns_refused;	  /* requests answered with a reset */
+	uint64_t rst_dropped;	  /* ... whose reset found no room either */
 	uint64_t buffered_resets; /* connections reset at max_buffered */
 };
 

@@ -343,8 +343,9 @@ static void *desc_flipper(void *arg)
 			d->addr = bad ? RAM - 8 : BUF;
 			break;
 		case 2:
-			d->flags = (uint16_t)((bad ? VIRTQ_DESC_F_INDIRECT : 0) |
-					      (which ? 0 : VIRTQ_DESC_F_NEXT));
+			d->flags =
+			    (uint16_t)((bad ? VIRTQ_DESC_F_INDIRECT : 0) |
+				       (which ? 0 : VIRTQ_DESC_F_NEXT));
 			break;
 		default:
 			d->next = (uint16_t)(bad ? which : 1);
@@ -393,9 +394,9 @@ TEST(descriptor_races_never_escape_ram)
 		SKIP_TEST("no thread");
 	/* past n, go on (up to RACE_MAX_S) until both outcomes were seen
 	 * often: on a loaded machine the flipper may sleep through a run */
-	for (long i = 0; i < n || ((popped < RACE_MIN_SEEN ||
-				    refused < RACE_MIN_SEEN) &&
-				   time(NULL) < start + RACE_MAX_S);
+	for (long i = 0;
+	     i < n || ((popped < RACE_MIN_SEEN || refused < RACE_MIN_SEEN) &&
+		       time(NULL) < start + RACE_MAX_S);
 	     i++) {
 		int ret;
 

@@ -161,7 +161,8 @@ static void guest_send(uint16_t op, uint32_t port, uint32_t len, uint8_t fill)
 			.buf_alloc = 1 << 20};
 
 	/* the slot's previous packet must be done with */
-	if (tx_slot >= QSIZE && !wait_used(TXQ, (uint16_t)(tx_slot - QSIZE + 1)))
+	if (tx_slot >= QSIZE &&
+	    !wait_used(TXQ, (uint16_t)(tx_slot - QSIZE + 1)))
 		abort();
 	tx_slot++;
 	gm_write(&gm, at, &h, sizeof(h));
@@ -271,7 +272,7 @@ TEST(buffered_cap_resets_only_the_greedy_connection)
 	 * device buffers, then the cap resets the connection. (The guest
 	 * ignores our credit here; the cap, below the credit, comes first.)
 	 */
-	while (sent < 100 && h.op != OP_RST) {
+	while (sent < 400 && h.op != OP_RST) {
 		guest_send(OP_RW, 100, 32768, 0xa5);
 		sent++;
 		if (used_idx(RXQ) != rx_seen)
