@@ -34,7 +34,6 @@
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE 0
-#define RX_PENDING 64
 
 enum { Q_RX, Q_TX, NET_NUM_QUEUES };
 
@@ -46,8 +45,8 @@ struct pending {
 struct net_dev {
 	struct virtio_net_config cfg;
 	uint16_t status;
-	struct pending *rxq; /* RX_PENDING frames waiting for buffers */
-	unsigned rx_head, rx_count;
+	struct pending *rxq; /* frames waiting for buffers, rx_max at most */
+	unsigned rx_head, rx_count, rx_max;
 	uint64_t tx_bad, rx_dropped;
 	uint8_t frame[NET_MAX_FRAME];
 };
@@ -171,7 +170,7 @@ static void flush_rx(struct virtio_dev *dev, struct net_dev *n)
 
 		if (!put_rx(dev, n, p->data, p->len))
 			break;
-		n->rx_head = (n->rx_head + 1) % RX_PENDING;
+		n->rx_head = (n->rx_head + 1) % n->rx_max;
 		n->rx_count--;
 		used = true;
 	}
@@ -196,9 +195,9 @@ static void net_rx(void *opaque, const void *frame, size_t len)
 		if (!dev->frozen && !n->rx_count &&
 		    put_rx(dev, n, frame, len)) {
 			virtio_signal_used(dev, Q_RX);
-		} else if (n->rx_count < RX_PENDING) {
+		} else if (n->rx_count < n->rx_max) {
 			struct pending *p =
-			    &n->rxq[(n->rx_head + n->rx_count) % RX_PENDING];
+			    &n->rxq[(n->rx_head + n->rx_count) % n->rx_max];
 
 			memcpy(p->data, frame, len);
 			p->len = (uint16_t)len;
@@ -230,15 +229,24 @@ static int net_init(struct virtio_dev *dev, const void *cfgp,
 {
 	const struct virtio_net_config *cfg = cfgp;
 	struct net_dev *n;
+	unsigned rx_max;
 
 	if (!cfg || !cfg->backend)
 		return sm_err(err, -EINVAL, "virtio-net: no network backend");
+	rx_max =
+	    cfg->rx_queue_max ? cfg->rx_queue_max : VIRTIO_NET_DEFAULT_RX_QUEUE;
+	if (rx_max > VIRTIO_NET_MAX_RX_QUEUE)
+		return sm_err(err, -EINVAL,
+			      "virtio-net: an RX queue of %u frames is over "
+			      "the %u allowed",
+			      rx_max, VIRTIO_NET_MAX_RX_QUEUE);
 	n = calloc(1, sizeof(*n));
-	if (!n || !(n->rxq = calloc(RX_PENDING, sizeof(*n->rxq)))) {
+	if (!n || !(n->rxq = calloc(rx_max, sizeof(*n->rxq)))) {
 		free(n);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
 	n->cfg = *cfg;
+	n->rx_max = rx_max;
 	n->status = VIRTIO_NET_S_LINK_UP;
 	dev->priv = n;
 	net_attach(cfg->backend, net_rx, dev);
@@ -280,6 +288,17 @@ static void net_config_read(struct virtio_dev *dev, uint64_t off, uint8_t *data,
 	if (off < sizeof(cfg))
 		memcpy(data, cfg + off,
 		       len < sizeof(cfg) - off ? len : sizeof(cfg) - off);
+}
+
+void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *st)
+{
+	struct net_dev *n = dev->priv;
+
+	pthread_mutex_lock(&dev->lock);
+	*st = (struct virtio_net_stats){.rx_queued = n->rx_count,
+					.rx_dropped = n->rx_dropped,
+					.tx_bad = n->tx_bad};
+	pthread_mutex_unlock(&dev->lock);
 }
 
 static int net_save(struct virtio_dev *dev, struct sm_buf *out)

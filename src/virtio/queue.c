@@ -51,6 +51,21 @@ static int fail(struct virtq *q)
 	return -EINVAL;
 }
 
+/*
+ * The one read of descriptor `idx` (issue 14, docs/security.md): a 16-byte
+ * copy into host memory, then a compiler barrier. Without the barrier the
+ * compiler may drop the local copy and load a field from the table again
+ * where it is used (it assumes nobody else writes that memory), so the
+ * value checked and the value used could differ. After it, every use of
+ * *d is the value checked.
+ */
+static void read_desc(const struct vring_desc *table, uint16_t idx,
+		      struct vring_desc *d)
+{
+	memcpy(d, &table[idx], sizeof(*d));
+	__asm__ __volatile__("" ::: "memory");
+}
+
 /* Walks the chain starting at `head` into host iovecs. */
 static int walk_chain(struct virtq *q, const struct guest_mem *gm,
 		      uint16_t head, struct virtq_chain *c)
@@ -71,7 +86,7 @@ static int walk_chain(struct virtq *q, const struct guest_mem *gm,
 		if (idx >= q->size || n >= limit || !table)
 			return fail(q); /* out of range, or a loop */
 		/* One copy: the driver may change the table under us. */
-		memcpy(&d, &table[idx], sizeof(d));
+		read_desc(table, idx, &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT || d.len == 0)
 			return fail(q); /* not negotiated / malformed */
 		host = gm_ptr(gm, d.addr, d.len);

@@ -38,9 +38,13 @@ enum {
 #define SHUTDOWN_RCV 1
 #define SHUTDOWN_SEND 2
 
-#define VSOCK_BUF_ALLOC (256 * 1024) /* what we let the guest queue */
+/* the credit we give: what one connection may have us hold */
+#define VSOCK_BUF_ALLOC (256 * 1024)
 #define VSOCK_MAX_PAYLOAD (64 * 1024)
-#define VSOCK_MAX_CONNS 256
+/* a drained buffer up to this size is kept for the next packet */
+#define VSOCK_PENDING_KEEP (16 * 1024)
+/* resets owed for requests refused without a connection slot */
+#define VSOCK_RST_BACKLOG 64
 
 struct __attribute__((packed)) vsock_hdr {
 	uint64_t src_cid, dst_cid;
@@ -62,17 +66,25 @@ struct conn {
 	/* our receive side */
 	uint32_t fwd_cnt, reported_fwd_cnt;
 	uint8_t *pending; /* guest bytes the host fd did not take yet */
-	size_t pending_len;
+	size_t pending_len, pending_cap;
 	bool host_eof, guest_shut_send, guest_shut_rcv;
 	/* control packets owed to the guest */
 	bool send_request, send_response, send_rst, send_shutdown, send_credit;
+};
+
+struct owed_rst {
+	uint32_t guest_port, host_port;
 };
 
 struct vsock_dev {
 	struct virtio_vsock_config cfg;
 	uint64_t guest_cid;
 	struct conn *conns;
-	unsigned nconns;
+	unsigned nconns, max_conns;
+	size_t buffered, max_buffered; /* sum of pending_len, its cap */
+	struct owed_rst rst[VSOCK_RST_BACKLOG];
+	unsigned rst_head, rst_count;
+	uint64_t conns_refused, rst_dropped, buffered_resets;
 	uint32_t next_host_port;
 	int epfd, kick;
 	pthread_t thread;
@@ -96,16 +108,11 @@ static struct conn *conn_new(struct vsock_dev *v, uint32_t gport,
 	struct conn *c;
 	struct epoll_event ev = {.events = 0};
 
-	if (v->nconns >= VSOCK_MAX_CONNS)
+	if (v->nconns >= v->max_conns)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->pending = malloc(VSOCK_BUF_ALLOC);
-	if (!c->pending) {
-		free(c);
-		return NULL;
-	}
 	c->guest_port = gport;
 	c->host_port = hport;
 	c->fd = fd;
@@ -127,9 +134,23 @@ static void conn_free(struct vsock_dev *v, struct conn *c)
 	}
 	epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	v->buffered -= c->pending_len;
 	free(c->pending);
 	free(c);
 	v->nconns--;
+}
+
+/* A reset for a request that got no connection slot (bounded backlog). */
+static void owe_rst(struct vsock_dev *v, uint32_t gport, uint32_t hport)
+{
+	v->conns_refused++;
+	if (v->rst_count == VSOCK_RST_BACKLOG) {
+		v->rst_dropped++; /* the guest's connect times out instead */
+		return;
+	}
+	v->rst[(v->rst_head + v->rst_count) % VSOCK_RST_BACKLOG] =
+	    (struct owed_rst){gport, hport};
+	v->rst_count++;
 }
 
 static void kick(struct vsock_dev *v)
@@ -143,7 +164,7 @@ static void kick(struct vsock_dev *v)
 
 /* ---- guest -> host ---- */
 
-static void flush_pending(struct conn *c)
+static void flush_pending(struct vsock_dev *v, struct conn *c)
 {
 	while (c->pending_len) {
 		ssize_t n = send(c->fd, c->pending, c->pending_len,
@@ -155,32 +176,72 @@ static void flush_pending(struct conn *c)
 			return;
 		if (n <= 0) {
 			/* the host side is gone: drop the bytes, reset */
+			v->buffered -= c->pending_len;
 			c->pending_len = 0;
 			c->send_rst = true;
 			return;
 		}
 		memmove(c->pending, c->pending + n, c->pending_len - (size_t)n);
 		c->pending_len -= (size_t)n;
+		v->buffered -= (size_t)n;
 		c->fwd_cnt += (uint32_t)n;
+	}
+	if (c->pending_cap > VSOCK_PENDING_KEEP) {
+		free(c->pending); /* drained: give a burst's memory back */
+		c->pending = NULL;
+		c->pending_cap = 0;
 	}
 	if (c->fwd_cnt - c->reported_fwd_cnt >= VSOCK_BUF_ALLOC / 2)
 		c->send_credit = true;
 }
 
-static void handle_rw(struct conn *c, const struct virtq_chain *ch,
-		      uint32_t len)
+/* Room for len more pending bytes (len <= VSOCK_BUF_ALLOC - pending_len). */
+static bool pending_grow(struct conn *c, size_t len)
+{
+	size_t cap = c->pending_cap ? c->pending_cap : 4096;
+	uint8_t *p;
+
+	if (c->pending_len + len <= c->pending_cap)
+		return true;
+	while (cap < c->pending_len + len)
+		cap *= 2;
+	if (cap > VSOCK_BUF_ALLOC)
+		cap = VSOCK_BUF_ALLOC;
+	p = realloc(c->pending, cap);
+	if (!p)
+		return false;
+	c->pending = p;
+	c->pending_cap = cap;
+	return true;
+}
+
+static void reset_conn(struct conn *c)
+{
+	c->state = CONN_CLOSING; /* nothing more in either direction */
+	c->send_rst = true;
+}
+
+static void handle_rw(struct vsock_dev *v, struct conn *c,
+		      const struct virtq_chain *ch, uint32_t len)
 {
 	if (c->state != CONN_OPEN || c->guest_shut_send)
 		return;
 	/* The guest must stay within the credit we gave it. */
 	if (len > VSOCK_BUF_ALLOC - c->pending_len) {
-		c->send_rst = true;
+		reset_conn(c);
+		return;
+	}
+	/* ... and all its connections within the device's cap */
+	if (len > v->max_buffered - v->buffered || !pending_grow(c, len)) {
+		v->buffered_resets++;
+		reset_conn(c);
 		return;
 	}
 	virtq_chain_read(ch, sizeof(struct vsock_hdr),
 			 c->pending + c->pending_len, len);
 	c->pending_len += len;
-	flush_pending(c);
+	v->buffered += len;
+	flush_pending(v, c);
 }
 
 static void handle_request(struct vsock_dev *v, const struct vsock_hdr *h)
@@ -198,7 +259,7 @@ static void handle_request(struct vsock_dev *v, const struct vsock_hdr *h)
 	if (!c) {
 		close(sv[0]);
 		close(sv[1]);
-		goto refuse;
+		goto refuse; /* over max_conns (or out of memory) */
 	}
 	if (v->cfg.accept(v->cfg.accept_opaque, h->dst_port, sv[1]) < 0) {
 		c->send_rst = true;
@@ -210,12 +271,8 @@ static void handle_request(struct vsock_dev *v, const struct vsock_hdr *h)
 	c->send_response = true;
 	return;
 refuse:
-	/* a reset for a connection we never made: send it stand-alone */
-	c = conn_new(v, h->src_port, h->dst_port, eventfd(0, EFD_CLOEXEC));
-	if (c) {
-		c->state = CONN_CLOSING;
-		c->send_rst = true;
-	}
+	/* a reset for a connection we never made: no slot, no fd */
+	owe_rst(v, h->src_port, h->dst_port);
 }
 
 static void handle_packet(struct vsock_dev *v, const struct vsock_hdr *h,
@@ -249,7 +306,7 @@ static void handle_packet(struct vsock_dev *v, const struct vsock_hdr *h,
 			c->send_rst = true;
 		break;
 	case OP_RW:
-		handle_rw(c, ch, h->len);
+		handle_rw(v, c, ch, h->len);
 		break;
 	case OP_CREDIT_REQUEST:
 		c->send_credit = true;
@@ -285,17 +342,23 @@ static void process_tx(struct virtio_dev *dev, struct vsock_dev *v)
 
 /* ---- host -> guest ---- */
 
-static void fill_hdr(struct vsock_dev *v, struct conn *c, struct vsock_hdr *h,
-		     uint16_t op)
+static void fill_bare_hdr(struct vsock_dev *v, uint32_t gport, uint32_t hport,
+			  struct vsock_hdr *h, uint16_t op)
 {
 	memset(h, 0, sizeof(*h));
 	h->src_cid = VSOCK_HOST_CID;
 	h->dst_cid = v->guest_cid;
-	h->src_port = c->host_port;
-	h->dst_port = c->guest_port;
+	h->src_port = hport;
+	h->dst_port = gport;
 	h->type = TYPE_STREAM;
 	h->op = op;
 	h->buf_alloc = VSOCK_BUF_ALLOC;
+}
+
+static void fill_hdr(struct vsock_dev *v, struct conn *c, struct vsock_hdr *h,
+		     uint16_t op)
+{
+	fill_bare_hdr(v, c->guest_port, c->host_port, h, op);
 	h->fwd_cnt = c->fwd_cnt;
 	c->reported_fwd_cnt = c->fwd_cnt;
 }
@@ -368,11 +431,44 @@ static size_t next_packet(struct vsock_dev *v, struct conn *c,
 	return sizeof(h);
 }
 
+/* Sends the resets owed for refused requests; false when out of buffers. */
+static bool send_owed_rsts(struct virtio_dev *dev, struct vsock_dev *v,
+			   bool *used)
+{
+	struct virtq *q = &dev->queues[Q_RX];
+
+	while (v->rst_count) {
+		const struct owed_rst *r = &v->rst[v->rst_head];
+		struct virtq_chain ch;
+		struct vsock_hdr h;
+		int ret = virtq_pop(q, dev->mem, &ch);
+		uint32_t len = 0;
+
+		if (ret < 0)
+			virtio_fail(dev);
+		if (ret != 1)
+			return false;
+		if (ch.writable_len >= sizeof(h)) {
+			fill_bare_hdr(v, r->guest_port, r->host_port, &h,
+				      OP_RST);
+			len =
+			    (uint32_t)virtq_chain_write(&ch, 0, &h, sizeof(h));
+			v->rst_head = (v->rst_head + 1) % VSOCK_RST_BACKLOG;
+			v->rst_count--;
+		}
+		virtq_push(q, dev->mem, ch.head, len);
+		*used = true;
+	}
+	return true;
+}
+
 static void process_rx(struct virtio_dev *dev, struct vsock_dev *v)
 {
 	struct virtq *q = &dev->queues[Q_RX];
 	bool used = false, progress = true;
 
+	if (!send_owed_rsts(dev, v, &used))
+		goto out;
 	while (progress) {
 		progress = false;
 		for (struct conn *c = v->conns, *next; c; c = next) {
@@ -431,8 +527,10 @@ static void send_reset_event(struct virtio_dev *dev, struct vsock_dev *v)
 
 	if (virtq_pop(q, dev->mem, &ch) != 1)
 		return; /* no buffer yet: try again on the next wake-up */
-	virtq_chain_write(&ch, 0, &id, sizeof(id));
-	virtq_push(q, dev->mem, ch.head, sizeof(id));
+	/* the length written, not the length meant: a short buffer is
+	 * the driver's bug, not a reason to claim bytes it does not hold */
+	virtq_push(q, dev->mem, ch.head,
+		   (uint32_t)virtq_chain_write(&ch, 0, &id, sizeof(id)));
 	virtio_signal_used(dev, Q_EVENT);
 	v->reset_event = false;
 }
@@ -466,7 +564,7 @@ static void *io_thread(void *arg)
 				send_reset_event(dev, v);
 			process_tx(dev, v);
 			for (struct conn *c = v->conns; c; c = c->next)
-				flush_pending(c);
+				flush_pending(v, c);
 			process_rx(dev, v);
 		}
 		update_interest(v);
@@ -481,6 +579,7 @@ static void drop_all(struct vsock_dev *v)
 {
 	while (v->conns)
 		conn_free(v, v->conns);
+	v->rst_count = 0;
 }
 
 static void vsock_destroy(struct virtio_dev *dev)
@@ -518,6 +617,10 @@ static int vsock_init(struct virtio_dev *dev, const void *cfgp,
 	if (cfg)
 		v->cfg = *cfg;
 	v->guest_cid = v->cfg.guest_cid ? v->cfg.guest_cid : 3;
+	v->max_conns =
+	    v->cfg.max_conns ? v->cfg.max_conns : VSOCK_DEFAULT_MAX_CONNS;
+	v->max_buffered = v->cfg.max_buffered ? v->cfg.max_buffered
+					      : VSOCK_DEFAULT_MAX_BUFFERED;
 	v->next_host_port = 1u << 30;
 	v->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -582,6 +685,21 @@ int vsock_connect(struct virtio_dev *dev, uint32_t port, struct sm_error *err)
 	}
 	kick(v);
 	return sv[1];
+}
+
+void vsock_get_stats(struct virtio_dev *dev, struct vsock_stats *st)
+{
+	struct vsock_dev *v = dev->priv;
+
+	pthread_mutex_lock(&dev->lock);
+	*st = (struct vsock_stats){
+	    .conns = v->nconns,
+	    .buffered = v->buffered,
+	    .conns_refused = v->conns_refused,
+	    .rst_dropped = v->rst_dropped,
+	    .buffered_resets = v->buffered_resets,
+	};
+	pthread_mutex_unlock(&dev->lock);
 }
 
 static int vsock_save(struct virtio_dev *dev, struct sm_buf *out)

@@ -1,6 +1,8 @@
 /* Virtqueue validation against hostile drivers. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "test.h"
 #include "virtio/queue.h"
@@ -307,6 +309,119 @@ TEST(without_event_idx_no_interrupt_flag_rules)
 	CHECK(!virtq_should_notify(&q, &gm));
 }
 
+/*
+ * Double fetch (issue 14): a second thread, as a guest's other vCPU,
+ * keeps flipping each field of descriptors 0 and 1 between a good value
+ * and a bad one (a length past RAM, an address past RAM, INDIRECT, a
+ * self-loop) while the device pops chains. Every chain popped must lie
+ * in RAM with the lengths it reports; a bad chain may only be refused.
+ * SM_VIRTQ_RACE_N sets the number of pops (default below).
+ */
+#define RACE_N_DEFAULT 2000000
+#define RACE_MAX_S 20
+#define RACE_MIN_SEEN 10000
+
+static int race_stop;
+
+static void *desc_flipper(void *arg)
+{
+	volatile struct desc *t = gm_ptr(&gm, DESC, 16ULL * QSIZE);
+	unsigned i = 0;
+
+	(void)arg;
+	/* one field at a time goes bad and back, so good chains come too */
+	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
+		unsigned which = (i >> 3) & 1;
+		volatile struct desc *d = &t[which];
+		bool bad = !(i & 1); /* bad first, then good again */
+
+		switch ((i >> 1) % 4) {
+		case 0:
+			d->len = bad ? 0x7fffffff : 100;
+			break;
+		case 1:
+			d->addr = bad ? RAM - 8 : BUF;
+			break;
+		case 2:
+			d->flags =
+			    (uint16_t)((bad ? VIRTQ_DESC_F_INDIRECT : 0) |
+				       (which ? 0 : VIRTQ_DESC_F_NEXT));
+			break;
+		default:
+			d->next = (uint16_t)(bad ? which : 1);
+			break;
+		}
+		/* each value held a varying while: windows of any width
+		 * between a check and a use see both */
+		for (unsigned k = (i * 7) % 64; k; k--)
+			__asm__ volatile("" ::: "memory");
+		i++;
+	}
+	return NULL;
+}
+
+/* Whether every iovec of c lies in RAM and the sums match. */
+static bool chain_in_ram(const struct virtq_chain *c)
+{
+	const uint8_t *lo = gm_ptr(&gm, 0, 1), *hi = lo + RAM;
+	size_t sum = 0, n = c->n_readable + c->n_writable;
+
+	if (n == 0 || n > VIRTQ_MAX_CHAIN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *b = c->iov[i].iov_base;
+
+		if (b < lo || c->iov[i].iov_len > (size_t)(hi - b))
+			return false;
+		sum += c->iov[i].iov_len;
+	}
+	return sum == c->readable_len + c->writable_len;
+}
+
+TEST(descriptor_races_never_escape_ram)
+{
+	const char *env = getenv("SM_VIRTQ_RACE_N");
+	long n = env ? atol(env) : RACE_N_DEFAULT, popped = 0, refused = 0;
+	time_t start = time(NULL);
+	struct virtq_chain c;
+	pthread_t th;
+
+	setup();
+	set_desc(0, BUF, 100, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, BUF, 100, 0, 0);
+	race_stop = 0;
+	if (pthread_create(&th, NULL, desc_flipper, NULL))
+		SKIP_TEST("no thread");
+	/* past n, go on (up to RACE_MAX_S) until both outcomes were seen
+	 * often: on a loaded machine the flipper may sleep through a run */
+	for (long i = 0;
+	     i < n || ((popped < RACE_MIN_SEEN || refused < RACE_MIN_SEEN) &&
+		       time(NULL) < start + RACE_MAX_S);
+	     i++) {
+		int ret;
+
+		make_avail(0, 1);
+		ret = virtq_pop(&q, &gm, &c);
+		if (ret == 1) {
+			popped++;
+			CHECK(chain_in_ram(&c));
+			CHECK_EQ(virtq_push(&q, &gm, c.head, 0), 0);
+		} else {
+			CHECK(ret < 0);
+			refused++;
+			/* a fresh queue on the same rings, as after a reset */
+			q.broken = false;
+		}
+	}
+	__atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	/* both outcomes were seen, so the race really ran */
+	CHECK(popped >= RACE_MIN_SEEN);
+	CHECK(refused >= RACE_MIN_SEEN);
+	if (getenv("SM_VIRTQ_RACE_VERBOSE"))
+		printf("# %ld chains popped, %ld refused\n", popped, refused);
+}
+
 int main(void)
 {
 	RUN(good_chain_readable_then_writable);
@@ -323,6 +438,7 @@ int main(void)
 	RUN(avail_index_wraps_around_16_bits);
 	RUN(bad_ring_addresses_refused_at_activation);
 	RUN(long_chain_is_bounded);
+	RUN(descriptor_races_never_escape_ram);
 	gm_destroy(&gm);
 	RUN(event_idx_interrupts_when_used_event_crossed);
 	RUN(event_idx_empty_pop_asks_for_next_notification);
