@@ -30,7 +30,6 @@
 #include "fuse/fuse_server.h"
 #include "util/cleanup.h"
 #include "util/error.h"
-#include "util/log.h"
 
 struct pt {
 	int root_fd;
@@ -150,10 +149,12 @@ static int proc_name_enter(struct pt *p, int fd, struct proc_name *pn)
 
 static void proc_name_leave(struct proc_name *pn)
 {
-	/* cannot fail on an open directory fd; if it did, relative names
-	 * would resolve in /proc/self/fd, where only fd numbers live */
-	if (pn->back && fchdir(pn->back->root_fd) < 0)
-		sm_log(SM_LOG_ERROR, "passthrough: cannot return to the share");
+	/* Fails only if the share root lost search permission; the cwd then
+	 * stays in /proc/self/fd, where only fd numbers resolve, and the next
+	 * call tries again. Relative names are never resolved from the cwd. */
+	if (pn->back && fchdir(pn->back->root_fd) < 0) {
+		/* nothing better to do */
+	}
 }
 
 int fuse_passthrough_new(const char *dir, int read_only, void **be,
@@ -191,7 +192,6 @@ int fuse_passthrough_new(const char *dir, int read_only, void **be,
 
 int fuse_passthrough_confine(void *be, struct sm_error *err)
 {
-	static int said_rootless;
 	struct pt *p = be;
 
 	/* a private root and cwd for this thread alone: legal in a
@@ -205,10 +205,6 @@ int fuse_passthrough_confine(void *be, struct sm_error *err)
 		return 1;
 	if (errno != EPERM)
 		return sm_err_errno(err, "passthrough: chroot to the share");
-	if (!__atomic_exchange_n(&said_rootless, 1, __ATOMIC_RELAXED))
-		sm_log(SM_LOG_DEBUG,
-		       "passthrough: no CAP_SYS_CHROOT, shares are confined "
-		       "by RESOLVE_BENEATH and single-component names only");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "fuse/fuse_server.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "virtio/device.h"
 #include "virtio/fs.h"
 #include "vmm/vm.h"
@@ -180,6 +181,8 @@ static void stop_worker(struct virtio_dev *dev, struct fs_dev *fs)
 	fs->worker_started = false;
 }
 
+static int said_rootless;
+
 /* Starts the worker and waits until it is confined to the share. */
 static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 			struct sm_error *err)
@@ -195,6 +198,12 @@ static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 		pthread_cond_wait(&fs->done, &dev->lock);
 	ret = fs->confined;
 	pthread_mutex_unlock(&dev->lock);
+	if (ret == 0 &&
+	    !__atomic_exchange_n(&said_rootless, 1, __ATOMIC_RELAXED))
+		sm_log(SM_LOG_DEBUG,
+		       "virtio-fs: no CAP_SYS_CHROOT, shares are not chrooted: "
+		       "confined by single-component names and RESOLVE_BENEATH "
+		       "only (docs/security.md)");
 	if (ret >= 0)
 		return 0;
 	pthread_join(fs->worker, NULL); /* it ended at once */
