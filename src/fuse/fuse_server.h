@@ -195,5 +195,15 @@ extern const struct fuse_backend_ops fuse_passthrough_ops;
 /* Serves dir; read_only also makes the backend refuse writes itself. */
 int fuse_passthrough_new(const char *dir, int read_only, void **be,
 			 struct sm_error *err);
+/*
+ * Confines the calling thread to the share (docs/security.md, "Share
+ * confinement"): a private root and cwd (unshare(CLONE_FS)), the cwd at
+ * the share root and, with CAP_SYS_CHROOT, the root there too, so that no
+ * path this thread resolves afterwards (absolute, "..", a symlink) leads
+ * out of the share. Call it once, on a thread that then only serves this
+ * backend. Returns 1 when chrooted, 0 without the capability (names are
+ * still resolved one component below a node fd), or -errno.
+ */
+int fuse_passthrough_confine(void *be, struct sm_error *err);
 
 #endif

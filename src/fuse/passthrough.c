@@ -19,6 +19,7 @@
 #include <linux/fuse.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,13 @@ struct phandle {
 	int fd;
 	pthread_mutex_t lock; /* directories: lseek + getdents */
 };
+
+/*
+ * The backend this thread was confined to (fuse_passthrough_confine):
+ * the thread has a private root and cwd, so paths without an *at form
+ * (the xattr calls) go through a per-thread fchdir to /proc/self/fd.
+ */
+static __thread struct pt *confined_to;
 
 /* Guest open flags we pass on; everything else is dropped. */
 #define OPEN_OK                                                           \
@@ -113,6 +121,42 @@ static int reopen(struct pt *p, struct pino *i, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Path-based calls with no *at form (the xattr calls) reach the inode
+ * through its /proc/self/fd magic link. On a confined thread the absolute
+ * name does not exist (its root is the share), so the thread steps into
+ * /proc/self/fd (its cwd is its own) for the one call and back out to the
+ * share root: only the decimal fd number is ever resolved from there.
+ */
+struct proc_name {
+	char path[64];
+	struct pt *back; /* fchdir back to this share root when done */
+};
+
+static int proc_name_enter(struct pt *p, int fd, struct proc_name *pn)
+{
+	pn->back = NULL;
+	if (confined_to != p) {
+		snprintf(pn->path, sizeof(pn->path), "/proc/self/fd/%d", fd);
+		return 0;
+	}
+	snprintf(pn->path, sizeof(pn->path), "%d", fd);
+	if (fchdir(p->proc_fd) < 0)
+		return -errno;
+	pn->back = p;
+	return 0;
+}
+
+static void proc_name_leave(struct proc_name *pn)
+{
+	/* Fails only if the share root lost search permission; the cwd then
+	 * stays in /proc/self/fd, where only fd numbers resolve, and the next
+	 * call tries again. Relative names are never resolved from the cwd. */
+	if (pn->back && fchdir(pn->back->root_fd) < 0) {
+		/* nothing better to do */
+	}
+}
+
 int fuse_passthrough_new(const char *dir, int read_only, void **be,
 			 struct sm_error *err)
 {
@@ -143,6 +187,24 @@ int fuse_passthrough_new(const char *dir, int read_only, void **be,
 	p->umask = umask(0);
 	umask(p->umask);
 	*be = p;
+	return 0;
+}
+
+int fuse_passthrough_confine(void *be, struct sm_error *err)
+{
+	struct pt *p = be;
+
+	/* a private root and cwd for this thread alone: legal in a
+	 * multithreaded process, unlike a new mount namespace */
+	if (unshare(CLONE_FS) < 0)
+		return sm_err_errno(err, "passthrough: unshare(CLONE_FS)");
+	if (fchdir(p->root_fd) < 0)
+		return sm_err_errno(err, "passthrough: fchdir to the share");
+	confined_to = p;
+	if (chroot(".") == 0)
+		return 1;
+	if (errno != EPERM)
+		return sm_err_errno(err, "passthrough: chroot to the share");
 	return 0;
 }
 
@@ -207,7 +269,8 @@ static int pt_getattr(void *be, void *ino, struct stat *st)
  */
 static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 {
-	char name[16], path[64];
+	char name[16];
+	struct proc_name pn;
 	struct stat st;
 	mode_t m;
 	int rc = stat_fd(fd >= 0 ? fd : i->fd, &st);
@@ -217,11 +280,12 @@ static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 	m = st.st_mode & ~S_ISUID;
 	if (m & S_IXGRP)
 		m &= ~S_ISGID;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", i->fd);
-	if (fd >= 0)
+	if (fd >= 0) {
 		fremovexattr(fd, "security.capability");
-	else
-		removexattr(path, "security.capability");
+	} else if (proc_name_enter(p, i->fd, &pn) == 0) {
+		removexattr(pn.path, "security.capability");
+		proc_name_leave(&pn);
+	}
 	if (m == st.st_mode)
 		return 0;
 	snprintf(name, sizeof(name), "%d", i->fd);
@@ -603,64 +667,69 @@ static int pt_statfs(void *be, void *ino, struct statvfs *sv)
 }
 
 /* xattrs go through the inode itself; only files and dirs carry them. */
-static int xpath(struct pino *i, char *buf, size_t size)
+static int xpath(struct pt *p, struct pino *i, struct proc_name *pn)
 {
 	if (i->type != S_IFREG && i->type != S_IFDIR)
 		return -ENOTSUP;
-	snprintf(buf, size, "/proc/self/fd/%d", i->fd);
-	return 0;
+	return proc_name_enter(p, i->fd, pn);
 }
 
 static int pt_setxattr(void *be, void *ino, const char *name, const void *value,
 		       size_t size, int flags)
 {
-	char path[64];
+	struct proc_name pn;
 	int rc;
 
 	if (((struct pt *)be)->read_only)
 		return -EROFS;
-	rc = xpath(ino, path, sizeof(path));
+	rc = xpath(be, ino, &pn);
 	if (rc < 0)
 		return rc;
-	return setxattr(path, name, value, size, flags) < 0 ? -errno : 0;
+	rc = setxattr(pn.path, name, value, size, flags) < 0 ? -errno : 0;
+	proc_name_leave(&pn);
+	return rc;
 }
 
 static ssize_t pt_getxattr(void *be, void *ino, const char *name, void *buf,
 			   size_t size)
 {
-	char path[64];
+	struct proc_name pn;
 	ssize_t n;
 
-	(void)be;
-	if (xpath(ino, path, sizeof(path)) < 0)
+	if (xpath(be, ino, &pn) < 0)
 		return -ENODATA;
-	n = getxattr(path, name, buf, size);
-	return n < 0 ? -errno : n;
+	n = getxattr(pn.path, name, buf, size);
+	n = n < 0 ? -errno : n;
+	proc_name_leave(&pn);
+	return n;
 }
 
 static ssize_t pt_listxattr(void *be, void *ino, char *buf, size_t size)
 {
-	char path[64];
+	struct proc_name pn;
 	ssize_t n;
 
-	(void)be;
-	if (xpath(ino, path, sizeof(path)) < 0)
+	if (xpath(be, ino, &pn) < 0)
 		return 0;
-	n = listxattr(path, buf, size);
-	return n < 0 ? -errno : n;
+	n = listxattr(pn.path, buf, size);
+	n = n < 0 ? -errno : n;
+	proc_name_leave(&pn);
+	return n;
 }
 
 static int pt_removexattr(void *be, void *ino, const char *name)
 {
-	char path[64];
+	struct proc_name pn;
 	int rc;
 
 	if (((struct pt *)be)->read_only)
 		return -EROFS;
-	rc = xpath(ino, path, sizeof(path));
+	rc = xpath(be, ino, &pn);
 	if (rc < 0)
 		return rc;
-	return removexattr(path, name) < 0 ? -errno : 0;
+	rc = removexattr(pn.path, name) < 0 ? -errno : 0;
+	proc_name_leave(&pn);
+	return rc;
 }
 
 static int pt_fallocate(void *be, void *ino, void *fh, int mode, off_t off,

@@ -3,21 +3,29 @@
  * (src/fuse/) over the passthrough backend, with an optional DAX window:
  * a shared-memory region where FUSE_SETUPMAPPING maps file ranges
  * straight from the host page cache into the guest.
+ *
+ * Each share has its own worker thread, confined to the share (its root
+ * and cwd are the share's: fuse_passthrough_confine), which does all of
+ * the share's file work; QueueNotify only wakes it. The worker serves the
+ * queues under dev->lock, as the vCPU did before, so virtio_freeze waits
+ * it out like any device thread (docs/security.md, "Share confinement").
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "fuse/fuse_server.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "virtio/device.h"
 #include "virtio/fs.h"
 #include "vmm/vm.h"
 
 #define VIRTIO_ID_FS 26
 #define FS_QUEUE_SIZE 128
-#define FS_NUM_QUEUES 2 /* hiprio + one request queue */
+#define FS_NUM_QUEUES 2		  /* hiprio + one request queue */
 #define FS_DAX_ALIGN (2ULL << 20) /* the guest maps in 2 MiB chunks */
 
 struct __attribute__((packed)) virtio_fs_config_space {
@@ -25,12 +33,31 @@ struct __attribute__((packed)) virtio_fs_config_space {
 	uint32_t num_request_queues;
 };
 
+/* A function run on the worker (virtio_fs_run_on_worker). */
+struct fs_call {
+	int (*fn)(void *arg);
+	void *arg;
+	int ret;
+	bool finished;
+};
+
 struct fs_dev {
 	struct virtio_fs_config_space config;
 	struct fuse_server *server;
 	void *backend;
-	uint8_t *window;  /* host mapping of the DAX window */
+	uint8_t *window; /* host mapping of the DAX window */
 	uint64_t window_size;
+
+	/* the worker; all of this under dev->lock */
+	bool serve_inline; /* no worker (virtio_fs_config.serve_inline) */
+	pthread_t worker;
+	bool worker_started, worker_ready, stop;
+	int confined; /* fuse_passthrough_confine's result */
+	struct sm_error worker_err;
+	uint32_t pending; /* a bit per queue notified and not yet served */
+	struct fs_call *call;
+	pthread_cond_t wake; /* for the worker */
+	pthread_cond_t done; /* for those waiting on the worker */
 };
 
 static int dax_map(void *opaque, uint64_t off, int fd, uint64_t file_off,
@@ -43,8 +70,7 @@ static int dax_map(void *opaque, uint64_t off, int fd, uint64_t file_off,
 	 * wrong mapping here would land over other VMM memory. */
 	if (off > fs->window_size || len > fs->window_size - off)
 		return -EINVAL;
-	p = mmap(fs->window + off, len,
-		 PROT_READ | (writable ? PROT_WRITE : 0),
+	p = mmap(fs->window + off, len, PROT_READ | (writable ? PROT_WRITE : 0),
 		 MAP_SHARED | MAP_FIXED, fd, (off_t)file_off);
 	return p == MAP_FAILED ? -errno : 0;
 }
@@ -57,30 +83,245 @@ static int dax_unmap(void *opaque, uint64_t off, uint64_t len)
 	if (off > fs->window_size || len > fs->window_size - off)
 		return -EINVAL;
 	p = mmap(fs->window + off, len, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+		 0);
 	return p == MAP_FAILED ? -errno : 0;
 }
 
 static const struct fuse_dax_ops fs_dax_ops = {
-	.map = dax_map,
-	.unmap = dax_unmap,
+    .map = dax_map,
+    .unmap = dax_unmap,
 };
+
+static void fs_serve(struct virtio_dev *dev, unsigned queue)
+{
+	struct fs_dev *fs = dev->priv;
+	struct virtq *q = &dev->queues[queue];
+	struct virtq_chain chain;
+	bool used = false;
+	int ret;
+
+	while ((ret = virtq_pop(q, dev->mem, &chain)) == 1) {
+		size_t out_len = 0;
+
+		if (fuse_server_handle(fs->server, chain.iov,
+				       (int)chain.n_readable,
+				       chain.iov + chain.n_readable,
+				       (int)chain.n_writable, &out_len) < 0)
+			out_len = 0;
+		if (virtq_push(q, dev->mem, chain.head, (uint32_t)out_len))
+			break;
+		used = true;
+	}
+	if (used)
+		virtio_signal_used(dev, queue);
+	if (ret < 0)
+		virtio_fail(dev);
+}
+
+static bool worker_has_work(struct virtio_dev *dev, struct fs_dev *fs)
+{
+	return fs->stop || (fs->call && !fs->call->finished) ||
+	       (fs->pending && !dev->frozen);
+}
+
+/* Serves the queues notified since last time (called with the lock). */
+static void serve_pending(struct virtio_dev *dev, struct fs_dev *fs)
+{
+	uint32_t pending = fs->pending;
+
+	fs->pending = 0;
+	/* the driver may have reset or broken the device since it notified */
+	if (!(dev->status & VIRTIO_STATUS_DRIVER_OK) ||
+	    (dev->status & VIRTIO_STATUS_NEEDS_RESET))
+		return;
+	for (unsigned q = 0; q < FS_NUM_QUEUES; q++)
+		if (pending & (1u << q))
+			fs_serve(dev, q);
+}
+
+static void *fs_worker(void *arg)
+{
+	struct virtio_dev *dev = arg;
+	struct fs_dev *fs = dev->priv;
+	struct sm_error err = {0};
+	int ret = fuse_passthrough_confine(fs->backend, &err);
+
+	pthread_mutex_lock(&dev->lock);
+	fs->confined = ret;
+	fs->worker_err = err;
+	fs->worker_ready = true;
+	pthread_cond_broadcast(&fs->done);
+	while (ret >= 0) {
+		while (!worker_has_work(dev, fs))
+			pthread_cond_wait(&fs->wake, &dev->lock);
+		if (fs->stop)
+			break;
+		if (fs->call && !fs->call->finished) {
+			fs->call->ret = fs->call->fn(fs->call->arg);
+			fs->call->finished = true;
+			pthread_cond_broadcast(&fs->done);
+			continue;
+		}
+		serve_pending(dev, fs);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return NULL;
+}
+
+static void stop_worker(struct virtio_dev *dev, struct fs_dev *fs)
+{
+	if (!fs->worker_started)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	fs->stop = true;
+	pthread_cond_signal(&fs->wake);
+	pthread_mutex_unlock(&dev->lock);
+	pthread_join(fs->worker, NULL);
+	fs->worker_started = false;
+}
+
+static int said_rootless;
+
+/* Starts the worker and waits until it is confined to the share. */
+static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
+			struct sm_error *err)
+{
+	int ret;
+
+	if (pthread_create(&fs->worker, NULL, fs_worker, dev))
+		return sm_err(err, -EAGAIN,
+			      "virtio-fs: cannot start its worker");
+	fs->worker_started = true;
+	pthread_mutex_lock(&dev->lock);
+	while (!fs->worker_ready)
+		pthread_cond_wait(&fs->done, &dev->lock);
+	ret = fs->confined;
+	pthread_mutex_unlock(&dev->lock);
+	if (ret == 0 &&
+	    !__atomic_exchange_n(&said_rootless, 1, __ATOMIC_RELAXED))
+		sm_log(SM_LOG_DEBUG,
+		       "virtio-fs: no CAP_SYS_CHROOT, shares are not chrooted: "
+		       "confined by single-component names and RESOLVE_BENEATH "
+		       "only (docs/security.md)");
+	if (ret >= 0)
+		return 0;
+	pthread_join(fs->worker, NULL); /* it ended at once */
+	fs->worker_started = false;
+	if (err)
+		*err = fs->worker_err;
+	return ret;
+}
+
+/* Runs fn on the worker and waits for it (called with dev->lock). */
+static int call_on_worker(struct virtio_dev *dev, struct fs_dev *fs,
+			  int (*fn)(void *), void *arg)
+{
+	struct fs_call call = {.fn = fn, .arg = arg};
+
+	if (fs->serve_inline)
+		return fn(arg);
+	while (fs->call) /* one call at a time */
+		pthread_cond_wait(&fs->done, &dev->lock);
+	fs->call = &call;
+	pthread_cond_signal(&fs->wake);
+	while (!call.finished)
+		pthread_cond_wait(&fs->done, &dev->lock);
+	fs->call = NULL;
+	pthread_cond_broadcast(&fs->done);
+	return call.ret;
+}
+
+int virtio_fs_run_on_worker(struct virtio_dev *dev, int (*fn)(void *),
+			    void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&dev->lock);
+	ret = call_on_worker(dev, dev->priv, fn, arg);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+int virtio_fs_confined(struct virtio_dev *dev)
+{
+	struct fs_dev *fs = dev->priv;
+	int ret;
+
+	pthread_mutex_lock(&dev->lock);
+	ret = fs->serve_inline ? -1 : fs->confined;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+static void fs_free(struct fs_dev *fs)
+{
+	if (fs->server)
+		fuse_server_free(fs->server);
+	if (fs->backend)
+		fuse_passthrough_ops.destroy(fs->backend);
+	pthread_cond_destroy(&fs->wake);
+	pthread_cond_destroy(&fs->done);
+	free(fs);
+}
+
+static void fs_destroy(struct virtio_dev *dev)
+{
+	struct fs_dev *fs = dev->priv;
+
+	if (!fs)
+		return;
+	stop_worker(dev, fs);
+	fs_free(fs);
+	dev->priv = NULL;
+}
+
+static void fs_notify(struct virtio_dev *dev, unsigned queue)
+{
+	struct fs_dev *fs = dev->priv;
+
+	if (fs->serve_inline) {
+		fs_serve(dev, queue);
+		return;
+	}
+	fs->pending |= 1u << queue;
+	pthread_cond_signal(&fs->wake);
+}
+
+static void fs_reset(struct virtio_dev *dev)
+{
+	((struct fs_dev *)dev->priv)->pending = 0;
+}
+
+/* A snapshot is done: serve what was notified while frozen. */
+static void fs_thaw(struct virtio_dev *dev)
+{
+	struct fs_dev *fs = dev->priv;
+
+	if (fs->pending)
+		pthread_cond_signal(&fs->wake);
+}
 
 static int fs_init(struct virtio_dev *dev, const void *cfgp,
 		   struct sm_error *err)
 {
 	const struct virtio_fs_config *cfg = cfgp;
-	struct fuse_server_config sc = { 0 };
+	struct fuse_server_config sc = {0};
 	struct fs_dev *fs;
 	int ret;
 
 	if (!cfg || !cfg->tag || !cfg->dir || !*cfg->tag ||
 	    strlen(cfg->tag) > VIRTIO_FS_TAG_MAX)
-		return sm_err(err, -EINVAL, "virtio-fs: a tag of 1..%d bytes and a directory are needed",
+		return sm_err(err, -EINVAL,
+			      "virtio-fs: a tag of 1..%d bytes and a directory "
+			      "are needed",
 			      VIRTIO_FS_TAG_MAX);
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return sm_err(err, -ENOMEM, "out of memory");
+	pthread_cond_init(&fs->wake, NULL);
+	pthread_cond_init(&fs->done, NULL);
+	fs->serve_inline = cfg->serve_inline;
 	memcpy(fs->config.tag, cfg->tag, strlen(cfg->tag));
 	fs->config.num_request_queues = FS_NUM_QUEUES - 1;
 	ret = fuse_passthrough_new(cfg->dir, cfg->read_only, &fs->backend, err);
@@ -104,48 +345,16 @@ static int fs_init(struct virtio_dev *dev, const void *cfgp,
 	if (ret)
 		goto fail;
 	dev->priv = fs;
+	if (!fs->serve_inline) {
+		ret = start_worker(dev, fs, err);
+		if (ret)
+			goto fail;
+	}
 	return 0;
 fail:
-	if (fs->backend)
-		fuse_passthrough_ops.destroy(fs->backend);
-	free(fs);
+	dev->priv = NULL;
+	fs_free(fs);
 	return sm_err_wrap(err, "virtio-fs %s", cfg->tag);
-}
-
-static void fs_destroy(struct virtio_dev *dev)
-{
-	struct fs_dev *fs = dev->priv;
-
-	if (!fs)
-		return;
-	fuse_server_free(fs->server);
-	fuse_passthrough_ops.destroy(fs->backend);
-	free(fs);
-}
-
-static void fs_notify(struct virtio_dev *dev, unsigned queue)
-{
-	struct fs_dev *fs = dev->priv;
-	struct virtq *q = &dev->queues[queue];
-	struct virtq_chain chain;
-	bool used = false;
-	int ret;
-
-	while ((ret = virtq_pop(q, dev->mem, &chain)) == 1) {
-		size_t out_len = 0;
-
-		if (fuse_server_handle(fs->server, chain.iov, (int)chain.n_readable,
-				       chain.iov + chain.n_readable,
-				       (int)chain.n_writable, &out_len) < 0)
-			out_len = 0;
-		if (virtq_push(q, dev->mem, chain.head, (uint32_t)out_len))
-			break;
-		used = true;
-	}
-	if (used)
-		virtio_signal_used(dev, queue);
-	if (ret < 0)
-		virtio_fail(dev);
 }
 
 static void fs_config_read(struct virtio_dev *dev, uint64_t off, uint8_t *data,
@@ -170,23 +379,49 @@ static int fs_save(struct virtio_dev *dev, struct sm_buf *out)
 	return out->oom ? -ENOMEM : 0;
 }
 
+struct restore_args {
+	struct fuse_server *server;
+	const void *data;
+	size_t len;
+};
+
+static int restore_on_worker(void *arg)
+{
+	struct restore_args *a = arg;
+
+	return fuse_server_restore(a->server, a->data, a->len, NULL);
+}
+
+/*
+ * The node paths in the state file are resolved on the worker, inside the
+ * share, like any LOOKUP. A notify not yet served when the snapshot was
+ * taken is not in it: look at every queue once.
+ */
 static int fs_restore(struct virtio_dev *dev, const void *data, size_t len)
 {
 	struct fs_dev *fs = dev->priv;
+	struct restore_args a = {fs->server, data, len};
+	int ret = call_on_worker(dev, fs, restore_on_worker, &a);
 
-	return fuse_server_restore(fs->server, data, len, NULL);
+	if (ret == 0 && !fs->serve_inline) {
+		fs->pending = (1u << FS_NUM_QUEUES) - 1;
+		pthread_cond_signal(&fs->wake);
+	}
+	return ret;
 }
 
 const struct virtio_dev_ops virtio_fs_ops = {
-	.name = "fs",
-	.device_id = VIRTIO_ID_FS,
-	.num_queues = FS_NUM_QUEUES,
-	.queue_max = FS_QUEUE_SIZE,
-	.config_size = sizeof(struct virtio_fs_config_space),
-	.init = fs_init,
-	.destroy = fs_destroy,
-	.notify = fs_notify,
-	.config_read = fs_config_read,
-	.save = fs_save,
-	.restore = fs_restore,
+    .name = "fs",
+    .device_id = VIRTIO_ID_FS,
+    .num_queues = FS_NUM_QUEUES,
+    .queue_max = FS_QUEUE_SIZE,
+    .config_size = sizeof(struct virtio_fs_config_space),
+    .init = fs_init,
+    .destroy = fs_destroy,
+    .reset = fs_reset,
+    .notify = fs_notify,
+    .config_read = fs_config_read,
+    .save = fs_save,
+    .restore = fs_restore,
+    .thaw = fs_thaw,
 };

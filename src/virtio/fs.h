@@ -7,10 +7,29 @@
 #define VIRTIO_FS_TAG_MAX 36
 
 struct virtio_fs_config {
-	const char *tag;        /* mount tag seen by the guest */
-	const char *dir;        /* host directory served */
+	const char *tag; /* mount tag seen by the guest */
+	const char *dir; /* host directory served */
 	int read_only;
-	uint64_t dax_window;    /* bytes of DAX window, 0: no DAX */
+	uint64_t dax_window; /* bytes of DAX window, 0: no DAX */
+	/*
+	 * Benchmarks only: serve requests on the notifying thread, with no
+	 * worker and no confinement (the old path, for comparison). Nothing
+	 * in the CLI or the run path sets it.
+	 */
+	int serve_inline;
 };
+
+struct virtio_dev;
+
+/*
+ * Runs fn(arg) on the share's worker thread (confined to the share) and
+ * returns what it returned; on the calling thread if serve_inline. Not
+ * reachable from the guest: restore uses it, and the confinement tests.
+ */
+int virtio_fs_run_on_worker(struct virtio_dev *dev, int (*fn)(void *),
+			    void *arg);
+/* 1: the worker is chrooted to the share; 0: rootless (no
+ * CAP_SYS_CHROOT), names only; -1: serve_inline. */
+int virtio_fs_confined(struct virtio_dev *dev);
 
 #endif

@@ -1,0 +1,464 @@
+/*
+ * virtio-fs share confinement (issue 14): each share is served by its own
+ * worker thread whose root and cwd are the share, so even a backend bug
+ * that resolved "..", an absolute path or a symlink would stay inside.
+ * The probes run the same calls on the test's own thread first (the
+ * control: they do reach outside, so a check that they do not can fail)
+ * and then on the worker. Requests go through the device path: a fake
+ * guest memory, a request queue, QueueNotify; then the worker answers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "virtio/device.h"
+#include "virtio/fs.h"
+
+extern const struct virtio_dev_ops virtio_fs_ops;
+
+#define RAM (16ULL << 20)
+#define QSIZE 128
+#define REQQ 1 /* queue 0 is hiprio */
+#define DESC 0x10000ULL
+#define AVAIL (DESC + 0x800)
+#define USED (DESC + 0x1000)
+#define SLOTS (QSIZE / 2) /* a request and its reply: two descriptors */
+#define SLOT(i) (0x100000ULL + (uint64_t)(i)*0x1000ULL)
+#define OUT_OFF 0x800
+#define OUT_LEN 0x800
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static struct guest_mem gm;
+static struct virtio_dev dev;
+static uint16_t posted; /* avail idx the test has published */
+static char base[64], share[96], outside_file[96], outside_marker[96];
+static uint64_t unique;
+
+static void make_dirs(void)
+{
+	char p[160];
+	int fd;
+
+	snprintf(base, sizeof(base), "/tmp/sm-fsjail.XXXXXX");
+	if (!mkdtemp(base))
+		abort();
+	snprintf(p, sizeof(p), "%s/share", base);
+	snprintf(share, sizeof(share), "%s/share/inner", base);
+	snprintf(outside_file, sizeof(outside_file), "%s/secret", base);
+	snprintf(outside_marker, sizeof(outside_marker), "%s/outside-marker",
+		 base);
+	if (mkdir(p, 0755) || mkdir(share, 0755))
+		abort();
+	fd = open(outside_file, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0 || write(fd, "secret", 6) != 6)
+		abort();
+	close(fd);
+	/* an absolute symlink inside the share that names the outside file */
+	snprintf(p, sizeof(p), "%s/abs-link", share);
+	if (symlink(outside_file, p))
+		abort();
+	snprintf(p, sizeof(p), "%s/file", share);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0 || write(fd, "inside", 6) != 6)
+		abort();
+	close(fd);
+	/* user xattrs need a file system that has them; none: no check */
+	if (setxattr(p, "user.sm", "xv", 2, 0))
+		fprintf(stderr, "# no user xattrs in /tmp: %s\n",
+			strerror(errno));
+}
+
+static void setup_dev(int serve_inline)
+{
+	const uint64_t layout[1][2] = {{0, RAM}};
+	struct virtio_fs_config cfg = {
+	    .tag = "t", .dir = share, .serve_inline = serve_inline};
+	uint16_t no_irq = VIRTQ_AVAIL_F_NO_INTERRUPT;
+
+	if (dev.priv)
+		virtio_fs_ops.destroy(&dev);
+	gm_destroy(&gm);
+	if (gm_create(&gm, layout, 1, NULL))
+		abort();
+	memset(&dev, 0, sizeof(dev));
+	pthread_mutex_init(&dev.lock, NULL);
+	pthread_cond_init(&dev.thawed, NULL);
+	dev.ops = &virtio_fs_ops;
+	dev.mem = &gm;
+	posted = 0;
+	dev.queues[REQQ].size = QSIZE;
+	dev.queues[REQQ].desc_gpa = DESC;
+	dev.queues[REQQ].avail_gpa = AVAIL;
+	dev.queues[REQQ].used_gpa = USED;
+	if (virtq_activate(&dev.queues[REQQ], &gm))
+		abort();
+	gm_write(&gm, AVAIL, &no_irq, 2);
+	if (virtio_fs_ops.init(&dev, &cfg, NULL))
+		abort();
+	pthread_mutex_lock(&dev.lock);
+	dev.status = VIRTIO_STATUS_DRIVER_OK;
+	pthread_mutex_unlock(&dev.lock);
+}
+
+/* Puts one request in slot `slot` (not yet notified). */
+static void post_req(unsigned slot, uint32_t op, uint64_t nodeid,
+		     const void *body, uint32_t blen)
+{
+	struct fuse_in_header h = {.len = (uint32_t)sizeof(h) + blen,
+				   .opcode = op,
+				   .unique = ++unique,
+				   .nodeid = nodeid,
+				   .pid = 1};
+	struct desc d[2] = {
+	    {SLOT(slot), h.len, VIRTQ_DESC_F_NEXT, (uint16_t)(2 * slot + 1)},
+	    {SLOT(slot) + OUT_OFF, OUT_LEN, VIRTQ_DESC_F_WRITE, 0}};
+	uint16_t *avail = gm_ptr(&gm, AVAIL, 4 + 2 * QSIZE);
+
+	gm_write(&gm, SLOT(slot), &h, sizeof(h));
+	gm_write(&gm, SLOT(slot) + sizeof(h), body, blen);
+	gm_write(&gm, DESC + 16 * 2 * slot, d, sizeof(d));
+	avail[2 + posted % QSIZE] = (uint16_t)(2 * slot);
+	__atomic_store_n(&avail[1], ++posted, __ATOMIC_RELEASE);
+}
+
+/* What a vCPU's QueueNotify write does: the device op under the lock. */
+static void notify(void)
+{
+	pthread_mutex_lock(&dev.lock);
+	virtio_fs_ops.notify(&dev, REQQ);
+	pthread_mutex_unlock(&dev.lock);
+}
+
+static uint16_t used_idx(void)
+{
+	return __atomic_load_n((uint16_t *)gm_ptr(&gm, USED, 4) + 1,
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Spins (the latency is what the benchmark measures) up to 5 s. */
+static bool wait_used(uint16_t want)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((int16_t)(used_idx() - want) < 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 5)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/* The reply in `slot`: its error (1: none written) and payload. */
+static int reply(unsigned slot, void *payload, size_t len)
+{
+	struct fuse_out_header oh = {.error = 1};
+
+	gm_read(&gm, SLOT(slot) + OUT_OFF, &oh, sizeof(oh));
+	if (payload)
+		gm_read(&gm, SLOT(slot) + OUT_OFF + sizeof(oh), payload, len);
+	return oh.error;
+}
+
+/* One request through the device, waited for; the reply's error. */
+static int roundtrip(uint32_t op, uint64_t nodeid, const void *body,
+		     uint32_t blen, void *payload, size_t len)
+{
+	gm_write(&gm, SLOT(0) + OUT_OFF, &(struct fuse_out_header){.error = 1},
+		 sizeof(struct fuse_out_header));
+	post_req(0, op, nodeid, body, blen);
+	notify();
+	if (!wait_used(posted))
+		return 1;
+	return reply(0, payload, len);
+}
+
+static int fuse_init(void)
+{
+	struct fuse_init_in in = {
+	    .major = 7, .minor = 36, .max_readahead = 65536};
+
+	return roundtrip(FUSE_INIT, 0, &in, sizeof(in), NULL, 0);
+}
+
+/* ---- the escape probes: run on the test's thread, then the worker ---- */
+
+struct probe {
+	int root_fd; /* the share root, O_PATH */
+	int mkdir_rc, open_rc, link_rc;
+	char link_read[8];
+};
+
+static int run_probe(void *arg)
+{
+	struct probe *p = arg;
+	int fd;
+	ssize_t n;
+
+	/* "..", twice, from the share's root fd */
+	p->mkdir_rc = mkdirat(p->root_fd, "../../outside-marker", 0755);
+	/* an absolute path */
+	fd = open(outside_file, O_RDONLY | O_CLOEXEC);
+	p->open_rc = fd;
+	if (fd >= 0)
+		close(fd);
+	/* an absolute symlink inside the share, followed */
+	memset(p->link_read, 0, sizeof(p->link_read));
+	fd = openat(p->root_fd, "abs-link", O_RDONLY | O_CLOEXEC);
+	p->link_rc = fd;
+	if (fd >= 0) {
+		n = read(fd, p->link_read, sizeof(p->link_read) - 1);
+		if (n < 0)
+			p->link_read[0] = '\0';
+		close(fd);
+	}
+	return 0;
+}
+
+static struct probe probe_on(bool worker)
+{
+	struct probe p = {.root_fd = open(share, O_PATH | O_DIRECTORY)};
+	char inside[128];
+
+	rmdir(outside_marker);
+	snprintf(inside, sizeof(inside), "%s/outside-marker", share);
+	rmdir(inside);
+	if (worker)
+		virtio_fs_run_on_worker(&dev, run_probe, &p);
+	else
+		run_probe(&p);
+	close(p.root_fd);
+	return p;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static bool have_chroot(void)
+{
+	return virtio_fs_confined(&dev) == 1;
+}
+
+TEST(worker_dotdot_stays_in_share)
+{
+	struct probe p;
+	char inside[128];
+
+	setup_dev(0);
+	if (!have_chroot())
+		SKIP_TEST("no CAP_SYS_CHROOT: the worker is not chrooted");
+	p = probe_on(false);
+	CHECK_EQ(p.mkdir_rc, 0);
+	CHECK(exists(outside_marker)); /* control: it does reach out */
+	p = probe_on(true);
+	CHECK(!exists(outside_marker));
+	/* ".." at the root is the root: the name lands inside the share */
+	snprintf(inside, sizeof(inside), "%s/outside-marker", share);
+	CHECK(p.mkdir_rc < 0 || exists(inside));
+	rmdir(inside);
+}
+
+TEST(worker_absolute_path_stays_in_share)
+{
+	struct probe p;
+
+	setup_dev(0);
+	if (!have_chroot())
+		SKIP_TEST("no CAP_SYS_CHROOT: the worker is not chrooted");
+	p = probe_on(false);
+	CHECK(p.open_rc >= 0); /* control */
+	p = probe_on(true);
+	CHECK(p.open_rc < 0);
+}
+
+TEST(worker_absolute_symlink_stays_in_share)
+{
+	struct probe p;
+
+	setup_dev(0);
+	if (!have_chroot())
+		SKIP_TEST("no CAP_SYS_CHROOT: the worker is not chrooted");
+	p = probe_on(false);
+	CHECK_STR(p.link_read, "secret"); /* control */
+	p = probe_on(true);
+	CHECK(p.link_rc < 0);
+	CHECK(strcmp(p.link_read, "secret") != 0);
+}
+
+/* LOOKUP, READ-less GETATTR and GETXATTR (the /proc/self/fd step) work
+ * through the device path on the confined worker. */
+static void check_requests_served(void)
+{
+	struct fuse_entry_out e;
+	struct fuse_getxattr_in gx = {.size = 16};
+	char body[sizeof(gx) + 8], val[sizeof(struct fuse_getxattr_out) + 16];
+	int err;
+
+	CHECK_EQ(fuse_init(), 0);
+	CHECK_EQ(roundtrip(FUSE_LOOKUP, FUSE_ROOT_ID, "file", 5, &e, sizeof(e)),
+		 0);
+	CHECK_EQ(e.attr.size, 6);
+	memcpy(body, &gx, sizeof(gx));
+	memcpy(body + sizeof(gx), "user.sm", 8);
+	memset(val, 0, sizeof(val));
+	err = roundtrip(FUSE_GETXATTR, e.nodeid, body, sizeof(body), val,
+			sizeof(val));
+	if (err != -EOPNOTSUPP && err != -ENOTSUP) { /* no user xattrs */
+		CHECK_EQ(err, 0);
+		CHECK(memcmp(val, "xv", 2) == 0);
+	}
+	/* the absolute symlink is returned as itself, not followed */
+	CHECK_EQ(
+	    roundtrip(FUSE_LOOKUP, FUSE_ROOT_ID, "abs-link", 9, &e, sizeof(e)),
+	    0);
+	CHECK(S_ISLNK(e.attr.mode));
+}
+
+TEST(worker_serves_requests)
+{
+	setup_dev(0);
+	CHECK(virtio_fs_confined(&dev) >= 0);
+	check_requests_served();
+}
+
+/* Rootless: a thread without CAP_SYS_CHROOT makes the device; its worker
+ * inherits that, falls back to names only, and still serves. */
+static int drop_chroot_cap(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~(1u << CAP_SYS_CHROOT);
+	d[0].permitted &= ~(1u << CAP_SYS_CHROOT);
+	return (int)syscall(SYS_capset, &h, d); /* this thread only */
+}
+
+static void *rootless_setup(void *arg)
+{
+	*(int *)arg = drop_chroot_cap();
+	setup_dev(0);
+	return NULL;
+}
+
+TEST(rootless_worker_serves_without_chroot)
+{
+	pthread_t t;
+	int rc = -1;
+
+	pthread_create(&t, NULL, rootless_setup, &rc);
+	pthread_join(t, NULL);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(virtio_fs_confined(&dev), 0);
+	check_requests_served();
+}
+
+/* Snapshot: while frozen the worker leaves the queue alone; thaw lets it
+ * serve what was notified meanwhile. */
+TEST(frozen_worker_waits_for_thaw)
+{
+	struct fuse_entry_out e;
+
+	setup_dev(0);
+	CHECK_EQ(fuse_init(), 0);
+	virtio_freeze(&dev);
+	post_req(0, FUSE_LOOKUP, FUSE_ROOT_ID, "file", 5);
+	notify();
+	usleep(100 * 1000);
+	CHECK_EQ(used_idx(), posted - 1);
+	virtio_thaw(&dev);
+	CHECK(wait_used(posted));
+	CHECK_EQ(reply(0, &e, sizeof(e)), 0);
+}
+
+/* Time for n GETATTRs, SLOTS at a time or one at a time. */
+static double run_getattrs(unsigned n, unsigned batch, unsigned *bad)
+{
+	struct fuse_getattr_in ga = {0};
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned done = 0; done < n;) {
+		unsigned k = n - done < batch ? n - done : batch;
+
+		for (unsigned i = 0; i < k; i++)
+			post_req(i, FUSE_GETATTR, FUSE_ROOT_ID, &ga,
+				 sizeof(ga));
+		notify();
+		if (!wait_used(posted)) {
+			*bad += n - done;
+			break;
+		}
+		for (unsigned i = 0; i < k; i++)
+			*bad += reply(i, NULL, 0) != 0;
+		done += k;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Not a pass condition: the cost of the handoff, printed. */
+TEST(worker_throughput_vs_inline)
+{
+	const char *env = getenv("SM_FS_BENCH_N");
+	unsigned n = env ? (unsigned)atoi(env) : 100000, bad = 0;
+	double t[2][2];
+
+	for (int mode = 0; mode < 2; mode++) {
+		setup_dev(mode); /* 0: worker, 1: inline */
+		CHECK_EQ(fuse_init(), 0);
+		t[mode][0] = run_getattrs(n, SLOTS, &bad);
+		t[mode][1] = run_getattrs(n / 10, 1, &bad);
+	}
+	CHECK_EQ(bad, 0);
+	printf("# virtio-fs GETATTR x%u, %u per notify: worker %.0f/s, inline "
+	       "%.0f/s, ratio %.2f\n",
+	       n, SLOTS, n / t[0][0], n / t[1][0], t[1][0] / t[0][0]);
+	printf("# virtio-fs GETATTR x%u, 1 per notify: worker %.1f us, inline "
+	       "%.1f us each, ratio %.2f\n",
+	       n / 10, t[0][1] * 1e6 / (n / 10), t[1][1] * 1e6 / (n / 10),
+	       t[1][1] / t[0][1]);
+}
+
+int main(void)
+{
+	char cmd[128];
+
+	make_dirs();
+	RUN(worker_dotdot_stays_in_share);
+	RUN(worker_absolute_path_stays_in_share);
+	RUN(worker_absolute_symlink_stays_in_share);
+	RUN(worker_serves_requests);
+	RUN(rootless_worker_serves_without_chroot);
+	RUN(frozen_worker_waits_for_thaw);
+	RUN(worker_throughput_vs_inline);
+	virtio_fs_ops.destroy(&dev);
+	gm_destroy(&gm);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	if (system(cmd))
+		fprintf(stderr, "cleanup of %s failed\n", base);
+	return test_summary();
+}
