@@ -86,6 +86,9 @@ static const char *const *const control_sets[] = {
 	}
 
 static const struct sb_cond_rule common_conds[] = {COMMON_CONDS, {0}};
+/* a guest connecting to a host port: a socketpair for its stream */
+static const struct sb_cond_rule vsock_conds[] = {
+    COMMON_CONDS, {"socketpair", 0, SB_EQ, AF_UNIX, 0}, {0}};
 static const struct sb_cond_rule slirp_conds[] = {
     COMMON_CONDS,
     {"socket", 0, SB_EQ, AF_INET, 0},
@@ -120,7 +123,7 @@ const struct sb_role sb_roles[SM_ROLE_COUNT] = {
     [SM_ROLE_FUSE] = {"fuse", fuse_sets, common_conds, no_ioctls},
     [SM_ROLE_SLIRP] = {"slirp", slirp_sets, slirp_conds, slirp_ioctls},
     [SM_ROLE_TAP] = {"tap", tap_sets, common_conds, irq_ioctls},
-    [SM_ROLE_VSOCK] = {"vsock", vsock_sets, common_conds, irq_ioctls},
+    [SM_ROLE_VSOCK] = {"vsock", vsock_sets, vsock_conds, irq_ioctls},
     [SM_ROLE_CONTROL] = {"control", control_sets, control_conds,
 			 control_ioctls, .any_kvm_ioctl = true,
 			 .clone3_enosys = true},
