@@ -25,6 +25,12 @@ int cli_parse_mib(const char *s, uint64_t *mib);
 int cmd_boot(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_seccomp(int argc, char **argv);
+/* --security-opt ARG into o; -1 (message printed) when not supported. */
+int cli_security_opt(const char *arg, struct sm_run_options *o);
+/* The main thread's seccomp filter once its VM runs (unless o says
+ * unconfined); -1 (message printed) when it cannot be installed. */
+int cli_enter_control(const struct sm_run_options *o);
 int cmd_pull(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);

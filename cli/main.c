@@ -33,6 +33,7 @@ static const struct subcommand subcommands[] = {
 	{ "rmi", cmd_rmi, "remove images" },
 	{ "load", cmd_load, "load an image from a docker/OCI archive" },
 	{ "inspect", cmd_inspect, "show an image's details as JSON" },
+	{ "seccomp", cmd_seccomp, "print the seccomp allow-list of each thread role" },
 };
 
 void cli_print_error(const struct sm_error *err)

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 		   "       supermachine restore [-i] [--network slirp[:OPTIONS]] [-v HOST:GUEST[:ro]]... DIR COMMAND [ARG...]\n"
 		   "A VM saved with a network gets a fresh slirp (run's --network, e.g.\n"
 		   "slirp:allow_host_loopback=true; default slirp); its volumes are\n"
-		   "bound to the directories given here (-v, --mount).\n");
+		   "bound to the directories given here (-v, --mount).\n"
+		   "--security-opt seccomp=unconfined: no seccomp filters (debugging).\n");
 }
 
 #define MAX_VOLS 64
@@ -59,6 +60,8 @@ static void set_volumes(struct sm_run_options *o, const struct vol_args *va)
 	o->mounts = va->nm ? va->m : NULL;
 }
 
+/* --security-opt seccomp=unconfined, for restore_and_exec */
+static int restore_unconfined;
 static int sig_pipe[2] = { -1, -1 };
 
 static void on_signal(int sig)
@@ -85,6 +88,7 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive,
 	o.stdin_fd = o.stdout_fd = o.stderr_fd = nul;
 	set_volumes(&o, va);
 	o.network = network;
+	o.seccomp_unconfined = restore_unconfined;
 	sm_exec_options_init(&e);
 	e.argv = (const char *const *)cmd;
 	e.interactive = interactive;
@@ -96,8 +100,12 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive,
 	}
 	if (cli_open_store(&store, NULL))
 		return CLI_EXIT_FAILURE;
-	if (sm_vm_restore(store, dir, &o, &vm, &err) || sm_vm_start(vm, &err) ||
-	    sm_vm_exec(vm, &e, &status, &err)) {
+	if (sm_vm_restore(store, dir, &o, &vm, &err) || sm_vm_start(vm, &err)) {
+		cli_print_error(&err);
+		status = CLI_EXIT_FAILURE;
+	} else if (cli_enter_control(&o)) {
+		status = CLI_EXIT_FAILURE;
+	} else if (sm_vm_exec(vm, &e, &status, &err)) {
 		cli_print_error(&err);
 		status = CLI_EXIT_FAILURE;
 	}
@@ -117,6 +125,7 @@ int cmd_restore(int argc, char **argv)
 		{ "volume", required_argument, NULL, 'v' },
 		{ "mount", required_argument, NULL, 'm' },
 		{ "network", required_argument, NULL, 'N' },
+		{ "security-opt", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -156,11 +165,16 @@ int cmd_restore(int argc, char **argv)
 		case 'N':
 			o.network = optarg;
 			break;
+		case 'S':
+			if (cli_security_opt(optarg, &o))
+				return CLI_EXIT_FAILURE;
+			break;
 		default:
 			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
+	restore_unconfined = o.seccomp_unconfined;
 	if (optind + 1 < argc && !job.detach)
 		return restore_and_exec(argv[optind], argv + optind + 1,
 					o.interactive, &va, o.network);

@@ -61,7 +61,10 @@ static void usage(FILE *out)
 		"  -P, --publish-all       publish the image's exposed ports on free host ports\n"
 		"      --network MODE      slirp (default), none, tap:NAME;\n"
 		"                          slirp:allow_host_loopback=true lets the guest reach\n"
-		"                          the host's 127.0.0.1 at 10.0.2.2 (off by default)\n");
+		"                          the host's 127.0.0.1 at 10.0.2.2 (off by default)\n"
+		"      --security-opt seccomp=unconfined\n"
+		"                          run the VM's threads without their seccomp filters\n"
+		"                          (debugging; docs/security.md)\n");
 }
 
 static int unsupported(const char *opt, const char *issue)
@@ -108,7 +111,8 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
        OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT,
-       OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_NETWORK, OPT_MOUNT, OPT_TMPFS };
+       OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_NETWORK, OPT_MOUNT, OPT_TMPFS,
+       OPT_SECURITY_OPT };
 
 int cmd_run(int argc, char **argv)
 {
@@ -139,6 +143,7 @@ int cmd_run(int argc, char **argv)
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+		{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 },
 	};
@@ -250,6 +255,10 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_NETWORK:
 			o.network = optarg;
+			break;
+		case OPT_SECURITY_OPT:
+			if (cli_security_opt(optarg, &o))
+				return CLI_EXIT_FAILURE;
 			break;
 		case 'H':
 			usage(stdout);

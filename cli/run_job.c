@@ -81,6 +81,8 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 	}
 	if (!ret)
 		ret = sm_vm_start(vm, &err);
+	if (!ret && cli_enter_control(j->o)) /* docs/security.md */
+		ret = -EPERM;
 	if (c && !ret) {
 		char ports[1024] = "";
 

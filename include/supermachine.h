@@ -239,6 +239,13 @@ struct sm_run_options {
 	const char *const *mounts;     /* --mount type=bind|volume|tmpfs,... */
 	const char *const *tmpfs;      /* --tmpfs PATH[:size=..,mode=..] */
 	int remove_anonymous;          /* --rm: delete anonymous volumes at the end */
+	/* seccomp (issue 15, docs/security.md "Seccomp") */
+	int seccomp_unconfined;        /* 1: the VM's threads run without
+					* their seccomp filters (docker's
+					* --security-opt seccomp=unconfined);
+					* 0: each thread of the VM (vCPU,
+					* devices, network, its session)
+					* enters its role's filter */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */

@@ -26,6 +26,7 @@
 #include <libslirp.h>
 
 #include "net/net.h"
+#include "sandbox/sandbox.h"
 #include "util/error.h"
 
 #define TX_RING 256 /* frames the guest may have in flight to slirp */
@@ -412,7 +413,7 @@ int net_slirp_open(const struct net_slirp_options *opts,
 			     NET_MAX_PORTS);
 	for (unsigned i = 0; !ret && i < nports; i++)
 		ret = add_forward(s, &ports[i], err);
-	if (!ret && pthread_create(&s->thread, NULL, slirp_thread, s))
+	if (!ret && sm_thread_start(&s->thread, SM_ROLE_SLIRP, slirp_thread, s))
 		ret = sm_err(err, -EAGAIN, "slirp: cannot start its thread");
 	if (ret) {
 		slirp_close(&s->b);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "net/net.h"
+#include "sandbox/sandbox.h"
 #include "util/error.h"
 
 struct tap_be {
@@ -129,7 +130,7 @@ int net_tap_open(const char *ifname, struct net_backend **out,
 				   ifname);
 		goto fail;
 	}
-	if (pthread_create(&t->thread, NULL, tap_thread, t)) {
+	if (sm_thread_start(&t->thread, SM_ROLE_TAP, tap_thread, t)) {
 		ret = sm_err(err, -EAGAIN, "tap: cannot start its thread");
 		goto fail;
 	}

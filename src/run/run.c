@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "net/net.h"
+#include "sandbox/sandbox.h"
 #include "oci/oci.h"
 #include "oci/store.h"
 #include "proto/proto.h"
@@ -495,9 +496,9 @@ static int volumes_setup(struct sm_store *store, const struct oci_image *img,
 	return ret;
 }
 
-SM_API int sm_vm_create(struct sm_store *store, const char *image,
-			const struct sm_run_options *o, struct sm_vm **out,
-			struct sm_error *err)
+static int vm_handle_create(struct sm_store *store, const char *image,
+			    const struct sm_run_options *o, struct sm_vm **out,
+			    struct sm_error *err)
 {
 	struct sm_vm *h;
 	char hostname[16];
@@ -622,6 +623,19 @@ static void *session_thread(void *arg)
 	return NULL;
 }
 
+/* The VM's session thread (control role) and the vCPU threads it
+ * starts take h's seccomp policy. */
+static int start_session_thread(struct sm_vm *h)
+{
+	bool saved = sm_sandbox_thread_policy();
+	int ret;
+
+	sm_sandbox_set_thread_policy(!h->o.seccomp_unconfined);
+	ret = sm_thread_start(&h->thread, SM_ROLE_CONTROL, session_thread, h);
+	sm_sandbox_set_thread_policy(saved);
+	return ret;
+}
+
 SM_API int sm_vm_start(struct sm_vm *h, struct sm_error *err)
 {
 	if (h->started)
@@ -632,7 +646,7 @@ SM_API int sm_vm_start(struct sm_vm *h, struct sm_error *err)
 		signals_install(h->old_sigs, h->kill_pipe[1]);
 		h->forwarding = true;
 	}
-	if (pthread_create(&h->thread, NULL, session_thread, h)) {
+	if (start_session_thread(h)) {
 		forwarding_end(h);
 		return sm_err(err, -EAGAIN, "cannot start the VM's thread");
 	}
@@ -923,9 +937,9 @@ SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 	return ret ? ret : write_shape(h, dir, err);
 }
 
-SM_API int sm_vm_restore(struct sm_store *store, const char *dir,
-			 const struct sm_run_options *o, struct sm_vm **out,
-			 struct sm_error *err)
+static int vm_restore_dir(struct sm_store *store, const char *dir,
+			  const struct sm_run_options *o, struct sm_vm **out,
+			  struct sm_error *err)
 {
 	struct sm_vm *h;
 	int ret;
@@ -944,6 +958,45 @@ SM_API int sm_vm_restore(struct sm_store *store, const char *dir,
 	}
 	*out = h;
 	return 0;
+}
+
+/*
+ * The threads a VM's devices start while it is built (slirp, tap, vsock)
+ * take the building thread's seccomp policy: o's, for the call.
+ */
+static int with_policy(const struct sm_run_options *o, struct sm_error *err)
+{
+	bool on = !(o && o->size >= sizeof(*o) && o->seccomp_unconfined);
+	int ret = on ? sm_sandbox_available(err) : 0;
+
+	sm_sandbox_set_thread_policy(on);
+	return ret;
+}
+
+SM_API int sm_vm_create(struct sm_store *store, const char *image,
+			const struct sm_run_options *o, struct sm_vm **out,
+			struct sm_error *err)
+{
+	bool saved = sm_sandbox_thread_policy();
+	int ret = with_policy(o, err);
+
+	if (!ret)
+		ret = vm_handle_create(store, image, o, out, err);
+	sm_sandbox_set_thread_policy(saved);
+	return ret;
+}
+
+SM_API int sm_vm_restore(struct sm_store *store, const char *dir,
+			 const struct sm_run_options *o, struct sm_vm **out,
+			 struct sm_error *err)
+{
+	bool saved = sm_sandbox_thread_policy();
+	int ret = with_policy(o, err);
+
+	if (!ret)
+		ret = vm_restore_dir(store, dir, o, out, err);
+	sm_sandbox_set_thread_policy(saved);
+	return ret;
 }
 
 SM_API void sm_vm_destroy(struct sm_vm *h)

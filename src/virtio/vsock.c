@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "util/error.h"
 #include "virtio/device.h"
 #include "virtio/vsock.h"
@@ -630,7 +631,7 @@ static int vsock_init(struct virtio_dev *dev, const void *cfgp,
 		vsock_destroy(dev);
 		return sm_err_errno(err, "virtio-vsock: epoll");
 	}
-	if (pthread_create(&v->thread, NULL, io_thread, dev)) {
+	if (sm_thread_start(&v->thread, SM_ROLE_VSOCK, io_thread, dev)) {
 		vsock_destroy(dev);
 		return sm_err(err, -EAGAIN,
 			      "virtio-vsock: cannot start its thread");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "devices/serial.h"
+#include "sandbox/sandbox.h"
 #include "vmm/vm.h"
 #include "util/error.h"
 #include "util/guest_text.h"
@@ -242,8 +243,8 @@ int vm_start_vcpus(struct vm *vm, struct sm_error *err)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		ret = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
-				     &vm->vcpus[i]);
+		ret = sm_thread_start(&vm->vcpus[i].thread, SM_ROLE_VCPU,
+				      vcpu_thread, &vm->vcpus[i]);
 		if (ret) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			vm_stop(vm, SM_EXIT_INTERNAL, 0,

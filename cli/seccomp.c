@@ -1,0 +1,73 @@
+/*
+ * supermachine seccomp [ROLE...]: prints the allow-list of each thread
+ * role (docs/security.md, "Seccomp"), for auditing. Also the CLI's side
+ * of the filters: --security-opt, and the control role of the main thread
+ * once its VM runs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sandbox/sandbox.h"
+
+int cmd_seccomp(int argc, char **argv)
+{
+	int status = 0;
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: supermachine seccomp [ROLE...]\n\n"
+		       "Prints each thread role's allowed system calls (all "
+		       "roles when none is named).\nRoles:");
+		for (int r = 0; r < SM_ROLE_COUNT; r++)
+			printf(" %s", sm_role_name(r));
+		printf("\n");
+		return 0;
+	}
+	for (int r = 0; argc <= 1 && r < SM_ROLE_COUNT; r++)
+		if (sm_sandbox_print(r, stdout))
+			status = CLI_EXIT_FAILURE;
+	for (int i = 1; i < argc; i++) {
+		int r = sm_role_parse(argv[i]);
+
+		if (r < 0) {
+			fprintf(stderr, "supermachine: seccomp: no role \"%s\" "
+					"(see supermachine seccomp --help)\n",
+				argv[i]);
+			return CLI_EXIT_FAILURE;
+		}
+		if (sm_sandbox_print(r, stdout))
+			status = CLI_EXIT_FAILURE;
+	}
+	return status;
+}
+
+int cli_security_opt(const char *arg, struct sm_run_options *o)
+{
+	if (!strcmp(arg, "seccomp=unconfined")) {
+		o->seccomp_unconfined = 1;
+		return 0;
+	}
+	fprintf(stderr, "supermachine: --security-opt %s: not supported (only "
+			"seccomp=unconfined)\n",
+		arg);
+	return -1;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1 /* LeakSanitizer's exit check clones and ptraces */
+#else
+#define SANITIZED 0
+#endif
+
+int cli_enter_control(const struct sm_run_options *o)
+{
+	struct sm_error err = {0};
+
+	if (o->seccomp_unconfined || SANITIZED)
+		return 0;
+	if (sm_sandbox_enter_role(SM_ROLE_CONTROL, &err)) {
+		cli_print_error(&err);
+		return -1;
+	}
+	return 0;
+}

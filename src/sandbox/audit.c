@@ -1,0 +1,116 @@
+/*
+ * Printing the allow-lists (supermachine seccomp ROLE) and checking the
+ * inheritance rule: the control role creates the other threads, so it
+ * must allow all they allow.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sandbox/roles.h"
+#include "util/error.h"
+
+static const char *cmp_text(const struct sb_cond_rule *c, char *buf,
+			    size_t size)
+{
+	if (c->a == SB_OWN_PID)
+		snprintf(buf, size, "arg%u == this process's id", c->arg);
+	else if (c->cmp == SB_MASKED_EQ)
+		snprintf(buf, size, "(arg%u & 0x%llx) == 0x%llx", c->arg,
+			 (unsigned long long)c->a, (unsigned long long)c->b);
+	else
+		snprintf(buf, size, "arg%u %s %llu", c->arg,
+			 c->cmp == SB_EQ ? "==" : "!=",
+			 (unsigned long long)c->a);
+	return buf;
+}
+
+int sm_sandbox_print(enum sm_thread_role role, FILE *f)
+{
+	const struct sb_role *r;
+	char buf[96];
+
+	if ((unsigned)role >= SM_ROLE_COUNT)
+		return -EINVAL;
+	r = &sb_roles[role];
+	fprintf(f, "# role %s: allowed system calls; anything else stops "
+		   "the process (SIGSYS, status 159)\n",
+		r->name);
+	for (const char *const *const *s = r->sets; *s; s++)
+		for (const char *const *c = *s; *c; c++)
+			fprintf(f, "%s\n", *c);
+	for (const struct sb_cond_rule *c = r->conds; c->call; c++)
+		fprintf(f, "%s if %s\n", c->call, cmp_text(c, buf, sizeof(buf)));
+	for (const unsigned long *q = r->ioctls; *q; q++)
+		fprintf(f, "ioctl if arg1 == 0x%lx\n", *q);
+	if (r->any_kvm_ioctl)
+		fprintf(f, "ioctl if (arg1 & 0xff00) == 0xae00 (any KVM "
+			   "request)\n");
+	if (r->clone3_enosys)
+		fprintf(f, "clone3 fails with ENOSYS (glibc falls back to "
+			   "clone)\n");
+	return ferror(f) ? -EIO : 0;
+}
+
+static bool in_sets(const struct sb_role *r, const char *call)
+{
+	for (const char *const *const *s = r->sets; *s; s++)
+		for (const char *const *c = *s; *c; c++)
+			if (!strcmp(*c, call))
+				return true;
+	return false;
+}
+
+static bool allows_cond(const struct sb_role *r, const struct sb_cond_rule *w)
+{
+	if (in_sets(r, w->call))
+		return true;
+	for (const struct sb_cond_rule *c = r->conds; c->call; c++)
+		if (!strcmp(c->call, w->call) && c->arg == w->arg &&
+		    c->cmp == w->cmp && c->a == w->a && c->b == w->b)
+			return true;
+	return false;
+}
+
+static bool allows_ioctl(const struct sb_role *r, unsigned long req)
+{
+	if (r->any_kvm_ioctl && (req & 0xff00) == 0xAE00)
+		return true;
+	for (const unsigned long *q = r->ioctls; *q; q++)
+		if (*q == req)
+			return true;
+	return false;
+}
+
+/* Is everything child allows allowed by parent? */
+static int check_subset(const struct sb_role *parent,
+			const struct sb_role *child, struct sm_error *err)
+{
+	for (const char *const *const *s = child->sets; *s; s++)
+		for (const char *const *c = *s; *c; c++)
+			if (!in_sets(parent, *c))
+				return sm_err(err, -EINVAL,
+					      "role %s allows %s, %s does not",
+					      child->name, *c, parent->name);
+	for (const struct sb_cond_rule *c = child->conds; c->call; c++)
+		if (!allows_cond(parent, c))
+			return sm_err(err, -EINVAL,
+				      "role %s allows %s (with a condition), "
+				      "%s does not",
+				      child->name, c->call, parent->name);
+	for (const unsigned long *q = child->ioctls; *q; q++)
+		if (!allows_ioctl(parent, *q))
+			return sm_err(err, -EINVAL,
+				      "role %s allows ioctl 0x%lx, %s does not",
+				      child->name, *q, parent->name);
+	return 0;
+}
+
+int sm_sandbox_check_subsets(struct sm_error *err)
+{
+	const struct sb_role *control = &sb_roles[SM_ROLE_CONTROL];
+	int ret = 0;
+
+	for (int r = 0; !ret && r < SM_ROLE_COUNT; r++)
+		ret = check_subset(control, &sb_roles[r], err);
+	return ret;
+}

@@ -1,0 +1,77 @@
+/*
+ * Seccomp filters per thread role (docs/security.md, "Seccomp").
+ *
+ * Every thread the VMM starts for a VM enters one role at its start and
+ * from then on may make only that role's system calls; anything else
+ * raises SIGSYS, whose handler writes one line naming the role and the
+ * call and ends the process with status SM_SECCOMP_EXIT_STATUS.
+ *
+ * Filters are per thread (no TSYNC) and a thread inherits its creator's
+ * filter, so a role whose threads create threads (control) must allow
+ * everything their roles allow: sm_sandbox_check_subsets() says so, and
+ * test_sandbox runs it.
+ */
+#ifndef SM_SANDBOX_H
+#define SM_SANDBOX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "supermachine.h"
+
+enum sm_thread_role {
+	SM_ROLE_VCPU,    /* KVM_RUN, MMIO/PIO handlers, device emulation */
+	SM_ROLE_FUSE,    /* virtio-fs file operations (a worker thread) */
+	SM_ROLE_SLIRP,   /* the user-mode network's poll loop */
+	SM_ROLE_TAP,     /* the tap device's reader */
+	SM_ROLE_VSOCK,   /* the vsock device's socket loop */
+	SM_ROLE_CONTROL, /* VM sessions, exec, snapshots, the CLI after start */
+	SM_ROLE_COUNT
+};
+
+/* Exit status of a process stopped for a forbidden system call:
+ * 128 + SIGSYS, as a shell reports a process SIGSYS killed. */
+#define SM_SECCOMP_EXIT_STATUS 159
+
+const char *sm_role_name(enum sm_thread_role role);
+/* "vcpu" -> SM_ROLE_VCPU; -1 when unknown. */
+int sm_role_parse(const char *name);
+
+/*
+ * Installs role's filter on the calling thread (and the SIGSYS handler,
+ * once per process). Returns 0 or -errno with err set. Does nothing when
+ * this thread's policy is off (sm_sandbox_set_thread_policy).
+ */
+int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err);
+
+/*
+ * The policy of the calling thread: on (the default) or off
+ * (--security-opt seccomp=unconfined). Threads started with
+ * sm_thread_start() get their creator's policy.
+ */
+void sm_sandbox_set_thread_policy(bool on);
+bool sm_sandbox_thread_policy(void);
+
+/*
+ * pthread_create() whose thread enters role before fn runs (when the
+ * creator's policy is on). A thread that cannot install its filter
+ * stops the process with a line saying so (it never runs unconfined).
+ */
+int sm_thread_start(pthread_t *t, enum sm_thread_role role,
+		    void *(*fn)(void *), void *arg);
+
+/* Checks that this kernel and libseccomp can load filters. */
+int sm_sandbox_available(struct sm_error *err);
+
+/* Writes role's allow-list, one system call a line, to f. */
+int sm_sandbox_print(enum sm_thread_role role, FILE *f);
+
+/*
+ * 0 when every system call (and ioctl request) that each role allows is
+ * allowed by the roles whose threads may create its threads; else
+ * -EINVAL with the first missing call in err.
+ */
+int sm_sandbox_check_subsets(struct sm_error *err);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * Building and loading the role filters, and the SIGSYS handler that
+ * reports a forbidden call (docs/security.md, "Seccomp").
+ */
+#include <errno.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "sandbox/roles.h"
+#include "util/error.h"
+
+/* Syscall numbers below this get names in the handler's line. */
+#define SB_MAX_NR 512
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static int setup_ret;
+/* Filled once before any filter: the handler only reads them. */
+static char *nr_names[SB_MAX_NR];
+static bool role_has_call[SM_ROLE_COUNT][SB_MAX_NR];
+static __thread int thread_role = -1;
+
+const char *sm_role_name(enum sm_thread_role role)
+{
+	return (unsigned)role < SM_ROLE_COUNT ? sb_roles[role].name : "?";
+}
+
+int sm_role_parse(const char *name)
+{
+	for (int r = 0; r < SM_ROLE_COUNT; r++)
+		if (!strcmp(name, sb_roles[r].name))
+			return r;
+	return -1;
+}
+
+/* ---- the handler (async-signal-safe: write(2) and exit_group only) */
+
+static size_t put_str(char *buf, size_t at, size_t cap, const char *s)
+{
+	while (*s && at < cap)
+		buf[at++] = *s++;
+	return at;
+}
+
+static size_t put_num(char *buf, size_t at, size_t cap, uint64_t v,
+		      unsigned base)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	if (base == 16)
+		at = put_str(buf, at, cap, "0x");
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n && at < cap)
+		buf[at++] = tmp[--n];
+	return at;
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *uctx)
+{
+	char line[320];
+	size_t at = 0, cap = sizeof(line) - 1;
+	int nr = si->si_syscall, role = thread_role;
+	const char *name =
+	    nr >= 0 && nr < SB_MAX_NR && nr_names[nr] ? nr_names[nr] : "?";
+
+	(void)sig;
+	at = put_str(line, at, cap, "supermachine: seccomp: the ");
+	at = put_str(line, at, cap,
+		     role >= 0 ? sm_role_name(role) : "unconfined");
+	at = put_str(line, at, cap,
+		     " thread made a forbidden system call ");
+	at = put_str(line, at, cap, name);
+	at = put_str(line, at, cap, " (");
+	at = put_num(line, at, cap, (unsigned)nr, 10);
+	at = put_str(line, at, cap, ")");
+#ifdef __x86_64__
+	/* allowed with other arguments: say which (ioctl: the request) */
+	if (role >= 0 && nr >= 0 && nr < SB_MAX_NR &&
+	    role_has_call[role][nr]) {
+		const greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
+
+		at = put_str(line, at, cap, " with arguments ");
+		at = put_num(line, at, cap, (uint64_t)g[REG_RDI], 16);
+		at = put_str(line, at, cap, ", ");
+		at = put_num(line, at, cap, (uint64_t)g[REG_RSI], 16);
+		at = put_str(line, at, cap, ", ");
+		at = put_num(line, at, cap, (uint64_t)g[REG_RDX], 16);
+	}
+#else
+	(void)uctx;
+#endif
+	at = put_str(line, at, cap, "; stopping the VM\n");
+	if (write(2, line, at) < 0) {
+		/* nowhere else to say it */
+	}
+	syscall(SYS_exit_group, SM_SECCOMP_EXIT_STATUS);
+}
+
+/* ---- setup, once per process ---- */
+
+static void note_calls(int role, const char *const *calls)
+{
+	for (; *calls; calls++) {
+		int nr = seccomp_syscall_resolve_name(*calls);
+
+		if (nr >= 0 && nr < SB_MAX_NR)
+			role_has_call[role][nr] = true;
+	}
+}
+
+static void setup(void)
+{
+	struct sigaction sa = {.sa_sigaction = on_sigsys,
+			       .sa_flags = SA_SIGINFO};
+
+	for (int nr = 0; nr < SB_MAX_NR; nr++)
+		nr_names[nr] =
+		    seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	for (int r = 0; r < SM_ROLE_COUNT; r++) {
+		for (const char *const *const *s = sb_roles[r].sets; *s; s++)
+			note_calls(r, *s);
+		for (const struct sb_cond_rule *c = sb_roles[r].conds; c->call;
+		     c++) {
+			const char *one[] = {c->call, NULL};
+
+			note_calls(r, one);
+		}
+		if (sb_roles[r].ioctls[0] || sb_roles[r].any_kvm_ioctl)
+			role_has_call[r][SYS_ioctl] = true;
+	}
+	sigemptyset(&sa.sa_mask);
+	setup_ret = sigaction(SIGSYS, &sa, NULL) ? -errno : 0;
+}
+
+/* ---- building a role's filter ---- */
+
+static int add_cond(scmp_filter_ctx ctx, const struct sb_cond_rule *c)
+{
+	int nr = seccomp_syscall_resolve_name(c->call);
+	uint64_t a = c->a == SB_OWN_PID ? (uint64_t)getpid() : c->a;
+	struct scmp_arg_cmp cmp;
+
+	if (nr == __NR_SCMP_ERROR)
+		return -ENOSYS;
+	if (c->cmp == SB_MASKED_EQ)
+		cmp = (struct scmp_arg_cmp){c->arg, SCMP_CMP_MASKED_EQ, a,
+					    c->b};
+	else
+		cmp = (struct scmp_arg_cmp){
+		    c->arg, c->cmp == SB_EQ ? SCMP_CMP_EQ : SCMP_CMP_NE, a, 0};
+	return seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+}
+
+static int add_role_rules(scmp_filter_ctx ctx, const struct sb_role *r)
+{
+	int ret = 0;
+
+	for (const char *const *const *s = r->sets; !ret && *s; s++)
+		for (const char *const *c = *s; !ret && *c; c++) {
+			int nr = seccomp_syscall_resolve_name(*c);
+
+			ret = nr == __NR_SCMP_ERROR
+				  ? -ENOSYS
+				  : seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW,
+							   nr, 0);
+		}
+	for (const struct sb_cond_rule *c = r->conds; !ret && c->call; c++)
+		ret = add_cond(ctx, c);
+	/* ioctl's request is an unsigned int: compare the low 32 bits */
+	for (const unsigned long *q = r->ioctls; !ret && *q; q++)
+		ret = seccomp_rule_add_exact(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, *q));
+	if (!ret && r->any_kvm_ioctl)
+		ret = seccomp_rule_add_exact(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xAE00)); /* KVMIO */
+	if (!ret && r->clone3_enosys) /* glibc then falls back to clone */
+		ret = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(ENOSYS),
+					     SCMP_SYS(clone3), 0);
+	return ret;
+}
+
+int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err)
+{
+	scmp_filter_ctx ctx;
+	int ret;
+
+	if ((unsigned)role >= SM_ROLE_COUNT)
+		return sm_err(err, -EINVAL, "seccomp: no role %d", role);
+	if (!sm_sandbox_thread_policy())
+		return 0;
+	pthread_once(&setup_once, setup);
+	if (setup_ret)
+		return sm_err(err, setup_ret, "seccomp: SIGSYS handler: %s",
+			      strerror(-setup_ret));
+	ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return sm_err(err, -ENOMEM, "seccomp: out of memory");
+	ret = add_role_rules(ctx, &sb_roles[role]);
+	thread_role = role; /* before the filter: the handler reads it */
+	if (!ret)
+		ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (ret) {
+		thread_role = -1;
+		return sm_err(err, ret, "seccomp: the %s filter: %s",
+			      sm_role_name(role), strerror(-ret));
+	}
+	return 0;
+}
+
+int sm_sandbox_available(struct sm_error *err)
+{
+	int ret = seccomp_api_get() >= 1 ? 0 : -ENOSYS;
+
+	if (ret)
+		return sm_err(err, ret,
+			      "seccomp filters are not available here (use "
+			      "--security-opt seccomp=unconfined to run "
+			      "without them)");
+	return 0;
+}
