@@ -7,7 +7,7 @@
  * guest go out through net_deliver() from the same thread.
  *
  * The guest does not reach the host's loopback through the gateway
- * unless asked (allow_host_loopback). Published ports are slirp host
+ * unless asked (allow_host_loopback; lo_guard.h says how). Published ports are slirp host
  * forwards, set up before the thread starts. A port given as 0 gets a free one:
  * we bind an ephemeral port to learn it, close it, and let slirp bind it.
  */
@@ -25,6 +25,7 @@
 
 #include <libslirp.h>
 
+#include "net/lo_guard.h"
 #include "net/net.h"
 #include "sandbox/sandbox.h"
 #include "util/error.h"
@@ -59,6 +60,8 @@ struct slirp_be {
 	struct pollfd pfd[MAX_POLL];
 	unsigned npfd;
 	struct frame scratch;
+	bool guard_loopback;   /* !allow_host_loopback */
+	struct lo_guard guard; /* slirp thread only */
 };
 
 static int64_t now_ns(void)
@@ -84,6 +87,8 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct slirp_be *s = opaque;
 
+	if (s->guard_loopback)
+		lo_guard_to_guest(&s->guard, buf, len);
 	net_deliver(&s->b, buf, len);
 	return (ssize_t)len;
 }
@@ -211,6 +216,13 @@ static void drain_tx(struct slirp_be *s)
 		s->head = (s->head + 1) % TX_RING;
 		s->count--;
 		pthread_mutex_unlock(&s->ring_lock);
+		if (s->guard_loopback &&
+		    !lo_guard_from_guest(&s->guard, s->scratch.data,
+					 s->scratch.len)) {
+			__atomic_fetch_add(&s->b.tx_dropped, 1,
+					   __ATOMIC_RELAXED);
+			continue;
+		}
 		slirp_input(s->slirp, s->scratch.data, s->scratch.len);
 	}
 }
@@ -381,15 +393,18 @@ int net_slirp_open(const struct net_slirp_options *opts,
 	    .in_enabled = true,
 	    .if_mtu = 1500,
 	    .if_mru = 1500,
-	    /* slirp maps the gateway 10.0.2.2 to the host's 127.0.0.1
-	     * unless told not to: opt-in only (net.h) */
-	    .disable_host_loopback = !opts->allow_host_loopback,
+	    /* slirp maps 10.0.2.2 (and 10.0.2.x) to the host's 127.0.0.1;
+	     * the guest reaches it only when asked (net.h). Not with slirp's
+	     * disable_host_loopback, which also drops the answers of a
+	     * published UDP port: with lo_guard, on the guest's frames. */
+	    .disable_host_loopback = false,
 	};
 	int ret = 0;
 
 	if (!s)
 		return sm_err(err, -ENOMEM, "out of memory");
 	net_backend_init(&s->b, &slirp_ops);
+	s->guard_loopback = !opts->allow_host_loopback;
 	s->b.rx_checksummed = true;
 	pthread_mutex_init(&s->ring_lock, NULL);
 	s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -17,12 +17,15 @@
 
 /* Every thread: memory, locks, time, signals, its own end. */
 static const char *const base_calls[] = {
-    "read", "write", "readv", "writev", "close", "futex", "exit",
-    "exit_group", "rt_sigreturn", "rt_sigprocmask", "sigaltstack",
-    "munmap", "madvise", "mremap", "brk", "clock_gettime",
-    "clock_nanosleep", "nanosleep", "gettimeofday", "getpid", "gettid",
-    "sched_yield", "getrandom", "restart_syscall", "fstat", "lseek",
-    NULL};
+    "read",	      "write",		 "readv",
+    "writev",	      "close",		 "futex",
+    "exit",	      "exit_group",	 "rt_sigreturn",
+    "rt_sigprocmask", "sigaltstack",	 "munmap",
+    "madvise",	      "mremap",		 "brk",
+    "clock_gettime",  "clock_nanosleep", "nanosleep",
+    "gettimeofday",   "getpid",		 "gettid",
+    "sched_yield",    "getrandom",	 "restart_syscall",
+    "fstat",	      "lseek",		 NULL};
 
 /* Waiting on several fds. */
 static const char *const poll_calls[] = {
@@ -33,55 +36,113 @@ static const char *const fuse_calls[] = {
     "openat", "openat2", "mkdirat", "unlinkat", "renameat2", "linkat",
     "symlinkat", "mknodat", "fchownat", "fchmodat", "fchmod", "utimensat",
     "newfstatat", "statx", "readlinkat", "getdents64", "preadv", "pwritev",
-    "pread64", "pwrite64", "fallocate", "copy_file_range", "fsync",
-    "fdatasync", "ftruncate", "fstatfs", "statfs", "getxattr", "setxattr",
-    "listxattr", "removexattr", "fgetxattr", "fsetxattr", "flistxattr",
-    "fremovexattr", "lgetxattr", "lsetxattr", "llistxattr", "lremovexattr",
-    "fcntl", "memfd_create", "dup", NULL};
+    "pread64", "pwrite64", "fallocate", "copy_file_range", "fsync", "fdatasync",
+    "ftruncate", "fstatfs", "statfs", "getxattr", "setxattr", "listxattr",
+    "removexattr", "fgetxattr", "fsetxattr", "flistxattr", "fremovexattr",
+    "lgetxattr", "lsetxattr", "llistxattr", "lremovexattr", "fcntl",
+    "memfd_create", "dup",
+    /* the xattr calls step into /proc/self/fd and back (passthrough.c) */
+    "fchdir", NULL};
 
 /* Sockets already open (slirp's, vsock's unix sockets). */
 static const char *const socket_io_calls[] = {
-    "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown", "getsockopt",
-    "setsockopt", "getsockname", "getpeername", "fcntl", NULL};
+    "sendto",	   "recvfrom",	 "sendmsg",    "recvmsg",
+    "shutdown",	   "getsockopt", "setsockopt", "getsockname",
+    "getpeername", "fcntl",	 NULL};
 
 /* libslirp: connections for the guest, published ports, resolv.conf. */
-static const char *const slirp_calls[] = {
-    "connect", "accept", "accept4", "bind", "listen", "newfstatat",
-    "statx", NULL};
+static const char *const slirp_calls[] = {"connect", "accept", "accept4",
+					  "bind",    "listen", "newfstatat",
+					  "statx",   NULL};
 
 /* What only the control role does: files, sockets, threads, the VM. */
-static const char *const control_calls[] = {
-    "open", "creat", "mkdir", "rmdir", "unlink", "rename", "renameat",
-    "link", "symlink", "readlink", "chmod", "access", "faccessat",
-    "faccessat2", "truncate", "getcwd", "chdir", "fchdir", "umask",
-    "getdents", "fadvise64", "msync", "mlock", "munlock", "flock",
-    "sendfile", "splice", "socketpair", "connect", "accept", "accept4",
-    "bind", "listen", "eventfd2", "pipe", "pipe2", "dup2", "dup3",
-    "select", "pselect6", "epoll_create1", "timerfd_create",
-    "timerfd_settime", "timerfd_gettime", "set_robust_list", "rseq",
-    "prctl", "sched_getaffinity", "prlimit64", "getrlimit", "sysinfo",
-    "uname", "getuid", "geteuid", "getgid", "getegid", "getppid",
-    "wait4", "waitid", "rt_sigtimedwait", "rt_sigpending", "rt_sigsuspend",
-    "kill", "statx", "seccomp", NULL};
+static const char *const control_calls[] = {"open",
+					    "creat",
+					    "mkdir",
+					    "rmdir",
+					    "unlink",
+					    "rename",
+					    "renameat",
+					    "link",
+					    "symlink",
+					    "readlink",
+					    "chmod",
+					    "access",
+					    "faccessat",
+					    "faccessat2",
+					    "truncate",
+					    "getcwd",
+					    "chdir",
+					    "fchdir",
+					    "umask",
+					    "getdents",
+					    "fadvise64",
+					    "msync",
+					    "mlock",
+					    "munlock",
+					    "flock",
+					    "sendfile",
+					    "splice",
+					    "socketpair",
+					    "connect",
+					    "accept",
+					    "accept4",
+					    "bind",
+					    "listen",
+					    "eventfd2",
+					    "pipe",
+					    "pipe2",
+					    "dup2",
+					    "dup3",
+					    "select",
+					    "pselect6",
+					    "epoll_create1",
+					    "timerfd_create",
+					    "timerfd_settime",
+					    "timerfd_gettime",
+					    "set_robust_list",
+					    "rseq",
+					    "prctl",
+					    "sched_getaffinity",
+					    "prlimit64",
+					    "getrlimit",
+					    "sysinfo",
+					    "uname",
+					    "getuid",
+					    "geteuid",
+					    "getgid",
+					    "getegid",
+					    "getppid",
+					    "wait4",
+					    "waitid",
+					    "rt_sigtimedwait",
+					    "rt_sigpending",
+					    "rt_sigsuspend",
+					    "kill",
+					    "statx",
+					    "seccomp",
+					    NULL};
 
-static const char *const *const vcpu_sets[] = {base_calls, fuse_calls,
-					       NULL};
-static const char *const *const fuse_sets[] = {base_calls, fuse_calls,
-					       NULL};
+/* The FUSE file work runs on each share's worker (fuse role), not here. */
+static const char *const *const vcpu_sets[] = {base_calls, NULL};
+static const char *const *const fuse_sets[] = {base_calls, fuse_calls, NULL};
 static const char *const *const slirp_sets[] = {
     base_calls, poll_calls, socket_io_calls, slirp_calls, NULL};
 static const char *const *const tap_sets[] = {base_calls, poll_calls, NULL};
 static const char *const *const vsock_sets[] = {base_calls, poll_calls,
 						socket_io_calls, NULL};
 static const char *const *const control_sets[] = {
-    base_calls, poll_calls,   fuse_calls, socket_io_calls,
+    base_calls,	 poll_calls,	fuse_calls, socket_io_calls,
     slirp_calls, control_calls, NULL};
 
-#define NOT_EXEC(call) {call, 2, SB_MASKED_EQ, PROT_EXEC, 0}
-#define COMMON_CONDS                                                       \
-	{"rt_sigaction", 0, SB_NE, SIGSYS, 0}, NOT_EXEC("mmap"),           \
-	    NOT_EXEC("mprotect"), {"tgkill", 0, SB_EQ, SB_OWN_PID, 0},     \
-	{                                                                  \
+#define NOT_EXEC(call)                              \
+	{                                           \
+		call, 2, SB_MASKED_EQ, PROT_EXEC, 0 \
+	}
+#define COMMON_CONDS                                                        \
+	{"rt_sigaction", 0, SB_NE, SIGSYS, 0}, NOT_EXEC("mmap"),            \
+	    NOT_EXEC("mprotect"), {"tgkill", 0, SB_EQ, SB_OWN_PID, 0},      \
+	{                                                                   \
 		"newfstatat", 3, SB_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH \
 	}
 
@@ -110,21 +171,19 @@ static const unsigned long vcpu_ioctls[] = {
     KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, KVM_TRANSLATE, 0};
 /* Device threads raise interrupts. */
 static const unsigned long irq_ioctls[] = {KVM_IRQ_LINE, 0};
-static const unsigned long slirp_ioctls[] = {KVM_IRQ_LINE, FIONREAD,
-					     FIONBIO, 0};
+static const unsigned long slirp_ioctls[] = {KVM_IRQ_LINE, FIONREAD, FIONBIO,
+					     0};
 /* Terminals (-t), the tap set up again on a cold retry. */
 static const unsigned long control_ioctls[] = {
-    TCGETS,  TCSETS,   TCSETSW,    TCSETSF,  TIOCGWINSZ, TIOCSWINSZ,
-    FIONREAD, FIONBIO, FIOCLEX,    TUNSETIFF, SIOCGIFINDEX, 0};
-static const unsigned long no_ioctls[] = {0};
+    TCGETS,   TCSETS,  TCSETSW, TCSETSF,   TIOCGWINSZ,	 TIOCSWINSZ,
+    FIONREAD, FIONBIO, FIOCLEX, TUNSETIFF, SIOCGIFINDEX, 0};
 
 const struct sb_role sb_roles[SM_ROLE_COUNT] = {
     [SM_ROLE_VCPU] = {"vcpu", vcpu_sets, common_conds, vcpu_ioctls},
-    [SM_ROLE_FUSE] = {"fuse", fuse_sets, common_conds, no_ioctls},
+    [SM_ROLE_FUSE] = {"fuse", fuse_sets, common_conds, irq_ioctls},
     [SM_ROLE_SLIRP] = {"slirp", slirp_sets, slirp_conds, slirp_ioctls},
     [SM_ROLE_TAP] = {"tap", tap_sets, common_conds, irq_ioctls},
     [SM_ROLE_VSOCK] = {"vsock", vsock_sets, vsock_conds, irq_ioctls},
-    [SM_ROLE_CONTROL] = {"control", control_sets, control_conds,
-			 control_ioctls, .any_kvm_ioctl = true,
-			 .clone3_enosys = true},
+    [SM_ROLE_CONTROL] = {"control", control_sets, control_conds, control_ioctls,
+			 .any_kvm_ioctl = true, .clone3_enosys = true},
 };

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "fuse/fuse_server.h"
+#include "sandbox/sandbox.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "virtio/device.h"
@@ -52,7 +53,8 @@ struct fs_dev {
 	bool serve_inline; /* no worker (virtio_fs_config.serve_inline) */
 	pthread_t worker;
 	bool worker_started, worker_ready, stop;
-	int confined; /* fuse_passthrough_confine's result */
+	int confined;	 /* fuse_passthrough_confine's result */
+	bool sandbox_on; /* its creator's seccomp policy (sandbox.h) */
 	struct sm_error worker_err;
 	uint32_t pending; /* a bit per queue notified and not yet served */
 	struct fs_call *call;
@@ -147,6 +149,15 @@ static void *fs_worker(void *arg)
 	struct sm_error err = {0};
 	int ret = fuse_passthrough_confine(fs->backend, &err);
 
+	/* Its filter comes after the chroot, so the fuse role needs neither
+	 * unshare nor chroot. */
+	sm_sandbox_set_thread_policy(fs->sandbox_on);
+	if (ret >= 0) {
+		int r = sm_sandbox_enter_role(SM_ROLE_FUSE, &err);
+
+		if (r < 0)
+			ret = r;
+	}
 	pthread_mutex_lock(&dev->lock);
 	fs->confined = ret;
 	fs->worker_err = err;
@@ -189,6 +200,7 @@ static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 {
 	int ret;
 
+	fs->sandbox_on = sm_sandbox_thread_policy();
 	if (pthread_create(&fs->worker, NULL, fs_worker, dev))
 		return sm_err(err, -EAGAIN,
 			      "virtio-fs: cannot start its worker");
