@@ -1,5 +1,6 @@
 /* Credentials (~/.docker/config.json) and WWW-Authenticate challenges. */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -105,6 +106,12 @@ char *registry_docker_creds(const char *domain)
 	return out;
 }
 
+static void replace(char **field, const char *val)
+{
+	free(*field);
+	*field = strdup(val);
+}
+
 /* Parses 'Bearer realm="x",service="y",scope="z"' (quoted or token values,
  * any order). Returns the scheme: 'b' bearer, 'B' basic, 0 unknown. */
 int auth_parse_challenge(const char *h, struct auth_challenge *c)
@@ -158,12 +165,13 @@ int auth_parse_challenge(const char *h, struct auth_challenge *c)
 					p++;
 		}
 		val[vn] = '\0';
+		/* a repeated key: the last one counts */
 		if (!strcasecmp(key, "realm"))
-			c->realm = strdup(val);
+			replace(&c->realm, val);
 		else if (!strcasecmp(key, "service"))
-			c->service = strdup(val);
+			replace(&c->service, val);
 		else if (!strcasecmp(key, "scope"))
-			c->scope = strdup(val);
+			replace(&c->scope, val);
 	}
 	return scheme;
 }
@@ -174,4 +182,31 @@ void auth_challenge_free(struct auth_challenge *c)
 	free(c->service);
 	free(c->scope);
 	memset(c, 0, sizeof(*c));
+}
+
+int auth_parse_token(const char *body, size_t len, char **token,
+		     long long *expires_in)
+{
+	json_t *j = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+	const char *tok = json_string_value(json_object_get(j, "token"));
+	json_t *exp;
+
+	*token = NULL;
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(j, "access_token"));
+	if (!tok || !*tok) {
+		json_decref(j);
+		return -EIO;
+	}
+	exp = json_object_get(j, "expires_in");
+	/* spec default 60 s (also for nonsense: not a number, <= 0); a day
+	 * at most, so that now + expires_in cannot overflow */
+	*expires_in = json_is_integer(exp) && json_integer_value(exp) > 0
+			  ? json_integer_value(exp)
+			  : 60;
+	if (*expires_in > AUTH_TOKEN_MAX_S)
+		*expires_in = AUTH_TOKEN_MAX_S;
+	*token = strdup(tok);
+	json_decref(j);
+	return *token ? 0 : -ENOMEM;
 }

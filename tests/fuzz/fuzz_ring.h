@@ -1,0 +1,56 @@
+/*
+ * Guest memory for the virtio fuzz targets: one region at GPA 0 whose
+ * first bytes are the fuzz input, with the rings of each queue at fixed
+ * places inside it. The input thus writes the descriptor tables, the
+ * avail rings and the buffers the descriptors point at; the harness only
+ * picks where the rings are and how large the queues are.
+ */
+#ifndef FUZZ_RING_H
+#define FUZZ_RING_H
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio/device.h"
+#include "vmm/guest_mem.h"
+
+#define FR_RAM (256u << 10)
+/* queue q: descriptors at 0x1000 * (1 + 3q), avail and used after them */
+#define FR_DESC(q) (0x1000ULL * (1 + 3 * (q)))
+#define FR_AVAIL(q) (FR_DESC(q) + 0x1000)
+#define FR_USED(q) (FR_DESC(q) + 0x2000)
+
+static struct guest_mem fr_gm;
+
+static void fr_init(void)
+{
+	const uint64_t layout[1][2] = {{0, FR_RAM}};
+
+	if (gm_create(&fr_gm, layout, 1, NULL))
+		abort();
+}
+
+/*
+ * Copies the input to guest memory from GPA 0 (the first page is the
+ * harness's control bytes, the rings follow) and readies nq queues of
+ * `size` entries (a power of two <= 256) on dev.
+ */
+static void fr_load(struct virtio_dev *dev, unsigned nq, uint16_t size,
+		    const uint8_t *data, size_t len)
+{
+	memset(fr_gm.base, 0, FR_RAM);
+	memcpy(fr_gm.base, data, len < FR_RAM ? len : FR_RAM);
+	dev->mem = &fr_gm;
+	dev->status = VIRTIO_STATUS_DRIVER_OK;
+	for (unsigned q = 0; q < nq; q++) {
+		struct virtq *vq = &dev->queues[q];
+
+		virtq_reset(vq);
+		vq->size = size;
+		vq->desc_gpa = FR_DESC(q);
+		vq->avail_gpa = FR_AVAIL(q);
+		vq->used_gpa = FR_USED(q);
+		vq->event_idx = data[0] & 0x80;
+		virtq_activate(vq, &fr_gm);
+	}
+}
+#endif
