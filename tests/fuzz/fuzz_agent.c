@@ -15,12 +15,50 @@
 #include <signal.h>
 
 #include "../../src/run/agent.c"
+#include "fuzz_seed.h"
+
+/* A frame as the guest init sends it (sm_send_frame's layout). */
+static void put_frame(struct rxbuf *b, uint16_t type, const void *p,
+		      uint32_t len)
+{
+	uint8_t *d = realloc(b->data, b->len + 8 + len);
+
+	if (!d)
+		abort();
+	sm_put_le32(d + b->len, len);
+	sm_put_le16(d + b->len + 4, type);
+	sm_put_le16(d + b->len + 6, 0);
+	memcpy(d + b->len + 8, p, len);
+	b->data = d;
+	b->len += 8 + len;
+}
+
+static void make_seeds(void)
+{
+	struct rxbuf b = {0};
+	uint8_t v[4];
+
+	sm_put_le32(v, SM_PROTO_VERSION);
+	put_frame(&b, SM_F_HELLO, v, 4);
+	put_frame(&b, SM_F_STDOUT, "hello\n", 6);
+	put_frame(&b, SM_F_STDERR, "oops\n", 5);
+	sm_put_le32(v, 3);
+	put_frame(&b, SM_F_EXIT, v, 4);
+	seed_write("run", b.data, b.len);
+	b.len = 0;
+	put_frame(&b, SM_F_RESUME, "", 0);
+	put_frame(&b, SM_F_ERROR, "exec /bin/x: no such file", 25);
+	seed_write("resume-error", b.data, b.len);
+	free(b.data);
+}
+
+FUZZ_SEEDS(make_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int null_fd = -1;
-	struct agent_io io = {.in_fd = -1, .sig_fd = -1, .stop_fd = -1,
-			      .exec_fd = -1};
+	struct agent_io io = {
+	    .in_fd = -1, .sig_fd = -1, .stop_fd = -1, .exec_fd = -1};
 	struct session s = {.io = &io, .stdin_done = true};
 	struct sm_error err = {0};
 	const uint8_t *val;

@@ -13,8 +13,11 @@
 #include <string.h>
 
 #include "fuse/fuse_server.h"
+#include "fuzz_seed.h"
 
 static void *backend;
+static int keep; /* seeds: populate() keeps its server in kept */
+static struct fuse_server *kept;
 
 static int dax_map(void *o, uint64_t w, int fd, uint64_t f, uint64_t l, int wr)
 {
@@ -88,8 +91,29 @@ static void populate(void)
 	memcpy((char *)&r.cr + sizeof(r.cr), "f", 2);
 	r.h.len = sizeof(r.h) + sizeof(r.cr) + 2;
 	send(s, &r, r.h.len);
-	fuse_server_free(s);
+	if (keep)
+		kept = s;
+	else
+		fuse_server_free(s);
 }
+
+/* fuse_server_save of a session with /d, /d/f and f's handle open. */
+static void make_seeds(void)
+{
+	void *buf = NULL;
+	size_t len = 0;
+
+	if (fuse_memfs_new(&backend, NULL) < 0)
+		abort();
+	keep = 1;
+	populate();
+	if (fuse_server_save(kept, &buf, &len, NULL) || !buf)
+		abort();
+	seed_write("session", buf, len);
+	free(buf);
+}
+
+FUZZ_SEEDS(make_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

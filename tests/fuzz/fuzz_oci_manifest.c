@@ -15,10 +15,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const ctypes[] = {
-	    NULL, MT_OCI_MANIFEST, MT_OCI_INDEX, MT_DOCKER_MANIFEST,
+	    NULL,
+	    MT_OCI_MANIFEST,
+	    MT_OCI_INDEX,
+	    MT_DOCKER_MANIFEST,
 	    MT_DOCKER_LIST,
 	    "application/vnd.docker.distribution.manifest.v1+prettyjws",
-	    "text/plain", ""};
+	    "text/plain",
+	    ""};
 	struct oci_manifest m;
 	const struct oci_desc *d;
 

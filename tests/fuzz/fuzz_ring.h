@@ -18,6 +18,8 @@
 #define FR_DESC(q) (0x1000ULL * (1 + 3 * (q)))
 #define FR_AVAIL(q) (FR_DESC(q) + 0x1000)
 #define FR_USED(q) (FR_DESC(q) + 0x2000)
+/* where the seeds put their buffers: after the rings of 3 queues */
+#define FR_BUF 0xa000ULL
 
 static struct guest_mem fr_gm;
 
@@ -52,5 +54,43 @@ static void fr_load(struct virtio_dev *dev, unsigned nq, uint16_t size,
 		vq->event_idx = data[0] & 0x80;
 		virtq_activate(vq, &fr_gm);
 	}
+}
+
+/* ---- seeds: ring images in the layout fr_load() expects ---- */
+
+struct fr_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/* Descriptor i of queue q in the image img (FR_RAM bytes). */
+static void fr_put_desc(uint8_t *img, unsigned q, unsigned i, uint64_t addr,
+			uint32_t len, uint16_t flags, uint16_t next)
+{
+	struct fr_desc d = {addr, len, flags, next};
+
+	memcpy(img + FR_DESC(q) + 16 * i, &d, sizeof(d));
+}
+
+/* Offers the chains at heads[0..n) on queue q's avail ring. */
+static void fr_put_avail(uint8_t *img, unsigned q, const uint16_t *heads,
+			 unsigned n)
+{
+	uint16_t idx = (uint16_t)n;
+
+	for (unsigned i = 0; i < n; i++)
+		memcpy(img + FR_AVAIL(q) + 4 + 2 * i, &heads[i], 2);
+	memcpy(img + FR_AVAIL(q) + 2, &idx, 2);
+}
+
+/* The image's length: up to the last nonzero byte. */
+static size_t fr_len(const uint8_t *img)
+{
+	size_t n = FR_RAM;
+
+	while (n > 1 && !img[n - 1])
+		n--;
+	return n;
 }
 #endif

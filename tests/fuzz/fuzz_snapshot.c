@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../src/devices/serial.c"
+#include "fuzz_seed.h"
 #include "fuzz_vm_stubs.h"
 #include "snapshot/format.h"
 
@@ -29,6 +30,46 @@ static void fix_crc(uint8_t *d, size_t len)
 	crc = snap_crc32(0, d, len - 4);
 	memcpy(d + len - 4, &crc, 4);
 }
+
+/*
+ * A state file as snapshot.c writes one (VM description, hypervisor
+ * records, the serial port's real save, two virtio records), with and
+ * without the harness's CRC fix-up byte.
+ */
+static void make_seeds(void)
+{
+	struct serial *ser = serial_create(NULL, 4, -1);
+	struct snap_writer w;
+	struct sm_buf *b;
+	uint8_t zero[64] = {0};
+
+	snap_writer_init(&w);
+	b = snap_begin(&w, SNAP_REC_VM_INFO, 0);
+	sm_buf_put_u32(b, 1);	      /* vCPUs */
+	sm_buf_put_u32(b, 1);	      /* memory regions */
+	sm_buf_put_u64(b, 0);	      /* gpa */
+	sm_buf_put_u64(b, 256 << 20); /* size */
+	sm_buf_put_u32(b, 2);	      /* virtio devices */
+	sm_buf_put_u32(b, 1);	      /* net */
+	sm_buf_put_u32(b, 19);	      /* vsock */
+	snap_end(&w, NULL);
+	snap_put(&w, SNAP_REC_HV_VM, 0, "HVM1", 4, NULL);
+	snap_put(&w, SNAP_REC_HV_VCPU, 0, "HVC1", 4, NULL);
+	serial_save(ser, snap_begin(&w, SNAP_REC_SERIAL, 0));
+	snap_end(&w, NULL);
+	snap_put(&w, SNAP_REC_VIRTIO, 0, zero, sizeof(zero), NULL);
+	snap_put(&w, SNAP_REC_VIRTIO, 1, zero, 40, NULL);
+	if (snap_finish(&w, NULL))
+		abort();
+	sm_buf_put_u8(&w.buf, 0);
+	seed_write("state", w.buf.data, w.buf.len);
+	w.buf.data[w.buf.len - 1] = 1;
+	seed_write("state-fix-crc", w.buf.data, w.buf.len);
+	snap_writer_free(&w);
+	serial_destroy(ser);
+}
+
+FUZZ_SEEDS(make_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

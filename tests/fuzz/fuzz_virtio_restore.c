@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fuzz_ring.h"
+#include "fuzz_seed.h"
 #include "fuzz_vm_stubs.h"
 #include "net/net.h"
 #include "virtio/fs.h"
@@ -78,6 +79,30 @@ static void setup(void)
 	devs[2] = make(&virtio_rng_ops, NULL);
 	devs[3] = make(&virtio_fs_ops, &fs);
 }
+
+/* Each device's record from virtio_mmio_save, one queue live. */
+static void make_seeds(void)
+{
+	setup();
+	for (unsigned i = 0; i < NDEV; i++) {
+		struct sm_buf b = {0};
+		char name[32];
+
+		fr_load(devs[i], devs[i]->ops->num_queues, 16,
+			(const uint8_t[1]){0}, 1);
+		devs[i]->driver_features = VIRTIO_F_VERSION_1;
+		if (virtio_mmio_save(devs[i], &b) || !b.data)
+			abort();
+		snprintf(name, sizeof(name), "%s", devs[i]->ops->name);
+		sm_buf_put_u8(&b, 0); /* placeholder, replaced below */
+		memmove(b.data + 1, b.data, b.len - 1);
+		b.data[0] = (uint8_t)i;
+		seed_write(name, b.data, b.len);
+		sm_buf_free(&b);
+	}
+}
+
+FUZZ_SEEDS(make_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

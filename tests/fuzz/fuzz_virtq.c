@@ -9,8 +9,36 @@
  */
 #include <stdint.h>
 
+#include "fuzz_seed.h"
 #include "fuzz_ring.h"
 #include "virtio/queue.h"
+
+static void make_seeds(void)
+{
+	static uint8_t img[FR_RAM];
+	const uint16_t heads[] = {0, 2, 3};
+
+	img[0] = 4; /* 16 entries */
+	/* a readable + writable chain, a lone readable, a lone writable */
+	fr_put_desc(img, 0, 0, FR_BUF + 0x000, 64, VIRTQ_DESC_F_NEXT, 1);
+	fr_put_desc(img, 0, 1, FR_BUF + 0x100, 128, VIRTQ_DESC_F_WRITE, 0);
+	fr_put_desc(img, 0, 2, FR_BUF + 0x200, 16, 0, 0);
+	fr_put_desc(img, 0, 3, FR_BUF + 0x300, 32, VIRTQ_DESC_F_WRITE, 0);
+	memcpy(img + FR_BUF + 0x000, "request bytes", 13);
+	memcpy(img + FR_BUF + 0x200, "more", 4);
+	img[FR_BUF + 0x300 + 31] = 1;
+	fr_put_avail(img, 0, heads, 3);
+	seed_write("chains", img, fr_len(img));
+	img[0] = 0x80 | 4; /* EVENT_IDX */
+	seed_write("chains-event-idx", img, fr_len(img));
+	/* an indirect table (refused: not negotiated) */
+	fr_put_desc(img, 0, 0, FR_BUF + 0x400, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	fr_put_desc(img, 1, 0, FR_BUF + 0x000, 64, 0, 0);
+	img[0] = 4;
+	seed_write("indirect", img, fr_len(img));
+}
+
+FUZZ_SEEDS(make_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,13 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	fr_load(&dev, 1, (uint16_t)(1u << (data[0] & 7)), data, size);
-	for (unsigned i = 0; i < 512 && (r = virtq_pop(&dev.queues[0],
-						       &fr_gm, &c)) == 1;
-	     i++) {
-		size_t got = virtq_chain_read(&c, data[1], scratch,
-					      sizeof(scratch));
-		size_t put = virtq_chain_write(&c, c.readable_len, scratch,
-					       got);
+	for (unsigned i = 0;
+	     i < 512 && (r = virtq_pop(&dev.queues[0], &fr_gm, &c)) == 1; i++) {
+		size_t got =
+		    virtq_chain_read(&c, data[1], scratch, sizeof(scratch));
+		size_t put =
+		    virtq_chain_write(&c, c.readable_len, scratch, got);
 
 		if ((data[1] & 1) && i == 0) {
 			virtq_unpop(&dev.queues[0]);

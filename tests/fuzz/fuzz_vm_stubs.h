@@ -2,7 +2,8 @@
  * What the virtio and serial devices call on their VM, for fuzz targets
  * that run a device without one: the interrupt goes nowhere, there is no
  * shared-memory window, no real network backend opens (net_open() is
- * linked from src/net/backend.c, never called). Included by exactly one file of each target.
+ * linked from src/net/backend.c, never called). Included by exactly one file of
+ * each target.
  */
 #ifndef FUZZ_VM_STUBS_H
 #define FUZZ_VM_STUBS_H

@@ -14,6 +14,7 @@
 
 #include "../../src/virtio/vsock.c"
 #include "fuzz_ring.h"
+#include "fuzz_seed.h"
 #include "fuzz_vm_stubs.h"
 
 static int host_fds[VSOCK_MAX_CONNS + 1];
@@ -51,6 +52,58 @@ static void setup(struct virtio_dev *dev, struct vsock_dev *v)
 	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->kick, &ev) < 0)
 		abort();
 }
+
+/* One packet per TX descriptor: header, then payload. */
+static void put_packet(uint8_t *img, unsigned i, uint16_t op, uint32_t flags,
+		       const char *payload)
+{
+	struct vsock_hdr h = {.src_cid = 3,
+			      .dst_cid = VSOCK_HOST_CID,
+			      .src_port = 1000,
+			      .dst_port = 2000,
+			      .type = TYPE_STREAM,
+			      .op = op,
+			      .flags = flags,
+			      .buf_alloc = 65536};
+	uint64_t at = FR_BUF + 0x000 + 0x100 * (uint64_t)i;
+	size_t n = payload ? strlen(payload) : 0;
+
+	h.len = (uint32_t)n;
+	memcpy(img + at, &h, sizeof(h));
+	memcpy(img + at + sizeof(h), payload ? payload : "", n);
+	fr_put_desc(img, Q_TX, i, at, (uint32_t)(sizeof(h) + n), 0, 0);
+}
+
+static void make_seeds(void)
+{
+	static uint8_t img[FR_RAM];
+	const uint16_t heads[] = {0, 1, 2, 3, 4, 5};
+	const uint64_t cid = 3;
+
+	img[0] = 4; /* 16 entries */
+	put_packet(img, 0, OP_REQUEST, 0, NULL);
+	put_packet(img, 1, OP_RW, 0, "hello from the guest");
+	put_packet(img, 2, OP_CREDIT_REQUEST, 0, NULL);
+	put_packet(img, 3, OP_CREDIT_UPDATE, 0, NULL);
+	put_packet(img, 4, OP_SHUTDOWN, SHUTDOWN_SEND | SHUTDOWN_RCV, NULL);
+	put_packet(img, 5, OP_RST, 0, NULL);
+	fr_put_avail(img, Q_TX, heads, 6);
+	/* RX buffers for the replies and host data, one event buffer (past
+	 * the seed's end: guest memory there is zero) */
+	for (unsigned i = 0; i < 4; i++)
+		fr_put_desc(img, Q_RX, i, FR_BUF + 0x1000 + 0x1000 * i, 4096,
+			    VIRTQ_DESC_F_WRITE, 0);
+	fr_put_avail(img, Q_RX, heads, 4);
+	fr_put_desc(img, Q_EVENT, 0, FR_BUF + 0x5000, 8, VIRTQ_DESC_F_WRITE, 0);
+	fr_put_avail(img, Q_EVENT, heads, 1);
+	seed_write("session", img, fr_len(img));
+	img[1] = 1; /* and a restore record: the guest CID */
+	img[2] = 8;
+	memcpy(img + 8, &cid, 8);
+	seed_write("session-restore", img, fr_len(img));
+}
+
+FUZZ_SEEDS(make_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

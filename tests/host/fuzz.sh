@@ -10,6 +10,9 @@
 #   FUZZ_S       seconds per target (default 20: 15 targets, 300 s)
 #   FUZZ_FUSE_S  seconds for the FUSE decoder (default FUZZ_S)
 #   FUZZ_ONLY    space-separated target names to run (default all)
+#   FUZZ_SEEDS_TO=DIR  instead of fuzzing, each target writes its seeds
+#                (real save/serialize output) to DIR/TARGET
+#                (tests/fuzz/make-corpus.sh)
 set -u
 top=${SM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 secs=${FUZZ_S:-20}
@@ -65,6 +68,16 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	echo "PASS fuzz-$name-build"
+	if [ -n "${FUZZ_SEEDS_TO:-}" ]; then
+		mkdir -p "$FUZZ_SEEDS_TO/$name" "$work/empty"
+		if FUZZ_SEED_OUT=$FUZZ_SEEDS_TO/$name "$bin" -runs=0 "$work/empty" >"$work/$name.log" 2>&1; then
+			echo "PASS fuzz-$name-seeds ($(ls "$FUZZ_SEEDS_TO/$name" | wc -l) files)"
+		else
+			echo "FAIL fuzz-$name-seeds: $(tail -n 3 "$work/$name.log" | tr '\n' ' ')"
+			rc=1
+		fi
+		continue
+	fi
 	s=$secs
 	[ "$name" = fuse_decoder ] && s=$fuse_secs
 	# a scratch copy: libFuzzer adds what it finds to its first corpus dir
