@@ -5,7 +5,7 @@
  * the header's len to the real size (to get past the first check often),
  * bit 1 points nodeid at a live node, bits 2-5 pick a segment size for
  * scattering the request and the reply buffer.
- *   tests/host/fuse-fuzz.sh builds and runs it for a bounded time.
+ *   tests/host/fuzz.sh builds and runs it for a bounded time.
  */
 #include <linux/fuse.h>
 #include <stdint.h>
