@@ -198,7 +198,7 @@ static const char *layer_type(struct load *l, const char *digest)
 }
 
 /* Stores, unpacks and names one image given its manifest digest. */
-static int load_manifest(struct load *l, const char *mdigest, json_t *names)
+static int load_named(struct load *l, const char *mdigest, json_t *names)
 {
 	_cleanup_free_ char *body = NULL, *cfgjson = NULL;
 	struct oci_manifest m;
@@ -265,6 +265,14 @@ static int load_manifest(struct load *l, const char *mdigest, json_t *names)
 		l->out = n;
 		image_info(l->s, NULL, mdigest, NULL, &l->out[l->n++]);
 	}
+	return r;
+}
+
+/* load_named(), taking names (a JSON array of strings) on every path. */
+static int load_manifest(struct load *l, const char *mdigest, json_t *names)
+{
+	int r = load_named(l, mdigest, names);
+
 	json_decref(names);
 	return r;
 }

@@ -4,18 +4,12 @@
  * fuzz_oci_auth.c found (a repeated parameter leaked the earlier value).
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap_count.h"
 #include "test.h"
 #include "oci/auth.h"
-
-/* Heap bytes in use (glibc; 0 under ASan, whose leak check covers it). */
-static size_t heap_in_use(void)
-{
-	return mallinfo2().uordblks;
-}
 
 TEST(challenge_bearer)
 {
@@ -37,12 +31,12 @@ TEST(challenge_bearer)
 TEST(challenge_repeated_parameter_does_not_leak)
 {
 	struct auth_challenge c;
-	size_t before;
+	long before;
 
 	/* warm up stdio and the allocator's own bookkeeping */
 	auth_parse_challenge("Bearer realm=x", &c);
 	auth_challenge_free(&c);
-	before = heap_in_use();
+	before = heap_live();
 	for (int i = 0; i < 100; i++) {
 		CHECK_EQ(auth_parse_challenge("Bearer realm=\"a\",realm=\"b\","
 					      "service=s,service=t,scope=u,"
@@ -56,7 +50,7 @@ TEST(challenge_repeated_parameter_does_not_leak)
 		}
 		auth_challenge_free(&c);
 	}
-	CHECK_EQ(heap_in_use(), before);
+	CHECK_EQ(heap_live(), before);
 }
 
 /* auth_parse_token on a string */
@@ -93,8 +87,10 @@ TEST(token_answers)
 	CHECK_EQ(auth_parse_token(NULL, 0, &tok, &exp), -EIO);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	heap_exact(argv);
 	RUN(challenge_bearer);
 	RUN(challenge_repeated_parameter_does_not_leak);
 	RUN(token_answers);
