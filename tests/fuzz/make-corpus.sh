@@ -3,18 +3,13 @@
 # target writes its own seeds from the real save/serialize code it links
 # (FUZZ_SEEDS_TO, tests/host/fuzz.sh), tests/fuzz/oci_seeds.py the OCI
 # manifests, configs, references, auth answers, layers and archives.
-# The FUSE decoder's corpus is what libFuzzer kept from earlier runs and
-# is left alone. Commit the result.
+# Commit the result.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/tests/fuzz/corpus
-keep=$(mktemp -d)
-trap 'rm -rf "$keep"' EXIT
-[ -d "$out/fuse_decoder" ] && mv "$out/fuse_decoder" "$keep/"
 rm -rf "$out"
 mkdir -p "$out"
-[ -d "$keep/fuse_decoder" ] && mv "$keep/fuse_decoder" "$out/"
-FUZZ_SEEDS_TO=$out FUZZ_ONLY="virtq vsock virtio_net virtio_restore snapshot hv_state fuse_state agent" \
+FUZZ_SEEDS_TO=$out FUZZ_ONLY="fuse_decoder virtq vsock virtio_net virtio_restore snapshot hv_state fuse_state agent" \
 	"$top/tests/host/fuzz.sh"
 python3 "$top/tests/fuzz/oci_seeds.py" "$out"
 du -sh "$out"/*
