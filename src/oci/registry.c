@@ -321,8 +321,9 @@ static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 	}
 	ret = auth_parse_token(s.buf, s.len, &tok, &exp);
 	if (ret) {
-		ret = sm_err(err, ret, ret == -EIO ? "token %s: no token in answer"
-						   : "token %s: out of memory",
+		ret = sm_err(err, ret,
+			     ret == -EIO ? "token %s: no token in answer"
+					 : "token %s: out of memory",
 			     r->realm);
 		goto out;
 	}
