@@ -9,11 +9,13 @@
 #define FUZZ_RING_H
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "virtio/device.h"
 #include "vmm/guest_mem.h"
 
 #define FR_RAM (256u << 10)
+#define FR_GUARD 4096u
 /* queue q: descriptors at 0x1000 * (1 + 3q), avail and used after them */
 #define FR_DESC(q) (0x1000ULL * (1 + 3 * (q)))
 #define FR_AVAIL(q) (FR_DESC(q) + 0x1000)
@@ -23,12 +25,27 @@
 
 static struct guest_mem fr_gm;
 
+/*
+ * Guest memory as gm_create() lays it out (one region at GPA 0), but
+ * between two inaccessible pages: a device that reads or writes past
+ * guest memory faults at once (ASan does not watch this mapping).
+ */
 static void fr_init(void)
 {
-	const uint64_t layout[1][2] = {{0, FR_RAM}};
+	uint8_t *p = mmap(NULL, FR_RAM + 2 * FR_GUARD, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (gm_create(&fr_gm, layout, 1, NULL))
+	if (p == MAP_FAILED ||
+	    mprotect(p + FR_GUARD, FR_RAM, PROT_READ | PROT_WRITE))
 		abort();
+	memset(&fr_gm, 0, sizeof(fr_gm));
+	fr_gm.fd = -1;
+	fr_gm.total = FR_RAM;
+	fr_gm.base = p + FR_GUARD;
+	fr_gm.nregions = 1;
+	fr_gm.regions[0].gpa = 0;
+	fr_gm.regions[0].size = FR_RAM;
+	fr_gm.regions[0].host = fr_gm.base;
 }
 
 /*

@@ -3,8 +3,10 @@
  * the input is guest memory (descriptor table, avail ring, buffers) and
  * the harness pops every chain the avail ring offers, reads and writes
  * it through virtq_chain_read/write, pushes it back and asks whether to
- * notify, as a device does. Byte 0 picks the queue size (bits 0-2) and
- * EVENT_IDX (bit 7); byte 1 how much each chain "writes" on push.
+ * notify, as a device does. Byte 0 picks the queue size (bits 0-2),
+ * EVENT_IDX (bit 7) and, bit 3, a descriptor table moved to the end of
+ * guest memory (a read past it faults); byte 1 how much each chain
+ * "writes" on push.
  *   tests/host/fuzz.sh builds and runs it.
  */
 #include <stdint.h>
@@ -31,6 +33,8 @@ static void make_seeds(void)
 	seed_write("chains", img, fr_len(img));
 	img[0] = 0x80 | 4; /* EVENT_IDX */
 	seed_write("chains-event-idx", img, fr_len(img));
+	img[0] = 8 | 4; /* the table next to the guard page */
+	seed_write("chains-table-at-end", img, fr_len(img));
 	/* an indirect table (refused: not negotiated) */
 	fr_put_desc(img, 0, 0, FR_BUF + 0x400, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	fr_put_desc(img, 1, 0, FR_BUF + 0x000, 64, 0, 0);
@@ -39,6 +43,20 @@ static void make_seeds(void)
 }
 
 FUZZ_SEEDS(make_seeds)
+
+/*
+ * Moves the descriptor table to the last bytes of guest memory, next to
+ * the guard page: reading a descriptor past the table then faults.
+ */
+static void table_at_end(struct virtq *q)
+{
+	uint64_t len = 16ULL * q->size, at = FR_RAM - len;
+
+	memmove(fr_gm.base + at, fr_gm.base + q->desc_gpa, len);
+	q->desc_gpa = at;
+	q->ready = false;
+	virtq_activate(q, &fr_gm);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,6 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	fr_load(&dev, 1, (uint16_t)(1u << (data[0] & 7)), data, size);
+	if (data[0] & 8)
+		table_at_end(&dev.queues[0]);
 	for (unsigned i = 0;
 	     i < 512 && (r = virtq_pop(&dev.queues[0], &fr_gm, &c)) == 1; i++) {
 		size_t got =
