@@ -13,7 +13,8 @@ void auth_challenge_free(struct auth_challenge *c);
  * The token server's JSON answer (distribution token spec): *token is
  * "token", or "access_token" when that is absent or empty (caller
  * frees); *expires_in its lifetime in seconds (60 when absent or not
- * positive, AUTH_TOKEN_MAX_S at most). -EIO: no token in the answer, -ENOMEM.
+ * positive, AUTH_TOKEN_MAX_S at most). -EIO: no token in the answer,
+ * -ENOMEM.
  */
 #define AUTH_TOKEN_MAX_S 86400
 int auth_parse_token(const char *body, size_t len, char **token,

@@ -197,7 +197,8 @@ static const char *layer_type(struct load *l, const char *digest)
 	return MT_OCI_LAYER;
 }
 
-/* Stores, unpacks and names one image given its manifest digest. */
+/* Stores, unpacks and names one image given its manifest digest (names:
+ * the caller's, the tag option is appended to it). */
 static int load_named(struct load *l, const char *mdigest, json_t *names)
 {
 	_cleanup_free_ char *body = NULL, *cfgjson = NULL;
