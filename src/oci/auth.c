@@ -272,3 +272,30 @@ void auth_challenge_free(struct auth_challenge *c)
 	free(c->scope);
 	memset(c, 0, sizeof(*c));
 }
+
+int auth_parse_token(const char *body, size_t len, char **token,
+		     long long *expires_in)
+{
+	json_t *j = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+	const char *tok = json_string_value(json_object_get(j, "token"));
+	json_t *exp;
+
+	*token = NULL;
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(j, "access_token"));
+	if (!tok || !*tok) {
+		json_decref(j);
+		return -EIO;
+	}
+	exp = json_object_get(j, "expires_in");
+	/* spec default 60 s (also for nonsense: not a number, <= 0); a day
+	 * at most, so that now + expires_in cannot overflow */
+	*expires_in = json_is_integer(exp) && json_integer_value(exp) > 0
+			  ? json_integer_value(exp)
+			  : 60;
+	if (*expires_in > AUTH_TOKEN_MAX_S)
+		*expires_in = AUTH_TOKEN_MAX_S;
+	*token = strdup(tok);
+	json_decref(j);
+	return *token ? 0 : -ENOMEM;
+}

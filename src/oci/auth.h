@@ -19,6 +19,16 @@ void auth_challenge_free(struct auth_challenge *c);
  * go to the token realm; 0: ask the realm anonymously; -EINVAL: the realm
  * is not an absolute http(s) URL and must not be fetched. */
 int auth_realm_gets_creds(const char *registry_base, const char *realm);
+/*
+ * The token server's JSON answer (distribution token spec): *token is
+ * "token", or "access_token" when that is absent or empty (caller
+ * frees); *expires_in its lifetime in seconds (60 when absent or not
+ * positive, AUTH_TOKEN_MAX_S at most). -EIO: no token in the answer,
+ * -ENOMEM.
+ */
+#define AUTH_TOKEN_MAX_S 86400
+int auth_parse_token(const char *body, size_t len, char **token,
+		     long long *expires_in);
 /* Base64 of a string; caller frees. */
 char *auth_b64(const char *in);
 

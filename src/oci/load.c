@@ -197,8 +197,9 @@ static const char *layer_type(struct load *l, const char *digest)
 	return MT_OCI_LAYER;
 }
 
-/* Stores, unpacks and names one image given its manifest digest. */
-static int load_manifest(struct load *l, const char *mdigest, json_t *names)
+/* Stores, unpacks and names one image given its manifest digest (names:
+ * the caller's, the tag option is appended to it). */
+static int load_named(struct load *l, const char *mdigest, json_t *names)
 {
 	_cleanup_free_ char *body = NULL, *cfgjson = NULL;
 	struct oci_manifest m;
@@ -265,6 +266,14 @@ static int load_manifest(struct load *l, const char *mdigest, json_t *names)
 		l->out = n;
 		image_info(l->s, NULL, mdigest, NULL, &l->out[l->n++]);
 	}
+	return r;
+}
+
+/* load_named(), taking names (a JSON array of strings) on every path. */
+static int load_manifest(struct load *l, const char *mdigest, json_t *names)
+{
+	int r = load_named(l, mdigest, names);
+
 	json_decref(names);
 	return r;
 }

@@ -292,8 +292,8 @@ static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 	struct curl_slist *hdrs = NULL;
 	struct sink s = {.max = 1 << 20};
 	struct resp rs = {.retry_after = -1};
-	json_t *j;
-	const char *tok;
+	char *tok;
+	long long exp;
 	CURLcode cc;
 	int ret = 0, creds;
 
@@ -334,25 +334,20 @@ static int fetch_token(struct registry *r, CURL *h, struct sm_error *err)
 			     rs.status == 401 ? why_401(r->basic, creds) : "");
 		goto out;
 	}
-	j = json_loadb(s.buf ? s.buf : "", s.len, 0, NULL);
-	tok = json_string_value(json_object_get(j, "token"));
-	if (!tok || !*tok)
-		tok = json_string_value(json_object_get(j, "access_token"));
-	if (!tok || !*tok) {
-		json_decref(j);
-		ret =
-		    sm_err(err, -EIO, "token %s: no token in answer", r->realm);
+	ret = auth_parse_token(s.buf, s.len, &tok, &exp);
+	if (ret) {
+		ret = sm_err(err, ret,
+			     ret == -EIO ? "token %s: no token in answer"
+					 : "token %s: out of memory",
+			     r->realm);
 		goto out;
 	}
-	long long exp = json_integer_value(json_object_get(j, "expires_in"));
 	free(r->token);
 	if (asprintf(&r->token, "Authorization: Bearer %s", tok) < 0)
 		r->token = NULL;
-	/* spec default 60 s; refresh a little early when that is long */
-	if (exp <= 0)
-		exp = 60;
+	/* refresh a little early when the lifetime is long */
 	r->token_expiry = time(NULL) + exp - (exp > 20 ? 5 : 0);
-	json_decref(j);
+	free(tok);
 	if (!r->token)
 		ret = sm_err(err, -ENOMEM, "out of memory");
 out:

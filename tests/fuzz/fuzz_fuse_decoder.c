@@ -5,7 +5,7 @@
  * the header's len to the real size (to get past the first check often),
  * bit 1 points nodeid at a live node, bits 2-5 pick a segment size for
  * scattering the request and the reply buffer.
- *   tests/host/fuse-fuzz.sh builds and runs it for a bounded time.
+ *   tests/host/fuzz.sh builds and runs it for a bounded time.
  */
 #include <linux/fuse.h>
 #include <stdint.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fuse/fuse_server.h"
+#include "fuzz_seed.h"
 
 static struct fuse_server *srv;
 static uint64_t live[4] = {1, 1, 1, 1};
@@ -105,6 +106,55 @@ static void setup(void)
 	if (send((uint8_t *)&r, r.h.len, 0, out, sizeof(out)) > 16)
 		memcpy(&live[1], out + 16, 8);
 }
+
+/* One request per seed, as the kernel's FUSE client sends them. */
+static void seed_req(const char *name, uint8_t ctl, uint32_t opcode,
+		     uint64_t nodeid, const void *body, size_t len)
+{
+	uint8_t buf[1 + sizeof(struct fuse_in_header) + 256];
+	struct fuse_in_header h = {.len = (uint32_t)(sizeof(h) + len),
+				   .opcode = opcode,
+				   .unique = 7,
+				   .nodeid = nodeid};
+
+	buf[0] = ctl;
+	memcpy(buf + 1, &h, sizeof(h));
+	memcpy(buf + 1 + sizeof(h), body, len);
+	seed_write(name, buf, 1 + sizeof(h) + len);
+}
+
+static void make_seeds(void)
+{
+	struct fuse_getattr_in ga = {0};
+	struct fuse_open_in op = {.flags = 2};
+	struct fuse_read_in rd = {.size = 4096};
+	struct {
+		struct fuse_write_in w;
+		char data[5];
+	} wr = {.w = {.size = 5}, .data = "hello"};
+	struct {
+		struct fuse_mkdir_in m;
+		char name[4];
+	} mk = {.m = {.mode = 040755}, .name = "dir"};
+	struct {
+		struct fuse_setxattr_in x;
+		char kv[16];
+	} sx = {.x = {.size = 5}, .kv = "user.k\0value"};
+
+	/* ctl 3: true length, node id 1 is the file f, 0 the root */
+	seed_req("lookup", 3, FUSE_LOOKUP, 0, "f", 2);
+	seed_req("getattr", 3, FUSE_GETATTR, 1, &ga, sizeof(ga));
+	seed_req("open", 3, FUSE_OPEN, 1, &op, sizeof(op));
+	seed_req("read", 3, FUSE_READ, 1, &rd, sizeof(rd));
+	seed_req("write", 3, FUSE_WRITE, 1, &wr, sizeof(wr));
+	seed_req("mkdir", 3, FUSE_MKDIR, 0, &mk, sizeof(mk));
+	seed_req("readdir", 3, FUSE_READDIR, 0, &rd, sizeof(rd));
+	seed_req("setxattr", 3, FUSE_SETXATTR, 1, &sx, sizeof(sx));
+	seed_req("statfs", 3, FUSE_STATFS, 0, "", 0);
+	seed_req("scattered", 3 | (3 << 2), FUSE_LOOKUP, 0, "f", 2);
+}
+
+FUZZ_SEEDS(make_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
