@@ -24,10 +24,11 @@ int vm_map_shm(struct vm *vm, uint64_t size, uint64_t *gpa, void **host,
 	return -ENODEV;
 }
 
-int net_slirp_open(const struct net_port *ports, unsigned nports,
+int net_slirp_open(const struct net_slirp_options *opts,
+		   const struct net_port *ports, unsigned nports,
 		   struct net_backend **out, struct sm_error *err)
 {
-	(void)ports, (void)nports, (void)out, (void)err;
+	(void)opts, (void)ports, (void)nports, (void)out, (void)err;
 	return -ENODEV;
 }
 

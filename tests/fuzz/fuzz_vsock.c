@@ -17,7 +17,7 @@
 #include "fuzz_seed.h"
 #include "fuzz_vm_stubs.h"
 
-static int host_fds[VSOCK_MAX_CONNS + 1];
+static int host_fds[VSOCK_DEFAULT_MAX_CONNS + 1];
 static unsigned nhost;
 
 static int accept_conn(void *opaque, uint32_t port, int fd)
@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size);
 	process_tx(&dev, v);
 	for (struct conn *c = v->conns; c; c = c->next)
-		flush_pending(c);
+		flush_pending(v, c);
 	process_rx(&dev, v);
 	if (data[1] & 1) {
 		vsock_restore(&dev, data + 8, data[2] & 15);
