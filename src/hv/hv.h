@@ -107,6 +107,8 @@ int hv_vcpu_pc(struct hv_vcpu *vcpu, uint64_t *pc, uint64_t *gpa);
  * (no hardware virtualisation; it cannot run an unmodified guest kernel).
  */
 void hv_host_note(char *buf, size_t size);
+/* Reads what hv_host_note() needs; hv_vm_create() calls it. */
+void hv_host_probe(void);
 
 /* x86_64 boot state for the 64-bit Linux boot protocol. */
 struct hv_x86_boot {

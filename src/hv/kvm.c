@@ -60,6 +60,7 @@ int hv_vm_create(struct hv_vm **vmp, struct sm_error *err)
 
 	if (!vm)
 		return sm_err(err, -ENOMEM, "out of memory");
+	hv_host_probe(); /* before any thread's seccomp filter */
 	vm->vm_fd = -1;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {

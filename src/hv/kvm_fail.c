@@ -155,16 +155,29 @@ int hv_vcpu_pc(struct hv_vcpu *vcpu, uint64_t *pc, uint64_t *gpa)
  * kernel does not survive (it dies in its first xrstor or int3). Where a
  * hardware module is loaded too, /dev/kvm may be that one: say nothing.
  */
-void hv_host_note(char *buf, size_t size)
+static int host_is_pvm = -1; /* unknown until hv_host_probe() */
+
+/*
+ * Looks at the host's KVM modules once, when a VM is created: the note is
+ * written from a vCPU thread, whose seccomp filter has no access(2).
+ */
+void hv_host_probe(void)
 {
 	bool pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
 	bool hw = access("/sys/module/kvm_intel", F_OK) == 0 ||
 		  access("/sys/module/kvm_amd", F_OK) == 0;
 
+	__atomic_store_n(&host_is_pvm, pvm && !hw, __ATOMIC_RELAXED);
+}
+
+void hv_host_note(char *buf, size_t size)
+{
 	if (!size)
 		return;
 	buf[0] = '\0';
-	if (pvm && !hw)
+	if (__atomic_load_n(&host_is_pvm, __ATOMIC_RELAXED) < 0)
+		hv_host_probe();
+	if (__atomic_load_n(&host_is_pvm, __ATOMIC_RELAXED) == 1)
 		snprintf(buf, size,
 			 "this host's KVM is kvm-pvm (no hardware "
 			 "virtualisation), which cannot run an unmodified "
