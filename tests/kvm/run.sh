@@ -267,6 +267,30 @@ else
 		"--pull always with the registry down: status $rc, $(head -c 300 "$TMP/err")"
 fi
 
+# ---- seccomp (issue 15): the VMM's threads run under filters by default,
+# none with --security-opt seccomp=unconfined (counted from the host in
+# /proc/PID/task/*/status); other --security-opt values are refused ----
+filtered_threads() {
+	grep -l "^Seccomp:[[:space:]]*2" /proc/"$1"/task/*/status 2>/dev/null | wc -l
+}
+seccomp_count() {
+	"$SM" run --pull never --timeout 300 "$@" "$IMG_BBOX" sh -c 'echo up; sleep 8' \
+		</dev/null >"$TMP/sc.out" 2>"$TMP/sc.err" &
+	local pid=$!
+	wait_for 120 'grep -q up "$TMP/sc.out"'
+	sc_n=$(filtered_threads $pid) sc_all=$(ls /proc/$pid/task 2>/dev/null | wc -l)
+	bounded_wait 120 $pid
+	sc_rc=$?
+}
+seccomp_count
+on_n=$sc_n on_all=$sc_all on_rc=$sc_rc
+seccomp_count --security-opt seccomp=unconfined
+expect run_seccomp_on_by_default '[ $on_rc = 0 ] && [ "$on_n" -ge 3 ] && [ $sc_rc = 0 ] && [ "$sc_n" = 0 ]' \
+	"threads with a filter: $on_n of $on_all by default (status $on_rc), $sc_n of $sc_all unconfined (status $sc_rc)"
+run --security-opt seccomp=/etc/profile.json "$IMG_BBOX" true
+expect run_security_opt_other_refused '[ $rc = 125 ] && grep -q "security-opt" "$TMP/err"' \
+	"status $rc: $(head -c 200 "$TMP/err")"
+
 # ---- the public API, through examples/run_echo.c ----
 "$SM_BUILD/examples/run_echo" "$IMG_BBOX" hello from the API >"$TMP/out" 2>"$TMP/err"
 rc=$?
