@@ -34,6 +34,7 @@ static const char *const poll_calls[] = {
 /* The FUSE server (src/fuse/passthrough.c, memfs.c, virtio/fs.c DAX). */
 static const char *const fuse_calls[] = {
     "openat", "openat2", "mkdirat", "unlinkat", "renameat2", "linkat",
+    "renameat", /* glibc's renameat2() with no flags */
     "symlinkat", "mknodat", "fchownat", "fchmodat", "fchmod", "utimensat",
     "newfstatat", "statx", "readlinkat", "getdents64", "preadv", "pwritev",
     "pread64", "pwrite64", "fallocate", "copy_file_range", "fsync", "fdatasync",
