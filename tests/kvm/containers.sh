@@ -24,7 +24,7 @@ state_of() { "$SM" ps -a | awk -v n="$1" '$NF == n' ; }
 
 # ---- run -d: an id, a record, logs ----
 sm run -d --pull never --name web1 "$IMG_BBOX" sh -c \
-	'trap "echo got-usr1" USR1; echo started; echo to-stderr >&2; while :; do date +%s >/tmp/alive; sleep 0.2; done'
+	'trap "echo got-usr1" USR1; echo started; echo to-stderr >&2; while :; do date +%s >/tmp/alive.new && mv /tmp/alive.new /tmp/alive; sleep 0.2; done'
 id=$(cat "$TMP/out")
 expect ctr_run_detached_prints_id '[ $rc = 0 ] && [[ $id =~ ^[0-9a-f]{64}$ ]]' "expected a 64-hex id"
 wait_for 120 '"$SM" logs web1 2>/dev/null | grep -q started'
