@@ -2,6 +2,8 @@
 #ifndef SM_CLI_H
 #define SM_CLI_H
 
+#include <stdbool.h>
+
 #include "supermachine.h"
 
 /* Global options given before the subcommand. */
@@ -28,9 +30,18 @@ int cmd_restore(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
 /* --security-opt ARG into o; -1 (message printed) when not supported. */
 int cli_security_opt(const char *arg, struct sm_run_options *o);
-/* The main thread's seccomp filter once its VM runs (unless o says
- * unconfined); -1 (message printed) when it cannot be installed. */
-int cli_enter_control(const struct sm_run_options *o);
+/*
+ * The main thread once its VM runs: jailed when jail_main (a detached
+ * VMM whose keeper does the record's last writes), then its seccomp
+ * filter (unless o says unconfined); -1 (message printed) on failure.
+ */
+int cli_enter_control(const struct sm_run_options *o, bool jail_main);
+/* The calling thread's seccomp and jail policies, from o; threads it
+ * starts take them. */
+void cli_thread_policy(const struct sm_run_options *o);
+/* Whether a detached VMM jails its main thread (root, jail on, no
+ * sanitizer), with a keeper process for what needs the host's files. */
+bool cli_jails_main_thread(const struct sm_run_options *o);
 int cmd_pull(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "sandbox/sandbox.h"
 
 #define REQ_MAX (64 * 1024)
 
@@ -114,11 +116,23 @@ static void do_kill(struct request *q)
 		reply_ok(q->fd);
 }
 
+/*
+ * The client sends the directory to write (a fresh one it owns for the
+ * jail's uid) as a descriptor: a jailed VMM sees no host path. This
+ * thread works in it through a working directory of its own.
+ */
 static void do_snapshot(struct request *q)
 {
 	struct sm_error err = { 0 };
 	const char *dir = ctr_str(q->msg, "dir");
 
+	if (q->nfds == 1) {
+		if (unshare(CLONE_FS) || fchdir(q->fds[0])) {
+			reply_error(q->fd, "snapshot: cannot enter the directory sent");
+			return;
+		}
+		dir = ".";
+	}
 	if (!*dir || sm_vm_snapshot(q->srv->vm, dir, &err))
 		reply_error(q->fd, *dir ? err.msg : "snapshot: a directory is required");
 	else
@@ -315,6 +329,14 @@ static void accept_one(struct ctr_server *s)
 static void *accept_loop(void *arg)
 {
 	struct ctr_server *s = arg;
+	struct sm_error err = { 0 };
+
+	/* requests need no host file: their threads, started here, share
+	 * this jail (docs/security.md, "Jail") */
+	if (sm_jail_thread(SM_ROLE_CONTROL, &err)) {
+		fprintf(stderr, "supermachine: control socket: %s\n", err.msg);
+		return NULL;
+	}
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s->lfd, .events = POLLIN },
@@ -347,7 +369,7 @@ int ctr_serve_start(struct ctr *c, struct sm_vm *vm, int stop_timeout,
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) ||
 	    listen(s->lfd, 16) || pipe2(s->wake, O_CLOEXEC) ||
-	    pthread_create(&s->thread, NULL, accept_loop, s)) {
+	    sm_thread_start(&s->thread, SM_ROLE_CONTROL, accept_loop, s)) {
 		int e = errno;
 
 		if (err) {

@@ -32,7 +32,8 @@ static void usage(FILE *f)
 		   "A VM saved with a network gets a fresh slirp (run's --network, e.g.\n"
 		   "slirp:allow_host_loopback=true; default slirp); its volumes are\n"
 		   "bound to the directories given here (-v, --mount).\n"
-		   "--security-opt seccomp=unconfined: no seccomp filters (debugging).\n");
+		   "--security-opt seccomp=unconfined: no seccomp filters (debugging);\n"
+		   "jail=off: no jail; jail-user=USER|UID[:GID]: the jail's ids.\n");
 }
 
 #define MAX_VOLS 64
@@ -103,7 +104,7 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive,
 	if (sm_vm_restore(store, dir, &o, &vm, &err) || sm_vm_start(vm, &err)) {
 		cli_print_error(&err);
 		status = CLI_EXIT_FAILURE;
-	} else if (cli_enter_control(&o)) {
+	} else if (cli_enter_control(&o, false)) {
 		status = CLI_EXIT_FAILURE;
 	} else if (sm_vm_exec(vm, &e, &status, &err)) {
 		cli_print_error(&err);

@@ -64,7 +64,13 @@ static void usage(FILE *out)
 		"                          the host's 127.0.0.1 at 10.0.2.2 (off by default)\n"
 		"      --security-opt seccomp=unconfined\n"
 		"                          run the VM's threads without their seccomp filters\n"
-		"                          (debugging; docs/security.md)\n");
+		"                          (debugging; docs/security.md)\n"
+		"      --security-opt jail=off\n"
+		"                          the VM's threads keep the caller's root, ids and\n"
+		"                          capabilities (debugging; docs/security.md \"Jail\")\n"
+		"      --security-opt jail-user=USER|UID[:GID]\n"
+		"                          the ids jailed threads take (default: user\n"
+		"                          supermachine if any, else 65534:65534)\n");
 }
 
 static int unsupported(const char *opt, const char *issue)

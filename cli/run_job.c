@@ -17,6 +17,9 @@
 
 #include "cli.h"
 #include "ctr.h"
+#include "sandbox/sandbox.h"
+#include "util/error.h"
+#include "util/fs.h"
 
 static int64_t now_ns(void)
 {
@@ -38,14 +41,24 @@ static json_t *make_meta(const struct run_job *j)
 		      "cmd", cmd, "entrypoint", j->o->entrypoint, "created_ns",
 		      (json_int_t)now_ns(), "detached", j->detach, "auto_remove",
 		      j->auto_remove, "stop_timeout", j->stop_timeout);
+	if (m && j->detach && cli_jails_main_thread(j->o)) {
+		uid_t uid;
+		gid_t gid;
+
+		/* the ids files the VMM writes (snapshots) get */
+		if (!sm_jail_resolve_ids(j->o->jail_user, &uid, &gid, NULL)) {
+			json_object_set_new(m, "jail_uid", json_integer(uid));
+			json_object_set_new(m, "jail_gid", json_integer(gid));
+		}
+	}
 	return m;
 }
 
-static void write_state(struct ctr *c, const char *status, int exit_code,
-			const char *error, const char *ports)
+static void write_state_of(struct ctr *c, pid_t pid, const char *status,
+			   int exit_code, const char *error, const char *ports)
 {
 	json_t *s = json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?}", "status", status,
-			      "pid", (int)getpid(), "time_ns", (json_int_t)now_ns(),
+			      "pid", (int)pid, "time_ns", (json_int_t)now_ns(),
 			      "exit_code", exit_code, "error", error, "ports", ports);
 
 	if (s)
@@ -53,11 +66,49 @@ static void write_state(struct ctr *c, const char *status, int exit_code,
 	json_decref(s);
 }
 
+static void write_state(struct ctr *c, const char *status, int exit_code,
+			const char *error, const char *ports)
+{
+	write_state_of(c, getpid(), status, exit_code, error, ports);
+}
+
+/* ---- the keeper's side of a jailed VMM (docs/security.md, "Jail") ---- */
+
+/* To the keeper, before the guest runs: the anonymous volumes to remove
+ * with --rm, then "started". After it only "exit" counts. */
+static void tell_keeper_start(struct sm_vm *vm, int keeper_fd)
+{
+	char dirs[16384], line[PATH_MAX + 8];
+	struct sm_error err = { 0 };
+
+	if (!sm_vm_anonymous_volumes(vm, dirs, sizeof(dirs), &err))
+		for (char *d = strtok(dirs, "\n"); d; d = strtok(NULL, "\n")) {
+			int n = snprintf(line, sizeof(line), "anon %s\n", d);
+
+			if (n > 0 && (size_t)n < sizeof(line) &&
+			    write(keeper_fd, line, (size_t)n) < 0)
+				return;
+		}
+	if (write(keeper_fd, "started\n", 8) < 0)
+		return;
+}
+
+static void tell_keeper_exit(int keeper_fd, int status, const char *error)
+{
+	char line[sizeof(((struct sm_error *)0)->msg) + 32];
+	int n = snprintf(line, sizeof(line), "exit %d %s\n", status,
+			 error ? error : "");
+
+	if (n > 0 && write(keeper_fd, line, strlen(line)) < 0)
+		return;
+}
+
 /*
  * Runs the VM to its end with the record kept up to date. notify_fd >= 0
  * (detached): "ok" or the error goes there once the VM started.
  */
-static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
+static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
+			int keeper_fd)
 {
 	struct sm_error err = { 0 };
 	struct ctr_server *srv = NULL;
@@ -68,6 +119,9 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 	/* a restore finds the snapshot's image in the store too */
 	if (cli_open_store(&store, NULL))
 		return CLI_EXIT_FAILURE;
+	if (keeper_fd >= 0)
+		j->o->remove_anonymous = 0; /* the keeper does it */
+	cli_thread_policy(j->o); /* for the control socket's threads */
 	if (j->restore_dir)
 		ret = sm_vm_restore(store, j->restore_dir, j->o, &vm, &err);
 	else
@@ -79,16 +133,19 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 		else if (j->o->verbose) /* a convenience in the foreground */
 			fprintf(stderr, "supermachine: no control socket: %s\n", err.msg);
 	}
+	if (!ret && keeper_fd >= 0)
+		tell_keeper_start(vm, keeper_fd);
 	if (!ret)
 		ret = sm_vm_start(vm, &err);
-	if (!ret && cli_enter_control(j->o)) /* docs/security.md */
-		ret = -EPERM;
 	if (c && !ret) {
 		char ports[1024] = "";
 
 		sm_vm_ports(vm, ports, sizeof(ports), NULL);
 		write_state(c, "running", 0, NULL, ports);
 	}
+	/* docs/security.md: the filter, and the jail for a kept VMM */
+	if (!ret && cli_enter_control(j->o, keeper_fd >= 0))
+		ret = sm_err(&err, -EPERM, "cannot confine the VMM's main thread");
 	if (notify_fd >= 0) {
 		const char *msg = ret ? err.msg : "ok";
 
@@ -105,13 +162,122 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd)
 	}
 	if (srv)
 		ctr_serve_exited(srv);
-	if (c)
+	if (keeper_fd >= 0)
+		tell_keeper_exit(keeper_fd, status, ret ? err.msg : NULL);
+	else if (c)
 		write_state(c, "exited", status, ret ? err.msg : NULL, NULL);
 	ctr_serve_stop(srv);
 	sm_vm_destroy(vm);
 	if (store)
 		sm_store_close(store);
 	return status;
+}
+
+/* The keeper's record of what its VMM said. */
+struct kept {
+	char **anon;
+	size_t nanon;
+	bool started, exited;
+	int status;
+	char error[512];
+};
+
+static void kept_line(struct kept *k, char *line)
+{
+	if (!k->started && !strncmp(line, "anon /", 6)) {
+		char **a = realloc(k->anon, (k->nanon + 1) * sizeof(*a));
+
+		if (a && (a[k->nanon] = strdup(line + 5)))
+			k->anon = a, k->nanon++;
+		else if (a)
+			k->anon = a;
+	} else if (!k->started && !strcmp(line, "started")) {
+		k->started = true;
+	} else if (!k->exited && !strncmp(line, "exit ", 5)) {
+		char *end;
+		long v = strtol(line + 5, &end, 10);
+
+		k->exited = true;
+		k->status = v >= 0 && v <= 255 ? (int)v : CLI_EXIT_FAILURE;
+		/* the VMM's words, shown by ps: printable ASCII only */
+		end += *end == ' ';
+		for (size_t i = 0; end[i] && i < sizeof(k->error) - 1; i++)
+			k->error[i] = end[i] >= 0x20 && end[i] < 0x7f ? end[i] : '?';
+	}
+}
+
+/* Reads the VMM's lines until it closes the pipe (it ended). */
+static void keep_reading(int fd, struct kept *k)
+{
+	char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0 ||
+	       (n < 0 && errno == EINTR)) {
+		char *line = buf, *nl;
+
+		len += n > 0 ? (size_t)n : 0;
+		buf[len] = '\0';
+		while ((nl = memchr(line, '\n', len - (size_t)(line - buf)))) {
+			*nl = '\0';
+			kept_line(k, line);
+			line = nl + 1;
+		}
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
+		if (len == sizeof(buf) - 1)
+			len = 0; /* a line that long is nobody's */
+	}
+}
+
+/*
+ * A jailed VMM cannot write its record's end, remove its record (--rm)
+ * or its anonymous volumes: its parent, this keeper, does, after it
+ * ended. The keeper never touches the guest or its devices.
+ */
+static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
+{
+	struct kept k = { 0 };
+	char sock[PATH_MAX];
+	int p[2], ws = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return run_recorded(j, c, notify_fd, -1);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(run_recorded(j, c, notify_fd, p[1]));
+	}
+	close(p[1]);
+	close(notify_fd);
+	if (pid < 0) {
+		close(p[0]);
+		return CLI_EXIT_FAILURE;
+	}
+	keep_reading(p[0], &k);
+	close(p[0]);
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (!k.exited) {
+		k.status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+		if (k.status == SM_SECCOMP_EXIT_STATUS)
+			snprintf(k.error, sizeof(k.error),
+				 "the VMM made a forbidden system call (its "
+				 "line is in the container's log)");
+	}
+	write_state_of(c, pid, "exited", k.status, k.error[0] ? k.error : NULL,
+		       NULL);
+	if (!ctr_path(c, "ctl.sock", sock, sizeof(sock)))
+		unlink(sock); /* the VMM could not: it had no path to it */
+	for (size_t i = 0; i < k.nanon; i++) {
+		if (j->o->remove_anonymous)
+			sm_rm_tree(k.anon[i]);
+		free(k.anon[i]);
+	}
+	free(k.anon);
+	return k.status;
 }
 
 /* ---- detached ---- */
@@ -149,7 +315,10 @@ static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
 			_exit(CLI_EXIT_FAILURE);
 		_exit(CLI_EXIT_FAILURE);
 	}
-	status = run_recorded(j, c, notify_fd);
+	/* what the VMM itself says on its way out (a seccomp line) */
+	dup2(j->o->stderr_fd, 2);
+	status = cli_jails_main_thread(j->o) ? run_kept(j, c, notify_fd)
+					     : run_recorded(j, c, notify_fd, -1);
 	if (j->auto_remove)
 		ctr_remove(c, NULL);
 	_exit(status);
@@ -214,7 +383,7 @@ int cli_run_job(struct run_job *j)
 		ctr_release(&c);
 		return status;
 	}
-	status = run_recorded(j, ret ? NULL : &c, -1);
+	status = run_recorded(j, ret ? NULL : &c, -1, -1);
 	if (!ret)
 		ctr_remove(&c, NULL); /* a foreground run leaves no record */
 	ctr_release(&c);

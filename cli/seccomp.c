@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "sandbox/sandbox.h"
@@ -47,8 +48,24 @@ int cli_security_opt(const char *arg, struct sm_run_options *o)
 		o->seccomp_unconfined = 1;
 		return 0;
 	}
+	if (!strcmp(arg, "jail=off")) {
+		o->jail_off = 1;
+		return 0;
+	}
+	if (!strncmp(arg, "jail-user=", 10) && arg[10]) {
+		struct sm_error err = {0};
+		uid_t uid;
+		gid_t gid;
+
+		if (sm_jail_resolve_ids(arg + 10, &uid, &gid, &err)) {
+			cli_print_error(&err);
+			return -1;
+		}
+		o->jail_user = arg + 10;
+		return 0;
+	}
 	fprintf(stderr, "supermachine: --security-opt %s: not supported (only "
-			"seccomp=unconfined)\n",
+			"seccomp=unconfined, jail=off, jail-user=USER)\n",
 		arg);
 	return -1;
 }
@@ -59,10 +76,25 @@ int cli_security_opt(const char *arg, struct sm_run_options *o)
 #define SANITIZED 0
 #endif
 
-int cli_enter_control(const struct sm_run_options *o)
+void cli_thread_policy(const struct sm_run_options *o)
+{
+	sm_sandbox_set_thread_policy(!o->seccomp_unconfined && !SANITIZED);
+	sm_jail_set_thread_policy(!o->jail_off);
+}
+
+bool cli_jails_main_thread(const struct sm_run_options *o)
+{
+	return !o->jail_off && !SANITIZED && geteuid() == 0;
+}
+
+int cli_enter_control(const struct sm_run_options *o, bool jail_main)
 {
 	struct sm_error err = {0};
 
+	if (jail_main && sm_jail_process(&err)) {
+		cli_print_error(&err);
+		return -1;
+	}
 	if (o->seccomp_unconfined || SANITIZED)
 		return 0;
 	if (sm_sandbox_enter_role(SM_ROLE_CONTROL, &err)) {

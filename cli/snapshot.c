@@ -3,7 +3,9 @@
  * DIR (state, memory, vm.conf) and lets it go on; `supermachine restore
  * DIR` resumes it, any number of times.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +15,77 @@
 
 #include "cli.h"
 #include "ctr.h"
+#include "util/error.h"
+
+/*
+ * A fresh directory inside DIR for the VMM to write: a jailed VMM sees no
+ * host path and writes as the jail's uid, so it gets this directory's
+ * descriptor, owned by that uid (docs/security.md, "Jail").
+ */
+static int make_staging(const struct ctr *ct, const char *dir, char *staging,
+			size_t size)
+{
+	json_t *uid = json_object_get(ct->meta, "jail_uid");
+	json_t *gid = json_object_get(ct->meta, "jail_gid");
+	int fd;
+
+	if ((size_t)snprintf(staging, size, "%s/.staging-XXXXXX", dir) >= size ||
+	    !mkdtemp(staging))
+		return -1;
+	fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && json_is_integer(uid) && json_is_integer(gid) &&
+	    fchown(fd, (uid_t)json_integer_value(uid),
+		   (gid_t)json_integer_value(gid)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		rmdir(staging);
+	return fd;
+}
+
+/* Moves what the VMM wrote into DIR, owned by the caller again. */
+static int take_staged(const char *staging, const char *dir)
+{
+	DIR *d = opendir(staging);
+	struct dirent *e;
+	char from[PATH_MAX], to[PATH_MAX];
+	int ret = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_REG)
+			continue; /* ".", "..", and nothing else is ours */
+		if ((size_t)snprintf(from, sizeof(from), "%s/%s", staging,
+				     e->d_name) >= sizeof(from) ||
+		    (size_t)snprintf(to, sizeof(to), "%s/%s", dir, e->d_name) >=
+			sizeof(to) ||
+		    lchown(from, getuid(), getgid()) || rename(from, to))
+			ret = -1;
+	}
+	closedir(d);
+	return ret;
+}
+
+static void drop_staging(const char *staging)
+{
+	DIR *d = opendir(staging);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..")))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(staging);
+}
 
 int cmd_snapshot(int argc, char **argv)
 {
 	struct sm_error err = { 0 };
-	char abs[PATH_MAX];
+	char abs[PATH_MAX], staging[PATH_MAX];
+	int fd = -1;
 	json_t *req, *reply = NULL;
 	struct ctr ct = { 0 };
 	int r;
@@ -38,8 +106,17 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	req = json_pack("{s:s, s:s}", "op", "snapshot", "dir", abs);
 	r = ctr_find(&ct, argv[1], &err);
+	if (!r && (r = ctr_load(&ct, &err)) == 0 &&
+	    (fd = make_staging(&ct, abs, staging, sizeof(staging))) < 0)
+		r = sm_err_errno(&err, "snapshot: a directory in %s", abs);
 	if (!r)
-		r = ctr_request(&ct, req, NULL, 0, &reply, NULL, &err);
+		r = ctr_request(&ct, req, &fd, 1, &reply, NULL, &err);
+	if (!r && take_staged(staging, abs))
+		r = sm_err_errno(&err, "snapshot: moving the files into %s", abs);
+	if (fd >= 0) {
+		close(fd);
+		drop_staging(staging);
+	}
 	if (r)
 		cli_print_error(&err);
 	json_decref(req);

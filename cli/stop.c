@@ -6,9 +6,26 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cli.h"
 #include "ctr.h"
+
+/*
+ * The VM's process answered once its guest process ended; its record
+ * says so a moment later (a jailed VMM's keeper writes it after reaping
+ * it): wait for that, as docker stop returns with the container exited.
+ */
+static void wait_recorded(struct ctr *ct)
+{
+	for (int i = 0; i < 500; i++) { /* 10 s */
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		if (ctr_load(ct, NULL) || !ctr_running(ct))
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
 
 int cmd_stop(int argc, char **argv)
 {
@@ -49,6 +66,7 @@ int cmd_stop(int argc, char **argv)
 			cli_print_error(&err);
 			status = 1;
 		} else {
+			wait_recorded(&ct);
 			printf("%s\n", argv[i]);
 		}
 		json_decref(req);

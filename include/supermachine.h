@@ -246,6 +246,15 @@ struct sm_run_options {
 					* 0: each thread of the VM (vCPU,
 					* devices, network, its session)
 					* enters its role's filter */
+	/* the jail (issue 15, docs/security.md "Jail") */
+	int jail_off;                  /* 1: the VM's threads keep the
+					* caller's root, ids and capabilities
+					* (--security-opt jail=off) */
+	const char *jail_user;         /* ids jailed threads take: "NAME",
+					* "UID" or "UID:GID"; NULL: the user
+					* "supermachine" if any, else
+					* 65534:65534 (--security-opt
+					* jail-user=...) */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */
@@ -337,6 +346,15 @@ SM_API int sm_signal_number(const char *name);
  */
 SM_API int sm_vm_ports(struct sm_vm *vm, char *buf, size_t size,
 		       struct sm_error *err);
+/*
+ * The anonymous volume directories this VM's create made (for -v GUEST
+ * and the image's VOLUME entries), one absolute path a line, into buf.
+ * For a caller that removes them itself once the VM's process ended, as
+ * the CLI's keeper of a jailed VMM does (docs/security.md, "Jail").
+ * -ENOSPC when buf is too small.
+ */
+SM_API int sm_vm_anonymous_volumes(struct sm_vm *vm, char *buf, size_t size,
+				   struct sm_error *err);
 /* Stops the VM if it still runs and frees everything. */
 SM_API void sm_vm_destroy(struct sm_vm *vm);
 

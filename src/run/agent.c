@@ -502,6 +502,8 @@ static int run_session(struct session *s, const struct run_spec *spec,
 	io->hello_ns = now_ns();
 	if (!ret && s->resumed) {
 		/* a restored VM whose process runs already: just relay */
+		if (io->before_spec)
+			ret = io->before_spec(io->before_spec_opaque, err);
 		io->spec_sent = true;
 	} else {
 		if (!ret && !spec)
@@ -509,6 +511,8 @@ static int run_session(struct session *s, const struct run_spec *spec,
 				     "the snapshot was taken before its process started");
 		if (!ret && io->on_hello)
 			io->on_hello(io->on_hello_opaque);
+		if (!ret && io->before_spec)
+			ret = io->before_spec(io->before_spec_opaque, err);
 		if (!ret)
 			ret = send_spec(s->fd, spec, err);
 		io->spec_sent = !ret;

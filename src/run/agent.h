@@ -42,6 +42,10 @@ struct agent_io {
 	 */
 	void (*on_hello)(void *opaque);
 	void *on_hello_opaque;
+	/* Called after on_hello, right before the spec goes out (or before
+	 * relaying a resumed process); a failure ends the session. */
+	int (*before_spec)(void *opaque, struct sm_error *err);
+	void *before_spec_opaque;
 	bool spec_sent; /* out: the process spec reached the guest */
 	uint64_t connected_ns, hello_ns; /* out: CLOCK_MONOTONIC stamps */
 };

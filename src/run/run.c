@@ -582,6 +582,47 @@ static void note_timing(struct sm_vm *h, bool restored)
 	     (now - h->io.hello_ns) / 1e6, (now - h->w.t0) / 1e6);
 }
 
+/*
+ * The threads a VM's devices start while it is built (slirp, tap, vsock,
+ * FUSE workers) take the building thread's seccomp and jail policies:
+ * o's, for the call.
+ */
+struct policy {
+	bool seccomp, jail;
+};
+
+static struct policy policy_now(void)
+{
+	return (struct policy){sm_sandbox_thread_policy(),
+			       sm_jail_thread_policy()};
+}
+
+static void policy_set(struct policy p)
+{
+	sm_sandbox_set_thread_policy(p.seccomp);
+	sm_jail_set_thread_policy(p.jail);
+}
+
+static struct policy policy_of(const struct sm_run_options *o)
+{
+	bool full = o && o->size >= sizeof(*o);
+
+	return (struct policy){!(full && o->seccomp_unconfined),
+			       !(full && o->jail_off)};
+}
+
+/*
+ * before_spec: the session thread needs the host's files (a template to
+ * save, a cold boot to retry) only until the image's process starts; it
+ * jails itself then (docs/security.md, "Jail").
+ */
+static int jail_session(void *opaque, struct sm_error *err)
+{
+	struct sm_vm *h = opaque;
+
+	return policy_of(&h->o).jail ? sm_jail_thread(SM_ROLE_CONTROL, err) : 0;
+}
+
 static void *session_thread(void *arg)
 {
 	struct sm_vm *h = arg;
@@ -593,6 +634,8 @@ static void *session_thread(void *arg)
 		restored = h->use_template && h->w.t.usable;
 		h->io.on_hello = h->use_template && !restored ? save_template : NULL;
 		h->io.on_hello_opaque = &h->w;
+		h->io.before_spec = jail_session;
+		h->io.before_spec_opaque = h;
 		h->io.stop_fd = h->w.vm->stop_efd;
 		h->vcpus_ns = vm_now_ns();
 		ret = vm_start_vcpus(h->w.vm, err);
@@ -627,12 +670,12 @@ static void *session_thread(void *arg)
  * starts take h's seccomp policy. */
 static int start_session_thread(struct sm_vm *h)
 {
-	bool saved = sm_sandbox_thread_policy();
+	struct policy saved = policy_now();
 	int ret;
 
-	sm_sandbox_set_thread_policy(!h->o.seccomp_unconfined);
+	policy_set(policy_of(&h->o));
 	ret = sm_thread_start(&h->thread, SM_ROLE_CONTROL, session_thread, h);
-	sm_sandbox_set_thread_policy(saved);
+	policy_set(saved);
 	return ret;
 }
 
@@ -960,16 +1003,16 @@ static int vm_restore_dir(struct sm_store *store, const char *dir,
 	return 0;
 }
 
-/*
- * The threads a VM's devices start while it is built (slirp, tap, vsock)
- * take the building thread's seccomp policy: o's, for the call.
- */
 static int with_policy(const struct sm_run_options *o, struct sm_error *err)
 {
-	bool on = !(o && o->size >= sizeof(*o) && o->seccomp_unconfined);
-	int ret = on ? sm_sandbox_available(err) : 0;
+	struct policy p = policy_of(o);
+	int ret = p.seccomp ? sm_sandbox_available(err) : 0;
 
-	sm_sandbox_set_thread_policy(on);
+	if (!ret && p.jail)
+		ret = sm_jail_setup(o && o->size >= sizeof(*o) ? o->jail_user
+							       : NULL,
+				    err);
+	policy_set(p);
 	return ret;
 }
 
@@ -977,12 +1020,12 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 			const struct sm_run_options *o, struct sm_vm **out,
 			struct sm_error *err)
 {
-	bool saved = sm_sandbox_thread_policy();
+	struct policy saved = policy_now();
 	int ret = with_policy(o, err);
 
 	if (!ret)
 		ret = vm_handle_create(store, image, o, out, err);
-	sm_sandbox_set_thread_policy(saved);
+	policy_set(saved);
 	return ret;
 }
 
@@ -990,13 +1033,37 @@ SM_API int sm_vm_restore(struct sm_store *store, const char *dir,
 			 const struct sm_run_options *o, struct sm_vm **out,
 			 struct sm_error *err)
 {
-	bool saved = sm_sandbox_thread_policy();
+	struct policy saved = policy_now();
 	int ret = with_policy(o, err);
 
 	if (!ret)
 		ret = vm_restore_dir(store, dir, o, out, err);
-	sm_sandbox_set_thread_policy(saved);
+	policy_set(saved);
 	return ret;
+}
+
+SM_API int sm_vm_anonymous_volumes(struct sm_vm *h, char *buf, size_t size,
+				   struct sm_error *err)
+{
+	size_t at = 0;
+
+	if (!h || !buf || !size)
+		return sm_err(err, -EINVAL, "sm_vm_anonymous_volumes: a VM and a buffer are required");
+	buf[0] = '\0';
+	for (size_t i = 0; i < h->vols.n; i++) {
+		const char *d = h->vols.m[i].anon_dir;
+		int n;
+
+		if (!d)
+			continue;
+		n = snprintf(buf + at, size - at, "%s\n", d);
+		if (n < 0 || (size_t)n >= size - at) {
+			buf[at] = '\0';
+			return sm_err(err, -ENOSPC, "anonymous volumes: %zu bytes are too few", size);
+		}
+		at += (size_t)n;
+	}
+	return 0;
 }
 
 SM_API void sm_vm_destroy(struct sm_vm *h)

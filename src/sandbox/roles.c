@@ -122,6 +122,17 @@ static const char *const control_calls[] = {"open",
 					    "kill",
 					    "statx",
 					    "seccomp",
+					    /* the jail (jail.c): each needs a
+					     * capability a jailed thread no
+					     * longer has */
+					    "unshare",
+					    "mount",
+					    "chroot",
+					    "setgroups",
+					    "setresuid",
+					    "setresgid",
+					    "capget",
+					    "capset",
 					    NULL};
 
 /* The FUSE file work runs on each share's worker (fuse role), not here. */

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "supermachine.h"
 
@@ -73,5 +74,44 @@ int sm_sandbox_print(enum sm_thread_role role, FILE *f);
  * -EINVAL with the first missing call in err.
  */
 int sm_sandbox_check_subsets(struct sm_error *err);
+
+/* ---- the jail (src/sandbox/jail.c, docs/security.md "Jail") ---- */
+
+/*
+ * Once per VM, before its threads start: resolves the ids jailed threads
+ * take (user: "NAME", "UID" or "UID:GID"; NULL: the user "supermachine"
+ * if there is one, else 65534:65534) and makes the empty root
+ * /run/supermachine/empty. Without root there is nothing to drop: jailed
+ * threads then only get no_new_privs and a working directory of their own.
+ */
+int sm_jail_setup(const char *user, struct sm_error *err);
+int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
+			struct sm_error *err);
+bool sm_jail_rootless(void);
+
+/* The calling thread's jail policy (on by default); sm_thread_start()
+ * passes it on. */
+void sm_jail_set_thread_policy(bool on);
+bool sm_jail_thread_policy(void);
+
+/*
+ * Jails the calling thread as role: its own root (the empty directory;
+ * the slirp thread's holds /etc/resolv.conf), the jail's uid and gid, no
+ * capabilities, no_new_privs; the control role also gets mount, IPC and
+ * UTS namespaces of its own. The fuse role keeps uid 0 and the file
+ * capabilities (it is chrooted to its share already). A thread without
+ * CAP_SYS_CHROOT (jailed by its creator, or no root) gets its own working
+ * directory and no_new_privs. sm_sandbox_enter_role() calls this for
+ * every role but control, whose threads jail themselves when they no
+ * longer need the host's files.
+ */
+int sm_jail_thread(enum sm_thread_role role, struct sm_error *err);
+
+/*
+ * The jail for a process's main thread once its VM runs: core dumps off,
+ * not dumpable (no ptrace from other processes of the jail's uid), the
+ * file limit fixed, then sm_jail_thread(SM_ROLE_CONTROL).
+ */
+int sm_jail_process(struct sm_error *err);
 
 #endif

@@ -196,6 +196,9 @@ int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err)
 
 	if ((unsigned)role >= SM_ROLE_COUNT)
 		return sm_err(err, -EINVAL, "seccomp: no role %d", role);
+	/* the jail first: its calls are not in the role's filter */
+	if (role != SM_ROLE_CONTROL && (ret = sm_jail_thread(role, err)))
+		return ret;
 	if (!sm_sandbox_thread_policy())
 		return 0;
 	pthread_once(&setup_once, setup);

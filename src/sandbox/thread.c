@@ -25,7 +25,7 @@ struct start {
 	void *(*fn)(void *);
 	void *arg;
 	enum sm_thread_role role;
-	bool on;
+	bool on, jail_on;
 };
 
 static void *enter_then_run(void *p)
@@ -35,6 +35,7 @@ static void *enter_then_run(void *p)
 
 	free(p);
 	sm_sandbox_set_thread_policy(s.on);
+	sm_jail_set_thread_policy(s.jail_on);
 	if (sm_sandbox_enter_role(s.role, &err)) {
 		char line[sizeof(err.msg) + 64];
 		int n = snprintf(line, sizeof(line),
@@ -57,7 +58,8 @@ int sm_thread_start(pthread_t *t, enum sm_thread_role role,
 
 	if (!s)
 		return ENOMEM;
-	*s = (struct start){fn, arg, role, sm_sandbox_thread_policy()};
+	*s = (struct start){fn, arg, role, sm_sandbox_thread_policy(),
+			    sm_jail_thread_policy()};
 	ret = pthread_create(t, NULL, enter_then_run, s);
 	if (ret)
 		free(s);

@@ -55,6 +55,7 @@ struct fs_dev {
 	bool worker_started, worker_ready, stop;
 	int confined;	 /* fuse_passthrough_confine's result */
 	bool sandbox_on; /* its creator's seccomp policy (sandbox.h) */
+	bool jail_on;    /* and jail policy */
 	struct sm_error worker_err;
 	uint32_t pending; /* a bit per queue notified and not yet served */
 	struct fs_call *call;
@@ -152,6 +153,7 @@ static void *fs_worker(void *arg)
 	/* Its filter comes after the chroot, so the fuse role needs neither
 	 * unshare nor chroot. */
 	sm_sandbox_set_thread_policy(fs->sandbox_on);
+	sm_jail_set_thread_policy(fs->jail_on);
 	if (ret >= 0) {
 		int r = sm_sandbox_enter_role(SM_ROLE_FUSE, &err);
 
@@ -201,6 +203,7 @@ static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 	int ret;
 
 	fs->sandbox_on = sm_sandbox_thread_policy();
+	fs->jail_on = sm_jail_thread_policy();
 	if (pthread_create(&fs->worker, NULL, fs_worker, dev))
 		return sm_err(err, -EAGAIN,
 			      "virtio-fs: cannot start its worker");

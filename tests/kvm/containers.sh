@@ -245,4 +245,54 @@ sed -i 's/^cpus .*/cpus 4294967297/' "$TMP/vhostile/vm.conf"
 sm restore -v "$TMP/vother:/data" "$TMP/vhostile" true
 expect ctr_restore_refuses_hostile_vm_conf '[ $rc = 125 ] && grep -q "vm.conf: line [0-9]*: cpus: not in 1..64" "$TMP/err"' \
 	"hostile cpus: $rc, $(head -c 300 "$TMP/err")"
+
+# ---- the jail (issue 15, docs/security.md "Jail"): a detached VMM's
+# process, looked at from the host ----
+field() { awk -v k="$1:" '$1 == k { print $2 }' "$2" 2>/dev/null; }
+sm run -d --pull never --name jailed "$IMG_BBOX" sh -c 'echo up; sleep 600'
+wait_for 120 '"$SM" logs jailed 2>/dev/null | grep -q up'
+jpid=$(grep -o '"pid": *[0-9]*' "$SUPERMACHINE_RUNTIME"/containers/$(cat "$TMP/out")/state | grep -o '[0-9]*$')
+jst=/proc/$jpid/status
+expect ctr_jail_main_thread '[ -n "$jpid" ] && [ "$(field Seccomp $jst)" = 2 ] && [ "$(field NoNewPrivs $jst)" = 1 ] &&
+	[ "$(field CapEff $jst)" = 0000000000000000 ] && [ "$(field Uid $jst)" != 0 ] && [ "$(readlink /proc/$jpid/root)" != / ]' \
+	"pid $jpid: $(grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" $jst | tr '\t\n' ' ') root=$(readlink /proc/$jpid/root)"
+# every thread: filtered and no_new_privs; root only with the FUSE
+# workers' file capabilities (chown, dac_override, dac_read_search,
+# fowner, fsetid), each chrooted to its share; every other thread jailed
+jbad=
+for t in /proc/$jpid/task/*; do
+	uid=$(field Uid $t/status) cap=$(field CapEff $t/status) root=$(readlink $t/root)
+	[ "$(field Seccomp $t/status)" = 2 ] && [ "$(field NoNewPrivs $t/status)" = 1 ] || jbad="$jbad ${t##*/}:filter"
+	if [ "$uid" = 0 ]; then
+		[ "$cap" = 000000000000001f ] && [ "$root" != / ] || jbad="$jbad ${t##*/}:uid0,cap=$cap,root=$root"
+	else
+		[ "$cap" = 0000000000000000 ] && [ "$root" != / ] || jbad="$jbad ${t##*/}:cap=$cap,root=$root"
+	fi
+done
+expect ctr_jail_every_thread '[ -d /proc/$jpid/task ] && [ -z "$jbad" ]' "threads out of their jail:$jbad"
+sm exec jailed sh -c 'echo in-jail'
+expect ctr_jail_exec_works '[ $rc = 0 ] && grep -qx in-jail "$TMP/out"' "exec: $rc $(head -c 200 "$TMP/err")"
+sm snapshot jailed "$TMP/jsnap"
+expect ctr_jail_snapshot_works '[ $rc = 0 ] && [ -f "$TMP/jsnap/vm.conf" ] && [ "$(stat -c %u "$TMP/jsnap/vm.conf")" = "$(id -u)" ] &&
+	[ -z "$(ls -A "$TMP/jsnap" | grep staging)" ]' "snapshot: $rc $(head -c 200 "$TMP/err"); $(ls -la "$TMP/jsnap" 2>&1 | head -c 300)"
+sm restore "$TMP/jsnap" echo restored
+expect ctr_jail_snapshot_restores '[ $rc = 0 ] && grep -qx restored "$TMP/out"' "restore: $rc $(head -c 200 "$TMP/err")"
+sm stop -t 1 jailed
+expect ctr_jail_stop_records_exit '[ $rc = 0 ] && state_of jailed | grep -q "Exited"' \
+	"stop: $rc; $(state_of jailed)"
+sm rm jailed
+nvols() { ls "$SUPERMACHINE_ROOT/volumes" 2>/dev/null | wc -l; }
+vols_before=$(nvols)
+sm run -d --pull never --rm --name jailrm -v /anon "$IMG_BBOX" sh -c 'echo up; touch /anon/x; sleep 2'
+jrm_id=$(cat "$TMP/out")
+wait_for 120 '[ ! -e "$SUPERMACHINE_RUNTIME/containers/$jrm_id" ]'
+expect ctr_jail_rm_removes_record_and_volume '[ -n "$jrm_id" ] && [ ! -e "$SUPERMACHINE_RUNTIME/containers/$jrm_id" ] &&
+	[ "$(nvols)" = "$vols_before" ]' \
+	"--rm left records: $(ls "$SUPERMACHINE_RUNTIME/containers" 2>&1 | head -c 200); volumes $vols_before before, $(nvols) after"
+sm run -d --pull never --security-opt jail=off --name unjailed "$IMG_BBOX" sh -c 'echo up; sleep 600'
+wait_for 120 '"$SM" logs unjailed 2>/dev/null | grep -q up'
+upid=$(grep -o '"pid": *[0-9]*' "$SUPERMACHINE_RUNTIME"/containers/$(cat "$TMP/out")/state | grep -o '[0-9]*$')
+expect ctr_jail_off_keeps_root '[ -n "$upid" ] && [ "$(field Uid /proc/$upid/status)" = 0 ] && [ "$(readlink /proc/$upid/root)" = / ]' \
+	"jail=off: $(grep -E "^(Uid|CapEff):" /proc/$upid/status 2>&1 | tr '\t\n' ' ')"
+sm rm -f unjailed
 exit 0

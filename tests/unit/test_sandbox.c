@@ -341,6 +341,10 @@ TEST(filter_cost_is_small)
 
 int main(void)
 {
+	/* as sm_vm_create() does before any thread: the ids are resolved
+	 * (NSS) outside every filter */
+	if (sm_jail_setup(NULL, NULL))
+		return 1;
 	RUN(roles_allow_their_calls);
 	RUN(forbidden_calls_stop_with_a_line);
 	RUN(control_allows_what_every_role_allows);

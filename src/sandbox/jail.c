@@ -1,0 +1,331 @@
+/*
+ * The jail (docs/security.md, "Jail"): what a VMM thread may reach on the
+ * host besides its system calls. A jailed thread has its own root (an
+ * empty, read-only directory), an unprivileged uid and gid, no
+ * capabilities (bounding set included) and no_new_privs.
+ *
+ * Credentials and the root are per thread in Linux, and glibc's setuid()
+ * family changes every thread of the process, so this file uses the raw
+ * system calls: each thread jails itself at its start, and the FUSE
+ * workers (which must create files as the guest's users) keep uid 0 with
+ * only the file capabilities, chrooted to their share.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+#include "util/error.h"
+
+#define JAIL_PARENT "/run/supermachine"
+#define JAIL_ROOT JAIL_PARENT "/empty"
+#define NOBODY 65534
+
+/* What a FUSE worker keeps: creating, chowning and reading files as the
+ * guest's users do (virtiofsd keeps the same set). */
+static const int fuse_caps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE,
+				CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID};
+
+static struct {
+	pthread_mutex_t lock;
+	bool ready;    /* the root directory exists */
+	bool rootless; /* started without root: nothing to drop */
+	uid_t uid;
+	gid_t gid;
+} jail = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread bool jail_off;
+
+void sm_jail_set_thread_policy(bool on)
+{
+	jail_off = !on;
+}
+
+bool sm_jail_thread_policy(void)
+{
+	return !jail_off;
+}
+
+/* "NAME", "UID" or "UID:GID"; NULL or "": the default. */
+int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
+			struct sm_error *err)
+{
+	char *end;
+	unsigned long u, g;
+	struct passwd *pw;
+
+	if (!user || !*user) {
+		pw = getpwnam("supermachine");
+		*uid = pw ? pw->pw_uid : NOBODY;
+		*gid = pw ? pw->pw_gid : NOBODY;
+		return 0;
+	}
+	u = strtoul(user, &end, 10);
+	if (end != user && (*end == '\0' || *end == ':')) {
+		g = *end ? strtoul(end + 1, &end, 10) : u;
+		if (*end || u == 0 || g == 0 || u > 0xfffffffe || g > 0xfffffffe)
+			return sm_err(err, -EINVAL,
+				      "sandbox user %s: want UID[:GID], "
+				      "neither 0", user);
+		*uid = (uid_t)u;
+		*gid = (gid_t)g;
+		return 0;
+	}
+	pw = getpwnam(user);
+	if (!pw || pw->pw_uid == 0)
+		return sm_err(err, -EINVAL, "sandbox user %s: %s", user,
+			      pw ? "is root" : "no such user");
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* The shared root: empty, owned by root, nobody may write it. */
+static int make_root(struct sm_error *err)
+{
+	struct stat st;
+
+	if (mkdir(JAIL_PARENT, 0755) < 0 && errno != EEXIST)
+		return sm_err_errno(err, "jail: mkdir %s", JAIL_PARENT);
+	if (mkdir(JAIL_ROOT, 0555) < 0 && errno != EEXIST)
+		return sm_err_errno(err, "jail: mkdir %s", JAIL_ROOT);
+	if (lstat(JAIL_ROOT, &st) < 0)
+		return sm_err_errno(err, "jail: %s", JAIL_ROOT);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0222) ||
+	    st.st_nlink != 2)
+		return sm_err(err, -EPERM,
+			      "jail: %s must be an empty directory that only "
+			      "root owns and nobody can write", JAIL_ROOT);
+	return 0;
+}
+
+int sm_jail_setup(const char *user, struct sm_error *err)
+{
+	uid_t uid;
+	gid_t gid;
+	int ret = sm_jail_resolve_ids(user, &uid, &gid, err);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&jail.lock);
+	jail.rootless = geteuid() != 0;
+	if (!jail.rootless && !jail.ready)
+		ret = make_root(err);
+	if (!ret) {
+		jail.uid = uid; /* the last VM's choice holds for new threads */
+		jail.gid = gid;
+		jail.ready = true;
+	}
+	pthread_mutex_unlock(&jail.lock);
+	return ret;
+}
+
+/* ---- steps, each on the calling thread only ---- */
+
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {0};
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static bool kept(const int *keep, size_t n, int cap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == cap)
+			return true;
+	return false;
+}
+
+/* Needs CAP_SETPCAP, so before the ids change. */
+static int drop_bounding(const int *keep, size_t n)
+{
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (!kept(keep, n, c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+static int set_caps(const int *keep, size_t n)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		d[keep[i] / 32].effective |= 1u << (keep[i] % 32);
+		d[keep[i] / 32].permitted |= 1u << (keep[i] % 32);
+	}
+	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+/*
+ * libslirp reads /etc/resolv.conf again each time a guest's DNS query
+ * finds its copy older than a second: the slirp thread's root is a small
+ * read-only tmpfs holding only that file, bound read-only from the host.
+ */
+static int resolv_root(void)
+{
+	const unsigned long ro = MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+				 MS_NOEXEC;
+	int fd;
+
+	if (mount("tmpfs", JAIL_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=16k,nr_inodes=8,mode=0555") < 0 ||
+	    mkdir(JAIL_ROOT "/etc", 0555) < 0)
+		return -errno;
+	fd = open(JAIL_ROOT "/etc/resolv.conf", O_CREAT | O_WRONLY | O_CLOEXEC,
+		  0444);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (access("/etc/resolv.conf", F_OK) == 0 &&
+	    (mount("/etc/resolv.conf", JAIL_ROOT "/etc/resolv.conf", NULL,
+		   MS_BIND, NULL) < 0 ||
+	     mount(NULL, JAIL_ROOT "/etc/resolv.conf", NULL, MS_BIND | ro,
+		   NULL) < 0))
+		return -errno;
+	return mount(NULL, JAIL_ROOT, NULL, ro, NULL) < 0 ? -errno : 0;
+}
+
+/*
+ * An own root: the empty directory, mounted read-only, nosuid, nodev,
+ * noexec in a mount namespace of this thread's own when namespaces is
+ * set (with IPC and UTS namespaces too).
+ */
+static int own_root(bool namespaces, bool resolv)
+{
+	const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
+				 MS_NODEV | MS_NOEXEC;
+	int ret = 0;
+
+	if (unshare(CLONE_FS | (namespaces ? CLONE_NEWNS | CLONE_NEWIPC |
+						 CLONE_NEWUTS : 0)) < 0)
+		return -errno;
+	if (namespaces &&
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+	if (resolv)
+		ret = resolv_root();
+	else if (namespaces &&
+		 (mount(JAIL_ROOT, JAIL_ROOT, NULL, MS_BIND, NULL) < 0 ||
+		  mount(NULL, JAIL_ROOT, NULL, ro, NULL) < 0))
+		ret = -errno;
+	if (!ret && (chroot(JAIL_ROOT) < 0 || chdir("/") < 0))
+		ret = -errno;
+	return ret;
+}
+
+static int drop_ids(void)
+{
+	if (syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresgid, jail.gid, jail.gid, jail.gid) < 0 ||
+	    syscall(SYS_setresuid, jail.uid, jail.uid, jail.uid) < 0)
+		return -errno;
+	return 0;
+}
+
+static int jail_steps(enum sm_thread_role role, bool namespaces,
+		      const char **step)
+{
+	int ret = 0;
+
+	/* without CAP_SYS_CHROOT the thread was jailed by its creator (or
+	 * the VMM runs without root): it keeps that, with a cwd of its own */
+	if (jail.rootless || !has_cap(CAP_SYS_CHROOT)) {
+		*step = "unshare";
+		return role == SM_ROLE_FUSE || unshare(CLONE_FS) == 0 ? 0 : -errno;
+	}
+	if (role == SM_ROLE_FUSE) { /* already chrooted to its share */
+		const size_t n = sizeof(fuse_caps) / sizeof(fuse_caps[0]);
+
+		*step = "capabilities";
+		ret = drop_bounding(fuse_caps, n);
+		return ret ? ret : set_caps(fuse_caps, n);
+	}
+	*step = "root";
+	ret = own_root(namespaces || role == SM_ROLE_SLIRP,
+		       role == SM_ROLE_SLIRP);
+	if (!ret) {
+		*step = "bounding set";
+		ret = drop_bounding(NULL, 0);
+	}
+	if (!ret) {
+		*step = "uid and gid"; /* clears the capabilities too */
+		ret = drop_ids();
+	}
+	if (!ret) {
+		*step = "capabilities";
+		ret = set_caps(NULL, 0);
+	}
+	return ret;
+}
+
+static int jail_enter(enum sm_thread_role role, bool namespaces,
+		      struct sm_error *err)
+{
+	const char *step = "setup";
+	int ret = 0;
+
+	if (jail_off)
+		return 0;
+	if (!jail.ready && (ret = sm_jail_setup(NULL, err)))
+		return ret;
+	ret = jail_steps(role, namespaces, &step);
+	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		ret = -errno, step = "no_new_privs";
+	if (ret)
+		return sm_err(err, ret, "jail: the %s thread: %s: %s",
+			      sm_role_name(role), step, strerror(-ret));
+	return 0;
+}
+
+int sm_jail_thread(enum sm_thread_role role, struct sm_error *err)
+{
+	/* namespaces cost ~0.1 ms a thread: device threads, whose filters
+	 * allow no mount or IPC calls, get the root and ids only */
+	return jail_enter(role, role == SM_ROLE_CONTROL, err);
+}
+
+int sm_jail_process(struct sm_error *err)
+{
+	struct rlimit core = {0, 0}, nofile;
+	int ret;
+
+	if (jail_off)
+		return 0;
+	/* guest memory must never land in a core file; same-uid processes
+	 * (other VMMs) must not ptrace this one */
+	if (setrlimit(RLIMIT_CORE, &core) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return sm_err_errno(err, "jail: core dumps off");
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_max = nofile.rlim_cur; /* never raised again */
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	ret = jail_enter(SM_ROLE_CONTROL, true, err);
+	return ret;
+}
+
+bool sm_jail_rootless(void)
+{
+	return jail.rootless;
+}

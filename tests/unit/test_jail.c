@@ -1,0 +1,264 @@
+/*
+ * src/sandbox/jail.c: a jailed thread's ids, capabilities, root and
+ * namespaces, looked at from inside (what it can still do) and from its
+ * process's main thread (/proc/self/task/TID). Each case runs in a
+ * forked child, in a thread started by sm_thread_start() with the seccomp
+ * filters off, so that only the jail is under test. Needs root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+#include "test.h"
+
+/* What a thread saw of itself once jailed (filled in the child). */
+struct seen {
+	uid_t uid, euid, suid;
+	gid_t gid;
+	uint32_t cap_eff, cap_eff_hi;
+	int nnp, bnd_sys_admin;
+	int passwd_errno, setuid_errno, chroot_errno, unshare_errno;
+	int resolv_ok;
+	pid_t tid;
+};
+
+static int report[2], release[2];
+static struct seen *seen_out;
+
+static void *look(void *arg)
+{
+	struct seen *s = seen_out;
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {0};
+	char c;
+
+	(void)arg;
+	syscall(SYS_getresuid, &s->uid, &s->euid, &s->suid);
+	s->gid = getgid();
+	syscall(SYS_capget, &h, d);
+	s->cap_eff = d[0].effective;
+	s->cap_eff_hi = d[1].effective;
+	s->nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	s->bnd_sys_admin = prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0);
+	s->passwd_errno = access("/etc/passwd", F_OK) ? errno : 0;
+	s->resolv_ok = access("/etc/resolv.conf", R_OK) == 0;
+	s->setuid_errno = syscall(SYS_setresuid, 0, 0, 0) ? errno : 0;
+	s->chroot_errno = chroot("/") ? errno : 0;
+	s->unshare_errno = unshare(CLONE_NEWNS) ? errno : 0;
+	s->tid = (pid_t)syscall(SYS_gettid);
+	/* let the main thread read /proc/self/task/TID, then end */
+	if (write(report[1], "r", 1) != 1 || read(release[0], &c, 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+static void *jail_then_look(void *arg)
+{
+	struct sm_error err = {0};
+
+	if (sm_jail_thread(SM_ROLE_CONTROL, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		_exit(4);
+	}
+	return look(arg);
+}
+
+/* /proc/self/task/TID facts, read by the child's main thread. */
+struct outside {
+	char root[256];
+	int same_mnt_ns, same_ipc_ns;
+};
+
+static bool same_ns(pid_t tid, const char *ns)
+{
+	char a[64], b[64], pa[64];
+	ssize_t n, m;
+
+	snprintf(pa, sizeof(pa), "/proc/self/task/%d/ns/%s", (int)tid, ns);
+	n = readlink(pa, a, sizeof(a) - 1);
+	snprintf(pa, sizeof(pa), "/proc/self/ns/%s", ns);
+	m = readlink(pa, b, sizeof(b) - 1);
+	return n > 0 && m > 0 && n == m && !memcmp(a, b, (size_t)n);
+}
+
+/*
+ * Starts a thread of role (a device role jails at sm_thread_start; the
+ * control role calls sm_jail_thread itself) in a child; fills *s and *o.
+ */
+static int jailed_child(enum sm_thread_role role, struct seen *s,
+			struct outside *o)
+{
+	struct seen *shm = mmap(NULL, sizeof(*s) + sizeof(*o),
+				PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status = -1;
+	pid_t pid;
+
+	if (shm == MAP_FAILED)
+		return -1;
+	memset(shm, 0, sizeof(*s) + sizeof(*o));
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct outside *out = (struct outside *)(shm + 1);
+		pthread_t t;
+		char path[64], c;
+		ssize_t n;
+
+		seen_out = shm;
+		if (pipe(report) || pipe(release))
+			_exit(2);
+		sm_sandbox_set_thread_policy(false);
+		if (sm_thread_start(&t, role,
+				    role == SM_ROLE_CONTROL ? jail_then_look
+							    : look,
+				    NULL))
+			_exit(3);
+		if (read(report[0], &c, 1) != 1)
+			_exit(5);
+		snprintf(path, sizeof(path), "/proc/self/task/%d/root",
+			 (int)shm->tid);
+		n = readlink(path, out->root, sizeof(out->root) - 1);
+		out->root[n > 0 ? n : 0] = '\0';
+		out->same_mnt_ns = same_ns(shm->tid, "mnt");
+		out->same_ipc_ns = same_ns(shm->tid, "ipc");
+		if (write(release[1], "g", 1) != 1)
+			_exit(6);
+		pthread_join(t, NULL);
+		_exit(0); /* no leak check: it would clone and ptrace */
+	}
+	waitpid(pid, &status, 0);
+	*s = *shm;
+	*o = *(struct outside *)(shm + 1);
+	munmap(shm, sizeof(*s) + sizeof(*o));
+	return status;
+}
+
+TEST(device_thread_is_jailed)
+{
+	struct seen s;
+	struct outside o;
+	uid_t uid;
+	gid_t gid;
+	int st = jailed_child(SM_ROLE_VCPU, &s, &o);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(s.nnp, 1);
+	if (geteuid() != 0)
+		return;
+	CHECK_EQ(sm_jail_resolve_ids(NULL, &uid, &gid, NULL), 0);
+	CHECK(s.uid == uid && s.euid == uid && s.suid == uid && s.gid == gid);
+	CHECK(s.cap_eff == 0 && s.cap_eff_hi == 0);
+	CHECK_EQ(s.bnd_sys_admin, 0);
+	CHECK_EQ(s.passwd_errno, ENOENT); /* its root is empty */
+	CHECK_EQ(s.setuid_errno, EPERM);
+	CHECK_EQ(s.chroot_errno, EPERM);
+	CHECK_EQ(s.unshare_errno, EPERM);
+	CHECK(!strcmp(o.root, "/run/supermachine/empty"));
+	/* the main thread keeps the host's root */
+	CHECK(access("/etc/passwd", F_OK) == 0);
+}
+
+TEST(fuse_thread_keeps_only_file_capabilities)
+{
+	struct seen s;
+	struct outside o;
+	int st = jailed_child(SM_ROLE_FUSE, &s, &o);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(s.nnp, 1);
+	if (geteuid() != 0)
+		return;
+	CHECK_EQ(s.uid, 0);
+	/* chown, dac_override, dac_read_search, fowner, fsetid */
+	CHECK_EQ(s.cap_eff, 0x1f);
+	CHECK_EQ(s.cap_eff_hi, 0);
+	CHECK_EQ(s.bnd_sys_admin, 0);
+	CHECK_EQ(s.chroot_errno, EPERM);
+}
+
+TEST(slirp_root_holds_only_resolv_conf)
+{
+	struct seen s;
+	struct outside o;
+	int st = jailed_child(SM_ROLE_SLIRP, &s, &o);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (geteuid() != 0)
+		return;
+	CHECK_EQ(s.passwd_errno, ENOENT);
+	CHECK(s.resolv_ok == (access("/etc/resolv.conf", R_OK) == 0));
+	CHECK(s.cap_eff == 0 && s.uid != 0);
+	CHECK(!o.same_mnt_ns);
+}
+
+TEST(control_thread_gets_namespaces)
+{
+	struct seen s;
+	struct outside o;
+	int st = jailed_child(SM_ROLE_CONTROL, &s, &o);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(s.nnp, 1);
+	if (geteuid() != 0)
+		return;
+	CHECK(s.uid != 0 && s.cap_eff == 0);
+	CHECK(!o.same_mnt_ns && !o.same_ipc_ns);
+	CHECK(!strcmp(o.root, "/run/supermachine/empty"));
+	CHECK_EQ(s.passwd_errno, ENOENT);
+}
+
+TEST(jail_off_changes_nothing)
+{
+	struct seen s;
+	struct outside o;
+	int st;
+
+	sm_jail_set_thread_policy(false);
+	st = jailed_child(SM_ROLE_VCPU, &s, &o);
+	sm_jail_set_thread_policy(true);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(s.uid, geteuid());
+	CHECK_EQ(s.passwd_errno, 0);
+	CHECK(!strcmp(o.root, "/"));
+}
+
+TEST(ids_resolve)
+{
+	uid_t u;
+	gid_t g;
+
+	CHECK_EQ(sm_jail_resolve_ids("1234:5678", &u, &g, NULL), 0);
+	CHECK(u == 1234 && g == 5678);
+	CHECK_EQ(sm_jail_resolve_ids("4321", &u, &g, NULL), 0);
+	CHECK(u == 4321 && g == 4321);
+	CHECK_EQ(sm_jail_resolve_ids("0", &u, &g, NULL), -EINVAL);
+	CHECK_EQ(sm_jail_resolve_ids("5:0", &u, &g, NULL), -EINVAL);
+	CHECK_EQ(sm_jail_resolve_ids("12x", &u, &g, NULL), -EINVAL);
+	CHECK_EQ(sm_jail_resolve_ids("root", &u, &g, NULL), -EINVAL);
+	CHECK_EQ(sm_jail_resolve_ids("no-such-user-here", &u, &g, NULL),
+		 -EINVAL);
+	CHECK_EQ(sm_jail_resolve_ids(NULL, &u, &g, NULL), 0);
+	CHECK(u != 0 && g != 0);
+}
+
+int main(void)
+{
+	RUN(device_thread_is_jailed);
+	RUN(fuse_thread_keeps_only_file_capabilities);
+	RUN(slirp_root_holds_only_resolv_conf);
+	RUN(control_thread_gets_namespaces);
+	RUN(jail_off_changes_nothing);
+	RUN(ids_resolve);
+	return test_summary();
+}
