@@ -132,6 +132,11 @@ int sm_jail_setup(const char *user, struct sm_error *err)
 	return ret;
 }
 
+int sm_jail_setup_once(void)
+{
+	return jail.ready ? 0 : sm_jail_setup(NULL, NULL);
+}
+
 /* ---- steps, each on the calling thread only ---- */
 
 static bool has_cap(int cap)
@@ -287,7 +292,10 @@ static int jail_enter(enum sm_thread_role role, bool namespaces,
 
 	if (jail_off)
 		return 0;
-	if (!jail.ready && (ret = sm_jail_setup(NULL, err)))
+	/* the fuse role needs neither ids nor the root (it runs in its
+	 * share's chroot already, where neither could be looked up) */
+	if (role != SM_ROLE_FUSE && !jail.ready &&
+	    (ret = sm_jail_setup(NULL, err)))
 		return ret;
 	ret = jail_steps(role, namespaces, &step);
 	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -88,6 +88,8 @@ int sm_jail_setup(const char *user, struct sm_error *err);
 int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
 			struct sm_error *err);
 bool sm_jail_rootless(void);
+/* sm_jail_setup(NULL) unless a setup happened already. */
+int sm_jail_setup_once(void);
 
 /* The calling thread's jail policy (on by default); sm_thread_start()
  * passes it on. */

@@ -58,6 +58,12 @@ int sm_thread_start(pthread_t *t, enum sm_thread_role role,
 
 	if (!s)
 		return ENOMEM;
+	/* the ids and the root are looked up here, in the creator: not in a
+	 * thread whose filter or root would not let it */
+	if (sm_jail_thread_policy() && sm_jail_setup_once()) {
+		free(s);
+		return EPERM;
+	}
 	*s = (struct start){fn, arg, role, sm_sandbox_thread_policy(),
 			    sm_jail_thread_policy()};
 	ret = pthread_create(t, NULL, enter_then_run, s);
