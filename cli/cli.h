@@ -30,6 +30,8 @@ int cmd_restore(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
 /* --security-opt ARG into o; -1 (message printed) when not supported. */
 int cli_security_opt(const char *arg, struct sm_run_options *o);
+/* --guest-limit KEY=N into o; -1 (message printed) when not valid. */
+int cli_guest_limit(const char *arg, struct sm_run_options *o);
 /*
  * The main thread once its VM runs: jailed when jail_main (a detached
  * VMM whose keeper does the record's last writes), then its seccomp

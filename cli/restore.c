@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		   "slirp:allow_host_loopback=true; default slirp); its volumes are\n"
 		   "bound to the directories given here (-v, --mount).\n"
 		   "--security-opt seccomp=unconfined: no seccomp filters (debugging);\n"
-		   "jail=off: no jail; jail-user=USER|UID[:GID]: the jail's ids.\n");
+		   "jail=off: no jail; jail-user=USER|UID[:GID]: the jail's ids.\n"
+		   "--guest-limit KEY=N: as run's.\n");
 }
 
 #define MAX_VOLS 64
@@ -127,6 +128,7 @@ int cmd_restore(int argc, char **argv)
 		{ "mount", required_argument, NULL, 'm' },
 		{ "network", required_argument, NULL, 'N' },
 		{ "security-opt", required_argument, NULL, 'S' },
+		{ "guest-limit", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -168,6 +170,10 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case 'S':
 			if (cli_security_opt(optarg, &o))
+				return CLI_EXIT_FAILURE;
+			break;
+		case 'L':
+			if (cli_guest_limit(optarg, &o))
 				return CLI_EXIT_FAILURE;
 			break;
 		default:

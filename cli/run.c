@@ -70,7 +70,11 @@ static void usage(FILE *out)
 		"                          capabilities (debugging; docs/security.md \"Jail\")\n"
 		"      --security-opt jail-user=USER|UID[:GID]\n"
 		"                          the ids jailed threads take (default: user\n"
-		"                          supermachine if any, else 65534:65534)\n");
+		"                          supermachine if any, else 65534:65534)\n"
+		"      --guest-limit KEY=N what the guest can make the VMM hold: share-nodes,\n"
+		"                          share-files, share-dax-maps, vsock-conns,\n"
+		"                          vsock-buffer (bytes, k/m/g), net-rx-frames\n"
+		"                          (docs/security.md \"Resource caps\")\n");
 }
 
 static int unsupported(const char *opt, const char *issue)
@@ -118,7 +122,7 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
        OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT,
        OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_NETWORK, OPT_MOUNT, OPT_TMPFS,
-       OPT_SECURITY_OPT };
+       OPT_SECURITY_OPT, OPT_GUEST_LIMIT };
 
 int cmd_run(int argc, char **argv)
 {
@@ -150,6 +154,7 @@ int cmd_run(int argc, char **argv)
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+		{ "guest-limit", required_argument, NULL, OPT_GUEST_LIMIT },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 },
 	};
@@ -264,6 +269,10 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_SECURITY_OPT:
 			if (cli_security_opt(optarg, &o))
+				return CLI_EXIT_FAILURE;
+			break;
+		case OPT_GUEST_LIMIT:
+			if (cli_guest_limit(optarg, &o))
 				return CLI_EXIT_FAILURE;
 			break;
 		case 'H':

@@ -255,6 +255,17 @@ struct sm_run_options {
 					* "supermachine" if any, else
 					* 65534:65534 (--security-opt
 					* jail-user=...) */
+	/* what a guest can make the VMM hold (issue 14, docs/security.md
+	 * "Resource caps", --guest-limit KEY=N); 0: the default. Over a
+	 * cap the guest gets an error, never the process. */
+	unsigned share_max_nodes;      /* per share: inodes known (ENFILE) */
+	unsigned share_max_files;      /* per share: open files (EMFILE) */
+	unsigned share_max_dax_maps;   /* per share: DAX mappings (ENOSPC) */
+	unsigned vsock_max_conns;      /* connections (refused: RST) */
+	unsigned long vsock_max_buffer;/* bytes queued for slow host sockets,
+					* all connections (over: reset) */
+	unsigned net_max_rx_frames;    /* frames queued for the guest (over:
+					* dropped, as a full NIC does) */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */

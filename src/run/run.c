@@ -218,6 +218,16 @@ static void fill_slots(struct vm_config *vc, const char *const *dirs,
 		};
 }
 
+/* The caps of o (0: each device's default) on every share. */
+static void share_caps(struct vm_config *vc, const struct sm_run_options *o)
+{
+	for (unsigned i = 0; i < vc->nshares; i++) {
+		vc->shares[i].max_nodes = o->share_max_nodes;
+		vc->shares[i].max_handles = o->share_max_files;
+		vc->shares[i].max_dax_mappings = o->share_max_dax_maps;
+	}
+}
+
 static void slots_from_set(const struct vol_set *set, const char **dirs,
 			   bool *ro)
 {
@@ -255,6 +265,7 @@ static int fill_config(const struct oci_image *img,
 						   .dax_window = DEFAULT_DAX_WINDOW };
 	slots_from_set(vols, dirs, ro);
 	fill_slots(vc, dirs, ro, img->rootfs);
+	share_caps(vc, o);
 	return ret;
 }
 
@@ -376,7 +387,9 @@ static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
 		return NULL;
 	}
 	h->vs = (struct virtio_vsock_config){ .accept = agent_accept,
-					      .accept_opaque = &h->agent };
+					      .accept_opaque = &h->agent,
+					      .max_conns = h->o.vsock_max_conns,
+					      .max_buffered = h->o.vsock_max_buffer };
 	h->io = (struct agent_io){
 		.in_fd = o->stdin_fd, .out_fd = o->stdout_fd,
 		.err_fd = o->stderr_fd, .interactive = o->interactive,
@@ -436,6 +449,7 @@ static int setup_network(struct sm_vm *h, const struct oci_image *img,
 	h->netcfg = (struct virtio_net_config){
 		.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
 		.backend = h->net,
+		.rx_queue_max = h->o.net_max_rx_frames,
 	};
 	h->vc.net = &h->netcfg;
 	h->spec.network = true;
@@ -917,6 +931,7 @@ static int restore_volumes(struct sm_vm *h, struct sm_store *store,
 	slots_from_set(&h->vols, dirs, ro);
 	if (h->shape.nslots)
 		fill_slots(&h->vc, dirs, ro, h->rootfs);
+	share_caps(&h->vc, &h->o);
 	return 0;
 }
 

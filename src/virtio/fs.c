@@ -345,6 +345,9 @@ static int fs_init(struct virtio_dev *dev, const void *cfgp,
 	sc.ops = &fuse_passthrough_ops;
 	sc.backend = fs->backend;
 	sc.read_only = cfg->read_only;
+	sc.max_nodes = cfg->max_nodes;
+	sc.max_handles = cfg->max_handles;
+	sc.max_dax_mappings = cfg->max_dax_mappings;
 	if (cfg->dax_window) {
 		ret = vm_map_shm(dev->vm, cfg->dax_window, &dev->shm_base,
 				 (void **)&fs->window, err);

@@ -11,6 +11,9 @@ struct virtio_fs_config {
 	const char *dir; /* host directory served */
 	int read_only;
 	uint64_t dax_window; /* bytes of DAX window, 0: no DAX */
+	/* caps on what the guest can make the server hold (0: the default;
+	 * src/fuse/server.c, docs/security.md "Resource caps") */
+	uint32_t max_nodes, max_handles, max_dax_mappings;
 	/*
 	 * Benchmarks only: serve requests on the notifying thread, with no
 	 * worker and no confinement (the old path, for comparison). Nothing

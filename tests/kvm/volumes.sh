@@ -133,3 +133,18 @@ expect volumes_too_many_125 '[ $rc = 125 ] && grep -q "too many volumes" "$TMP/e
 vrun e5 -v "$B:/etc/marker" "$IMG" true
 expect volumes_mount_failure_125 '[ $rc = 125 ] && grep -q "mount smvol0 on /etc/marker" "$TMP/err"' \
 	"a failing guest mount is not a start error"
+
+# ---- --guest-limit share-files=N (issue 14, docs/security.md "Resource
+# caps"): past the cap the guest's open() fails with EMFILE; the VM and
+# its other files go on; without it the default (far higher) holds ----
+mkdir -p "$TMP/caps" && echo capped >"$TMP/caps/f"
+OPENS='my @f; for my $i (1..100) { open(my $h, "<", "/d/f") or do { print "fail $i $!\n"; last }; push @f, $h } print "opened ", scalar(@f), "\n"; open(my $g, "<", "/etc/hostname") and print "still ok\n";'
+SHAPE= vrun capped --guest-limit share-files=64 -v "$TMP/caps:/d" "${IMG_DEBIAN:-not-prepared/debian}" perl -e "$OPENS"
+expect volumes_guest_limit_share_files '[ $rc = 0 ] && grep -Eq "^fail [0-9]+ Too many open files$" "$TMP/out" &&
+	[ "$(sed -n "s/^fail \([0-9]*\) .*/\1/p" "$TMP/out")" -le 65 ] && grep -qx "still ok" "$TMP/out"' \
+	"status $rc: $(head -c 300 "$TMP/out" "$TMP/err")"
+SHAPE= vrun uncapped -v "$TMP/caps:/d" "${IMG_DEBIAN:-not-prepared/debian}" perl -e "$OPENS"
+expect volumes_guest_limit_default '[ $rc = 0 ] && grep -qx "opened 100" "$TMP/out"' \
+	"status $rc: $(head -c 300 "$TMP/out" "$TMP/err")"
+vrun badlimit --guest-limit share-files=0 "$IMG" true
+expect volumes_guest_limit_refused '[ $rc = 125 ] && grep -q "want a positive number" "$TMP/err"' "status $rc"
