@@ -294,10 +294,18 @@ static int open_log(struct ctr *c, const char *file)
 /* The supervisor: a session of its own, stdio to the logs. Never returns. */
 static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
 {
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int keep_open[2] = { -1, -1 };
+	int nul, keep_open[2] = { -1, -1 };
 	int status;
 
+	/* nothing the caller's shell left open reaches the VMM: only the
+	 * notify pipe (as fd 3) outlives this */
+	if (notify_fd != 3) {
+		if (dup2(notify_fd, 3) < 0)
+			_exit(CLI_EXIT_FAILURE);
+		notify_fd = 3;
+	}
+	close_range(4, ~0U, 0);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	setsid();
 	dup2(nul, 0);
 	dup2(nul, 1);

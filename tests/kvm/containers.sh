@@ -249,7 +249,8 @@ expect ctr_restore_refuses_hostile_vm_conf '[ $rc = 125 ] && grep -q "vm.conf: l
 # ---- the jail (issue 15, docs/security.md "Jail"): a detached VMM's
 # process, looked at from the host ----
 field() { awk -v k="$1:" '$1 == k { print $2 }' "$2" 2>/dev/null; }
-sm run -d --pull never --name jailed "$IMG_BBOX" sh -c 'echo up; sleep 600'
+echo marker >"$TMP/inherited-marker"
+sm run -d --pull never --name jailed "$IMG_BBOX" sh -c 'echo up; sleep 600' 9<"$TMP/inherited-marker"
 wait_for 120 '"$SM" logs jailed 2>/dev/null | grep -q up'
 jpid=$(grep -o '"pid": *[0-9]*' "$SUPERMACHINE_RUNTIME"/containers/$(cat "$TMP/out")/state | grep -o '[0-9]*$')
 jst=/proc/$jpid/status
@@ -269,6 +270,8 @@ for t in /proc/$jpid/task/*; do
 		[ "$cap" = 0000000000000000 ] && [ "$root" != / ] || jbad="$jbad ${t##*/}:cap=$cap,root=$root"
 	fi
 done
+expect ctr_jail_no_inherited_fds '[ -d /proc/$jpid/fd ] && ! ls -l /proc/$jpid/fd | grep -q inherited-marker' \
+	"the VMM holds the caller's fd 9: $(ls -l /proc/$jpid/fd 2>&1 | grep inherited)"
 expect ctr_jail_every_thread '[ -d /proc/$jpid/task ] && [ -z "$jbad" ]' "threads out of their jail:$jbad"
 sm exec jailed sh -c 'echo in-jail'
 expect ctr_jail_exec_works '[ $rc = 0 ] && grep -qx in-jail "$TMP/out"' "exec: $rc $(head -c 200 "$TMP/err")"
