@@ -62,6 +62,15 @@ bool sm_sandbox_thread_policy(void);
 int sm_thread_start(pthread_t *t, enum sm_thread_role role,
 		    void *(*fn)(void *), void *arg);
 
+/*
+ * Test binaries only: tools/src/sandbox-hook.c defines it; the product's
+ * binaries do not, so this weak reference is NULL in them. Called in each
+ * thread sm_thread_start() starts, right after the thread entered its role
+ * (jail and filter), to make it try what a compromised thread would.
+ */
+extern void sm_test_thread_hook(enum sm_thread_role role)
+    __attribute__((weak));
+
 /* Checks that this kernel and libseccomp can load filters. */
 int sm_sandbox_available(struct sm_error *err);
 

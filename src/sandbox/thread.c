@@ -47,6 +47,8 @@ static void *enter_then_run(void *p)
 		}
 		syscall(SYS_exit_group, SM_SECCOMP_EXIT_STATUS);
 	}
+	if (sm_test_thread_hook)
+		sm_test_thread_hook(s.role);
 	return s.fn(s.arg);
 }
 

@@ -291,6 +291,33 @@ run --security-opt seccomp=/etc/profile.json "$IMG_BBOX" true
 expect run_security_opt_other_refused '[ $rc = 125 ] && grep -q "security-opt" "$TMP/err"' \
 	"status $rc: $(head -c 200 "$TMP/err")"
 
+# ---- a compromised device thread (issue 15): tools/src/sandbox-hook
+# makes one thread try a forbidden call right after it entered its jail
+# and filter; the filter stops the process with its line and 159, and
+# with the filters off the jail still refuses ----
+hook() { # ROLE ACTION [unconfined]
+	SM_HOOK_ROLE=$1 SM_HOOK_ACTION=$2 timeout 300 "$SM_BUILD/tools/sandbox-hook" "$IMG_BBOX" ${3:-} \
+		</dev/null >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+}
+hook_bad=
+for a in open_shadow:openat execve:execve socket_inet:socket ptrace:ptrace mount:mount ioctl:ioctl; do
+	hook vcpu "${a%%:*}"
+	[ $rc = 159 ] && grep -q "^supermachine: seccomp: the vcpu thread made a forbidden system call ${a#*:} (" "$TMP/err" ||
+		hook_bad="$hook_bad ${a%%:*}:$rc:$(head -c 120 "$TMP/err")"
+done
+expect run_hook_vcpu_forbidden_calls_stop '[ -z "$hook_bad" ]' "not stopped as expected:$hook_bad"
+hook vsock socket_inet
+expect run_hook_vsock_socket_stops '[ $rc = 159 ] && grep -q "the vsock thread made a forbidden system call socket" "$TMP/err"' \
+	"status $rc: $(head -c 200 "$TMP/err")"
+hook_bad=
+for a in "open_shadow:No such file or directory" "chroot:Operation not permitted" "setuid:Operation not permitted"; do
+	hook vcpu "${a%%:*}" unconfined
+	[ $rc = 0 ] && grep -q "^hook: ${a%%:*} from the vcpu thread: ${a#*:}$" "$TMP/err" ||
+		hook_bad="$hook_bad ${a%%:*}:$rc:$(head -c 160 "$TMP/err")"
+done
+expect run_hook_jail_refuses_without_filters '[ -z "$hook_bad" ]' "the jail let through:$hook_bad"
+
 # ---- the public API, through examples/run_echo.c ----
 "$SM_BUILD/examples/run_echo" "$IMG_BBOX" hello from the API >"$TMP/out" 2>"$TMP/err"
 rc=$?
