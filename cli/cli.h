@@ -67,8 +67,24 @@ struct run_job {
 	int detach;        /* -d */
 	int auto_remove;   /* --rm */
 	int stop_timeout;  /* --stop-timeout, seconds */
+	/* cgroup v2 limits of the VMM process (cli/cgroup.c) */
+	const char *cgroup_parent; /* --cgroup-parent; NULL: supermachine */
+	unsigned pids_limit;       /* --pids-limit */
+	unsigned cpu_shares;       /* --cpu-shares */
 };
 int cli_run_job(struct run_job *j);
+
+/* cgroups (cli/cgroup.c): wanted when any of the three is given. */
+bool cli_cgroup_wanted(const struct run_job *j);
+int cli_cgroup_path(const struct run_job *j, const char *id, char *buf,
+		    size_t size);
+/* Moves this (single-threaded) process into its new cgroup. */
+int cli_cgroup_enter(const struct run_job *j, const char *id,
+		     struct sm_error *err);
+/* Removes the cgroup once its process ended (the keeper). */
+void cli_cgroup_remove(const struct run_job *j, const char *id);
+/* Moves this process back where it was, then removes the cgroup. */
+void cli_cgroup_leave(const struct run_job *j, const char *id);
 
 /* Image commands (cli/images.c): open the store of --root; sizes. */
 int cli_open_store(struct sm_store **s, const char *const *insecure);

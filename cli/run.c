@@ -71,6 +71,10 @@ static void usage(FILE *out)
 		"      --security-opt jail-user=USER|UID[:GID]\n"
 		"                          the ids jailed threads take (default: user\n"
 		"                          supermachine if any, else 65534:65534)\n"
+		"      --pids-limit N      cgroup v2 limits of the VMM process (pids.max,\n"
+		"      --cpu-shares N      cpu.weight from docker's shares; memory.max is the\n"
+		"      --cgroup-parent P   guest's memory + 25%% + 128 MiB), in the cgroup\n"
+		"                          /sys/fs/cgroup/P/ID (P: supermachine)\n"
 		"      --guest-limit KEY=N what the guest can make the VMM hold: share-nodes,\n"
 		"                          share-files, share-dax-maps, vsock-conns,\n"
 		"                          vsock-buffer (bytes, k/m/g), net-rx-frames\n"
@@ -122,7 +126,8 @@ static int parse_pull(const char *s, enum sm_pull_policy *p)
 enum { OPT_ENV_FILE = 256, OPT_ENTRYPOINT, OPT_CPUS, OPT_PULL, OPT_RM,
        OPT_NAME, OPT_KERNEL, OPT_INITRD, OPT_TIMEOUT, OPT_NO_SNAPSHOT,
        OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_NETWORK, OPT_MOUNT, OPT_TMPFS,
-       OPT_SECURITY_OPT, OPT_GUEST_LIMIT };
+       OPT_SECURITY_OPT, OPT_GUEST_LIMIT, OPT_PIDS_LIMIT, OPT_CPU_SHARES,
+       OPT_CGROUP_PARENT };
 
 int cmd_run(int argc, char **argv)
 {
@@ -155,6 +160,9 @@ int cmd_run(int argc, char **argv)
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
 		{ "guest-limit", required_argument, NULL, OPT_GUEST_LIMIT },
+		{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
+		{ "cpu-shares", required_argument, NULL, OPT_CPU_SHARES },
+		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 },
 	};
@@ -274,6 +282,23 @@ int cmd_run(int argc, char **argv)
 		case OPT_GUEST_LIMIT:
 			if (cli_guest_limit(optarg, &o))
 				return CLI_EXIT_FAILURE;
+			break;
+		case OPT_PIDS_LIMIT:
+		case OPT_CPU_SHARES: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || v == 0 || v > 4194304) {
+				fprintf(stderr, "supermachine: --%s %s: want a positive number\n",
+					c == OPT_PIDS_LIMIT ? "pids-limit" : "cpu-shares", optarg);
+				return CLI_EXIT_FAILURE;
+			}
+			*(c == OPT_PIDS_LIMIT ? &job.pids_limit : &job.cpu_shares) =
+				(unsigned)v;
+			break;
+		}
+		case OPT_CGROUP_PARENT:
+			job.cgroup_parent = optarg;
 			break;
 		case 'H':
 			usage(stdout);

@@ -121,6 +121,20 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 		return CLI_EXIT_FAILURE;
 	if (keeper_fd >= 0)
 		j->o->remove_anonymous = 0; /* the keeper does it */
+	if (cli_cgroup_wanted(j) &&
+	    (!c || cli_cgroup_enter(j, c->id, &err))) {
+		if (!c)
+			sm_err(&err, -EINVAL, "cgroup limits need a container record");
+		if (notify_fd >= 0) {
+			if (write(notify_fd, err.msg, strlen(err.msg)) < 0)
+				notify_fd = -1;
+			close(notify_fd);
+		} else {
+			cli_print_error(&err);
+		}
+		sm_store_close(store);
+		return CLI_EXIT_FAILURE;
+	}
 	cli_thread_policy(j->o); /* for the control socket's threads */
 	if (j->restore_dir)
 		ret = sm_vm_restore(store, j->restore_dir, j->o, &vm, &err);
@@ -170,6 +184,8 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 	sm_vm_destroy(vm);
 	if (store)
 		sm_store_close(store);
+	if (keeper_fd < 0 && c)
+		cli_cgroup_leave(j, c->id);
 	return status;
 }
 
@@ -271,6 +287,7 @@ static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 		       NULL);
 	if (!ctr_path(c, "ctl.sock", sock, sizeof(sock)))
 		unlink(sock); /* the VMM could not: it had no path to it */
+	cli_cgroup_remove(j, c->id); /* empty now */
 	for (size_t i = 0; i < k.nanon; i++) {
 		if (j->o->remove_anonymous)
 			sm_rm_tree(k.anon[i]);

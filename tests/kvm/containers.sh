@@ -298,4 +298,34 @@ upid=$(grep -o '"pid": *[0-9]*' "$SUPERMACHINE_RUNTIME"/containers/$(cat "$TMP/o
 expect ctr_jail_off_keeps_root '[ -n "$upid" ] && [ "$(field Uid /proc/$upid/status)" = 0 ] && [ "$(readlink /proc/$upid/root)" = / ]' \
 	"jail=off: $(grep -E "^(Uid|CapEff):" /proc/$upid/status 2>&1 | tr '\t\n' ' ')"
 sm rm -f unjailed
+
+# ---- cgroup v2 limits of the VMM (issue 15): --pids-limit, --cpu-shares,
+# and memory.max from the guest's memory; the cgroup goes with the VMM.
+# The emulated host mounts no cgroup file system: mount cgroup2 there ----
+[ -f /sys/fs/cgroup/cgroup.controllers ] || mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+	sm run -d --pull never --name cg --pids-limit 64 --cpu-shares 512 -m 256m "$IMG_BBOX" sh -c 'echo up; sleep 600'
+	cid=$(cat "$TMP/out")
+	wait_for 120 '"$SM" logs cg 2>/dev/null | grep -q up'
+	cpid=$(grep -o '"pid": *[0-9]*' "$SUPERMACHINE_RUNTIME/containers/$cid/state" 2>/dev/null | grep -o '[0-9]*$')
+	cg=/sys/fs/cgroup/supermachine/$cid
+	expect ctr_cgroup_limits '[ -n "$cid" ] && [ "$(cat /proc/$cpid/cgroup)" = "0::/supermachine/$cid" ] &&
+		[ "$(cat $cg/pids.max)" = 64 ] && [ "$(cat $cg/cpu.weight)" = 20 ] &&
+		[ "$(cat $cg/memory.max)" = $(((256 + 64 + 128) << 20)) ]' \
+		"status $rc $(head -c 200 "$TMP/err"); pid $cpid in $(cat /proc/$cpid/cgroup 2>&1); pids.max $(cat $cg/pids.max 2>&1) cpu.weight $(cat $cg/cpu.weight 2>&1) memory.max $(cat $cg/memory.max 2>&1)"
+	sm exec cg echo in-cgroup
+	expect ctr_cgroup_exec_works '[ $rc = 0 ] && grep -qx in-cgroup "$TMP/out"' "exec: $rc $(head -c 200 "$TMP/err")"
+	sm rm -f cg
+	wait_for 30 '[ ! -d "$cg" ]'
+	expect ctr_cgroup_removed_with_the_vmm '[ ! -d "$cg" ]' "$cg is left: $(cat $cg/cgroup.procs 2>&1)"
+	sm run --pull never --pids-limit 64 "$IMG_BBOX" sh -c 'echo fg'
+	expect ctr_cgroup_foreground '[ $rc = 0 ] && grep -qx fg "$TMP/out" && [ -z "$(ls /sys/fs/cgroup/supermachine)" ]' \
+		"status $rc $(head -c 200 "$TMP/err"); left: $(ls /sys/fs/cgroup/supermachine 2>&1)"
+else
+	for t in ctr_cgroup_limits ctr_cgroup_exec_works ctr_cgroup_removed_with_the_vmm ctr_cgroup_foreground; do
+		skip $t "no cgroup v2 at /sys/fs/cgroup here (a hybrid host)"
+	done
+fi
+sm run --pull never --pids-limit 0 "$IMG_BBOX" true
+expect ctr_cgroup_bad_limit_125 '[ $rc = 125 ] && grep -q "want a positive number" "$TMP/err"' "status $rc"
 exit 0
