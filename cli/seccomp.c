@@ -91,7 +91,7 @@ int cli_enter_control(const struct sm_run_options *o, bool jail_main)
 {
 	struct sm_error err = {0};
 
-	if (jail_main && sm_jail_process(&err)) {
+	if (jail_main && sm_process_jail(&err)) {
 		cli_print_error(&err);
 		return -1;
 	}

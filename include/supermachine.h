@@ -369,6 +369,18 @@ SM_API int sm_vm_anonymous_volumes(struct sm_vm *vm, char *buf, size_t size,
 /* Stops the VM if it still runs and frees everything. */
 SM_API void sm_vm_destroy(struct sm_vm *vm);
 
+/*
+ * Jails the calling thread as the main thread of a process that holds one
+ * VM (docs/security.md, "Jail", "One VM per process"): its own mount, IPC
+ * and UTS namespaces and an empty root, the jail's ids (options'
+ * jail_user of the VM), no capabilities, no_new_privs, no core dumps, not
+ * dumpable. Call it once the VM runs; the thread can then reach no host
+ * path (leave what follows the VM's end, such as removing anonymous
+ * volumes, to another process). Without root it only turns core dumps
+ * off and sets no_new_privs. 0 or -errno.
+ */
+SM_API int sm_process_jail(struct sm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,8 +7,8 @@
  * Credentials and the root are per thread in Linux, and glibc's setuid()
  * family changes every thread of the process, so this file uses the raw
  * system calls: each thread jails itself at its start, and the FUSE
- * workers (which must create files as the guest's users) keep uid 0 with
- * only the file capabilities, chrooted to their share.
+ * workers (which must create files as the guest's users) keep the file
+ * capabilities across the id change, chrooted to their share.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -248,6 +248,31 @@ static int drop_ids(void)
 	return 0;
 }
 
+/*
+ * A FUSE worker takes the jail's ids too but keeps the file capabilities
+ * (PR_SET_KEEPCAPS across the id change): it creates files as the jail's
+ * uid and gives them the guest user's owner (CAP_CHOWN), as own_new() in
+ * src/fuse/passthrough.c does for every new object.
+ */
+static int jail_fuse(const char **step)
+{
+	const size_t n = sizeof(fuse_caps) / sizeof(fuse_caps[0]);
+	int ret;
+
+	*step = "bounding set";
+	ret = drop_bounding(fuse_caps, n);
+	if (!ret) {
+		*step = "uid and gid";
+		ret = prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ? -errno : drop_ids();
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	}
+	if (!ret) {
+		*step = "capabilities"; /* the id change cleared the effective set */
+		ret = set_caps(fuse_caps, n);
+	}
+	return ret;
+}
+
 static int jail_steps(enum sm_thread_role role, bool namespaces,
 		      const char **step)
 {
@@ -259,13 +284,8 @@ static int jail_steps(enum sm_thread_role role, bool namespaces,
 		*step = "unshare";
 		return role == SM_ROLE_FUSE || unshare(CLONE_FS) == 0 ? 0 : -errno;
 	}
-	if (role == SM_ROLE_FUSE) { /* already chrooted to its share */
-		const size_t n = sizeof(fuse_caps) / sizeof(fuse_caps[0]);
-
-		*step = "capabilities";
-		ret = drop_bounding(fuse_caps, n);
-		return ret ? ret : set_caps(fuse_caps, n);
-	}
+	if (role == SM_ROLE_FUSE) /* already chrooted to its share */
+		return jail_fuse(step);
 	*step = "root";
 	ret = own_root(namespaces || role == SM_ROLE_SLIRP,
 		       role == SM_ROLE_SLIRP);
@@ -331,6 +351,11 @@ int sm_jail_process(struct sm_error *err)
 	}
 	ret = jail_enter(SM_ROLE_CONTROL, true, err);
 	return ret;
+}
+
+SM_API int sm_process_jail(struct sm_error *err)
+{
+	return sm_jail_process(err);
 }
 
 bool sm_jail_rootless(void)

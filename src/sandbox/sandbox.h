@@ -109,8 +109,8 @@ bool sm_jail_thread_policy(void);
  * Jails the calling thread as role: its own root (the empty directory;
  * the slirp thread's holds /etc/resolv.conf), the jail's uid and gid, no
  * capabilities, no_new_privs; the control role also gets mount, IPC and
- * UTS namespaces of its own. The fuse role keeps uid 0 and the file
- * capabilities (it is chrooted to its share already). A thread without
+ * UTS namespaces of its own. The fuse role takes the ids too but keeps
+ * the file capabilities (it is chrooted to its share already). A thread without
  * CAP_SYS_CHROOT (jailed by its creator, or no root) gets its own working
  * directory and no_new_privs. sm_sandbox_enter_role() calls this for
  * every role but control, whose threads jail themselves when they no
