@@ -72,6 +72,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libsupermachine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
 
+# built from the guest init's own sources (included, not linked)
+$(BUILD)/tests/test_guest_spec: $(INIT_SRC) $(wildcard guest/init/*.h)
+
 $(BUILD)/tools/%: tools/src/%.c $(BUILD)/libsupermachine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)

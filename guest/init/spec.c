@@ -17,6 +17,16 @@ static char *dup_field(const uint8_t *v, uint32_t len)
 	return s;
 }
 
+/*
+ * A text record the host gives again replaces the last one, as it always
+ * did; the copy it replaces is freed (each repeat leaked its copy).
+ */
+static void set_field(char **dst, const uint8_t *v, uint32_t len)
+{
+	free(*dst);
+	*dst = dup_field(v, len);
+}
+
 int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 {
 	size_t off = 0;
@@ -45,13 +55,13 @@ int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 			sp->env[sp->envc++] = dup_field(v, len);
 			break;
 		case SM_S_CWD:
-			sp->cwd = dup_field(v, len);
+			set_field(&sp->cwd, v, len);
 			break;
 		case SM_S_USER:
-			sp->user = dup_field(v, len);
+			set_field(&sp->user, v, len);
 			break;
 		case SM_S_HOSTNAME:
-			sp->hostname = dup_field(v, len);
+			set_field(&sp->hostname, v, len);
 			break;
 		case SM_S_TTY:
 			sp->tty = 1;
