@@ -41,6 +41,7 @@ targets=(
 	"oci_auth|src/oci/auth.c src/util/error.c|$OCI_LIBS|4096"
 	"oci_unpack|$OCI_SRC|$OCI_LIBS|65536"
 	"oci_load|$OCI_SRC|$OCI_LIBS|131072"
+	"vm_conf|src/run/vm_conf.c src/run/volumes.c src/util/error.c||65536"
 )
 
 if ! command -v clang >/dev/null; then
