@@ -42,6 +42,7 @@ targets=(
 	"oci_unpack|$OCI_SRC|$OCI_LIBS|65536"
 	"oci_load|$OCI_SRC|$OCI_LIBS|131072"
 	"vm_conf|src/run/vm_conf.c src/run/volumes.c src/util/error.c||65536"
+	"lo_guard|src/net/lo_guard.c||8192"
 )
 
 if ! command -v clang >/dev/null; then
