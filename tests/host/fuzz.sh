@@ -43,6 +43,7 @@ targets=(
 	"oci_load|$OCI_SRC|$OCI_LIBS|131072"
 	"vm_conf|src/run/vm_conf.c src/run/volumes.c src/util/error.c||65536"
 	"lo_guard|src/net/lo_guard.c||8192"
+	"guest_spec|guest/init/spec.c src/run/volumes.c src/util/error.c src/util/guest_text.c||65536"
 )
 
 if ! command -v clang >/dev/null; then
