@@ -27,6 +27,7 @@
 #include "net.h"
 #include "mounts.h"
 #include "proto/proto.h"
+#include "spec.h"
 
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
@@ -48,16 +49,6 @@ struct sockaddr_vm_compat {
  * never ends the VM's other processes when its own ends.
  */
 static int exec_mode;
-
-struct spec {
-	char *argv[SM_SPEC_MAX_ARGS + 1];
-	int argc;
-	char **env;
-	int envc;
-	char *cwd, *user, *hostname;
-	int tty, stdin_open;
-	unsigned short rows, cols;
-};
 
 static int read_all(int fd, void *buf, size_t len)
 {
@@ -98,11 +89,22 @@ static int recv_frame(int fd, uint16_t *type, uint8_t **data, uint32_t *len)
 	return 0;
 }
 
+/* SM_S_TIME: the guest has no RTC worth trusting; the host's clock. */
+void spec_set_time(uint64_t ns)
+{
+	struct timeval tv = {
+		.tv_sec = (time_t)(ns / 1000000000ULL),
+		.tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000),
+	};
+
+	settimeofday(&tv, NULL);
+}
+
 /*
- * Fresh host entropy, credited and followed by a reseed, so that clones
- * of one snapshot never share their RNG state.
+ * SM_S_ENTROPY: fresh host entropy, credited and followed by a reseed, so
+ * that clones of one snapshot never share their RNG state.
  */
-static void add_entropy(const uint8_t *v, uint32_t len)
+void spec_add_entropy(const uint8_t *v, uint32_t len)
 {
 	struct {
 		int entropy_count, buf_size;
@@ -121,92 +123,6 @@ static void add_entropy(const uint8_t *v, uint32_t len)
 	ioctl(fd, RNDADDENTROPY, &e);
 	ioctl(fd, RNDRESEEDCRNG);
 	close(fd);
-}
-
-static char *dup_field(const uint8_t *v, uint32_t len)
-{
-	char *s = malloc(len + 1);
-
-	if (s) {
-		memcpy(s, v, len);
-		s[len] = '\0';
-	}
-	return s;
-}
-
-static int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
-{
-	size_t off = 0;
-	uint16_t tag;
-	const uint8_t *v;
-	uint32_t len;
-	int r;
-
-	memset(sp, 0, sizeof(*sp));
-	sp->env = calloc(SM_SPEC_MAX_ARGS + 1, sizeof(char *));
-	if (!sp->env)
-		return -1;
-	while ((r = sm_spec_next(buf, size, &off, &tag, &v, &len)) == 1) {
-		if (memchr(v, 0, len) && tag != SM_S_TIME && tag != SM_S_TTY &&
-		    tag != SM_S_ENTROPY)
-			return -1;
-		switch (tag) {
-		case SM_S_ARG:
-			if (sp->argc >= SM_SPEC_MAX_ARGS)
-				return -1;
-			sp->argv[sp->argc++] = dup_field(v, len);
-			break;
-		case SM_S_ENV:
-			if (sp->envc >= SM_SPEC_MAX_ARGS)
-				return -1;
-			sp->env[sp->envc++] = dup_field(v, len);
-			break;
-		case SM_S_CWD:
-			sp->cwd = dup_field(v, len);
-			break;
-		case SM_S_USER:
-			sp->user = dup_field(v, len);
-			break;
-		case SM_S_HOSTNAME:
-			sp->hostname = dup_field(v, len);
-			break;
-		case SM_S_TTY:
-			sp->tty = 1;
-			if (len >= 4) {
-				sp->rows = sm_le16(v);
-				sp->cols = sm_le16(v + 2);
-			}
-			break;
-		case SM_S_STDIN:
-			sp->stdin_open = 1;
-			break;
-		case SM_S_TIME:
-			if (len == 8) {
-				uint64_t ns = (uint64_t)sm_le32(v) |
-					      (uint64_t)sm_le32(v + 4) << 32;
-				struct timeval tv = {
-					.tv_sec = (time_t)(ns / 1000000000ULL),
-					.tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000),
-				};
-				settimeofday(&tv, NULL);
-			}
-			break;
-		case SM_S_ENTROPY:
-			add_entropy(v, len);
-			break;
-		case SM_S_NET:
-			net_set_spec(v, len);
-			break;
-		case SM_S_MOUNT:
-		case SM_S_TMPFS:
-			if (mounts_add(tag, v, len))
-				return -1;
-			break;
-		default:
-			break; /* unknown records are skipped: newer hosts */
-		}
-	}
-	return r < 0 || sp->argc == 0 ? -1 : 0;
 }
 
 static void write_file(const char *path, const char *text)

@@ -112,6 +112,13 @@ static int parse_slot(struct parser *p, const char *key, const char *val)
 	if (!clean || strcmp(clean, val + 3) || !strcmp(clean, "/") ||
 	    strlen(clean) >= sizeof(s->target))
 		return bad(p, key, "not a clean absolute guest path", val + 3);
+	/* A run never has two volumes at one path (vol_plan), and a restore
+	 * cannot bind two -v to one target: such a file could only fail
+	 * later, in vm_conf_match_slots, with a message about the
+	 * restorer's volumes instead of the file. */
+	for (unsigned i = 0; i < VOL_SLOTS; i++)
+		if (p->c->slot[i].used && !strcmp(p->c->slot[i].target, clean))
+			return bad(p, key, "a second volume at this path", clean);
 	s->used = true;
 	s->read_only = val[1] == 'o';
 	strcpy(s->target, clean);

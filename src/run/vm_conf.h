@@ -9,7 +9,8 @@
  * path: the image is named by its digest and resolved in the restorer's
  * store; volume slots name guest targets only, and the host directories
  * behind them come from the restorer's own -v/--mount options
- * (vm_conf_match_slots).
+ * (vm_conf_match_slots), one per slot: two slots at one target are
+ * refused too.
  */
 #ifndef SM_RUN_VM_CONF_H
 #define SM_RUN_VM_CONF_H

@@ -7,8 +7,8 @@
  * session pumps until it fails or the process "exits". Then the same
  * bytes go through sm_spec_next (src/proto/proto.h), the record walker
  * the guest init uses on the host's SPEC frame. The guest init's own
- * spec handling (guest/init/agent.c parse_spec) sets the clock, mixes
- * entropy and mounts, so it is not run here.
+ * spec parser (guest/init/spec.c parse_spec) has its own target,
+ * fuzz_guest_spec.c.
  *   tests/host/fuzz.sh builds and runs it.
  */
 #include <fcntl.h>

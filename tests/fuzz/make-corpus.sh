@@ -9,7 +9,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/tests/fuzz/corpus
 rm -rf "$out"
 mkdir -p "$out"
-FUZZ_SEEDS_TO=$out FUZZ_ONLY="fuse_decoder virtq vsock virtio_net virtio_restore snapshot hv_state fuse_state agent" \
-	"$top/tests/host/fuzz.sh"
+targets="fuse_decoder virtq vsock virtio_net virtio_restore snapshot hv_state"
+targets="$targets fuse_state agent vm_conf lo_guard guest_spec"
+FUZZ_SEEDS_TO=$out FUZZ_ONLY=$targets "$top/tests/host/fuzz.sh"
 python3 "$top/tests/fuzz/oci_seeds.py" "$out"
 du -sh "$out"/*

@@ -175,6 +175,28 @@ TEST(structure_refused)
 	free(many);
 }
 
+/*
+ * Two slots at one guest path (tests/fuzz/fuzz_vm_conf.c found the file
+ * parsing): no run writes that, and no restore could bind it, since
+ * vol_plan refuses two -v at one target. Refused where it is read.
+ */
+TEST(two_slots_at_one_target_refused)
+{
+	struct vm_conf c;
+
+	CHECK(refused(HEAD "slots 6\nslot0 rw /data\nslot1 unused\nslot2 ro /data\n"
+			   "slot3 unused\nslot4 unused\nslot5 unused\n",
+		      "line 10: slot2: a second volume at this path (\"/data\")"));
+	CHECK(refused(HEAD "slots 6\nslot5 rw /data\nslot0 rw /data\n",
+		      "slot0: a second volume at this path"));
+	/* nested and neighbouring paths are fine */
+	CHECK_EQ(parse(&c, HEAD "slots 6\nslot0 rw /data\nslot1 ro /data/cfg\n"
+				"slot2 rw /data2\nslot3 unused\nslot4 unused\n"
+				"slot5 unused\n"),
+		 0);
+	vm_conf_free(&c);
+}
+
 /* The restorer's mounts, planned as sm_vm_restore does. */
 static int plan(const char *const *v, const char *const *tmpfs,
 		struct vol_set *set)
@@ -266,6 +288,7 @@ int main(void)
 	RUN(host_paths_refused);
 	RUN(version1_without_volumes_accepted);
 	RUN(structure_refused);
+	RUN(two_slots_at_one_target_refused);
 	RUN(restore_binds_only_the_restorers_mounts);
 	RUN(read_refuses_links_and_names_the_snapshot);
 	return test_summary();
