@@ -10,6 +10,7 @@
 #define IP_PROTO_UDP 17
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
+#define NET_DNS_ADDR 0x0a000203u /* 10.0.2.3, host order */
 
 /* What the guard needs of an IPv4 frame; false when it is not one. */
 struct ip_view {
@@ -53,7 +54,7 @@ static bool maps_to_loopback(uint32_t addr)
 {
 	uint32_t a = ntohl(addr);
 
-	return ((a & 0xffffff00u) == 0x0a000200u && a != 0x0a000203u) ||
+	return ((a & 0xffffff00u) == 0x0a000200u && a != NET_DNS_ADDR) ||
 	       a == 0xffffffffu;
 }
 
@@ -99,6 +100,29 @@ static bool udp_answer(const struct lo_guard *g, const struct ip_view *v)
 	return false;
 }
 
+#define DNS_PORT 53
+
+/*
+ * libslirp sends whatever the guest sends to its DNS forwarder, on any
+ * port, to the host's resolver, and to 127.0.0.1 when it finds none in
+ * /etc/resolv.conf (sotranslate_out): the guest gets port 53 there, UDP
+ * and TCP, and ICMP. A later fragment never reassembles without its
+ * first, which carries the port.
+ */
+static bool to_dns_forwarder(const struct ip_view *v)
+{
+	switch (v->proto) {
+	case IP_PROTO_ICMP:
+		return true;
+	case IP_PROTO_TCP:
+	case IP_PROTO_UDP:
+		return !v->first_fragment ||
+		       (v->l4_len >= 4 && port_at(v->l4 + 2) == DNS_PORT);
+	default:
+		return false;
+	}
+}
+
 static bool allowed(const struct lo_guard *g, const struct ip_view *v)
 {
 	switch (v->proto) {
@@ -120,8 +144,10 @@ bool lo_guard_from_guest(struct lo_guard *g, const uint8_t *frame, size_t len)
 {
 	struct ip_view v;
 
-	if (!parse_ipv4(frame, len, &v) || !maps_to_loopback(v.dst) ||
-	    allowed(g, &v))
+	if (!parse_ipv4(frame, len, &v))
+		return true;
+	if (ntohl(v.dst) == NET_DNS_ADDR ? to_dns_forwarder(&v)
+					 : !maps_to_loopback(v.dst) || allowed(g, &v))
 		return true;
 	g->dropped++;
 	return false;

@@ -2,7 +2,8 @@
  * Keeps a slirp guest off the host's loopback (docs/networking.md, "The
  * host's loopback"). libslirp maps every address of its network but the
  * DNS forwarder (10.0.2.2, and any other 10.0.2.x) to the host's
- * 127.0.0.1. Its own switch, disable_host_loopback, also drops the
+ * 127.0.0.1, and the DNS forwarder 10.0.2.3, on any port, to the host's
+ * resolver (127.0.0.1 when resolv.conf names none). Its own switch, disable_host_loopback, also drops the
  * guest's UDP answers to a published port (the answer goes to 10.0.2.2,
  * like a new datagram would), so the guard is ours, on the guest's frames
  * before slirp sees them:
@@ -15,7 +16,8 @@
  *     slirp delivered from that address and port to that guest port (a
  *     published UDP port's peer), remembered in a small table;
  *   - ICMP passes (slirp answers an echo to its own addresses itself);
- *     other protocols to 10.0.2.x are dropped.
+ *     other protocols to 10.0.2.x are dropped;
+ *   - to 10.0.2.3, only port 53 (UDP and TCP) and ICMP pass.
  * Everything runs on the slirp thread; frames are the device's host
  * copies.
  */

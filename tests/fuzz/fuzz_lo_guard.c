@@ -236,6 +236,26 @@ static bool syn_to_gateway(const uint8_t *f, size_t len)
 	       (f[14 + ihl + 13] & 0x12) == 0x02; /* SYN, no ACK */
 }
 
+/*
+ * TCP or UDP to the DNS forwarder 10.0.2.3 on a port other than 53, in a
+ * first fragment long enough to hold it (libslirp sends those to the
+ * host's resolver address on that port, or to 127.0.0.1).
+ */
+static bool off_dns_port(const uint8_t *f, size_t len)
+{
+	size_t ihl;
+
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 ||
+	    f[14] >> 4 != 4)
+		return false;
+	ihl = (size_t)(f[14] & 0x0f) * 4;
+	if (ihl < 20 || len < 14 + ihl + 4 || memcmp(f + 14 + 16, ip_dns, 4) ||
+	    (f[14 + 9] != 6 && f[14 + 9] != 17) || (f[14 + 6] & 0x1f) ||
+	    f[14 + 7])
+		return false;
+	return (f[14 + ihl + 2] << 8 | f[14 + ihl + 3]) != 53;
+}
+
 /* Not for slirp's loopback at all: not IPv4, or not to 10.0.2.x/bcast. */
 static bool elsewhere(const uint8_t *f, size_t len)
 {
@@ -280,6 +300,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pass = lo_guard_from_guest(&g, copy, len);
 		if (pass && syn_to_gateway(copy, len)) {
 			fprintf(stderr, "a SYN or TCP fragment to 10.0.2.2 passed\n");
+			abort();
+		}
+		if (pass && off_dns_port(copy, len)) {
+			fprintf(stderr, "TCP/UDP to 10.0.2.3 off port 53 passed\n");
 			abort();
 		}
 		if (!pass && elsewhere(copy, len)) {

@@ -300,7 +300,20 @@ else
 		</dev/null >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	expect net_guest_dns '[ $rc = 0 ] && grep -q "10\.1\.2\.3" "$TMP/out" && grep -qx "nx=1" "$TMP/out" && grep -q "query b.\\\\x06smtest" "$TMP/dns.log"' \
-		"status $rc: $(head -c 300 "$TMP/out") $(head -c 200 "$TMP/err") server: $(head -c 200 "$TMP/dns.log")"
+		"status $rc: $(head -c 300 "$TMP/out") $(head -c 200 "$TMP/err") server: $(head -c 200 "$TMP/dns.log")"	# slirp sends 10.0.2.3 on any port to that resolver, here the host's
+	# loopback: only port 53 passes the guard; the opt-in is the control
+	dnsrun() {
+		unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
+			sh "$TMP/resolv.conf" "$SM" run --pull never --timeout 300 "$@" \
+			</dev/null >"$TMP/out" 2>"$TMP/err"
+		rc=$?
+	}
+	dnsrun "$IMG" wget -T 15 -qO- "http://10.0.2.3:$hp/file"
+	expect net_dns_forwarder_only_port_53 '[ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 125 ] && ! grep -q from-the-host "$TMP/out"' \
+		"wget http://10.0.2.3:$hp/file reached the host's loopback through the DNS forwarder (rc $rc)"
+	dnsrun --network "$LOOPBACK" "$IMG" wget -T 15 -qO- "http://10.0.2.3:$hp/file"
+	expect net_dns_forwarder_port_control '[ $rc = 0 ] && grep -qx from-the-host "$TMP/out"' \
+		"with the opt-in, 10.0.2.3:$hp did not reach the host's loopback (so the check above proves nothing): rc $rc $(head -c 200 "$TMP/err")"
 fi
 
 # ---- --network tap:NAME: a tap this (root) test sets up on the host ----
