@@ -132,9 +132,15 @@ void virtio_fail(struct virtio_dev *dev);
 void virtio_freeze(struct virtio_dev *dev);
 void virtio_thaw(struct virtio_dev *dev);
 
-/* Transport snapshot (registers and queues, then the device's record). */
+/*
+ * Transport snapshot (registers and queues, then the device's record).
+ * restore re-validates everything (the state file is input) and refuses
+ * with err saying which field of which queue, or what the device's own
+ * restore found, was wrong.
+ */
 int virtio_mmio_save(struct virtio_dev *dev, struct sm_buf *out);
-int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len);
+int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len,
+			struct sm_error *err);
 
 /* The MMIO bus callbacks. */
 void virtio_mmio_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len);
