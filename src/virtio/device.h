@@ -55,9 +55,14 @@ struct virtio_dev_ops {
 			    uint32_t len);
 	void (*config_write)(struct virtio_dev *dev, uint64_t off,
 			     const uint8_t *data, uint32_t len);
-	/* Device-specific snapshot state (the transport saves its own). */
+	/*
+	 * Device-specific snapshot state (the transport saves its own).
+	 * restore refuses a record its device could not have saved and
+	 * fills err with what was wrong in it.
+	 */
 	int (*save)(struct virtio_dev *dev, struct sm_buf *out);
-	int (*restore)(struct virtio_dev *dev, const void *data, size_t len);
+	int (*restore)(struct virtio_dev *dev, const void *data, size_t len,
+		       struct sm_error *err);
 	/*
 	 * A snapshot is done: resume work put off while frozen (under the
 	 * lock). Devices whose own threads touch the queues need it.

@@ -527,9 +527,9 @@ int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len,
 				     "that keeps none",
 				     own_len);
 	} else {
-		ret = dev->ops->restore(dev, r.p, own_len);
+		ret = dev->ops->restore(dev, r.p, own_len, err);
 		if (ret)
-			sm_err(err, ret, "device state refused");
+			sm_err_wrap(err, "device state");
 	}
 out:
 	pthread_mutex_unlock(&dev->lock);

@@ -471,6 +471,48 @@ TEST(snapshot_restore_names_device_slot_and_field)
 	free(p);
 }
 
+/*
+ * virtio-fs's own record is the FUSE server's state, restored on the
+ * share's worker. Its refusal used to reach the user as "missing or
+ * malformed" only: the worker's restore got no error object.
+ */
+TEST(fs_state_refusal_says_what_was_wrong)
+{
+	const unsigned own = O_OWN(2) + 4; /* FUSE state: SERVER record */
+	uint8_t *p = malloc(fs_rec.len);
+	struct snap_file f;
+	uint32_t magic;
+
+	if (!p)
+		abort();
+	memcpy(p, fs_rec.data, fs_rec.len);
+	/* type 1 (SERVER), length, magic "SMFS", version; minor, pad,
+	 * next_nodeid */
+	memcpy(&magic, p + own + 6, 4);
+	CHECK_EQ(magic, 0x53464d53);
+	put64(p + own + 22, 0);
+	state_of(&f, rng_rec.data, rng_rec.len, p, fs_rec.len);
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ(snapshot_restore_cpus_devices(vm2, &f, &err), -EINVAL);
+	CHECK(strcmp(err.msg, "snapshot state of virtio-fs (slot 1): device "
+			      "state: fuse: state: next_nodeid 0 out of "
+			      "range") == 0);
+	snap_file_free(&f);
+
+	/* and straight from the transport, on the worker (not inline) */
+	CHECK(virtio_fs_confined(vm2->virtio[SLOT_FS]) >= 0);
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ(virtio_mmio_restore(vm2->virtio[SLOT_FS], p, fs_rec.len, &err),
+		 -EINVAL);
+	CHECK(strcmp(err.msg, "device state: fuse: state: next_nodeid 0 out "
+			      "of range") == 0);
+	memcpy(p, fs_rec.data, fs_rec.len);
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ(virtio_mmio_restore(vm2->virtio[SLOT_FS], p, fs_rec.len, &err),
+		 0);
+	free(p);
+}
+
 int main(void)
 {
 	setup();
@@ -487,6 +529,7 @@ int main(void)
 	RUN(device_record_length_must_be_what_follows);
 	RUN(device_state_for_a_stateless_device_refused);
 	RUN(snapshot_restore_names_device_slot_and_field);
+	RUN(fs_state_refusal_says_what_was_wrong);
 	vm_destroy(vm2);
 	vm_destroy(vm1);
 	sm_buf_free(&rng_rec);
