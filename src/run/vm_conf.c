@@ -321,7 +321,9 @@ int vm_conf_read(struct vm_conf *c, const char *dir, struct sm_error *err)
 		path = NULL;
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO is refused below, not waited on for a writer */
+	fd = open(path,
+		  O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return sm_err_errno(err, "snapshot %s: %s", dir, VM_CONF_FILE);
 	if (!S_ISREG(st.st_mode) || st.st_size > VM_CONF_MAX_SIZE)

@@ -470,7 +470,10 @@ int snap_read_file(struct snap_file *f, const char *path, struct sm_error *err)
 	int ret;
 
 	memset(f, 0, sizeof(*f));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put in the file's place is refused by
+	 * read_capped() instead of blocking this open until a writer comes
+	 * (for a regular file it changes nothing). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return sm_err_errno(err, "open %s", path);
 	ret = read_capped(fd, path, f, err);

@@ -165,12 +165,21 @@ int snapshot_restore_cpus_devices(struct vm *vm, const struct snap_file *f,
 		return sm_err(err, -EINVAL,
 			      "snapshot serial state is missing or malformed");
 	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		const char *name = vm->virtio[i]->ops->name;
+
 		r = snap_find(f, SNAP_REC_VIRTIO, i);
-		if (!r || virtio_mmio_restore(vm->virtio[i], r->data, r->len))
+		if (!r)
 			return sm_err(err, -EINVAL,
-				      "snapshot state of virtio-%s is missing "
-				      "or malformed",
-				      vm->virtio[i]->ops->name);
+				      "snapshot has no state of virtio-%s "
+				      "(slot %u)",
+				      name, i);
+		ret = virtio_mmio_restore(vm->virtio[i], r->data, r->len, err);
+		if (ret) {
+			sm_err_wrap(err,
+				    "snapshot state of virtio-%s (slot %u)",
+				    name, i);
+			return ret;
+		}
 	}
 	return 0;
 }

@@ -55,9 +55,14 @@ struct virtio_dev_ops {
 			    uint32_t len);
 	void (*config_write)(struct virtio_dev *dev, uint64_t off,
 			     const uint8_t *data, uint32_t len);
-	/* Device-specific snapshot state (the transport saves its own). */
+	/*
+	 * Device-specific snapshot state (the transport saves its own).
+	 * restore refuses a record its device could not have saved and
+	 * fills err with what was wrong in it.
+	 */
 	int (*save)(struct virtio_dev *dev, struct sm_buf *out);
-	int (*restore)(struct virtio_dev *dev, const void *data, size_t len);
+	int (*restore)(struct virtio_dev *dev, const void *data, size_t len,
+		       struct sm_error *err);
 	/*
 	 * A snapshot is done: resume work put off while frozen (under the
 	 * lock). Devices whose own threads touch the queues need it.
@@ -132,9 +137,15 @@ void virtio_fail(struct virtio_dev *dev);
 void virtio_freeze(struct virtio_dev *dev);
 void virtio_thaw(struct virtio_dev *dev);
 
-/* Transport snapshot (registers and queues, then the device's record). */
+/*
+ * Transport snapshot (registers and queues, then the device's record).
+ * restore re-validates everything (the state file is input) and refuses
+ * with err saying which field of which queue, or what the device's own
+ * restore found, was wrong.
+ */
 int virtio_mmio_save(struct virtio_dev *dev, struct sm_buf *out);
-int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len);
+int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len,
+			struct sm_error *err);
 
 /* The MMIO bus callbacks. */
 void virtio_mmio_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len);

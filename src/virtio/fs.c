@@ -401,13 +401,14 @@ struct restore_args {
 	struct fuse_server *server;
 	const void *data;
 	size_t len;
+	struct sm_error *err; /* the caller's: it waits for the worker */
 };
 
 static int restore_on_worker(void *arg)
 {
 	struct restore_args *a = arg;
 
-	return fuse_server_restore(a->server, a->data, a->len, NULL);
+	return fuse_server_restore(a->server, a->data, a->len, a->err);
 }
 
 /*
@@ -415,10 +416,11 @@ static int restore_on_worker(void *arg)
  * share, like any LOOKUP. A notify not yet served when the snapshot was
  * taken is not in it: look at every queue once.
  */
-static int fs_restore(struct virtio_dev *dev, const void *data, size_t len)
+static int fs_restore(struct virtio_dev *dev, const void *data, size_t len,
+		      struct sm_error *err)
 {
 	struct fs_dev *fs = dev->priv;
-	struct restore_args a = {fs->server, data, len};
+	struct restore_args a = {fs->server, data, len, err};
 	int ret = call_on_worker(dev, fs, restore_on_worker, &a);
 
 	if (ret == 0 && !fs->serve_inline) {

@@ -417,55 +417,121 @@ int virtio_mmio_save(struct virtio_dev *dev, struct sm_buf *out)
 	return ret ? ret : out->oom ? -ENOMEM : 0;
 }
 
-int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len)
+/* One queue's record; refused where the driver could not have left it. */
+static int restore_queue(struct virtio_dev *dev, unsigned i,
+			 struct sm_reader *r, struct sm_error *err)
+{
+	struct virtq *q = &dev->queues[i];
+	uint8_t ready, broken;
+	const char *why;
+
+	q->size = sm_get_u16(r);
+	ready = sm_get_u8(r);
+	broken = sm_get_u8(r);
+	q->desc_gpa = sm_get_u64(r);
+	q->avail_gpa = sm_get_u64(r);
+	q->used_gpa = sm_get_u64(r);
+	q->last_avail = sm_get_u16(r);
+	q->used_idx = sm_get_u16(r);
+	q->ready = ready;
+	q->broken = broken;
+	q->event_idx = dev->driver_features & VIRTIO_F_EVENT_IDX;
+	q->signalled_valid = false; /* the first interrupt goes out */
+	if (r->bad)
+		return sm_err(err, -EINVAL, "queue %u: record truncated", i);
+	/* the save writes bools: another value is not our record */
+	if (ready > 1 || broken > 1)
+		return sm_err(err, -EINVAL,
+			      "queue %u: ready %u, broken %u: not 0 or 1", i,
+			      ready, broken);
+	/* QueueNum over the maximum never sticks (queue_reg_write) */
+	if (q->size > dev->ops->queue_max)
+		return sm_err(err, -EINVAL,
+			      "queue %u: size %u over the maximum %u", i,
+			      q->size, dev->ops->queue_max);
+	/* A live queue's rings are used without further checks of their
+	 * place: re-validate them as QueueReady did, against the restored
+	 * guest memory (the state file is input too). */
+	if (q->ready && (why = virtq_layout_error(q, dev->mem))) {
+		q->broken = true;
+		return sm_err(err, -EINVAL,
+			      "queue %u: %s (size %u, descriptors %#llx, "
+			      "available %#llx, used %#llx)",
+			      i, why, q->size, (unsigned long long)q->desc_gpa,
+			      (unsigned long long)q->avail_gpa,
+			      (unsigned long long)q->used_gpa);
+	}
+	return 0;
+}
+
+/* The registers and queues; the device's own record follows in r. */
+static int restore_transport(struct virtio_dev *dev, struct sm_reader *r,
+			     struct sm_error *err)
+{
+	int ret;
+
+	dev->status = sm_get_u32(r);
+	dev->dev_features_sel = sm_get_u32(r);
+	dev->drv_features_sel = sm_get_u32(r);
+	dev->driver_features = sm_get_u64(r);
+	dev->queue_sel = sm_get_u32(r);
+	dev->interrupt_status = sm_get_u32(r);
+	dev->config_generation = sm_get_u32(r);
+	dev->shm_sel = sm_get_u32(r);
+	if (r->bad)
+		return sm_err(err, -EINVAL, "transport record truncated");
+	/* what a driver could have negotiated: nothing we did not offer */
+	if (dev->driver_features & ~device_features(dev))
+		return sm_err(err, -EINVAL,
+			      "driver features %#llx not all offered (%#llx)",
+			      (unsigned long long)dev->driver_features,
+			      (unsigned long long)device_features(dev));
+	/* status_write() lets FEATURES_OK stick only with VERSION_1 */
+	if ((dev->status & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(dev->driver_features & VIRTIO_F_VERSION_1))
+		return sm_err(err, -EINVAL,
+			      "status %#x has FEATURES_OK without VERSION_1 "
+			      "negotiated",
+			      dev->status);
+	for (unsigned i = 0; i < dev->ops->num_queues; i++) {
+		ret = restore_queue(dev, i, r, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len,
+			struct sm_error *err)
 {
 	struct sm_reader r;
 	uint32_t own_len;
-	int ret = 0;
+	int ret;
 
 	sm_reader_init(&r, data, len);
 	pthread_mutex_lock(&dev->lock);
-	dev->status = sm_get_u32(&r);
-	dev->dev_features_sel = sm_get_u32(&r);
-	dev->drv_features_sel = sm_get_u32(&r);
-	dev->driver_features = sm_get_u64(&r);
-	dev->queue_sel = sm_get_u32(&r);
-	dev->interrupt_status = sm_get_u32(&r);
-	dev->config_generation = sm_get_u32(&r);
-	dev->shm_sel = sm_get_u32(&r);
-	for (unsigned i = 0; i < dev->ops->num_queues; i++) {
-		struct virtq *q = &dev->queues[i];
-
-		q->size = sm_get_u16(&r);
-		q->ready = sm_get_u8(&r);
-		q->broken = sm_get_u8(&r);
-		q->desc_gpa = sm_get_u64(&r);
-		q->avail_gpa = sm_get_u64(&r);
-		q->used_gpa = sm_get_u64(&r);
-		q->last_avail = sm_get_u16(&r);
-		q->used_idx = sm_get_u16(&r);
-		q->event_idx = dev->driver_features & VIRTIO_F_EVENT_IDX;
-		q->signalled_valid = false; /* the first interrupt goes out */
-		/* Re-validate: the state file is input too. */
-		if (q->size > dev->ops->queue_max ||
-		    (q->ready && virtq_activate(q, dev->mem)))
-			ret = -EINVAL;
-	}
-	/* what a driver could have negotiated: nothing we did not offer */
-	if (dev->driver_features & ~device_features(dev))
-		ret = -EINVAL;
+	ret = restore_transport(dev, &r, err);
+	if (ret)
+		goto out;
 	own_len = sm_get_u32(&r);
-	if (!r.bad && own_len <= r.left) {
-		if (dev->ops->restore)
-			ret = ret ? ret : dev->ops->restore(dev, r.p, own_len);
-		else if (own_len)
-			ret = -EINVAL;
-		r.left -= own_len;
+	if (r.bad) {
+		ret = sm_err(err, -EINVAL, "device record length truncated");
+	} else if (own_len != r.left) {
+		ret = sm_err(err, -EINVAL,
+			     "device record of %u bytes where %zu are left",
+			     own_len, r.left);
+	} else if (!dev->ops->restore) {
+		if (own_len)
+			ret = sm_err(err, -EINVAL,
+				     "%u bytes of device state for a device "
+				     "that keeps none",
+				     own_len);
 	} else {
-		ret = -EINVAL;
+		ret = dev->ops->restore(dev, r.p, own_len, err);
+		if (ret)
+			sm_err_wrap(err, "device state");
 	}
-	if (r.left)
-		ret = -EINVAL;
+out:
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }

@@ -311,7 +311,8 @@ static int net_save(struct virtio_dev *dev, struct sm_buf *out)
 	return out->oom ? -ENOMEM : 0;
 }
 
-static int net_restore(struct virtio_dev *dev, const void *data, size_t len)
+static int net_restore(struct virtio_dev *dev, const void *data, size_t len,
+		       struct sm_error *err)
 {
 	struct net_dev *n = dev->priv;
 	struct sm_reader r;
@@ -321,8 +322,10 @@ static int net_restore(struct virtio_dev *dev, const void *data, size_t len)
 	sm_reader_init(&r, data, len);
 	sm_get(&r, mac, 6);
 	status = sm_get_u16(&r);
-	if (r.bad || r.left || status != VIRTIO_NET_S_LINK_UP)
-		return -EINVAL;
+	if (r.bad || r.left)
+		return sm_err(err, -EINVAL, "record of %zu bytes, not 8", len);
+	if (status != VIRTIO_NET_S_LINK_UP)
+		return sm_err(err, -EINVAL, "link status %#x", status);
 	memcpy(n->cfg.mac, mac, 6);
 	n->rx_count = 0;
 	return 0;

@@ -30,14 +30,26 @@ static uint64_t used_bytes(uint16_t size)
 	return 4 + 8ULL * size + 2; /* flags, idx, ring, avail_event */
 }
 
-int virtq_activate(struct virtq *q, const struct guest_mem *gm)
+const char *virtq_layout_error(const struct virtq *q,
+			       const struct guest_mem *gm)
 {
 	if (q->size == 0 || q->size > VIRTQ_MAX_SIZE ||
-	    (q->size & (q->size - 1)) ||
-	    !gm_ptr(gm, q->desc_gpa, 16ULL * q->size) ||
-	    !gm_ptr(gm, q->avail_gpa, avail_bytes(q->size)) ||
-	    !gm_ptr(gm, q->used_gpa, used_bytes(q->size)) ||
-	    (q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3)) {
+	    (q->size & (q->size - 1)))
+		return "size not a power of two up to 1024";
+	if (!gm_ptr(gm, q->desc_gpa, 16ULL * q->size))
+		return "descriptor table outside guest memory";
+	if (!gm_ptr(gm, q->avail_gpa, avail_bytes(q->size)))
+		return "available ring outside guest memory";
+	if (!gm_ptr(gm, q->used_gpa, used_bytes(q->size)))
+		return "used ring outside guest memory";
+	if ((q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3))
+		return "ring address misaligned";
+	return NULL;
+}
+
+int virtq_activate(struct virtq *q, const struct guest_mem *gm)
+{
+	if (virtq_layout_error(q, gm)) {
 		q->broken = true;
 		return -EINVAL;
 	}

@@ -55,6 +55,11 @@ void virtq_reset(struct virtq *q);
 /* Validates the ring addresses once the driver sets QueueReady. */
 int virtq_activate(struct virtq *q, const struct guest_mem *gm);
 
+/* What virtq_activate() would refuse in q's size and ring addresses, in
+ * words (for messages), or NULL when it would accept them. */
+const char *virtq_layout_error(const struct virtq *q,
+			       const struct guest_mem *gm);
+
 /*
  * Takes the next available chain. Returns 1 with *chain filled, 0 when
  * the queue is empty, -EINVAL (and marks the queue broken) when the

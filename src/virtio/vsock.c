@@ -712,14 +712,21 @@ static int vsock_save(struct virtio_dev *dev, struct sm_buf *out)
 	return out->oom ? -ENOMEM : 0;
 }
 
-static int vsock_restore(struct virtio_dev *dev, const void *data, size_t len)
+static int vsock_restore(struct virtio_dev *dev, const void *data, size_t len,
+			 struct sm_error *err)
 {
 	struct vsock_dev *v = dev->priv;
 	struct sm_reader r;
+	uint64_t cid;
 
 	sm_reader_init(&r, data, len);
-	if (sm_get_u64(&r) != v->guest_cid || r.bad || r.left)
-		return -EINVAL;
+	cid = sm_get_u64(&r);
+	if (r.bad || r.left)
+		return sm_err(err, -EINVAL, "record of %zu bytes, not 8", len);
+	if (cid != v->guest_cid)
+		return sm_err(err, -EINVAL, "guest CID %llu, this VM's is %llu",
+			      (unsigned long long)cid,
+			      (unsigned long long)v->guest_cid);
 	drop_all(v);
 	v->reset_event = true;
 	kick(v);

@@ -26,21 +26,34 @@ static void set_regions(struct guest_mem *gm, const uint64_t (*layout)[2],
 	}
 }
 
-int gm_create(struct guest_mem *gm, const uint64_t (*layout)[2],
-	      unsigned nregions, struct sm_error *err)
+/* The RAM size of a region list, refused unless every region has a size
+ * and the sum fits (a wrapped sum would map less than the regions say). */
+static int layout_total(const uint64_t (*layout)[2], unsigned nregions,
+			uint64_t *total, struct sm_error *err)
 {
-	uint64_t total = 0;
-
-	memset(gm, 0, sizeof(*gm));
-	gm->fd = -1;
+	*total = 0;
 	if (nregions == 0 || nregions > GM_MAX_REGIONS)
 		return sm_err(err, -EINVAL, "guest memory: bad region count %u",
 			      nregions);
 	for (unsigned i = 0; i < nregions; i++) {
-		if (layout[i][1] == 0 || total + layout[i][1] < total)
+		if (layout[i][1] == 0 || *total + layout[i][1] < *total)
 			return sm_err(err, -EINVAL, "guest memory: bad region size");
-		total += layout[i][1];
+		*total += layout[i][1];
 	}
+	return 0;
+}
+
+int gm_create(struct guest_mem *gm, const uint64_t (*layout)[2],
+	      unsigned nregions, struct sm_error *err)
+{
+	uint64_t total;
+	int ret;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	ret = layout_total(layout, nregions, &total, err);
+	if (ret)
+		return ret;
 	/* A memfd, so a snapshot can write it out and a restore can map a
 	 * file in its place. */
 	gm->fd = memfd_create("supermachine-ram", MFD_CLOEXEC);
@@ -178,28 +191,67 @@ int gm_save_file(const struct guest_mem *gm, const char *path,
 	return ret;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "of an unknown type";
+	}
+}
+
 int gm_create_from_file(struct guest_mem *gm, const uint64_t (*layout)[2],
 			unsigned nregions, const char *path,
 			struct sm_error *err)
 {
-	uint64_t total = 0;
+	uint64_t total;
 	struct stat st;
-	int fd;
+	int fd, ret;
 
 	memset(gm, 0, sizeof(*gm));
 	gm->fd = -1;
-	if (nregions == 0 || nregions > GM_MAX_REGIONS)
-		return sm_err(err, -EINVAL, "guest memory: bad region count %u",
-			      nregions);
-	for (unsigned i = 0; i < nregions; i++)
-		total += layout[i][1];
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ret = layout_total(layout, nregions, &total, err);
+	if (ret)
+		return ret;
+	/* The snapshot directory is input: O_NONBLOCK so that a FIFO in
+	 * place of the file is refused below instead of blocking the open
+	 * until some writer comes; O_NOCTTY so that a terminal does not
+	 * become ours. Neither changes anything for a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return sm_err_errno(err, "open memory file %s", path);
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != total) {
+	if (fstat(fd, &st) < 0) {
+		ret = sm_err_errno(err, "memory file %s: stat", path);
+		close(fd);
+		return ret;
+	}
+	/*
+	 * Guest and VMM touch any page of the mapping; a page past the end
+	 * of the file raises SIGBUS, which kills the VMM. So the file must
+	 * cover the layout exactly, as gm_save_file() writes it (a longer
+	 * one is not ours either), and be a regular file: a device or a
+	 * directory has no size that says what a page read would find.
+	 */
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return sm_err(err, -EINVAL,
-			      "memory file %s has %lld bytes, the snapshot says %llu",
+			      "memory file %s is not a regular file but %s",
+			      path, file_kind(st.st_mode));
+	}
+	if ((uint64_t)st.st_size != total) {
+		close(fd);
+		return sm_err(err, -EINVAL,
+			      "memory file %s has %lld bytes, the guest memory "
+			      "it restores has %llu",
 			      path, (long long)st.st_size,
 			      (unsigned long long)total);
 	}

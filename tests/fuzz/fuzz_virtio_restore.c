@@ -113,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	d = devs[data[0] % NDEV];
-	virtio_mmio_restore(d, data + 1, size - 1);
+	virtio_mmio_restore(d, data + 1, size - 1, NULL);
 	/* the next input starts from a reset device, as a fresh VM would */
 	virtio_mmio_write(d, 0x70, (const uint8_t[4]){0}, 4);
 	return 0;

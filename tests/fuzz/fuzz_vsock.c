@@ -126,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		flush_pending(v, c);
 	process_rx(&dev, v);
 	if (data[1] & 1) {
-		vsock_restore(&dev, data + 8, data[2] & 15);
+		vsock_restore(&dev, data + 8, data[2] & 15, NULL);
 		send_reset_event(&dev, v);
 	}
 	drop_all(v);

@@ -367,6 +367,23 @@ TEST(corrupt_file_names_path)
 	snap_writer_free(&w);
 }
 
+/* Without O_NONBLOCK the open would wait for a writer forever; the
+ * alarm turns such a hang into a lost verdict. */
+TEST(fifo_refused_without_blocking)
+{
+	struct snap_file f;
+	struct sm_error err = {0};
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	alarm(10);
+	CHECK_EQ(snap_read_file(&f, path, &err), -EINVAL);
+	alarm(0);
+	CHECK(strstr(err.msg, path) && strstr(err.msg, "not a regular file"));
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -389,6 +406,7 @@ int main(void)
 	RUN(writer_misuse_refused);
 	RUN(missing_file_is_clear);
 	RUN(corrupt_file_names_path);
+	RUN(fifo_refused_without_blocking);
 	rmdir(dir);
 	return test_summary();
 }

@@ -441,13 +441,15 @@ TEST(rx_while_frozen_waits_for_thaw)
 
 TEST(save_restore_round_trip)
 {
+	struct sm_error err = {0};
 	struct sm_buf b = {0};
 	uint8_t cfg[8];
 
 	setup();
 	CHECK_EQ(virtio_net_ops.save(&dev, &b), 0);
-	CHECK_EQ(virtio_net_ops.restore(&dev, b.data, b.len), 0);
-	CHECK(virtio_net_ops.restore(&dev, b.data, b.len - 1) < 0);
+	CHECK_EQ(virtio_net_ops.restore(&dev, b.data, b.len, &err), 0);
+	CHECK(virtio_net_ops.restore(&dev, b.data, b.len - 1, &err) < 0);
+	CHECK(strcmp(err.msg, "record of 7 bytes, not 8") == 0);
 	virtio_net_ops.config_read(&dev, 0, cfg, sizeof(cfg));
 	CHECK_EQ(cfg[0], 2);
 	CHECK_EQ(cfg[5], 1);

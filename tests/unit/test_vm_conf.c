@@ -281,6 +281,25 @@ TEST(read_refuses_links_and_names_the_snapshot)
 	rmdir(dir);
 }
 
+/* A FIFO as vm.conf: refused at once, not waited on (the alarm turns a
+ * hang into a lost verdict). */
+TEST(read_refuses_a_fifo_without_blocking)
+{
+	char dir[] = "/tmp/smvmconf.XXXXXX", path[64];
+	struct vm_conf c;
+
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/vm.conf", dir);
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	memset(&err, 0, sizeof(err));
+	alarm(10);
+	CHECK_EQ(vm_conf_read(&c, dir, &err), -EINVAL);
+	alarm(0);
+	CHECK(strstr(err.msg, "not a regular file"));
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN(round_trip);
@@ -291,5 +310,6 @@ int main(void)
 	RUN(two_slots_at_one_target_refused);
 	RUN(restore_binds_only_the_restorers_mounts);
 	RUN(read_refuses_links_and_names_the_snapshot);
+	RUN(read_refuses_a_fifo_without_blocking);
 	return test_summary();
 }
