@@ -92,6 +92,8 @@ fi
 # nocopy (-v ...:nocopy, --mount volume-nocopy); --mount type=volume and
 # type=tmpfs end to end ----
 V=$SUPERMACHINE_ROOT/volumes
+# new means new: a store kept from an earlier run may hold them
+rm -rf "$V/smcpvol" "$V/smncvol" "$V/smmvol"
 if [ -n "${IMG_VOL:-}" ]; then
 	vrun cp1 -v smcpvol:/data "$IMG_VOL" sh -c 'cat /data/seed'
 	expect volumes_named_filled_from_image '[ $rc = 0 ] && has image-seed && [ -f "$V/smcpvol/_data/seed" ]' \

@@ -44,7 +44,7 @@ static int try_action(const char *a)
 	if (!strcmp(a, "socket_inet"))
 		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (!strcmp(a, "ptrace"))
-		return (int)ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
+		return (int)ptrace(PTRACE_ATTACH, 1, NULL, NULL);
 	if (!strcmp(a, "mount"))
 		return mount("none", "/", "tmpfs", 0, NULL);
 	if (!strcmp(a, "ioctl")) {
