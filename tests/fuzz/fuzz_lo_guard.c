@@ -215,22 +215,36 @@ FUZZ_SEEDS(make_seeds)
 
 /* ---- the harness ---- */
 
+/* The IPv4 header length of an IPv4 frame to dst that holds it; 0 else. */
+static size_t ipv4_to(const uint8_t *f, size_t len, const uint8_t *dst)
+{
+	size_t ihl;
+
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 ||
+	    f[14] >> 4 != 4)
+		return 0;
+	ihl = (size_t)(f[14] & 0x0f) * 4;
+	return ihl >= 20 && len >= 14 + ihl && !memcmp(f + 14 + 16, dst, 4)
+		   ? ihl
+		   : 0;
+}
+
+static bool later_fragment(const uint8_t *f)
+{
+	return (f[14 + 6] & 0x1f) || f[14 + 7];
+}
+
 /*
  * By the harness's own reading: a new TCP connection to 10.0.2.2, or a
  * later fragment of a TCP datagram to it (whose flags nobody can check).
  */
 static bool syn_to_gateway(const uint8_t *f, size_t len)
 {
-	size_t ihl;
+	size_t ihl = ipv4_to(f, len, ip_gw);
 
-	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 ||
-	    f[14] >> 4 != 4)
+	if (!ihl || f[14 + 9] != 6)
 		return false;
-	ihl = (size_t)(f[14] & 0x0f) * 4;
-	if (ihl < 20 || len < 14 + ihl || f[14 + 9] != 6 ||
-	    memcmp(f + 14 + 16, ip_gw, 4))
-		return false;
-	if ((f[14 + 6] & 0x1f) || f[14 + 7]) /* fragment offset */
+	if (later_fragment(f))
 		return true;
 	return len >= 14 + ihl + 20 &&
 	       (f[14 + ihl + 13] & 0x12) == 0x02; /* SYN, no ACK */
@@ -243,15 +257,10 @@ static bool syn_to_gateway(const uint8_t *f, size_t len)
  */
 static bool off_dns_port(const uint8_t *f, size_t len)
 {
-	size_t ihl;
+	size_t ihl = ipv4_to(f, len, ip_dns);
 
-	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 ||
-	    f[14] >> 4 != 4)
-		return false;
-	ihl = (size_t)(f[14] & 0x0f) * 4;
-	if (ihl < 20 || len < 14 + ihl + 4 || memcmp(f + 14 + 16, ip_dns, 4) ||
-	    (f[14 + 9] != 6 && f[14 + 9] != 17) || (f[14 + 6] & 0x1f) ||
-	    f[14 + 7])
+	if (!ihl || len < 14 + ihl + 4 || (f[14 + 9] != 6 && f[14 + 9] != 17) ||
+	    later_fragment(f))
 		return false;
 	return (f[14 + ihl + 2] << 8 | f[14 + ihl + 3]) != 53;
 }
