@@ -290,6 +290,8 @@ PYEOF
 echo "nameserver 127.0.0.1" >"$TMP/resolv.conf"
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 	fail net_guest_dns "needs root and unshare for a private resolv.conf"
+	fail net_dns_forwarder_only_port_53 "needs root and unshare for a private resolv.conf"
+	fail net_dns_forwarder_port_control "needs root and unshare for a private resolv.conf"
 else
 	$PY "$TMP/dns.py" >"$TMP/dns.log" 2>&1 &
 	PIDS+=("$!")
