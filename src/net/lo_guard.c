@@ -103,11 +103,11 @@ static bool udp_answer(const struct lo_guard *g, const struct ip_view *v)
 #define DNS_PORT 53
 
 /*
- * libslirp sends whatever the guest sends to its DNS forwarder, on any
- * port, to the host's resolver, and to 127.0.0.1 when it finds none in
- * /etc/resolv.conf (sotranslate_out): the guest gets port 53 there, UDP
- * and TCP, and ICMP. A later fragment never reassembles without its
- * first, which carries the port.
+ * The DNS forwarder is an address libslirp maps to the host's resolver;
+ * the guest needs port 53 there (UDP and TCP) and ICMP, nothing else.
+ * libslirp 4.7 refuses the other ports itself (docs/networking.md); the
+ * guard does not rest on that. A later fragment never reassembles
+ * without its first, which carries the port.
  */
 static bool to_dns_forwarder(const struct ip_view *v)
 {

@@ -259,6 +259,9 @@ static int jail_fuse(const char **step)
 	const size_t n = sizeof(fuse_caps) / sizeof(fuse_caps[0]);
 	int ret;
 
+	*step = "setup";
+	if (!jail.ready) /* its creator sets it up (start_worker, fs.c) */
+		return -EINVAL;
 	*step = "bounding set";
 	ret = drop_bounding(fuse_caps, n);
 	if (!ret) {

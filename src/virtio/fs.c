@@ -204,6 +204,10 @@ static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 
 	fs->sandbox_on = sm_sandbox_thread_policy();
 	fs->jail_on = sm_jail_thread_policy();
+	/* the jail's ids are looked up here: the worker, in its share's
+	 * chroot, could not */
+	if (fs->jail_on && sm_jail_setup_once())
+		return sm_err(err, -EPERM, "virtio-fs: the jail cannot be set up");
 	if (pthread_create(&fs->worker, NULL, fs_worker, dev))
 		return sm_err(err, -EAGAIN,
 			      "virtio-fs: cannot start its worker");

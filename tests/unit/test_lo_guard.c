@@ -1,7 +1,7 @@
 /*
  * src/net/lo_guard.c: the guest's frames to slirp's addresses, which
- * libslirp would send to the host's loopback (or, for 10.0.2.3, to the
- * host's resolver on any port, 127.0.0.1 when it has none).
+ * libslirp would send to the host's loopback (10.0.2.3: to the host's
+ * resolver, where the guest needs port 53 only).
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -52,8 +52,7 @@ TEST(dns_forwarder_gets_port_53_only)
 	CHECK(pass(&g, DNS, 17, 53, 0, 0));
 	CHECK(pass(&g, DNS, 6, 53, SYN, 0));
 	CHECK(pass(&g, DNS, 1, 0, 0, 0));
-	/* libslirp would send these to the host's resolver address, or to
-	 * 127.0.0.1 without one */
+	/* not DNS: refused here whatever libslirp would do with them */
 	CHECK(!pass(&g, DNS, 6, 22, SYN, 0));
 	CHECK(!pass(&g, DNS, 6, 8080, ACK, 0));
 	CHECK(!pass(&g, DNS, 17, 5353, 0, 0));
