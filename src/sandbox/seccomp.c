@@ -3,10 +3,14 @@
  * reports a forbidden call (docs/security.md, "Seccomp").
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -189,9 +193,74 @@ static int add_role_rules(scmp_filter_ctx ctx, const struct sb_role *r)
 	return ret;
 }
 
+/*
+ * Each role's program, built once per process and loaded by every thread
+ * of the role with seccomp(2): building one with libseccomp costs 0.2 to
+ * 1 ms, loading a built one a few microseconds (docs/security.md,
+ * "Cost"). Keyed by pid: a forked child's SB_OWN_PID differs.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pid_t pid;
+	struct sock_filter *prog[SM_ROLE_COUNT];
+	unsigned short len[SM_ROLE_COUNT];
+} progs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Builds role's filter and exports it as BPF into the cache. */
+static int build_program(enum sm_thread_role role)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	int ret, fd = -1;
+	off_t size = 0;
+
+	if (!ctx)
+		return -ENOMEM;
+	ret = add_role_rules(ctx, &sb_roles[role]);
+	if (!ret && (fd = memfd_create("sm-seccomp", MFD_CLOEXEC)) < 0)
+		ret = -errno;
+	if (!ret)
+		ret = seccomp_export_bpf(ctx, fd);
+	if (!ret && ((size = lseek(fd, 0, SEEK_END)) <= 0 ||
+		     size % sizeof(struct sock_filter) ||
+		     size / sizeof(struct sock_filter) > BPF_MAXINSNS))
+		ret = -EINVAL;
+	if (!ret && !(progs.prog[role] = malloc((size_t)size)))
+		ret = -ENOMEM;
+	if (!ret && pread(fd, progs.prog[role], (size_t)size, 0) != size) {
+		free(progs.prog[role]);
+		progs.prog[role] = NULL;
+		ret = -EIO;
+	}
+	if (!ret)
+		progs.len[role] = (unsigned short)(size / sizeof(struct sock_filter));
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return ret;
+}
+
+static int role_program(enum sm_thread_role role, struct sock_fprog *out)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&progs.lock);
+	if (progs.pid != getpid()) {
+		for (int r = 0; r < SM_ROLE_COUNT; r++) {
+			free(progs.prog[r]);
+			progs.prog[r] = NULL;
+		}
+		progs.pid = getpid();
+	}
+	if (!progs.prog[role])
+		ret = build_program(role);
+	*out = (struct sock_fprog){progs.len[role], progs.prog[role]};
+	pthread_mutex_unlock(&progs.lock);
+	return ret;
+}
+
 int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err)
 {
-	scmp_filter_ctx ctx;
+	struct sock_fprog prog;
 	int ret;
 
 	if ((unsigned)role >= SM_ROLE_COUNT)
@@ -205,14 +274,12 @@ int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err)
 	if (setup_ret)
 		return sm_err(err, setup_ret, "seccomp: SIGSYS handler: %s",
 			      strerror(-setup_ret));
-	ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		return sm_err(err, -ENOMEM, "seccomp: out of memory");
-	ret = add_role_rules(ctx, &sb_roles[role]);
+	ret = role_program(role, &prog);
 	thread_role = role; /* before the filter: the handler reads it */
-	if (!ret)
-		ret = seccomp_load(ctx);
-	seccomp_release(ctx);
+	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		ret = -errno;
+	if (!ret && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		ret = -errno;
 	if (ret) {
 		thread_role = -1;
 		return sm_err(err, ret, "seccomp: the %s filter: %s",
