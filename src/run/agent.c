@@ -511,11 +511,13 @@ static int run_session(struct session *s, const struct run_spec *spec,
 				     "the snapshot was taken before its process started");
 		if (!ret && io->on_hello)
 			io->on_hello(io->on_hello_opaque);
-		if (!ret && io->before_spec)
-			ret = io->before_spec(io->before_spec_opaque, err);
 		if (!ret)
 			ret = send_spec(s->fd, spec, err);
 		io->spec_sent = !ret;
+		/* the guest's process starts now, but nothing from the guest is
+		 * read until the hook returned */
+		if (!ret && io->before_spec)
+			ret = io->before_spec(io->before_spec_opaque, err);
 	}
 	while (!ret && !s->exited) {
 		struct pollfd p[5] = {

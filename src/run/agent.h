@@ -42,8 +42,9 @@ struct agent_io {
 	 */
 	void (*on_hello)(void *opaque);
 	void *on_hello_opaque;
-	/* Called after on_hello, right before the spec goes out (or before
-	 * relaying a resumed process); a failure ends the session. */
+	/* Called once the spec went out (or before relaying a resumed
+	 * process), before anything more is read from the guest; a failure
+	 * ends the session. */
 	int (*before_spec)(void *opaque, struct sm_error *err);
 	void *before_spec_opaque;
 	bool spec_sent; /* out: the process spec reached the guest */

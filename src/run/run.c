@@ -628,7 +628,8 @@ static struct policy policy_of(const struct sm_run_options *o)
 /*
  * before_spec: the session thread needs the host's files (a template to
  * save, a cold boot to retry) only until the image's process starts; it
- * jails itself then (docs/security.md, "Jail").
+ * jails itself then, before it reads a byte more from the guest, and off
+ * the path to the process's start (docs/security.md, "Jail").
  */
 static int jail_session(void *opaque, struct sm_error *err)
 {
