@@ -74,7 +74,7 @@ static void drop_staging(const char *staging)
 	struct dirent *e;
 
 	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..")))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			unlinkat(dirfd(d), e->d_name, 0);
 	if (d)
 		closedir(d);

@@ -132,9 +132,9 @@ int sm_jail_setup(const char *user, struct sm_error *err)
 	return ret;
 }
 
-int sm_jail_setup_once(void)
+int sm_jail_setup_once(struct sm_error *err)
 {
-	return jail.ready ? 0 : sm_jail_setup(NULL, NULL);
+	return jail.ready ? 0 : sm_jail_setup(NULL, err);
 }
 
 /* ---- steps, each on the calling thread only ---- */
@@ -317,8 +317,7 @@ static int jail_enter(enum sm_thread_role role, bool namespaces,
 		return 0;
 	/* the fuse role needs neither ids nor the root (it runs in its
 	 * share's chroot already, where neither could be looked up) */
-	if (role != SM_ROLE_FUSE && !jail.ready &&
-	    (ret = sm_jail_setup(NULL, err)))
+	if (role != SM_ROLE_FUSE && (ret = sm_jail_setup_once(err)))
 		return ret;
 	ret = jail_steps(role, namespaces, &step);
 	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -336,10 +335,11 @@ int sm_jail_thread(enum sm_thread_role role, struct sm_error *err)
 	return jail_enter(role, role == SM_ROLE_CONTROL, err);
 }
 
-int sm_jail_process(struct sm_error *err)
+/* Core dumps off, not dumpable (no ptrace from other processes of the
+ * jail's uid), the file limit fixed, then the control role's jail. */
+SM_API int sm_process_jail(struct sm_error *err)
 {
 	struct rlimit core = {0, 0}, nofile;
-	int ret;
 
 	if (jail_off)
 		return 0;
@@ -352,16 +352,5 @@ int sm_jail_process(struct sm_error *err)
 		nofile.rlim_max = nofile.rlim_cur; /* never raised again */
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	ret = jail_enter(SM_ROLE_CONTROL, true, err);
-	return ret;
-}
-
-SM_API int sm_process_jail(struct sm_error *err)
-{
-	return sm_jail_process(err);
-}
-
-bool sm_jail_rootless(void)
-{
-	return jail.rootless;
+	return jail_enter(SM_ROLE_CONTROL, true, err);
 }

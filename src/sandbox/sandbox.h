@@ -96,9 +96,8 @@ int sm_sandbox_check_subsets(struct sm_error *err);
 int sm_jail_setup(const char *user, struct sm_error *err);
 int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
 			struct sm_error *err);
-bool sm_jail_rootless(void);
 /* sm_jail_setup(NULL) unless a setup happened already. */
-int sm_jail_setup_once(void);
+int sm_jail_setup_once(struct sm_error *err);
 
 /* The calling thread's jail policy (on by default); sm_thread_start()
  * passes it on. */
@@ -118,11 +117,7 @@ bool sm_jail_thread_policy(void);
  */
 int sm_jail_thread(enum sm_thread_role role, struct sm_error *err);
 
-/*
- * The jail for a process's main thread once its VM runs: core dumps off,
- * not dumpable (no ptrace from other processes of the jail's uid), the
- * file limit fixed, then sm_jail_thread(SM_ROLE_CONTROL).
- */
-int sm_jail_process(struct sm_error *err);
+/* The main thread of a process's jail: sm_process_jail() in
+ * supermachine.h. */
 
 #endif

@@ -62,7 +62,7 @@ int sm_thread_start(pthread_t *t, enum sm_thread_role role,
 		return ENOMEM;
 	/* the ids and the root are looked up here, in the creator: not in a
 	 * thread whose filter or root would not let it */
-	if (sm_jail_thread_policy() && sm_jail_setup_once()) {
+	if (sm_jail_thread_policy() && sm_jail_setup_once(NULL)) {
 		free(s);
 		return EPERM;
 	}

@@ -206,8 +206,8 @@ static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 	fs->jail_on = sm_jail_thread_policy();
 	/* the jail's ids are looked up here: the worker, in its share's
 	 * chroot, could not */
-	if (fs->jail_on && sm_jail_setup_once())
-		return sm_err(err, -EPERM, "virtio-fs: the jail cannot be set up");
+	if (fs->jail_on && (ret = sm_jail_setup_once(err)))
+		return ret;
 	if (pthread_create(&fs->worker, NULL, fs_worker, dev))
 		return sm_err(err, -EAGAIN,
 			      "virtio-fs: cannot start its worker");
