@@ -44,27 +44,42 @@ static int make_staging(const struct ctr *ct, const char *dir, char *staging,
 	return fd;
 }
 
-/* Moves what the VMM wrote into DIR, owned by the caller again. */
+/*
+ * Moves what the VMM wrote into DIR, owned by the caller again. The VMM
+ * is not trusted: only a regular file with one link is taken, and the
+ * chown goes to the inode checked through its descriptor (a hard link
+ * to a file elsewhere must not be given to the caller's user).
+ */
+static int take_one(int from_dir, int to_dir, const char *name)
+{
+	struct stat st;
+	int fd = openat(from_dir, name,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int ret = -1;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_nlink == 1 && fchown(fd, getuid(), getgid()) == 0 &&
+	    renameat(from_dir, name, to_dir, name) == 0)
+		ret = 0;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 static int take_staged(const char *staging, const char *dir)
 {
 	DIR *d = opendir(staging);
+	int to = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *e;
-	char from[PATH_MAX], to[PATH_MAX];
-	int ret = 0;
+	int ret = d && to >= 0 ? 0 : -1;
 
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		if (e->d_type != DT_REG)
-			continue; /* ".", "..", and nothing else is ours */
-		if ((size_t)snprintf(from, sizeof(from), "%s/%s", staging,
-				     e->d_name) >= sizeof(from) ||
-		    (size_t)snprintf(to, sizeof(to), "%s/%s", dir, e->d_name) >=
-			sizeof(to) ||
-		    lchown(from, getuid(), getgid()) || rename(from, to))
-			ret = -1;
-	}
-	closedir(d);
+	while (!ret && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			ret = take_one(dirfd(d), to, e->d_name);
+	if (d)
+		closedir(d);
+	if (to >= 0)
+		close(to);
 	return ret;
 }
 
