@@ -3,6 +3,7 @@
 #define SM_CLI_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "supermachine.h"
 
@@ -41,9 +42,29 @@ int cli_enter_control(const struct sm_run_options *o, bool jail_main);
 /* The calling thread's seccomp and jail policies, from o; threads it
  * starts take them. */
 void cli_thread_policy(const struct sm_run_options *o);
-/* Whether a detached VMM jails its main thread (root, jail on, no
- * sanitizer), with a keeper process for what needs the host's files. */
+/* Whether the VMM jails its main thread (root, jail on, no sanitizer),
+ * in a process of its own under a keeper (cli/vmm_proc.c) that does what
+ * needs the host's files. */
 bool cli_jails_main_thread(const struct sm_run_options *o);
+/* Whether the VM's threads are jailed (root, jail on): files the VMM
+ * writes are the jail's uid's. */
+bool cli_jails_threads(const struct sm_run_options *o);
+
+/*
+ * The VMM's process (cli/vmm_proc.c). cli_vmm_fork: in the parent (the
+ * keeper) the child's pid and *from_vmm, the read end of a pipe the child
+ * writes; in the child 0 and *to_keeper, and the child dies with its
+ * keeper; with keep non-NULL every fd above 2 but those (at most 7) and
+ * the pipe is closed in the child. -1: no fork.
+ */
+pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep,
+		   size_t nkeep);
+/* In the child: false once its keeper is gone. */
+bool cli_vmm_keeper_alive(void);
+/* In the keeper: signals sent to it go to the VMM until cli_vmm_reap. */
+void cli_vmm_pass_signals(pid_t pid);
+/* Waits for the VMM: its exit status, or 128 + the signal that ended it. */
+int cli_vmm_reap(pid_t pid);
 int cmd_pull(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);

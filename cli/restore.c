@@ -14,6 +14,7 @@
  * here (-v HOST:GUEST[:ro], --mount): the snapshot names only the guest
  * paths, never a host directory (docs/snapshot.md, "Trust").
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -62,8 +63,6 @@ static void set_volumes(struct sm_run_options *o, const struct vol_args *va)
 	o->mounts = va->nm ? va->m : NULL;
 }
 
-/* --security-opt seccomp=unconfined, for restore_and_exec */
-static int restore_unconfined;
 static int sig_pipe[2] = { -1, -1 };
 
 static void on_signal(int sig)
@@ -73,27 +72,26 @@ static void on_signal(int sig)
 	}
 }
 
-/* restore DIR CMD...: CMD in the resumed VM, then the VM ends. */
-static int restore_and_exec(const char *dir, char **cmd, int interactive,
-			    const struct vol_args *va, const char *network)
+/*
+ * restore DIR CMD...: CMD in the resumed VM, then the VM ends. o holds
+ * what was parsed (volumes, network, --security-opt, --guest-limit);
+ * jail_main: this is the VMM's own process (cli/vmm_proc.c).
+ */
+static int restore_and_exec(const char *dir, char **cmd,
+			    struct sm_run_options *o, bool jail_main)
 {
 	struct sm_store *store = NULL;
 	struct sm_error err = { 0 };
-	struct sm_run_options o;
 	struct sm_exec_options e;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct sm_vm *vm = NULL;
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC), status = 0;
 
-	sm_run_options_init(&o);
-	o.verbose = cli_globals.verbose;
-	o.stdin_fd = o.stdout_fd = o.stderr_fd = nul;
-	set_volumes(&o, va);
-	o.network = network;
-	o.seccomp_unconfined = restore_unconfined;
+	o->stdin_fd = o->stdout_fd = o->stderr_fd = nul;
+	o->forward_signals = 0; /* exec's signal_fd below does it */
 	sm_exec_options_init(&e);
 	e.argv = (const char *const *)cmd;
-	e.interactive = interactive;
+	e.interactive = o->interactive;
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
 		e.signal_fd = sig_pipe[0];
 		sigemptyset(&sa.sa_mask);
@@ -102,10 +100,10 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive,
 	}
 	if (cli_open_store(&store, NULL))
 		return CLI_EXIT_FAILURE;
-	if (sm_vm_restore(store, dir, &o, &vm, &err) || sm_vm_start(vm, &err)) {
+	if (sm_vm_restore(store, dir, o, &vm, &err) || sm_vm_start(vm, &err)) {
 		cli_print_error(&err);
 		status = CLI_EXIT_FAILURE;
-	} else if (cli_enter_control(&o, false)) {
+	} else if (cli_enter_control(o, jail_main)) {
 		status = CLI_EXIT_FAILURE;
 	} else if (sm_vm_exec(vm, &e, &status, &err)) {
 		cli_print_error(&err);
@@ -114,6 +112,36 @@ static int restore_and_exec(const char *dir, char **cmd, int interactive,
 	sm_vm_destroy(vm); /* the resumed process ends with its VM */
 	sm_store_close(store);
 	return status;
+}
+
+/* restore_and_exec in the VMM's own process when the jail is on, as a
+ * foreground run (docs/security.md, "The keeper"). */
+static int restore_and_exec_kept(const char *dir, char **cmd,
+				 struct sm_run_options *o)
+{
+	const int stdio[] = { 0, 1, 2 };
+	int from_vmm = -1, to_keeper = -1;
+	char buf[256];
+	ssize_t n;
+	pid_t pid;
+
+	if (!cli_jails_main_thread(o))
+		return restore_and_exec(dir, cmd, o, false);
+	fflush(NULL);
+	pid = cli_vmm_fork(&from_vmm, &to_keeper, stdio, 3);
+	if (pid == 0)
+		_exit(restore_and_exec(dir, cmd, o, true));
+	if (pid < 0) {
+		perror("supermachine: fork");
+		return CLI_EXIT_FAILURE;
+	}
+	cli_vmm_pass_signals(pid);
+	/* it says nothing: its end closes the pipe */
+	while ((n = read(from_vmm, buf, sizeof(buf))) > 0 ||
+	       (n < 0 && errno == EINTR))
+		;
+	close(from_vmm);
+	return cli_vmm_reap(pid);
 }
 
 int cmd_restore(int argc, char **argv)
@@ -181,15 +209,13 @@ int cmd_restore(int argc, char **argv)
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
-	restore_unconfined = o.seccomp_unconfined;
+	set_volumes(&o, &va);
 	if (optind + 1 < argc && !job.detach)
-		return restore_and_exec(argv[optind], argv + optind + 1,
-					o.interactive, &va, o.network);
+		return restore_and_exec_kept(argv[optind], argv + optind + 1, &o);
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return CLI_EXIT_FAILURE;
 	}
-	set_volumes(&o, &va);
 	job.restore_dir = argv[optind];
 	job.image = argv[optind];
 	return cli_run_job(&job);

@@ -41,7 +41,7 @@ static json_t *make_meta(const struct run_job *j)
 		      "cmd", cmd, "entrypoint", j->o->entrypoint, "created_ns",
 		      (json_int_t)now_ns(), "detached", j->detach, "auto_remove",
 		      j->auto_remove, "stop_timeout", j->stop_timeout);
-	if (m && j->detach && cli_jails_main_thread(j->o)) {
+	if (m && cli_jails_threads(j->o)) {
 		uid_t uid;
 		gid_t gid;
 
@@ -250,44 +250,48 @@ static void keep_reading(int fd, struct kept *k)
 /*
  * A jailed VMM cannot write its record's end, remove its record (--rm)
  * or its anonymous volumes: its parent, this keeper, does, after it
- * ended. The keeper never touches the guest or its devices.
+ * ended (cli/vmm_proc.c). The keeper never touches the guest or its
+ * devices. c may be NULL: a foreground run whose record failed.
  */
 static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 {
+	const int stdio[] = { j->o->stdin_fd, j->o->stdout_fd, j->o->stderr_fd };
 	struct kept k = { 0 };
 	char sock[PATH_MAX];
-	int p[2], ws = 0;
+	int from_vmm = -1, to_keeper = -1;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC))
-		return run_recorded(j, c, notify_fd, -1);
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		_exit(run_recorded(j, c, notify_fd, p[1]));
-	}
-	close(p[1]);
-	close(notify_fd);
+	fflush(NULL);
+	/* detached: the supervisor closed the caller's fds already */
+	pid = cli_vmm_fork(&from_vmm, &to_keeper, notify_fd < 0 ? stdio : NULL, 3);
+	if (pid == 0)
+		_exit(run_recorded(j, c, notify_fd, to_keeper));
+	if (notify_fd >= 0)
+		close(notify_fd);
 	if (pid < 0) {
-		close(p[0]);
+		fprintf(stderr, "supermachine: cannot fork the VM's process: %s\n",
+			strerror(errno));
 		return CLI_EXIT_FAILURE;
 	}
-	keep_reading(p[0], &k);
-	close(p[0]);
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
+	cli_vmm_pass_signals(pid);
+	keep_reading(from_vmm, &k);
+	close(from_vmm);
 	if (!k.exited) {
-		k.status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+		k.status = cli_vmm_reap(pid);
 		if (k.status == SM_SECCOMP_EXIT_STATUS)
 			snprintf(k.error, sizeof(k.error),
 				 "the VMM made a forbidden system call (its "
 				 "line is in the container's log)");
+	} else {
+		cli_vmm_reap(pid);
 	}
-	write_state_of(c, pid, "exited", k.status, k.error[0] ? k.error : NULL,
-		       NULL);
-	if (!ctr_path(c, "ctl.sock", sock, sizeof(sock)))
-		unlink(sock); /* the VMM could not: it had no path to it */
-	cli_cgroup_remove(j, c->id); /* empty now */
+	if (c) {
+		write_state_of(c, pid, "exited", k.status,
+			       k.error[0] ? k.error : NULL, NULL);
+		if (!ctr_path(c, "ctl.sock", sock, sizeof(sock)))
+			unlink(sock); /* the VMM could not: it had no path to it */
+		cli_cgroup_remove(j, c->id); /* empty now */
+	}
 	for (size_t i = 0; i < k.nanon; i++) {
 		if (j->o->remove_anonymous)
 			sm_rm_tree(k.anon[i]);
@@ -408,7 +412,11 @@ int cli_run_job(struct run_job *j)
 		ctr_release(&c);
 		return status;
 	}
-	status = run_recorded(j, ret ? NULL : &c, -1, -1);
+	/* docs/security.md, "The keeper": the VMM in a process of its own */
+	if (cli_jails_main_thread(j->o))
+		status = run_kept(j, ret ? NULL : &c, -1);
+	else
+		status = run_recorded(j, ret ? NULL : &c, -1, -1);
 	if (!ret)
 		ctr_remove(&c, NULL); /* a foreground run leaves no record */
 	ctr_release(&c);

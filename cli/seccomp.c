@@ -82,9 +82,14 @@ void cli_thread_policy(const struct sm_run_options *o)
 	sm_jail_set_thread_policy(!o->jail_off);
 }
 
+bool cli_jails_threads(const struct sm_run_options *o)
+{
+	return !o->jail_off && geteuid() == 0;
+}
+
 bool cli_jails_main_thread(const struct sm_run_options *o)
 {
-	return !o->jail_off && !SANITIZED && geteuid() == 0;
+	return cli_jails_threads(o) && !SANITIZED;
 }
 
 int cli_enter_control(const struct sm_run_options *o, bool jail_main)
@@ -93,6 +98,11 @@ int cli_enter_control(const struct sm_run_options *o, bool jail_main)
 
 	if (jail_main && sm_process_jail(&err)) {
 		cli_print_error(&err);
+		return -1;
+	}
+	/* the id change cleared the death signal for a moment */
+	if (!cli_vmm_keeper_alive()) {
+		fprintf(stderr, "supermachine: the VM's keeper is gone\n");
 		return -1;
 	}
 	if (o->seccomp_unconfined || SANITIZED)

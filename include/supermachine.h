@@ -377,7 +377,8 @@ SM_API void sm_vm_destroy(struct sm_vm *vm);
  * dumpable. Call it once the VM runs; the thread can then reach no host
  * path (leave what follows the VM's end, such as removing anonymous
  * volumes, to another process). Without root it only turns core dumps
- * off and sets no_new_privs. 0 or -errno.
+ * off and sets no_new_privs. A parent-death signal (PR_SET_PDEATHSIG)
+ * outlives the id change. 0 or -errno.
  */
 SM_API int sm_process_jail(struct sm_error *err);
 

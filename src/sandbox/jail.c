@@ -336,10 +336,13 @@ int sm_jail_thread(enum sm_thread_role role, struct sm_error *err)
 }
 
 /* Core dumps off, not dumpable (no ptrace from other processes of the
- * jail's uid), the file limit fixed, then the control role's jail. */
+ * jail's uid), the file limit fixed, then the control role's jail. The
+ * parent-death signal, which the kernel clears when the ids change, is
+ * set again: a VMM tied to its keeper stays tied. */
 SM_API int sm_process_jail(struct sm_error *err)
 {
 	struct rlimit core = {0, 0}, nofile;
+	int death_signal = 0, ret;
 
 	if (jail_off)
 		return 0;
@@ -352,5 +355,10 @@ SM_API int sm_process_jail(struct sm_error *err)
 		nofile.rlim_max = nofile.rlim_cur; /* never raised again */
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	return jail_enter(SM_ROLE_CONTROL, true, err);
+	prctl(PR_GET_PDEATHSIG, &death_signal, 0, 0, 0);
+	ret = jail_enter(SM_ROLE_CONTROL, true, err);
+	if (!ret && death_signal &&
+	    prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) < 0)
+		return sm_err_errno(err, "jail: the parent-death signal");
+	return ret;
 }

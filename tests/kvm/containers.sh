@@ -301,6 +301,35 @@ expect ctr_jail_off_keeps_root '[ -n "$upid" ] && [ "$(field Uid /proc/$upid/sta
 	"jail=off: $(grep -E "^(Uid|CapEff):" /proc/$upid/status 2>&1 | tr '\t\n' ' ')"
 sm rm -f unjailed
 
+# ---- a foreground run: the VMM is a process of its own under the `run`
+# process (its keeper), jailed like a detached one; it dies with its keeper ----
+record_pid() { # NAME: the pid in that container's record
+	local m; m=$(grep -l "\"$1\"" "$SUPERMACHINE_RUNTIME"/containers/*/meta 2>/dev/null | head -1)
+	[ -n "$m" ] && grep -o '"pid": *[0-9]*' "${m%/meta}/state" 2>/dev/null | grep -o '[0-9]*$'
+}
+fg_start() { # NAME: a foreground run in the background; $fgkeeper, $fpid
+	"$SM" run --pull never --name "$1" "$IMG_BBOX" sh -c 'echo up; sleep 600' \
+		</dev/null >"$TMP/fg.out" 2>"$TMP/fg.err" &
+	fgkeeper=$!
+	wait_for 120 'grep -qx up "$TMP/fg.out" || ! kill -0 $fgkeeper 2>/dev/null'
+	fgname=$1
+	wait_for 20 '[ -n "$(record_pid "$fgname")" ]'
+	fpid=$(record_pid "$fgname")
+}
+fg_start fgjail
+fst=/proc/$fpid/status
+expect ctr_jail_foreground_vmm '[ -n "$fpid" ] && [ "$fpid" != "$fgkeeper" ] && [ "$(field PPid $fst)" = "$fgkeeper" ] &&
+	[ "$(field Seccomp $fst)" = 2 ] && [ "$(field NoNewPrivs $fst)" = 1 ] && [ "$(field CapEff $fst)" = 0000000000000000 ] &&
+	[ "$(field Uid $fst)" != 0 ] && [ "$(readlink /proc/$fpid/root)" != / ]' \
+	"keeper $fgkeeper, vmm $fpid: $(grep -E "^(PPid|Uid|CapEff|NoNewPrivs|Seccomp):" $fst 2>&1 | tr '\t\n' ' ') root=$(readlink /proc/$fpid/root); $(head -c 300 "$TMP/fg.err")"
+sm exec fgjail echo in-foreground-jail
+expect ctr_jail_foreground_exec '[ $rc = 0 ] && grep -qx in-foreground-jail "$TMP/out"' "exec: $rc $(head -c 200 "$TMP/err")"
+{ kill -KILL $fgkeeper; wait $fgkeeper; } 2>/dev/null
+wait_for 30 '! kill -0 $fpid 2>/dev/null'
+expect ctr_jail_foreground_dies_with_keeper '[ -n "$fpid" ] && ! kill -0 $fpid 2>/dev/null' \
+	"the VMM $fpid outlived its keeper: $(grep -E "^(State|PPid):" /proc/$fpid/status 2>&1 | tr '\t\n' ' ')"
+"$SM" rm -f fgjail >/dev/null 2>&1
+
 # ---- cgroup v2 limits of the VMM (issue 15): --pids-limit, --cpu-shares,
 # and memory.max from the guest's memory; the cgroup goes with the VMM.
 # The emulated host mounts no cgroup file system: mount cgroup2 there ----

@@ -278,7 +278,10 @@ seccomp_count() {
 		</dev/null >"$TMP/sc.out" 2>"$TMP/sc.err" &
 	local pid=$!
 	wait_for 120 'grep -q up "$TMP/sc.out"'
-	sc_n=$(filtered_threads $pid) sc_all=$(ls /proc/$pid/task 2>/dev/null | wc -l)
+	# the VMM: the `run` process's child (its keeper's) when jailed
+	local vmm; vmm=$(cat /proc/$pid/task/*/children 2>/dev/null | awk '{ print $1 }')
+	vmm=${vmm:-$pid}
+	sc_n=$(filtered_threads $vmm) sc_all=$(ls /proc/$vmm/task 2>/dev/null | wc -l)
 	bounded_wait 120 $pid
 	sc_rc=$?
 }

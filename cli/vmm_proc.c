@@ -1,0 +1,128 @@
+/*
+ * One VM, one process (docs/security.md, "The keeper"): the CLI forks,
+ * the child becomes the VMM and jails its main thread once the VM runs;
+ * the parent, its keeper, never touches the guest. It waits, passes on
+ * the signals sent to it, and does what needs the host's files after the
+ * VMM ended. The two live and die together: the child gets SIGKILL when
+ * its keeper dies (the death signal survives the jail's id change, see
+ * sm_process_jail()).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* signals that reach a foreground `run` and are the guest's to see */
+static const int passed_on[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+static volatile pid_t vmm_pid;
+static pid_t keeper_pid; /* in the child: the parent it was forked from */
+static struct sigaction saved[sizeof(passed_on) / sizeof(passed_on[0])];
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Closes every fd above 2 but those in keep (at most 8). */
+static void close_all_but(const int *keep, size_t n)
+{
+	int k[8], lo = 3;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n && m < 8; i++)
+		if (keep[i] > 2)
+			k[m++] = keep[i];
+	qsort(k, m, sizeof(k[0]), cmp_int);
+	for (size_t i = 0; i < m; i++) {
+		if (k[i] > lo)
+			close_range((unsigned)lo, (unsigned)k[i] - 1, 0);
+		lo = k[i] + 1 > lo ? k[i] + 1 : lo;
+	}
+	close_range((unsigned)lo, ~0U, 0);
+}
+
+pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
+{
+	pid_t parent = getpid(), pid;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		*from_vmm = p[0];
+		return pid;
+	}
+	close(p[0]);
+	keeper_pid = parent;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(CLI_EXIT_FAILURE); /* the keeper is gone already */
+	if (keep) {
+		int all[8];
+		size_t n = 0;
+
+		all[n++] = p[1];
+		for (size_t i = 0; i < nkeep && n < 8; i++)
+			all[n++] = keep[i];
+		close_all_but(all, n);
+	}
+	*to_keeper = p[1];
+	return 0;
+}
+
+bool cli_vmm_keeper_alive(void)
+{
+	return !keeper_pid || getppid() == keeper_pid;
+}
+
+/*
+ * A signal sent to the keeper (kill, timeout(1), a CI runner) is for the
+ * container: the VMM passes it to the guest. One from the terminal
+ * (si_code SI_KERNEL: ^C, a hang-up, a resize) reached the VMM too, as it
+ * shares the foreground process group: passing it on would double it.
+ */
+static void pass_on(int sig, siginfo_t *si, void *ctx)
+{
+	int saved_errno = errno;
+
+	(void)ctx;
+	if (si->si_code != SI_KERNEL && vmm_pid > 0)
+		kill(vmm_pid, sig);
+	errno = saved_errno;
+}
+
+void cli_vmm_pass_signals(pid_t pid)
+{
+	struct sigaction sa = { .sa_sigaction = pass_on,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
+
+	vmm_pid = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
+		sigaction(passed_on[i], &sa, &saved[i]);
+}
+
+int cli_vmm_reap(pid_t pid)
+{
+	int ws = 0;
+
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (vmm_pid == pid) {
+		for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
+			sigaction(passed_on[i], &saved[i], NULL);
+		vmm_pid = 0;
+	}
+	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+}
