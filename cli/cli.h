@@ -59,6 +59,15 @@ bool cli_jails_threads(const struct sm_run_options *o);
  */
 pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep,
 		   size_t nkeep);
+/*
+ * In the child, without root, while it has one thread: a user namespace
+ * of its own whose uid 0 is the caller's, so the VM's threads take empty
+ * roots and drop every capability as a root VMM's do (docs/security.md,
+ * "Rootless"). 1: entered; 0: not entered (root, or a host that allows
+ * none: the VMM runs as before, said when verbose); -errno and err: the
+ * namespace is there but its id maps are not (the VMM cannot go on).
+ */
+int cli_vmm_enter_userns(bool verbose, struct sm_error *err);
 /* In the child: false once its keeper is gone. */
 bool cli_vmm_keeper_alive(void);
 /* In the keeper: signals sent to it go to the VMM until cli_vmm_reap. */

@@ -100,7 +100,8 @@ static int restore_and_exec(const char *dir, char **cmd,
 	}
 	if (cli_open_store(&store, NULL))
 		return CLI_EXIT_FAILURE;
-	if (sm_vm_restore(store, dir, o, &vm, &err) || sm_vm_start(vm, &err)) {
+	if ((jail_main && cli_vmm_enter_userns(o->verbose, &err) < 0) ||
+	    sm_vm_restore(store, dir, o, &vm, &err) || sm_vm_start(vm, &err)) {
 		cli_print_error(&err);
 		status = CLI_EXIT_FAILURE;
 	} else if (cli_enter_control(o, jail_main)) {

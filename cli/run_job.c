@@ -136,9 +136,11 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 		return CLI_EXIT_FAILURE;
 	}
 	cli_thread_policy(j->o); /* for the control socket's threads */
-	if (j->restore_dir)
+	/* rootless: a user namespace while this process has one thread */
+	ret = keeper_fd >= 0 ? cli_vmm_enter_userns(j->o->verbose, &err) : 0;
+	if (ret >= 0 && j->restore_dir)
 		ret = sm_vm_restore(store, j->restore_dir, j->o, &vm, &err);
-	else
+	else if (ret >= 0)
 		ret = sm_vm_create(store, j->image, j->o, &vm, &err);
 	if (!ret && c && ctr_serve_start(c, vm, j->stop_timeout, &srv, &err)) {
 		srv = NULL;

@@ -89,7 +89,7 @@ bool cli_jails_threads(const struct sm_run_options *o)
 
 bool cli_jails_main_thread(const struct sm_run_options *o)
 {
-	return cli_jails_threads(o) && !SANITIZED;
+	return !o->jail_off && !SANITIZED; /* rootless: cli_vmm_enter_userns */
 }
 
 int cli_enter_control(const struct sm_run_options *o, bool jail_main)

@@ -9,13 +9,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/error.h"
 
 /* signals that reach a foreground `run` and are the guest's to see */
 static const int passed_on[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
@@ -79,6 +83,50 @@ pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
 	}
 	*to_keeper = p[1];
 	return 0;
+}
+
+static int write_proc(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
+	int ret = n == (ssize_t)strlen(text) ? 0 : -errno;
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int cli_vmm_enter_userns(bool verbose, struct sm_error *err)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	int ret;
+
+	if (uid == 0)
+		return 0;
+	if (unshare(CLONE_NEWUSER) < 0) {
+		if (verbose) /* a host that allows none: as before */
+			fprintf(stderr, "supermachine: no user namespace for "
+					"the VMM (%s): it runs with no_new_privs "
+					"only\n", strerror(errno));
+		return 0;
+	}
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+	ret = write_proc("/proc/self/uid_map", map);
+	if (!ret)
+		ret = write_proc("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+	if (!ret)
+		ret = write_proc("/proc/self/gid_map", map);
+	if (ret)
+		return sm_err(err, ret, "the VMM's user namespace: its id maps: %s",
+			      strerror(-ret));
+	/* the new credentials cleared the death signal */
+	if (keeper_pid && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+			   getppid() != keeper_pid))
+		return sm_err(err, -ESRCH, "the VM's keeper is gone");
+	return 1;
 }
 
 bool cli_vmm_keeper_alive(void)

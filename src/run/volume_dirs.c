@@ -73,8 +73,10 @@ static void image_owner(const struct copy_ctx *c, int fd, const char *name,
 static void set_meta(const struct copy_ctx *c, int dfd, const char *name,
 		     const struct stat *st)
 {
+	/* EINVAL: an owner a rootless VMM's user namespace does not map;
+	 * the file stays the caller's, with the image's mode */
 	if (c->chown && fchownat(dfd, name, st->st_uid, st->st_gid,
-				 AT_SYMLINK_NOFOLLOW) < 0)
+				 AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
 		return;
 	if (!S_ISLNK(st->st_mode))
 		fchmodat(dfd, name, st->st_mode & 07777, 0);
@@ -215,7 +217,8 @@ static int copy_up(const char *rootfs, const char *target, const char *dst,
 	/* the volume's root takes the image directory's owner and mode */
 	if (fstat(src, &st) == 0) {
 		image_owner(&c, src, ".", &st);
-		if (c.chown && fchown(d, st.st_uid, st.st_gid) < 0)
+		if (c.chown && fchown(d, st.st_uid, st.st_gid) < 0 &&
+		    errno != EINVAL)
 			return 0;
 		fchmod(d, st.st_mode & 07777);
 	}

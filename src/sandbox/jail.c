@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -31,6 +32,9 @@
 
 #define JAIL_PARENT "/run/supermachine"
 #define JAIL_ROOT JAIL_PARENT "/empty"
+/* a rootless VMM's user namespace (cli/vmm_proc.c): each thread mounts
+ * an empty read-only tmpfs here, in a mount namespace of its own */
+#define USERNS_ROOT "/tmp"
 #define NOBODY 65534
 
 /* What a FUSE worker keeps: creating, chowning and reading files as the
@@ -42,6 +46,8 @@ static struct {
 	pthread_mutex_t lock;
 	bool ready;    /* the root directory exists */
 	bool rootless; /* started without root: nothing to drop */
+	bool userns;   /* root of a user namespace of its own: uid 0 there is
+			* the caller's uid outside, no other id is mapped */
 	uid_t uid;
 	gid_t gid;
 } jail = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -111,6 +117,21 @@ static int make_root(struct sm_error *err)
 	return 0;
 }
 
+/* Whether this process's uid 0 is not the host's (a user namespace). */
+static bool in_user_namespace(void)
+{
+	unsigned inside, outside, count;
+	bool initial = true;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (f) {
+		if (fscanf(f, "%u %u %u", &inside, &outside, &count) == 3)
+			initial = !inside && !outside && count == 4294967295u;
+		fclose(f);
+	}
+	return !initial;
+}
+
 int sm_jail_setup(const char *user, struct sm_error *err)
 {
 	uid_t uid;
@@ -122,10 +143,14 @@ int sm_jail_setup(const char *user, struct sm_error *err)
 	pthread_mutex_lock(&jail.lock);
 	jail.rootless = geteuid() != 0;
 	if (!jail.rootless && !jail.ready)
+		jail.userns = in_user_namespace();
+	if (!jail.rootless && !jail.userns && !jail.ready)
 		ret = make_root(err);
 	if (!ret) {
-		jail.uid = uid; /* the last VM's choice holds for new threads */
-		jail.gid = gid;
+		/* the last VM's choice holds for new threads; in a user
+		 * namespace only its uid 0 (the caller's uid) exists */
+		jail.uid = jail.userns ? 0 : uid;
+		jail.gid = jail.userns ? 0 : gid;
 		jail.ready = true;
 	}
 	pthread_mutex_unlock(&jail.lock);
@@ -187,28 +212,37 @@ static int set_caps(const int *keep, size_t n)
  * finds its copy older than a second: the slirp thread's root is a small
  * read-only tmpfs holding only that file, bound read-only from the host.
  */
-static int resolv_root(void)
+static int resolv_root(const char *dir)
 {
 	const unsigned long ro = MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
 				 MS_NOEXEC;
+	char etc[64], conf[64];
 	int fd;
 
-	if (mount("tmpfs", JAIL_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	snprintf(etc, sizeof(etc), "%s/etc", dir);
+	snprintf(conf, sizeof(conf), "%s/etc/resolv.conf", dir);
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "size=16k,nr_inodes=8,mode=0555") < 0 ||
-	    mkdir(JAIL_ROOT "/etc", 0555) < 0)
+	    mkdir(etc, 0555) < 0)
 		return -errno;
-	fd = open(JAIL_ROOT "/etc/resolv.conf", O_CREAT | O_WRONLY | O_CLOEXEC,
-		  0444);
+	fd = open(conf, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	if (access("/etc/resolv.conf", F_OK) == 0 &&
-	    (mount("/etc/resolv.conf", JAIL_ROOT "/etc/resolv.conf", NULL,
-		   MS_BIND, NULL) < 0 ||
-	     mount(NULL, JAIL_ROOT "/etc/resolv.conf", NULL, MS_BIND | ro,
-		   NULL) < 0))
+	    (mount("/etc/resolv.conf", conf, NULL, MS_BIND, NULL) < 0 ||
+	     mount(NULL, conf, NULL, MS_BIND | ro, NULL) < 0))
 		return -errno;
-	return mount(NULL, JAIL_ROOT, NULL, ro, NULL) < 0 ? -errno : 0;
+	return mount(NULL, dir, NULL, ro, NULL) < 0 ? -errno : 0;
+}
+
+/* In a user namespace: no root-owned empty directory to bind (the host's
+ * belongs to nobody there), so an empty read-only tmpfs instead. */
+static int empty_tmpfs(const char *dir)
+{
+	return mount("tmpfs", dir, "tmpfs",
+		     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "size=4k,nr_inodes=2,mode=0555") < 0 ? -errno : 0;
 }
 
 /*
@@ -220,6 +254,7 @@ static int own_root(bool namespaces, bool resolv)
 {
 	const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
 				 MS_NODEV | MS_NOEXEC;
+	const char *dir = jail.userns ? USERNS_ROOT : JAIL_ROOT;
 	int ret = 0;
 
 	if (unshare(CLONE_FS | (namespaces ? CLONE_NEWNS | CLONE_NEWIPC |
@@ -229,19 +264,22 @@ static int own_root(bool namespaces, bool resolv)
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
 	if (resolv)
-		ret = resolv_root();
+		ret = resolv_root(dir);
+	else if (jail.userns)
+		ret = empty_tmpfs(dir);
 	else if (namespaces &&
 		 (mount(JAIL_ROOT, JAIL_ROOT, NULL, MS_BIND, NULL) < 0 ||
 		  mount(NULL, JAIL_ROOT, NULL, ro, NULL) < 0))
 		ret = -errno;
-	if (!ret && (chroot(JAIL_ROOT) < 0 || chdir("/") < 0))
+	if (!ret && (chroot(dir) < 0 || chdir("/") < 0))
 		ret = -errno;
 	return ret;
 }
 
 static int drop_ids(void)
 {
-	if (syscall(SYS_setgroups, 0, NULL) < 0 ||
+	/* a user namespace denies setgroups (its creator wrote "deny") */
+	if ((!jail.userns && syscall(SYS_setgroups, 0, NULL) < 0) ||
 	    syscall(SYS_setresgid, jail.gid, jail.gid, jail.gid) < 0 ||
 	    syscall(SYS_setresuid, jail.uid, jail.uid, jail.uid) < 0)
 		return -errno;
@@ -290,7 +328,8 @@ static int jail_steps(enum sm_thread_role role, bool namespaces,
 	if (role == SM_ROLE_FUSE) /* already chrooted to its share */
 		return jail_fuse(step);
 	*step = "root";
-	ret = own_root(namespaces || role == SM_ROLE_SLIRP,
+	/* in a user namespace every thread mounts its own empty root */
+	ret = own_root(namespaces || role == SM_ROLE_SLIRP || jail.userns,
 		       role == SM_ROLE_SLIRP);
 	if (!ret) {
 		*step = "bounding set";
