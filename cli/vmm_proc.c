@@ -22,7 +22,7 @@
 #include "util/error.h"
 
 /* signals that reach a foreground `run` and are the guest's to see */
-static const int passed_on[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+static const int passed_on[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
 static volatile pid_t vmm_pid;
 static pid_t keeper_pid; /* in the child: the parent it was forked from */
 static struct sigaction saved[sizeof(passed_on) / sizeof(passed_on[0])];
@@ -70,7 +70,8 @@ pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
 	}
 	close(p[0]);
 	keeper_pid = parent;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    getppid() != parent)
 		_exit(CLI_EXIT_FAILURE); /* the keeper is gone already */
 	if (keep) {
 		int all[8];
@@ -107,9 +108,11 @@ int cli_vmm_enter_userns(bool verbose, struct sm_error *err)
 		return 0;
 	if (unshare(CLONE_NEWUSER) < 0) {
 		if (verbose) /* a host that allows none: as before */
-			fprintf(stderr, "supermachine: no user namespace for "
-					"the VMM (%s): it runs with no_new_privs "
-					"only\n", strerror(errno));
+			fprintf(stderr,
+				"supermachine: no user namespace for "
+				"the VMM (%s): it runs with no_new_privs "
+				"only\n",
+				strerror(errno));
 		return 0;
 	}
 	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
@@ -120,7 +123,8 @@ int cli_vmm_enter_userns(bool verbose, struct sm_error *err)
 	if (!ret)
 		ret = write_proc("/proc/self/gid_map", map);
 	if (ret)
-		return sm_err(err, ret, "the VMM's user namespace: its id maps: %s",
+		return sm_err(err, ret,
+			      "the VMM's user namespace: its id maps: %s",
 			      strerror(-ret));
 	/* the new credentials cleared the death signal */
 	if (keeper_pid && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
@@ -152,8 +156,8 @@ static void pass_on(int sig, siginfo_t *si, void *ctx)
 
 void cli_vmm_pass_signals(pid_t pid)
 {
-	struct sigaction sa = { .sa_sigaction = pass_on,
-				.sa_flags = SA_SIGINFO | SA_RESTART };
+	struct sigaction sa = {.sa_sigaction = pass_on,
+			       .sa_flags = SA_SIGINFO | SA_RESTART};
 
 	vmm_pid = pid;
 	sigemptyset(&sa.sa_mask);
@@ -168,7 +172,8 @@ int cli_vmm_reap(pid_t pid)
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	if (vmm_pid == pid) {
-		for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
+		for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]);
+		     i++)
 			sigaction(passed_on[i], &saved[i], NULL);
 		vmm_pid = 0;
 	}
