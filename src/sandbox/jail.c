@@ -361,6 +361,8 @@ static int jail_enter(enum sm_thread_role role, bool namespaces,
 	ret = jail_steps(role, namespaces, &step);
 	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		ret = -errno, step = "no_new_privs";
+	if (!ret && (ret = sm_landlock_thread(role)))
+		step = "landlock";
 	if (ret)
 		return sm_err(err, ret, "jail: the %s thread: %s: %s",
 			      sm_role_name(role), step, strerror(-ret));

@@ -105,6 +105,16 @@ void sm_jail_set_thread_policy(bool on);
 bool sm_jail_thread_policy(void);
 
 /*
+ * Landlock on the calling thread (src/sandbox/landlock.c), part of its
+ * jail: a FUSE worker may reach only beneath its working directory (its
+ * share), the slirp thread only read /etc/resolv.conf; other roles get
+ * none. 0 (also where Landlock is missing or older than ABI 2) or -errno.
+ */
+int sm_landlock_thread(enum sm_thread_role role);
+/* The kernel's Landlock ABI version; 0: none. */
+int sm_landlock_abi(void);
+
+/*
  * Jails the calling thread as role: its own root (the empty directory;
  * the slirp thread's holds /etc/resolv.conf), the jail's uid and gid, no
  * capabilities, no_new_privs; the control role also gets mount, IPC and

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -29,8 +30,23 @@ struct seen {
 	int nnp, bnd_sys_admin;
 	int passwd_errno, setuid_errno, chroot_errno, unshare_errno;
 	int resolv_ok;
+	/* openat through a descriptor of the host's /etc (as another
+	 * share's root would be), and of a file in the thread's cwd */
+	int outside_errno, inside_errno;
 	pid_t tid;
 };
+
+static int etc_fd = -1;
+
+static int open_errno(int dir, const char *name)
+{
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
 
 static int report[2], release[2];
 static struct seen *seen_out;
@@ -55,6 +71,8 @@ static void *look(void *arg)
 	s->setuid_errno = syscall(SYS_setresuid, 0, 0, 0) ? errno : 0;
 	s->chroot_errno = chroot("/") ? errno : 0;
 	s->unshare_errno = unshare(CLONE_NEWNS) ? errno : 0;
+	s->outside_errno = open_errno(etc_fd, "passwd");
+	s->inside_errno = open_errno(AT_FDCWD, "inside");
 	s->tid = (pid_t)syscall(SYS_gettid);
 	/* let the main thread read /proc/self/task/TID, then end */
 	if (write(report[1], "r", 1) != 1 || read(release[0], &c, 1) != 1)
@@ -118,6 +136,7 @@ static int jailed_child(enum sm_thread_role role, struct seen *s,
 		seen_out = shm;
 		if (pipe(report) || pipe(release))
 			_exit(2);
+		etc_fd = open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		sm_sandbox_set_thread_policy(false);
 		if (sm_thread_start(&t, role,
 				    role == SM_ROLE_CONTROL ? jail_then_look
@@ -187,6 +206,33 @@ TEST(fuse_thread_takes_the_ids_and_keeps_only_file_capabilities)
 	CHECK_EQ(s.chroot_errno, EPERM);
 }
 
+/* A chroot stops no walk through a descriptor the process holds:
+ * Landlock does (src/sandbox/landlock.c). The worker's cwd, its share,
+ * stays open to it. */
+TEST(fuse_thread_landlocked_to_its_share)
+{
+	char dir[] = "/tmp/test_jail.XXXXXX", cwd[4096], file[64];
+	struct seen s;
+	struct outside o;
+	int st, fd;
+
+	if (geteuid() != 0 || sm_landlock_abi() < 2 || !mkdtemp(dir) ||
+	    !getcwd(cwd, sizeof(cwd)))
+		return;
+	snprintf(file, sizeof(file), "%s/inside", dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(chdir(dir), 0); /* the child's thread inherits it */
+	st = jailed_child(SM_ROLE_FUSE, &s, &o);
+	CHECK_EQ(chdir(cwd), 0);
+	unlink(file);
+	rmdir(dir);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(s.inside_errno, 0); /* a root-only file: dac_override */
+	CHECK_EQ(s.outside_errno, EACCES);
+}
+
 TEST(slirp_root_holds_only_resolv_conf)
 {
 	struct seen s;
@@ -200,6 +246,8 @@ TEST(slirp_root_holds_only_resolv_conf)
 	CHECK(s.resolv_ok == (access("/etc/resolv.conf", R_OK) == 0));
 	CHECK(s.cap_eff == 0 && s.uid != 0);
 	CHECK(!o.same_mnt_ns);
+	if (sm_landlock_abi() >= 2)
+		CHECK_EQ(s.outside_errno, EACCES);
 }
 
 TEST(control_thread_gets_namespaces)
@@ -256,6 +304,7 @@ int main(void)
 {
 	RUN(device_thread_is_jailed);
 	RUN(fuse_thread_takes_the_ids_and_keeps_only_file_capabilities);
+	RUN(fuse_thread_landlocked_to_its_share);
 	RUN(slirp_root_holds_only_resolv_conf);
 	RUN(control_thread_gets_namespaces);
 	RUN(jail_off_changes_nothing);
