@@ -454,7 +454,7 @@ int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
 		rc = restore_rec(s, type, p + off, rlen, &keep, err);
 		if (rc < 0) {
 			if (err)
-				sm_err_wrap(err,
+				sm_err_wrap(err, rc,
 					    "fuse: restore record %u at %zu",
 					    type, off - 6);
 			break;

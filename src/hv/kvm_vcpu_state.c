@@ -313,7 +313,7 @@ int hv_vcpu_save(struct hv_vcpu *v, struct sm_buf *out, struct sm_error *err)
 	}
 	sm_buf_free(&b);
 	if (ret)
-		sm_err_wrap(err, "save vCPU %u", v->index);
+		sm_err_wrap(err, ret, "save vCPU %u", v->index);
 	return ret;
 }
 
@@ -610,6 +610,6 @@ int hv_vcpu_restore(struct hv_vcpu *v, const void *data, size_t len,
 	if (!ret)
 		ret = restore_all(v, &s, err);
 	if (ret)
-		sm_err_wrap(err, "restore vCPU %u", v->index);
+		sm_err_wrap(err, ret, "restore vCPU %u", v->index);
 	return ret;
 }

@@ -412,6 +412,6 @@ SM_API int sm_image_remove(struct sm_store *s, const char *ref,
 	json_decref(refs);
 	store_unlock(lk);
 	if (r)
-		sm_err_wrap(err, "remove %s", ref);
+		sm_err_wrap(err, r, "remove %s", ref);
 	return r;
 }

@@ -127,7 +127,7 @@ SM_API int sm_image_inspect(struct sm_store *s, const char *ref, char **json,
 			      &img, err);
 
 	if (r)
-		return sm_err_wrap(err, "inspect %s", ref);
+		return sm_err_wrap(err, r, "inspect %s", ref);
 	image_info(s, img->name, img->manifest_digest, NULL, &info);
 	names = json_array();
 	if (!store_refs_load(s, &refs, NULL))

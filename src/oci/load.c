@@ -164,7 +164,7 @@ static int ensure_blob(struct load *l, const char *digest)
 	close(fd);
 	if (!r)
 		r = blob_writer_commit(&w, digest, st.st_size, NULL, l->err);
-	return r ? sm_err_wrap(l->err, "blob %s", digest) : 0;
+	return r ? sm_err_wrap(l->err, r, "blob %s", digest) : 0;
 }
 
 static int read_blob(struct load *l, const char *digest, char **out,
@@ -486,7 +486,7 @@ SM_API int sm_image_load(struct sm_store *s, const char *path,
 	json_decref(l.links);
 	if (r) {
 		free(l.out);
-		return sm_err_wrap(err, "load %s", path);
+		return sm_err_wrap(err, r, "load %s", path);
 	}
 	*list = l.out;
 	return l.n;

@@ -344,7 +344,7 @@ int oci_pull(struct sm_store *s, const char *refstr,
 	r = pull_locked(s, &ref, o, info, err);
 	store_unlock(gc);
 	if (r)
-		sm_err_wrap(err, "pull %s", refstr);
+		sm_err_wrap(err, r, "pull %s", refstr);
 	oci_ref_free(&ref);
 	return r;
 }

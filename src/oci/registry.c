@@ -483,7 +483,7 @@ static int fetch(struct registry *r, CURL *h, const char *path,
 		    reauth++ < 2) {
 			ret = answer_challenge(r, h, rs->www_auth, err);
 			if (ret) {
-				sm_err_wrap(err, "%s", what);
+				sm_err_wrap(err, ret, "%s", what);
 				break;
 			}
 			continue;
@@ -641,7 +641,7 @@ int registry_get_blob(struct registry *r, CURL *h, const struct oci_desc *d,
 		return sm_err(err, -ENOMEM, "out of memory");
 	ret = blob_writer_open(&w, r->store, d->size, err);
 	if (ret)
-		return sm_err_wrap(err, "%s", what);
+		return sm_err_wrap(err, ret, "%s", what);
 	ret = fetch(r, h, path, NULL, &s, &rs, what, err);
 	resp_clear(&rs);
 	if (ret) {
@@ -650,6 +650,6 @@ int registry_get_blob(struct registry *r, CURL *h, const struct oci_desc *d,
 	}
 	ret = blob_writer_commit(&w, d->digest, d->size, NULL, err);
 	if (ret)
-		return sm_err_wrap(err, "%s", what);
+		return sm_err_wrap(err, ret, "%s", what);
 	return 0;
 }

@@ -148,7 +148,7 @@ SM_API int sm_store_open(struct sm_store **out,
 		_cleanup_free_ char *p = store_path(s, "%s", sub[i]);
 		r = p ? mkdir_p(p, err) : sm_err(err, -ENOMEM, "out of memory");
 		if (r) {
-			sm_err_wrap(err, "open store %s", s->root);
+			sm_err_wrap(err, r, "open store %s", s->root);
 			sm_store_close(s);
 			return r;
 		}

@@ -928,7 +928,7 @@ static int restore_volumes(struct sm_vm *h, struct sm_store *store,
 		ret = vol_prepare(&h->vols, store->root, h->rootfs,
 				  owners_in_xattr, err);
 	if (ret)
-		return sm_err_wrap(err, "snapshot %s", dir);
+		return sm_err_wrap(err, ret, "snapshot %s", dir);
 	slots_from_set(&h->vols, dirs, ro);
 	if (h->shape.nslots)
 		fill_slots(&h->vc, dirs, ro, h->rootfs);

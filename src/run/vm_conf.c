@@ -346,7 +346,7 @@ int vm_conf_read(struct vm_conf *c, const char *dir, struct sm_error *err)
 		return sm_err(err, -EIO, "snapshot %s: vm.conf changed while read",
 			      dir);
 	ret = vm_conf_parse(c, buf, len, err);
-	return ret ? sm_err_wrap(err, "snapshot %s", dir) : 0;
+	return ret ? sm_err_wrap(err, ret, "snapshot %s", dir) : 0;
 }
 
 void vm_conf_free(struct vm_conf *c)

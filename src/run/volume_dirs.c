@@ -315,7 +315,7 @@ int vol_prepare(struct vol_set *set, const char *store_root, const char *rootfs,
 			ret = volume_dir(m, store_root, rootfs, owners_in_xattr,
 					 err);
 		if (ret)
-			return sm_err_wrap(err, "volume %s", m->target);
+			return sm_err_wrap(err, ret, "volume %s", m->target);
 	}
 	return 0;
 }

@@ -239,7 +239,7 @@ int snap_write_file(struct snap_writer *w, const char *path,
 	int ret = snap_finish(w, err);
 
 	if (ret)
-		return sm_err_wrap(err, "write %s", path);
+		return sm_err_wrap(err, ret, "write %s", path);
 	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
 		tmp = NULL;
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -480,7 +480,7 @@ int snap_read_file(struct snap_file *f, const char *path, struct sm_error *err)
 	if (!ret) {
 		ret = parse_owned(f, err);
 		if (ret)
-			sm_err_wrap(err, "%s", path);
+			sm_err_wrap(err, ret, "%s", path);
 	}
 	if (ret)
 		snap_file_free(f);

@@ -119,7 +119,7 @@ int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
 		virtio_thaw(vm->virtio[i]);
 	vm_resume(vm);
 	snap_writer_free(&w);
-	return ret ? sm_err_wrap(err, "snapshot %s", dir) : 0;
+	return ret ? sm_err_wrap(err, ret, "snapshot %s", dir) : 0;
 }
 
 int snapshot_open(struct vm *vm, const char *dir, struct snap_file *f,
@@ -132,7 +132,7 @@ int snapshot_open(struct vm *vm, const char *dir, struct snap_file *f,
 	ret = snap_read_file(f, path, err);
 	if (!ret)
 		ret = check_vm_info(vm, snap_find(f, SNAP_REC_VM_INFO, 0), err);
-	return ret ? sm_err_wrap(err, "restore %s", dir) : 0;
+	return ret ? sm_err_wrap(err, ret, "restore %s", dir) : 0;
 }
 
 int snapshot_restore_vm(struct vm *vm, const struct snap_file *f,
@@ -158,7 +158,7 @@ int snapshot_restore_cpus_devices(struct vm *vm, const struct snap_file *f,
 				      i);
 		ret = hv_vcpu_restore(vm->vcpus[i].hv, r->data, r->len, err);
 		if (ret)
-			return sm_err_wrap(err, "vCPU %u", i);
+			return sm_err_wrap(err, ret, "vCPU %u", i);
 	}
 	r = snap_find(f, SNAP_REC_SERIAL, 0);
 	if (!r || serial_restore(vm->serial, r->data, r->len))
@@ -175,7 +175,7 @@ int snapshot_restore_cpus_devices(struct vm *vm, const struct snap_file *f,
 				      name, i);
 		ret = virtio_mmio_restore(vm->virtio[i], r->data, r->len, err);
 		if (ret) {
-			sm_err_wrap(err,
+			sm_err_wrap(err, ret,
 				    "snapshot state of virtio-%s (slot %u)",
 				    name, i);
 			return ret;

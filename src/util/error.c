@@ -39,13 +39,14 @@ int sm_err_errno(struct sm_error *err, const char *fmt, ...)
 	return -saved;
 }
 
-int sm_err_wrap(struct sm_error *err, const char *fmt, ...)
+int sm_err_wrap(struct sm_error *err, int code, const char *fmt, ...)
 {
 	char prefix[256], old[sizeof(err->msg)];
 	va_list ap;
 
+	code = code < 0 ? code : -EIO; /* a callee that failed said < 0 */
 	if (!err)
-		return -EIO;
+		return code;
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
@@ -53,7 +54,6 @@ int sm_err_wrap(struct sm_error *err, const char *fmt, ...)
 	/* Truncation keeps the outermost context, which matters most. */
 	if (snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old) < 0)
 		err->msg[0] = '\0';
-	if (!err->code)
-		err->code = -EIO;
-	return err->code;
+	err->code = code;
+	return code;
 }

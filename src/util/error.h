@@ -16,8 +16,13 @@ int sm_err(struct sm_error *err, int code, const char *fmt, ...)
 int sm_err_errno(struct sm_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Prefixes an already filled message with more context: "ctx: old". */
-int sm_err_wrap(struct sm_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/*
+ * Prefixes an already filled message with more context: "ctx: old".
+ * code: the failed callee's return value, which is returned (and kept
+ * in err) whether or not there is an err to fill: the code never depends
+ * on whether the caller asked for a message.
+ */
+int sm_err_wrap(struct sm_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -376,7 +376,7 @@ static int fs_init(struct virtio_dev *dev, const void *cfgp,
 fail:
 	dev->priv = NULL;
 	fs_free(fs);
-	return sm_err_wrap(err, "virtio-fs %s", cfg->tag);
+	return sm_err_wrap(err, ret, "virtio-fs %s", cfg->tag);
 }
 
 static void fs_config_read(struct virtio_dev *dev, uint64_t off, uint8_t *data,

@@ -529,7 +529,7 @@ int virtio_mmio_restore(struct virtio_dev *dev, const void *data, size_t len,
 	} else {
 		ret = dev->ops->restore(dev, r.p, own_len, err);
 		if (ret)
-			sm_err_wrap(err, "device state");
+			sm_err_wrap(err, ret, "device state");
 	}
 out:
 	pthread_mutex_unlock(&dev->lock);
