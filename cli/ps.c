@@ -1,6 +1,7 @@
 /* supermachine ps [-a] [-q] [--no-trunc]: list containers (cli/ctr.h). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,21 +29,63 @@ static void ago(int64_t ns, char *buf, size_t size)
 		snprintf(buf, size, "%lld days", (long long)(s / 86400));
 }
 
-static void command_of(json_t *meta, char *buf, size_t size, int trunc)
+/* The image's config (Entrypoint, Cmd) from the store; NULL when the
+ * image is gone or the record names a snapshot directory. */
+static json_t *image_config(struct sm_store *store, const char *ref)
 {
-	json_t *cmd = json_object_get(meta, "cmd"), *a;
-	const char *ep = ctr_str(meta, "entrypoint");
-	size_t i, n = 0;
+	char *text = NULL;
+	json_t *o, *cfg = NULL;
 
-	buf[0] = '\0';
-	if (*ep)
-		n += (size_t)snprintf(buf + n, size - n, "%s", ep);
-	json_array_foreach(cmd, i, a) {
-		if (n >= size)
+	if (!store || !*ref || sm_image_inspect(store, ref, &text, NULL))
+		return NULL;
+	o = json_loads(text, 0, NULL);
+	free(text);
+	cfg = json_incref(json_object_get(o, "Config"));
+	json_decref(o);
+	return cfg;
+}
+
+static size_t append_words(char *buf, size_t size, size_t n, json_t *words)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(words, i, a)
+	{
+		if (n >= size || !json_is_string(a))
 			break;
 		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? " " : "",
 				      json_string_value(a));
 	}
+	return n;
+}
+
+/*
+ * docker's COMMAND: what the container runs. The user's --entrypoint,
+ * else the image's Entrypoint; then the user's command, else the image's
+ * Cmd (which an --entrypoint drops, as in docker).
+ */
+static void command_of(struct sm_store *store, json_t *meta, char *buf,
+		       size_t size, int trunc)
+{
+	json_t *cmd = json_object_get(meta, "cmd");
+	const char *ep = ctr_str(meta, "entrypoint");
+	json_t *cfg = NULL;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!*ep || !json_array_size(cmd))
+		cfg = image_config(store, ctr_str(meta, "image"));
+	if (*ep)
+		n += (size_t)snprintf(buf, size, "%s", ep);
+	else
+		n = append_words(buf, size, n,
+				 json_object_get(cfg, "Entrypoint"));
+	if (json_array_size(cmd))
+		n = append_words(buf, size, n, cmd);
+	else if (!*ep)
+		n = append_words(buf, size, n, json_object_get(cfg, "Cmd"));
+	json_decref(cfg);
 	if (trunc && strlen(buf) > 20)
 		strcpy(buf + 19, "…");
 }
@@ -70,6 +113,9 @@ int cmd_ps(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	struct sm_store_options so = { .size = sizeof(so),
+				       .root = cli_globals.root };
+	struct sm_store *store = NULL;
 	struct sm_error err = { 0 };
 	int all = 0, quiet = 0, trunc = 1, c;
 	struct ctr *v;
@@ -92,6 +138,9 @@ int cmd_ps(int argc, char **argv)
 		cli_print_error(&err);
 		return CLI_EXIT_FAILURE;
 	}
+	/* for the images' own commands; ps works without it */
+	if (!quiet && n)
+		sm_store_open(&store, &so, NULL);
 	if (!quiet)
 		printf("%-12s   %-24s %-22s %-16s %-26s %-24s %s\n", "CONTAINER ID",
 		       "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
@@ -105,7 +154,7 @@ int cmd_ps(int argc, char **argv)
 			printf("%.*s\n", trunc ? 12 : CTR_ID_LEN, v[i].id);
 			continue;
 		}
-		command_of(v[i].meta, cmd, sizeof(cmd), trunc);
+		command_of(store, v[i].meta, cmd, sizeof(cmd), trunc);
 		ago(ctr_int(v[i].meta, "created_ns"), created, sizeof(created));
 		strcat(created, " ago");
 		status_of(&v[i], status, sizeof(status));
@@ -116,5 +165,7 @@ int cmd_ps(int argc, char **argv)
 		       created, status, ctr_str(v[i].state, "ports"), v[i].name);
 	}
 	ctr_list_free(v, n);
+	if (store)
+		sm_store_close(store);
 	return 0;
 }

@@ -11,6 +11,7 @@ fi
 . "$SM_TEST_IMAGES/images.env"
 export SUPERMACHINE_ROOT=$SM_TEST_IMAGES/store
 IMG_BBOX=${IMG_BBOX:-not-prepared/bbox} IMG_STOPSIG=${IMG_STOPSIG:-not-prepared/stopsig}
+IMG_EP=${IMG_EP:-not-prepared/ep}
 # container records hold unix sockets: a tmpfs, never the 9p share
 export SUPERMACHINE_RUNTIME=$(mktemp -d /run/sm-ctr.XXXXXX)
 trap 'for c in $("$SM" ps -aq 2>/dev/null); do "$SM" rm -f "$c" >/dev/null 2>&1; done; rm -rf "$SUPERMACHINE_RUNTIME" "$TMP"' EXIT
@@ -33,6 +34,15 @@ expect ctr_logs_stderr_separate '[ "$("$SM" logs web1 2>&1 >/dev/null)" = to-std
 wait_for 20 'state_of web1 | grep -q " Up "'
 expect ctr_ps_running 'state_of web1 | grep -q " Up "' "ps does not show web1 Up: $("$SM" ps -a; cat "$SUPERMACHINE_RUNTIME"/containers/*/state)"
 expect ctr_ps_quiet_id_prefix '"$SM" ps -q | grep -qx "${id:0:12}"' "ps -q lacks ${id:0:12}"
+# ---- ps's COMMAND: the image's entrypoint and cmd when the user gave
+# none (docker's), the user's command after the image's entrypoint ----
+sm run -d --pull never --name imgcmd "$IMG_EP"
+sm run -d --pull never --name usercmd "$IMG_EP" x
+wait_for 120 'state_of imgcmd | grep -q Exited && state_of usercmd | grep -q Exited'
+expect ctr_ps_shows_the_images_command 'state_of imgcmd | grep -qF "\"/bin/echo ep c1 c2\"" &&
+	state_of usercmd | grep -qF "\"/bin/echo ep x\""' "ps: $(state_of imgcmd); $(state_of usercmd)"
+"$SM" rm imgcmd usercmd >/dev/null 2>&1
+
 sm run -d --pull never --name web1 "$IMG_BBOX" true
 expect ctr_name_in_use_125 '[ $rc = 125 ] && grep -q "already in use" "$TMP/err"' "a second web1 was not refused"
 
