@@ -46,9 +46,6 @@ void cli_thread_policy(const struct sm_run_options *o);
  * in a process of its own under a keeper (cli/vmm_proc.c) that does what
  * needs the host's files. */
 bool cli_jails_main_thread(const struct sm_run_options *o);
-/* Whether the VM's threads are jailed (root, jail on): files the VMM
- * writes are the jail's uid's. */
-bool cli_jails_threads(const struct sm_run_options *o);
 
 /*
  * The VMM's process (cli/vmm_proc.c). cli_vmm_fork: in the parent (the

@@ -117,24 +117,23 @@ static void do_kill(struct request *q)
 }
 
 /*
- * The client sends the directory to write (a fresh one it owns for the
- * jail's uid) as a descriptor: a jailed VMM sees no host path. This
- * thread works in it through a working directory of its own.
+ * The client sends the three files to write (sm_vm_snapshot_fds): the
+ * VMM opens no path (docs/security.md, "Jail").
  */
 static void do_snapshot(struct request *q)
 {
 	struct sm_error err = { 0 };
-	const char *dir = ctr_str(q->msg, "dir");
+	struct sm_snapshot_fds fds = { .size = sizeof(fds) };
 
-	if (q->nfds == 1) {
-		if (unshare(CLONE_FS) || fchdir(q->fds[0])) {
-			reply_error(q->fd, "snapshot: cannot enter the directory sent");
-			return;
-		}
-		dir = ".";
+	if (q->nfds != 3) {
+		reply_error(q->fd, "snapshot: three file descriptors are required");
+		return;
 	}
-	if (!*dir || sm_vm_snapshot(q->srv->vm, dir, &err))
-		reply_error(q->fd, *dir ? err.msg : "snapshot: a directory is required");
+	fds.memory_fd = q->fds[0];
+	fds.state_fd = q->fds[1];
+	fds.conf_fd = q->fds[2];
+	if (sm_vm_snapshot_fds(q->srv->vm, &fds, &err))
+		reply_error(q->fd, err.msg);
 	else
 		reply_ok(q->fd);
 }

@@ -41,16 +41,6 @@ static json_t *make_meta(const struct run_job *j)
 		      "cmd", cmd, "entrypoint", j->o->entrypoint, "created_ns",
 		      (json_int_t)now_ns(), "detached", j->detach, "auto_remove",
 		      j->auto_remove, "stop_timeout", j->stop_timeout);
-	if (m && cli_jails_threads(j->o)) {
-		uid_t uid;
-		gid_t gid;
-
-		/* the ids files the VMM writes (snapshots) get */
-		if (!sm_jail_resolve_ids(j->o->jail_user, &uid, &gid, NULL)) {
-			json_object_set_new(m, "jail_uid", json_integer(uid));
-			json_object_set_new(m, "jail_gid", json_integer(gid));
-		}
-	}
 	return m;
 }
 

@@ -82,11 +82,6 @@ void cli_thread_policy(const struct sm_run_options *o)
 	sm_jail_set_thread_policy(!o->jail_off);
 }
 
-bool cli_jails_threads(const struct sm_run_options *o)
-{
-	return !o->jail_off && geteuid() == 0;
-}
-
 bool cli_jails_main_thread(const struct sm_run_options *o)
 {
 	return !o->jail_off && !SANITIZED; /* rootless: cli_vmm_enter_userns */

@@ -309,6 +309,19 @@ SM_API int sm_vm_kill(struct sm_vm *vm, int signo, struct sm_error *err);
 SM_API int sm_vm_snapshot(struct sm_vm *vm, const char *dir,
 			  struct sm_error *err);
 /*
+ * The same into three regular files the caller opened for writing,
+ * without a path: for a caller whose VMM can open none (a jailed VMM,
+ * docs/security.md). They become DIR/memory, DIR/state and DIR/vm.conf
+ * of a snapshot directory (the caller names and renames them).
+ */
+struct sm_snapshot_fds {
+	size_t size; /* sizeof(struct sm_snapshot_fds) */
+	int memory_fd, state_fd, conf_fd;
+};
+SM_API int sm_vm_snapshot_fds(struct sm_vm *vm,
+			      const struct sm_snapshot_fds *fds,
+			      struct sm_error *err);
+/*
  * Restores a snapshot directory. The directory is untrusted (anyone may
  * have written it): its image is looked up by digest in `store` (it must
  * be there), and its volumes are bound only to the directories o gives

@@ -844,12 +844,11 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 }
 
 /* What sm_vm_restore() needs to rebuild the machine (vm_conf.h). */
-static int write_shape(const struct sm_vm *h, const char *dir,
-		       struct sm_error *err)
+/* vm.conf into f (closed here): 0, or -errno with err naming what */
+static int write_shape_to(const struct sm_vm *h, FILE *f, const char *what,
+			  struct sm_error *err)
 {
 	struct vm_conf c = h->shape; /* image and slots; strings borrowed */
-	char path[PATH_MAX];
-	FILE *f;
 
 	c.cpus = h->vc.cpus;
 	c.memory_mib = h->vc.memory_mib;
@@ -863,14 +862,25 @@ static int write_shape(const struct sm_vm *h, const char *dir,
 		c.user = h->spec.user;
 		c.stop_signal = h->spec.stop_signal;
 	}
-	snprintf(path, sizeof(path), "%s/" VM_CONF_FILE, dir);
-	f = fopen(path, "we");
 	if (!f)
-		return sm_err_errno(err, "write %s", path);
+		return sm_err_errno(err, "write %s", what);
 	vm_conf_write(f, &c);
+	if (fflush(f) || fsync(fileno(f)) < 0) {
+		fclose(f);
+		return sm_err_errno(err, "write %s", what);
+	}
 	if (fclose(f))
-		return sm_err_errno(err, "write %s", path);
+		return sm_err_errno(err, "write %s", what);
 	return 0;
+}
+
+static int write_shape(const struct sm_vm *h, const char *dir,
+		       struct sm_error *err)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" VM_CONF_FILE, dir);
+	return write_shape_to(h, fopen(path, "we"), path, err);
 }
 
 /*
@@ -994,6 +1004,44 @@ SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 			      "the guest is still booting: snapshot it once its init is ready");
 	ret = snapshot_save(h->w.vm, dir, err);
 	return ret ? ret : write_shape(h, dir, err);
+}
+
+static int snapshot_fd_ok(int fd, const char *name, struct sm_error *err)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return sm_err(err, -EINVAL,
+			      "snapshot: the %s descriptor is not a regular file",
+			      name);
+	return 0;
+}
+
+SM_API int sm_vm_snapshot_fds(struct sm_vm *h, const struct sm_snapshot_fds *fds,
+			      struct sm_error *err)
+{
+	int ret, conf;
+	FILE *f;
+
+	if (!fds || fds->size < sizeof(*fds))
+		return sm_err(err, -EINVAL, "sm_vm_snapshot_fds: descriptors (with size) are required");
+	if (!h->started || !h->w.vm)
+		return sm_err(err, -EINVAL, "only a started VM can be snapshotted");
+	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
+		return sm_err(err, -EAGAIN,
+			      "the guest is still booting: snapshot it once its init is ready");
+	if ((ret = snapshot_fd_ok(fds->memory_fd, "memory", err)) ||
+	    (ret = snapshot_fd_ok(fds->state_fd, "state", err)) ||
+	    (ret = snapshot_fd_ok(fds->conf_fd, "vm.conf", err)))
+		return ret;
+	ret = snapshot_save_fds(h->w.vm, fds->memory_fd, fds->state_fd, err);
+	if (ret)
+		return ret;
+	conf = fcntl(fds->conf_fd, F_DUPFD_CLOEXEC, 0);
+	f = conf >= 0 ? fdopen(conf, "w") : NULL;
+	if (!f && conf >= 0)
+		close(conf);
+	return write_shape_to(h, f, VM_CONF_FILE, err);
 }
 
 static int vm_restore_dir(struct sm_store *store, const char *dir,

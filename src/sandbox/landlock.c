@@ -7,11 +7,10 @@
  * walk's end instead, per thread:
  *   - a FUSE worker may open, create, remove and rename only beneath its
  *     share (its working directory when it jails itself);
- *   - the slirp thread may only read /etc/resolv.conf.
+ *   - the slirp thread may only read /etc/resolv.conf;
+ *   - a control thread may open nothing (a snapshot comes as descriptors
+ *     of files the CLI made, sm_vm_snapshot_fds).
  * Threads whose filters allow no open (vcpu, vsock, tap) need none.
- * Control threads are not landlocked: a snapshot writes into a directory
- * that arrives after they jailed themselves (docs/security.md says what
- * that leaves).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +61,7 @@ static int restrict_to(const char *path, uint64_t handled, uint64_t allowed)
 			       sizeof(attr), 0);
 	if (ruleset < 0)
 		return -errno;
-	rule.parent_fd = open(path, O_PATH | O_CLOEXEC);
+	rule.parent_fd = path ? open(path, O_PATH | O_CLOEXEC) : -1;
 	/* no such file: no rule, so nothing at all may be opened */
 	if (rule.parent_fd >= 0 &&
 	    syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
@@ -81,7 +80,8 @@ int sm_landlock_thread(enum sm_thread_role role)
 {
 	int abi;
 
-	if (role != SM_ROLE_FUSE && role != SM_ROLE_SLIRP)
+	if (role != SM_ROLE_FUSE && role != SM_ROLE_SLIRP &&
+	    role != SM_ROLE_CONTROL)
 		return 0;
 	abi = sm_landlock_abi();
 	/* ABI 1 refuses every rename across directories: a share needs
@@ -90,6 +90,8 @@ int sm_landlock_thread(enum sm_thread_role role)
 		return 0;
 	if (role == SM_ROLE_FUSE)
 		return restrict_to(".", fs_rights(abi), fs_rights(abi));
+	if (role == SM_ROLE_CONTROL)
+		return restrict_to(NULL, fs_rights(abi), 0);
 	return restrict_to("/etc/resolv.conf", fs_rights(abi),
 			   LANDLOCK_ACCESS_FS_READ_FILE);
 }

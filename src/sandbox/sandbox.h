@@ -107,7 +107,8 @@ bool sm_jail_thread_policy(void);
 /*
  * Landlock on the calling thread (src/sandbox/landlock.c), part of its
  * jail: a FUSE worker may reach only beneath its working directory (its
- * share), the slirp thread only read /etc/resolv.conf; other roles get
+ * share), the slirp thread only read /etc/resolv.conf, a control thread
+ * nothing; vcpu, vsock and tap threads, whose filters allow no open, get
  * none. 0 (also where Landlock is missing or older than ABI 2) or -errno.
  */
 int sm_landlock_thread(enum sm_thread_role role);

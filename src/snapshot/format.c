@@ -231,6 +231,19 @@ static int sync_dir(const char *path, struct sm_error *err)
 	return 0;
 }
 
+int snap_write_fd(struct snap_writer *w, int fd, struct sm_error *err)
+{
+	int ret = snap_finish(w, err);
+
+	if (ret)
+		return ret;
+	if (write_all(fd, w->buf.data, w->buf.len) < 0)
+		return sm_err_errno(err, "write the state file");
+	if (fsync(fd) < 0)
+		return sm_err_errno(err, "fsync the state file");
+	return 0;
+}
+
 int snap_write_file(struct snap_writer *w, const char *path,
 		    struct sm_error *err)
 {

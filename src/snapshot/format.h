@@ -77,6 +77,8 @@ int snap_finish(struct snap_writer *w, struct sm_error *err);
  * Finishes and writes the file atomically: a temporary file next to path,
  * fsync, rename over path, fsync of the directory.
  */
+/* The same into fd, a regular file open for writing (fsynced). */
+int snap_write_fd(struct snap_writer *w, int fd, struct sm_error *err);
 int snap_write_file(struct snap_writer *w, const char *path,
 		    struct sm_error *err);
 

@@ -92,14 +92,15 @@ static int collect(struct vm *vm, struct snap_writer *w, struct sm_error *err)
 	return ret;
 }
 
-int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
+/* dir, or (dir NULL) the two descriptors: the VM paused and frozen
+ * while its state and memory are written */
+static int save_to(struct vm *vm, const char *dir, int memory_fd,
+		   int state_fd, struct sm_error *err)
 {
 	struct snap_writer w;
 	char path[PATH_MAX];
 	int ret;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return sm_err_errno(err, "snapshot directory %s", dir);
 	ret = vm_pause(vm);
 	if (ret)
 		return sm_err(err, ret, "snapshot: the VM stopped");
@@ -109,17 +110,37 @@ int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
 		virtio_freeze(vm->virtio[i]);
 	snap_writer_init(&w);
 	ret = collect(vm, &w, err);
-	snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir);
+	snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir ? dir : ".");
 	if (!ret)
-		ret = gm_save_file(&vm->mem, path, err);
-	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
+		ret = dir ? gm_save_file(&vm->mem, path, err)
+			  : gm_save_fd(&vm->mem, memory_fd, err);
+	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir ? dir : ".");
 	if (!ret)
-		ret = snap_write_file(&w, path, err);
+		ret = dir ? snap_write_file(&w, path, err)
+			  : snap_write_fd(&w, state_fd, err);
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		virtio_thaw(vm->virtio[i]);
 	vm_resume(vm);
 	snap_writer_free(&w);
+	return ret;
+}
+
+int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
+{
+	int ret;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return sm_err_errno(err, "snapshot directory %s", dir);
+	ret = save_to(vm, dir, -1, -1, err);
 	return ret ? sm_err_wrap(err, ret, "snapshot %s", dir) : 0;
+}
+
+int snapshot_save_fds(struct vm *vm, int memory_fd, int state_fd,
+		      struct sm_error *err)
+{
+	int ret = save_to(vm, NULL, memory_fd, state_fd, err);
+
+	return ret ? sm_err_wrap(err, ret, "snapshot") : 0;
 }
 
 int snapshot_open(struct vm *vm, const char *dir, struct snap_file *f,

@@ -16,6 +16,9 @@ struct vm;
 
 /* Pauses the VM, writes dir/state and dir/memory, resumes it. */
 int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err);
+/* The same into two regular files open for writing: no path is used. */
+int snapshot_save_fds(struct vm *vm, int memory_fd, int state_fd,
+		      struct sm_error *err);
 
 /*
  * Loads dir/state and checks it against the VM being built (vCPU count,

@@ -164,6 +164,19 @@ static int copy_sparse(const struct guest_mem *gm, int out)
 	return 0;
 }
 
+int gm_save_fd(const struct guest_mem *gm, int fd, struct sm_error *err)
+{
+	if (ftruncate(fd, (off_t)gm->total) < 0)
+		return sm_err_errno(err, "size the memory file");
+	/* A restored VM has no memfd: its mapping is the only source. */
+	if (gm->fd >= 0 ? copy_sparse(gm, fd) :
+			  write_range(fd, gm->base, 0, gm->total))
+		return sm_err_errno(err, "write the memory file");
+	if (fsync(fd) < 0)
+		return sm_err_errno(err, "fsync the memory file");
+	return 0;
+}
+
 int gm_save_file(const struct guest_mem *gm, const char *path,
 		 struct sm_error *err)
 {

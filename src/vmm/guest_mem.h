@@ -42,6 +42,8 @@ void gm_destroy(struct guest_mem *gm);
  * Writes all RAM to `path` (regions back to back, in order), sparse: only
  * ranges the guest ever touched are written. Atomic (temp + rename).
  */
+/* The same into fd, a regular file open for writing (sized, fsynced). */
+int gm_save_fd(const struct guest_mem *gm, int fd, struct sm_error *err);
 int gm_save_file(const struct guest_mem *gm, const char *path,
 		 struct sm_error *err);
 
