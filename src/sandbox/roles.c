@@ -133,6 +133,11 @@ static const char *const control_calls[] = {"open",
 					    "setresgid",
 					    "capget",
 					    "capset",
+					    /* Landlock (landlock.c): it can
+					     * only take rights away */
+					    "landlock_create_ruleset",
+					    "landlock_add_rule",
+					    "landlock_restrict_self",
 					    NULL};
 
 /* The FUSE file work runs on each share's worker (fuse role), not here. */
