@@ -492,6 +492,14 @@ static void pump_exec(struct session *s)
 }
 
 /* Sends the spec (unless resuming) and relays until the process exits. */
+/* spec_sent for other threads (sm_vm_exec waits on it) */
+static void set_spec_sent(struct agent_io *io, bool sent)
+{
+	__atomic_store_n(&io->spec_sent, sent, __ATOMIC_RELEASE);
+	if (sent && io->on_spec_sent)
+		io->on_spec_sent(io->on_spec_sent_opaque);
+}
+
 static int run_session(struct session *s, const struct run_spec *spec,
 		       struct agent_io *io, int *status, struct sm_error *err)
 {
@@ -499,12 +507,12 @@ static int run_session(struct session *s, const struct run_spec *spec,
 
 	if (!s->hello)
 		ret = wait_hello(s, err);
-	io->hello_ns = now_ns();
+	__atomic_store_n(&io->hello_ns, now_ns(), __ATOMIC_RELEASE);
 	if (!ret && s->resumed) {
 		/* a restored VM whose process runs already: just relay */
 		if (io->before_spec)
 			ret = io->before_spec(io->before_spec_opaque, err);
-		io->spec_sent = true;
+		set_spec_sent(io, true);
 	} else {
 		if (!ret && !spec)
 			ret = sm_err(err, -EINVAL,
@@ -513,7 +521,7 @@ static int run_session(struct session *s, const struct run_spec *spec,
 			io->on_hello(io->on_hello_opaque);
 		if (!ret)
 			ret = send_spec(s->fd, spec, err);
-		io->spec_sent = !ret;
+		set_spec_sent(io, !ret);
 		/* the guest's process starts now, but nothing from the guest is
 		 * read until the hook returned */
 		if (!ret && io->before_spec)
@@ -565,11 +573,11 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 	struct session s = { .io = io, .stdin_done = !io->interactive };
 	int ret = wait_connection(a, io, err);
 
-	io->spec_sent = false;
+	set_spec_sent(io, false);
 	if (ret < 0)
 		return ret;
 	s.fd = ret;
-	io->connected_ns = now_ns();
+	__atomic_store_n(&io->connected_ns, now_ns(), __ATOMIC_RELEASE);
 	return run_session(&s, spec, io, status, err);
 }
 
@@ -579,8 +587,8 @@ int agent_exec_session(int fd, const struct run_spec *spec,
 	struct session s = { .fd = fd, .io = io, .hello = true,
 			     .stdin_done = !io->interactive };
 
-	io->spec_sent = false;
-	io->connected_ns = now_ns();
+	set_spec_sent(io, false);
+	__atomic_store_n(&io->connected_ns, now_ns(), __ATOMIC_RELEASE);
 	return run_session(&s, spec, io, status, err);
 }
 

@@ -47,8 +47,13 @@ struct agent_io {
 	 * ends the session. */
 	int (*before_spec)(void *opaque, struct sm_error *err);
 	void *before_spec_opaque;
-	bool spec_sent; /* out: the process spec reached the guest */
-	uint64_t connected_ns, hello_ns; /* out: CLOCK_MONOTONIC stamps */
+	/* Called (on the session's thread) once spec_sent turned true. */
+	void (*on_spec_sent)(void *opaque);
+	void *on_spec_sent_opaque;
+	/* out, written by the session's thread and read by others: use
+	 * __atomic_load_n (release stores pair with acquire loads) */
+	bool spec_sent; /* the process spec reached the guest */
+	uint64_t connected_ns, hello_ns; /* CLOCK_MONOTONIC stamps */
 };
 
 /*

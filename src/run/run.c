@@ -318,9 +318,14 @@ struct sm_vm {
 	int kill_pipe[2];
 	int exec_pipe[2];         /* exec ids for the session to send */
 	pthread_mutex_t exec_lock; /* one exec connection set up at a time */
+	/* sm_vm_exec waits on it for the process to run (io.spec_sent) or
+	 * the session to end; the session thread broadcasts both */
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cond;
 	uint32_t exec_seq;
 	pthread_t thread;
 	bool started, joined;
+	bool session_over; /* the session thread is done (atomic) */
 	int status, ret;
 	struct sm_error err;
 	uint64_t vcpus_ns; /* when the vCPUs were started */
@@ -352,6 +357,8 @@ static void vm_handle_free(struct sm_vm *h)
 		if (h->exec_pipe[i] >= 0)
 			close(h->exec_pipe[i]);
 	pthread_mutex_destroy(&h->exec_lock);
+	pthread_mutex_destroy(&h->run_lock);
+	pthread_cond_destroy(&h->run_cond);
 	if (h->have_spec || h->exec_base)
 		run_spec_free(&h->spec);
 	oci_image_free(h->img);
@@ -374,6 +381,15 @@ static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
 	h->kill_pipe[0] = h->kill_pipe[1] = -1;
 	h->exec_pipe[0] = h->exec_pipe[1] = -1;
 	pthread_mutex_init(&h->exec_lock, NULL);
+	pthread_mutex_init(&h->run_lock, NULL);
+	{
+		pthread_condattr_t a;
+
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+		pthread_cond_init(&h->run_cond, &a);
+		pthread_condattr_destroy(&a);
+	}
 	h->agent.conn_efd = h->agent.extra_efd = -1;
 	h->agent.fd = -1;
 	h->w.o = &h->o;
@@ -638,6 +654,17 @@ static int jail_session(void *opaque, struct sm_error *err)
 	return policy_of(&h->o).jail ? sm_jail_thread(SM_ROLE_CONTROL, err) : 0;
 }
 
+/* Wakes sm_vm_exec's wait (process_running): the process runs, or the
+ * session ended. */
+static void wake_run_waiters(void *opaque)
+{
+	struct sm_vm *h = opaque;
+
+	pthread_mutex_lock(&h->run_lock);
+	pthread_cond_broadcast(&h->run_cond);
+	pthread_mutex_unlock(&h->run_lock);
+}
+
 static void *session_thread(void *arg)
 {
 	struct sm_vm *h = arg;
@@ -651,6 +678,8 @@ static void *session_thread(void *arg)
 		h->io.on_hello_opaque = &h->w;
 		h->io.before_spec = jail_session;
 		h->io.before_spec_opaque = h;
+		h->io.on_spec_sent = wake_run_waiters;
+		h->io.on_spec_sent_opaque = h;
 		h->io.stop_fd = h->w.vm->stop_efd;
 		h->vcpus_ns = vm_now_ns();
 		ret = vm_start_vcpus(h->w.vm, err);
@@ -678,6 +707,8 @@ static void *session_thread(void *arg)
 		ret = sm_err(err, -EIO, "the VM stopped: %s",
 			     h->w.vm->detail[0] ? h->w.vm->detail : "unknown reason");
 	h->ret = ret;
+	__atomic_store_n(&h->session_over, true, __ATOMIC_RELEASE);
+	wake_run_waiters(h);
 	return NULL;
 }
 
@@ -789,14 +820,30 @@ static int exec_connect(struct sm_vm *h, struct sm_error *err)
  */
 static bool process_running(struct sm_vm *h)
 {
-	for (int i = 0; i < 6000; i++) {
-		if (vm_is_stopped(h->w.vm))
-			return false;
-		if (__atomic_load_n(&h->io.spec_sent, __ATOMIC_ACQUIRE))
-			return true;
-		usleep(10000);
+	struct timespec deadline, slice;
+	bool running = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 60;
+	pthread_mutex_lock(&h->run_lock);
+	for (;;) {
+		if (__atomic_load_n(&h->session_over, __ATOMIC_ACQUIRE) ||
+		    vm_is_stopped(h->w.vm))
+			break;
+		if (__atomic_load_n(&h->io.spec_sent, __ATOMIC_ACQUIRE)) {
+			running = true;
+			break;
+		}
+		/* woken when the spec goes out or the session ends; a VM that
+		 * stops without either is seen within the slice */
+		clock_gettime(CLOCK_MONOTONIC, &slice);
+		if (slice.tv_sec >= deadline.tv_sec)
+			break;
+		slice.tv_sec += 1;
+		pthread_cond_timedwait(&h->run_cond, &h->run_lock, &slice);
 	}
-	return false;
+	pthread_mutex_unlock(&h->run_lock);
+	return running;
 }
 
 SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
