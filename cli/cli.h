@@ -42,9 +42,9 @@ int cli_enter_control(const struct sm_run_options *o, bool jail_main);
 /* The calling thread's seccomp and jail policies, from o; threads it
  * starts take them. */
 void cli_thread_policy(const struct sm_run_options *o);
-/* Whether the VMM jails its main thread (root, jail on, no sanitizer),
- * in a process of its own under a keeper (cli/vmm_proc.c) that does what
- * needs the host's files. */
+/* Whether the VMM jails its main thread (jail on, no sanitizer; without
+ * root in a user namespace), in a process of its own under a keeper
+ * (cli/vmm_proc.c) that does what needs the host's files. */
 bool cli_jails_main_thread(const struct sm_run_options *o);
 
 /*
@@ -67,10 +67,14 @@ pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep,
 int cli_vmm_enter_userns(bool verbose, struct sm_error *err);
 /* In the child: false once its keeper is gone. */
 bool cli_vmm_keeper_alive(void);
-/* In the keeper: signals sent to it go to the VMM until cli_vmm_reap. */
-void cli_vmm_pass_signals(pid_t pid);
-/* Waits for the VMM: its exit status, or 128 + the signal that ended it. */
-int cli_vmm_reap(pid_t pid);
+/*
+ * In the keeper: until the VMM ended, passes it the signals sent here and
+ * hands each line it writes on its pipe (from_vmm, closed here) to line
+ * (may be NULL). Returns its exit status, or 128 + the signal that ended
+ * it.
+ */
+int cli_vmm_wait(pid_t pid, int from_vmm, void (*line)(void *, char *),
+		 void *opaque);
 int cmd_pull(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);

@@ -14,7 +14,6 @@
  * here (-v HOST:GUEST[:ro], --mount): the snapshot names only the guest
  * paths, never a host directory (docs/snapshot.md, "Trust").
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -122,8 +121,6 @@ static int restore_and_exec_kept(const char *dir, char **cmd,
 {
 	const int stdio[] = { 0, 1, 2 };
 	int from_vmm = -1, to_keeper = -1;
-	char buf[256];
-	ssize_t n;
 	pid_t pid;
 
 	if (!cli_jails_main_thread(o))
@@ -136,13 +133,7 @@ static int restore_and_exec_kept(const char *dir, char **cmd,
 		perror("supermachine: fork");
 		return CLI_EXIT_FAILURE;
 	}
-	cli_vmm_pass_signals(pid);
-	/* it says nothing: its end closes the pipe */
-	while ((n = read(from_vmm, buf, sizeof(buf))) > 0 ||
-	       (n < 0 && errno == EINTR))
-		;
-	close(from_vmm);
-	return cli_vmm_reap(pid);
+	return cli_vmm_wait(pid, from_vmm, NULL, NULL); /* it says nothing */
 }
 
 int cmd_restore(int argc, char **argv)

@@ -190,9 +190,12 @@ struct kept {
 	char error[512];
 };
 
-static void kept_line(struct kept *k, char *line)
+static void kept_line(void *opaque, char *line)
 {
-	if (!k->started && !strncmp(line, "anon /", 6)) {
+	struct kept *k = opaque;
+
+	/* at most as many as a run may have volumes, whatever it says */
+	if (!k->started && !strncmp(line, "anon /", 6) && k->nanon < 256) {
 		char **a = realloc(k->anon, (k->nanon + 1) * sizeof(*a));
 
 		if (a && (a[k->nanon] = strdup(line + 5)))
@@ -214,31 +217,6 @@ static void kept_line(struct kept *k, char *line)
 	}
 }
 
-/* Reads the VMM's lines until it closes the pipe (it ended). */
-static void keep_reading(int fd, struct kept *k)
-{
-	char buf[8192];
-	size_t len = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0 ||
-	       (n < 0 && errno == EINTR)) {
-		char *line = buf, *nl;
-
-		len += n > 0 ? (size_t)n : 0;
-		buf[len] = '\0';
-		while ((nl = memchr(line, '\n', len - (size_t)(line - buf)))) {
-			*nl = '\0';
-			kept_line(k, line);
-			line = nl + 1;
-		}
-		len -= (size_t)(line - buf);
-		memmove(buf, line, len);
-		if (len == sizeof(buf) - 1)
-			len = 0; /* a line that long is nobody's */
-	}
-}
-
 /*
  * A jailed VMM cannot write its record's end, remove its record (--rm)
  * or its anonymous volumes: its parent, this keeper, does, after it
@@ -250,7 +228,7 @@ static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 	const int stdio[] = { j->o->stdin_fd, j->o->stdout_fd, j->o->stderr_fd };
 	struct kept k = { 0 };
 	char sock[PATH_MAX];
-	int from_vmm = -1, to_keeper = -1;
+	int from_vmm = -1, to_keeper = -1, status;
 	pid_t pid;
 
 	fflush(NULL);
@@ -265,17 +243,13 @@ static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 			strerror(errno));
 		return CLI_EXIT_FAILURE;
 	}
-	cli_vmm_pass_signals(pid);
-	keep_reading(from_vmm, &k);
-	close(from_vmm);
-	if (!k.exited) {
-		k.status = cli_vmm_reap(pid);
-		if (k.status == SM_SECCOMP_EXIT_STATUS)
+	status = cli_vmm_wait(pid, from_vmm, kept_line, &k);
+	if (!k.exited) { /* it died before it could say how */
+		k.status = status;
+		if (status == SM_SECCOMP_EXIT_STATUS)
 			snprintf(k.error, sizeof(k.error),
 				 "the VMM made a forbidden system call (its "
 				 "line is in the container's log)");
-	} else {
-		cli_vmm_reap(pid);
 	}
 	if (c) {
 		write_state_of(c, pid, "exited", k.status,

@@ -50,6 +50,13 @@ static void close_all_but(const int *keep, size_t n)
 	close_range((unsigned)lo, ~0U, 0);
 }
 
+/* In the child: SIGKILL when the keeper dies, and it is still there. */
+static bool tie_to_keeper(void)
+{
+	return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 &&
+	       getppid() == keeper_pid;
+}
+
 pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
 {
 	pid_t parent = getpid(), pid;
@@ -70,8 +77,7 @@ pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
 	}
 	close(p[0]);
 	keeper_pid = parent;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
-	    getppid() != parent)
+	if (!tie_to_keeper())
 		_exit(CLI_EXIT_FAILURE); /* the keeper is gone already */
 	if (keep) {
 		int all[8];
@@ -127,8 +133,7 @@ int cli_vmm_enter_userns(bool verbose, struct sm_error *err)
 			      "the VMM's user namespace: its id maps: %s",
 			      strerror(-ret));
 	/* the new credentials cleared the death signal */
-	if (keeper_pid && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
-			   getppid() != keeper_pid))
+	if (keeper_pid && !tie_to_keeper())
 		return sm_err(err, -ESRCH, "the VM's keeper is gone");
 	return 1;
 }
@@ -154,7 +159,7 @@ static void pass_on(int sig, siginfo_t *si, void *ctx)
 	errno = saved_errno;
 }
 
-void cli_vmm_pass_signals(pid_t pid)
+static void pass_signals(pid_t pid)
 {
 	struct sigaction sa = {.sa_sigaction = pass_on,
 			       .sa_flags = SA_SIGINFO | SA_RESTART};
@@ -165,17 +170,44 @@ void cli_vmm_pass_signals(pid_t pid)
 		sigaction(passed_on[i], &sa, &saved[i]);
 }
 
-int cli_vmm_reap(pid_t pid)
+/* Hands each line the VMM writes to line, until it closes the pipe. */
+static void read_lines(int fd, void (*line)(void *, char *), void *opaque)
+{
+	char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0 ||
+	       (n < 0 && errno == EINTR)) {
+		char *start = buf, *nl;
+
+		len += n > 0 ? (size_t)n : 0;
+		buf[len] = '\0';
+		while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
+			*nl = '\0';
+			if (line)
+				line(opaque, start);
+			start = nl + 1;
+		}
+		len -= (size_t)(start - buf);
+		memmove(buf, start, len);
+		if (len == sizeof(buf) - 1)
+			len = 0; /* a line that long is nobody's */
+	}
+}
+
+int cli_vmm_wait(pid_t pid, int from_vmm, void (*line)(void *, char *),
+		 void *opaque)
 {
 	int ws = 0;
 
+	pass_signals(pid);
+	read_lines(from_vmm, line, opaque);
+	close(from_vmm);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	if (vmm_pid == pid) {
-		for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]);
-		     i++)
-			sigaction(passed_on[i], &saved[i], NULL);
-		vmm_pid = 0;
-	}
+	for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
+		sigaction(passed_on[i], &saved[i], NULL);
+	vmm_pid = 0;
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }

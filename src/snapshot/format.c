@@ -249,10 +249,8 @@ int snap_write_file(struct snap_writer *w, const char *path,
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
-	int ret = snap_finish(w, err);
+	int ret;
 
-	if (ret)
-		return sm_err_wrap(err, ret, "write %s", path);
 	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
 		tmp = NULL;
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -261,12 +259,9 @@ int snap_write_file(struct snap_writer *w, const char *path,
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return sm_err_errno(err, "create %s", tmp);
-	if (write_all(fd, w->buf.data, w->buf.len) < 0) {
-		ret = sm_err_errno(err, "write %s", tmp);
-		goto fail;
-	}
-	if (fsync(fd) < 0) {
-		ret = sm_err_errno(err, "fsync %s", tmp);
+	ret = snap_write_fd(w, fd, err);
+	if (ret) {
+		sm_err_wrap(err, ret, "write %s", path);
 		goto fail;
 	}
 	if (close(steal_fd(fd)) < 0) {

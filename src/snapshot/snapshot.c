@@ -110,14 +110,17 @@ static int save_to(struct vm *vm, const char *dir, int memory_fd,
 		virtio_freeze(vm->virtio[i]);
 	snap_writer_init(&w);
 	ret = collect(vm, &w, err);
-	snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir ? dir : ".");
-	if (!ret)
-		ret = dir ? gm_save_file(&vm->mem, path, err)
-			  : gm_save_fd(&vm->mem, memory_fd, err);
-	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir ? dir : ".");
-	if (!ret)
-		ret = dir ? snap_write_file(&w, path, err)
-			  : snap_write_fd(&w, state_fd, err);
+	if (!ret && dir) {
+		snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir);
+		ret = gm_save_file(&vm->mem, path, err);
+		snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
+		if (!ret)
+			ret = snap_write_file(&w, path, err);
+	} else if (!ret) {
+		ret = gm_save_fd(&vm->mem, memory_fd, err);
+		if (!ret)
+			ret = snap_write_fd(&w, state_fd, err);
+	}
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		virtio_thaw(vm->virtio[i]);
 	vm_resume(vm);

@@ -188,14 +188,9 @@ int gm_save_file(const struct guest_mem *gm, const char *path,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sm_err_errno(err, "create %s", tmp);
-	if (ftruncate(fd, (off_t)gm->total) < 0)
-		ret = sm_err_errno(err, "size %s", tmp);
-	/* A restored VM has no memfd: its mapping is the only source. */
-	if (!ret && (gm->fd >= 0 ? copy_sparse(gm, fd) :
-				   write_range(fd, gm->base, 0, gm->total)))
-		ret = sm_err_errno(err, "write %s", tmp);
-	if (!ret && fsync(fd) < 0)
-		ret = sm_err_errno(err, "fsync %s", tmp);
+	ret = gm_save_fd(gm, fd, err);
+	if (ret)
+		sm_err_wrap(err, ret, "%s", tmp);
 	close(fd);
 	if (!ret && rename(tmp, path) < 0)
 		ret = sm_err_errno(err, "rename %s", tmp);
