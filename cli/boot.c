@@ -20,11 +20,13 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: supermachine boot --kernel FILE [--initrd FILE] [--cmdline STR]\n"
-		"                         [--cpus N] [--memory SIZE] [--timeout SEC]\n"
-		"                         [--console FILE] [--timing]\n"
-		"                         [--share TAG=DIR[,ro][,dax[=SIZE]]]... [-- CMD [ARGS...]]\n");
+	fprintf(out, "usage: supermachine boot --kernel FILE [--initrd FILE] "
+		     "[--cmdline STR]\n"
+		     "                         [--cpus N] [--memory SIZE] "
+		     "[--timeout SEC]\n"
+		     "                         [--console FILE] [--timing]\n"
+		     "                         [--share "
+		     "TAG=DIR[,ro][,dax[=SIZE]]]... [-- CMD [ARGS...]]\n");
 }
 
 /* Parses docker-style sizes: 512m, 1g, 1024 (MiB when no suffix). */
@@ -138,22 +140,22 @@ static int outcome_status(const struct sm_boot_result *r)
 int cmd_boot(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "cpus", required_argument, NULL, 'n' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "console", required_argument, NULL, 'o' },
-		{ "timing", no_argument, NULL, 'T' },
-		{ "share", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},
+	    {"cmdline", required_argument, NULL, 'c'},
+	    {"cpus", required_argument, NULL, 'n'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"console", required_argument, NULL, 'o'},
+	    {"timing", no_argument, NULL, 'T'},
+	    {"share", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	struct sm_boot_config cfg = { .size = sizeof(cfg), .console_fd = 1 };
-	struct sm_share shares[MAX_SHARES] = { 0 };
+	struct sm_boot_config cfg = {.size = sizeof(cfg), .console_fd = 1};
+	struct sm_share shares[MAX_SHARES] = {0};
 	struct sm_boot_result res;
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	const char *cmdline = NULL;
 	int c, timing = 0, ret;
 	char *full;
@@ -172,13 +174,17 @@ int cmd_boot(int argc, char **argv)
 		case 'n':
 			cfg.cpus = (unsigned)atoi(optarg);
 			if (cfg.cpus < 1) {
-				fprintf(stderr, "supermachine: --cpus: need a number >= 1\n");
+				fprintf(stderr, "supermachine: --cpus: need a "
+						"number >= 1\n");
 				return CLI_EXIT_FAILURE;
 			}
 			break;
 		case 'm':
 			if (cli_parse_mib(optarg, &cfg.memory_mib)) {
-				fprintf(stderr, "supermachine: --memory: bad size '%s'\n", optarg);
+				fprintf(
+				    stderr,
+				    "supermachine: --memory: bad size '%s'\n",
+				    optarg);
 				return CLI_EXIT_FAILURE;
 			}
 			break;
@@ -186,9 +192,13 @@ int cmd_boot(int argc, char **argv)
 			cfg.timeout_ms = (unsigned)(atof(optarg) * 1000);
 			break;
 		case 'o':
-			cfg.console_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			cfg.console_fd = open(
+			    optarg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    0644);
 			if (cfg.console_fd < 0) {
-				fprintf(stderr, "supermachine: --console %s: %s\n", optarg, strerror(errno));
+				fprintf(stderr,
+					"supermachine: --console %s: %s\n",
+					optarg, strerror(errno));
 				return CLI_EXIT_FAILURE;
 			}
 			break;
@@ -198,8 +208,11 @@ int cmd_boot(int argc, char **argv)
 		case 's':
 			if (cfg.nshares >= MAX_SHARES ||
 			    parse_share(optarg, &shares[cfg.nshares])) {
-				fprintf(stderr, "supermachine: --share: expected TAG=DIR[,ro][,dax[=SIZE]] (at most %d)\n",
-					MAX_SHARES);
+				fprintf(
+				    stderr,
+				    "supermachine: --share: expected "
+				    "TAG=DIR[,ro][,dax[=SIZE]] (at most %d)\n",
+				    MAX_SHARES);
 				return CLI_EXIT_FAILURE;
 			}
 			cfg.nshares++;

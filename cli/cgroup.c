@@ -42,7 +42,8 @@ static int write_file(const char *dir, const char *file, const char *val,
 int cli_cgroup_path(const struct run_job *j, const char *id, char *buf,
 		    size_t size)
 {
-	const char *parent = j->cgroup_parent ? j->cgroup_parent : "supermachine";
+	const char *parent =
+	    j->cgroup_parent ? j->cgroup_parent : "supermachine";
 
 	if (strstr(parent, "..") || parent[0] == '/' || !*parent ||
 	    (size_t)snprintf(buf, size, CGROOT "/%s/%s", parent, id) >= size)
@@ -62,7 +63,8 @@ static unsigned weight_of(unsigned shares)
 		shares = 2;
 	if (shares > 262144)
 		shares = 262144;
-	return 1 + (unsigned)(((unsigned long long)(shares - 2) * 9999) / 262142);
+	return 1 +
+	       (unsigned)(((unsigned long long)(shares - 2) * 9999) / 262142);
 }
 
 static int delegate(const char *dir, struct sm_error *err)
@@ -116,11 +118,14 @@ int cli_cgroup_enter(const struct run_job *j, const char *id,
 	if (!cli_cgroup_wanted(j))
 		return 0;
 	if (stat(CGROOT "/cgroup.controllers", &st) < 0)
-		return sm_err(err, -ENOTSUP,
-			      "cgroup limits need cgroup v2 mounted at " CGROOT);
+		return sm_err(
+		    err, -ENOTSUP,
+		    "cgroup limits need cgroup v2 mounted at " CGROOT);
 	if (cli_cgroup_path(j, id, dir, sizeof(dir)))
-		return sm_err(err, -EINVAL, "--cgroup-parent %s: want a relative "
-			      "path without ..", j->cgroup_parent);
+		return sm_err(err, -EINVAL,
+			      "--cgroup-parent %s: want a relative "
+			      "path without ..",
+			      j->cgroup_parent);
 	ret = delegate(dir, err);
 	snprintf(v, sizeof(v), "%llu",
 		 ((unsigned long long)mib + mib / 4 + OVERHEAD_MIB) << 20);

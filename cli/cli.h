@@ -10,7 +10,7 @@
 /* Global options given before the subcommand. */
 struct cli_globals {
 	const char *root; /* --root DIR or $SUPERMACHINE_ROOT, NULL: default */
-	int verbose;      /* --verbose / -v count */
+	int verbose;	  /* --verbose / -v count */
 };
 
 extern struct cli_globals cli_globals;
@@ -94,14 +94,14 @@ struct run_job {
 	const char *image;
 	const char *restore_dir; /* `restore`: resume this snapshot instead */
 	struct sm_run_options *o;
-	const char *name;  /* --name; NULL: generated */
-	int detach;        /* -d */
-	int auto_remove;   /* --rm */
-	int stop_timeout;  /* --stop-timeout, seconds */
+	const char *name; /* --name; NULL: generated */
+	int detach;	  /* -d */
+	int auto_remove;  /* --rm */
+	int stop_timeout; /* --stop-timeout, seconds */
 	/* cgroup v2 limits of the VMM process (cli/cgroup.c) */
 	const char *cgroup_parent; /* --cgroup-parent; NULL: supermachine */
-	unsigned pids_limit;       /* --pids-limit */
-	unsigned cpu_shares;       /* --cpu-shares */
+	unsigned pids_limit;	   /* --pids-limit */
+	unsigned cpu_shares;	   /* --cpu-shares */
 };
 int cli_run_job(struct run_job *j);
 

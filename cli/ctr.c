@@ -15,7 +15,7 @@
 #include "ctr.h"
 
 static int set_err(struct sm_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int set_err(struct sm_error *err, int code, const char *fmt, ...)
 {
@@ -65,16 +65,17 @@ int ctr_root(char *buf, size_t size, struct sm_error *err)
 		n = snprintf(buf, size, "/tmp/supermachine-%u/containers",
 			     (unsigned)geteuid());
 	if (n < 0 || (size_t)n >= size)
-		return set_err(err, -ENAMETOOLONG, "runtime directory path too long");
+		return set_err(err, -ENAMETOOLONG,
+			       "runtime directory path too long");
 	r = mkdir_p(buf, 0700);
 	if (r)
-		return set_err(err, r, "create the runtime directory %s: %s", buf,
-			       strerror(-r));
+		return set_err(err, r, "create the runtime directory %s: %s",
+			       buf, strerror(-r));
 	return 0;
 }
 
 __attribute__((noinline)) int ctr_join(char *buf, size_t size, const char *dir,
-				    const char *file)
+				       const char *file)
 {
 	int n = snprintf(buf, size, "%s/%s", dir, file);
 
@@ -114,14 +115,15 @@ static bool valid_name(const char *n)
 static void random_name(char *buf, size_t size, unsigned attempt)
 {
 	static const char *const adj[] = {
-		"brave", "calm", "eager", "fancy", "gentle", "happy", "jolly",
-		"keen", "lucid", "merry", "nifty", "proud", "quirky", "swift",
-		"tender", "vivid",
+	    "brave",  "calm",  "eager",	 "fancy", "gentle", "happy",
+	    "jolly",  "keen",  "lucid",	 "merry", "nifty",  "proud",
+	    "quirky", "swift", "tender", "vivid",
 	};
 	static const char *const who[] = {
-		"turing", "hopper", "lovelace", "ritchie", "thompson", "knuth",
-		"dijkstra", "hamilton", "liskov", "lamport", "shannon", "babbage",
-		"noether", "curie", "tesla", "franklin",
+	    "turing",	"hopper",  "lovelace", "ritchie",
+	    "thompson", "knuth",   "dijkstra", "hamilton",
+	    "liskov",	"lamport", "shannon",  "babbage",
+	    "noether",	"curie",   "tesla",    "franklin",
 	};
 	unsigned char r[2];
 
@@ -193,12 +195,14 @@ int ctr_list(struct ctr **list, size_t *n, struct sm_error *err)
 		return r;
 	d = opendir(root);
 	if (!d)
-		return set_err(err, -errno, "read %s: %s", root, strerror(errno));
+		return set_err(err, -errno, "read %s: %s", root,
+			       strerror(errno));
 	while ((de = readdir(d))) {
 		if (strlen(de->d_name) != CTR_ID_LEN)
 			continue;
 		if (cnt == cap) {
-			struct ctr *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+			struct ctr *nv =
+			    realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
 
 			if (!nv) {
 				closedir(d);
@@ -232,7 +236,8 @@ int ctr_find(struct ctr *c, const char *ref, struct sm_error *err)
 			hits = 1;
 			break;
 		}
-		if (strlen(ref) >= 1 && strncmp(v[i].id, ref, strlen(ref)) == 0) {
+		if (strlen(ref) >= 1 &&
+		    strncmp(v[i].id, ref, strlen(ref)) == 0) {
 			hit = i;
 			hits++;
 		}
@@ -245,7 +250,8 @@ int ctr_find(struct ctr *c, const char *ref, struct sm_error *err)
 	if (hits == 0)
 		return set_err(err, -ENOENT, "no such container: %s", ref);
 	if (hits > 1)
-		return set_err(err, -EINVAL, "container id prefix %s is ambiguous", ref);
+		return set_err(err, -EINVAL,
+			       "container id prefix %s is ambiguous", ref);
 	return 0;
 }
 
@@ -275,8 +281,7 @@ int ctr_load(struct ctr *c, struct sm_error *err)
 
 bool ctr_running(const struct ctr *c)
 {
-	return c->state &&
-	       strcmp(ctr_str(c->state, "status"), "running") == 0;
+	return c->state && strcmp(ctr_str(c->state, "status"), "running") == 0;
 }
 
 int ctr_write_state(struct ctr *c, const json_t *state, struct sm_error *err)
@@ -286,7 +291,8 @@ int ctr_write_state(struct ctr *c, const json_t *state, struct sm_error *err)
 	ctr_path(c, "state.tmp", tmp, sizeof(tmp));
 	ctr_path(c, "state", path, sizeof(path));
 	if (json_dump_file(state, tmp, JSON_COMPACT) || rename(tmp, path))
-		return set_err(err, -EIO, "write %s: %s", path, strerror(errno));
+		return set_err(err, -EIO, "write %s: %s", path,
+			       strerror(errno));
 	return 0;
 }
 
@@ -312,12 +318,15 @@ static int pick_name(const char *name, char *out, size_t size,
 	if (name) {
 		if (!valid_name(name))
 			return set_err(err, -EINVAL,
-				       "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+				       "invalid container name \"%s\": only "
+				       "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
 				       name);
 		if (name_taken(name))
-			return set_err(err, -EEXIST,
-				       "the container name \"%s\" is already in use; remove it first (supermachine rm %s)",
-				       name, name);
+			return set_err(
+			    err, -EEXIST,
+			    "the container name \"%s\" is already in use; "
+			    "remove it first (supermachine rm %s)",
+			    name, name);
 		snprintf(out, size, "%s", name);
 		return 0;
 	}
@@ -376,8 +385,9 @@ int ctr_create(struct ctr *c, const char *name, json_t *meta,
 
 int ctr_remove(struct ctr *c, struct sm_error *err)
 {
-	static const char *const files[] = { "state", "state.tmp", "stdout.log",
-					     "stderr.log", "ctl.sock", "meta" };
+	static const char *const files[] = {"state",	  "state.tmp",
+					    "stdout.log", "stderr.log",
+					    "ctl.sock",	  "meta"};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

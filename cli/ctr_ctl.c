@@ -24,7 +24,8 @@ int ctr_write_line(int fd, json_t *msg)
 		return r;
 	len = strlen(s);
 	s[len] = '\n'; /* json_dumps' NUL becomes the line end */
-	r = send(fd, s, len + 1, MSG_NOSIGNAL) == (ssize_t)(len + 1) ? 0 : -EPIPE;
+	r = send(fd, s, len + 1, MSG_NOSIGNAL) == (ssize_t)(len + 1) ? 0
+								     : -EPIPE;
 	free(s);
 	return r;
 }
@@ -46,7 +47,8 @@ int ctr_read_line(int fd, json_t **msg, struct sm_error *err)
 			free(buf);
 			if (err)
 				snprintf(err->msg, sizeof(err->msg),
-					 "the container's process closed the connection");
+					 "the container's process closed the "
+					 "connection");
 			return -EPIPE;
 		}
 		if (buf[n] == '\n')
@@ -57,7 +59,8 @@ int ctr_read_line(int fd, json_t **msg, struct sm_error *err)
 	free(buf);
 	if (!*msg) {
 		if (err)
-			snprintf(err->msg, sizeof(err->msg), "malformed control message");
+			snprintf(err->msg, sizeof(err->msg),
+				 "malformed control message");
 		return -EPROTO;
 	}
 	return 0;
@@ -65,7 +68,7 @@ int ctr_read_line(int fd, json_t **msg, struct sm_error *err)
 
 static int connect_ctl(const struct ctr *c, struct sm_error *err)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int fd;
 
 	ctr_path(c, "ctl.sock", a.sun_path, sizeof(a.sun_path));
@@ -94,7 +97,7 @@ static int send_with_fds(int fd, json_t *req, const int *fds, int nfds)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov;
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	size_t len;
 	ssize_t r;
 
@@ -102,7 +105,7 @@ static int send_with_fds(int fd, json_t *req, const int *fds, int nfds)
 		return -ENOMEM;
 	len = strlen(s);
 	s[len] = '\n';
-	iov = (struct iovec){ .iov_base = s, .iov_len = len + 1 };
+	iov = (struct iovec){.iov_base = s, .iov_len = len + 1};
 	if (nfds > 0) {
 		struct cmsghdr *cm;
 
@@ -132,7 +135,8 @@ int ctr_request(const struct ctr *c, json_t *req, const int *fds, int nfds,
 		close(fd);
 		if (err)
 			snprintf(err->msg, sizeof(err->msg),
-				 "sending a request to container %s failed", c->name);
+				 "sending a request to container %s failed",
+				 c->name);
 		return r;
 	}
 	if (conn_out) {

@@ -84,8 +84,9 @@ static void do_stop(struct request *q)
 {
 	struct ctr_server *s = q->srv;
 	json_t *t = json_object_get(q->msg, "timeout");
-	int timeout = json_is_integer(t) ? (int)json_integer_value(t) : s->stop_timeout;
-	struct sm_error err = { 0 };
+	int timeout =
+	    json_is_integer(t) ? (int)json_integer_value(t) : s->stop_timeout;
+	struct sm_error err = {0};
 
 	if (timeout < 0)
 		timeout = s->stop_timeout;
@@ -107,7 +108,7 @@ static void do_stop(struct request *q)
 
 static void do_kill(struct request *q)
 {
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	int sig = (int)json_integer_value(json_object_get(q->msg, "signal"));
 
 	if (sm_vm_kill(q->srv->vm, sig, &err))
@@ -122,11 +123,12 @@ static void do_kill(struct request *q)
  */
 static void do_snapshot(struct request *q)
 {
-	struct sm_error err = { 0 };
-	struct sm_snapshot_fds fds = { .size = sizeof(fds) };
+	struct sm_error err = {0};
+	struct sm_snapshot_fds fds = {.size = sizeof(fds)};
 
 	if (q->nfds != 3) {
-		reply_error(q->fd, "snapshot: three file descriptors are required");
+		reply_error(q->fd,
+			    "snapshot: three file descriptors are required");
 		return;
 	}
 	fds.memory_fd = q->fds[0];
@@ -181,11 +183,11 @@ static const char **strv_from_json(json_t *a)
 static void do_exec(struct request *q)
 {
 	struct sm_exec_options o;
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	const char **argv = strv_from_json(json_object_get(q->msg, "argv"));
 	const char **env = strv_from_json(json_object_get(q->msg, "env"));
-	struct sig_relay relay = { .conn = q->fd };
-	int pipefd[2] = { -1, -1 }, status = 0, ret;
+	struct sig_relay relay = {.conn = q->fd};
+	int pipefd[2] = {-1, -1}, status = 0, ret;
 	pthread_t t;
 	bool relaying = false;
 	json_t *r;
@@ -197,7 +199,8 @@ static void do_exec(struct request *q)
 	sm_exec_options_init(&o);
 	o.argv = argv;
 	o.env = env;
-	o.workdir = *ctr_str(q->msg, "workdir") ? ctr_str(q->msg, "workdir") : NULL;
+	o.workdir =
+	    *ctr_str(q->msg, "workdir") ? ctr_str(q->msg, "workdir") : NULL;
 	o.user = *ctr_str(q->msg, "user") ? ctr_str(q->msg, "user") : NULL;
 	o.tty = json_is_true(json_object_get(q->msg, "tty"));
 	o.interactive = json_is_true(json_object_get(q->msg, "interactive"));
@@ -264,9 +267,11 @@ static int read_request(struct request *q)
 		char b[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = buf, .iov_len = REQ_MAX - 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct iovec iov = {.iov_base = buf, .iov_len = REQ_MAX - 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.b,
+			   .msg_controllen = sizeof(u.b)};
 	ssize_t n;
 	char *nl;
 
@@ -328,7 +333,7 @@ static void accept_one(struct ctr_server *s)
 static void *accept_loop(void *arg)
 {
 	struct ctr_server *s = arg;
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 
 	/* requests need no host file: their threads, started here, share
 	 * this jail (docs/security.md, "Jail") */
@@ -338,8 +343,8 @@ static void *accept_loop(void *arg)
 	}
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = s->lfd, .events = POLLIN },
-				       { .fd = s->wake[0], .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = s->lfd, .events = POLLIN},
+				      {.fd = s->wake[0], .events = POLLIN}};
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -355,12 +360,12 @@ int ctr_serve_start(struct ctr *c, struct sm_vm *vm, int stop_timeout,
 		    struct ctr_server **out, struct sm_error *err)
 {
 	struct ctr_server *s = calloc(1, sizeof(*s));
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 
 	if (!s)
 		return -ENOMEM;
-	*s = (struct ctr_server){ .c = c, .vm = vm, .stop_timeout = stop_timeout,
-				  .wake = { -1, -1 } };
+	*s = (struct ctr_server){
+	    .c = c, .vm = vm, .stop_timeout = stop_timeout, .wake = {-1, -1}};
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	ctr_path(c, "ctl.sock", a.sun_path, sizeof(a.sun_path));
@@ -374,7 +379,8 @@ int ctr_serve_start(struct ctr *c, struct sm_vm *vm, int stop_timeout,
 		if (err) {
 			err->code = -e;
 			snprintf(err->msg, sizeof(err->msg),
-				 "control socket %s: %s", a.sun_path, strerror(e));
+				 "control socket %s: %s", a.sun_path,
+				 strerror(e));
 		}
 		if (s->lfd >= 0)
 			close(s->lfd);

@@ -17,7 +17,7 @@
 #include "cli.h"
 #include "ctr.h"
 
-static int sig_pipe[2] = { -1, -1 };
+static int sig_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
@@ -31,8 +31,8 @@ static void on_signal(int sig)
 
 static void forward_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
-	struct sigaction sa = { .sa_handler = on_signal };
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return;
@@ -44,18 +44,19 @@ static void forward_signals(void)
 /* Relays signals until the reply comes; returns the exit status. */
 static int await_reply(int conn, const char *name)
 {
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	json_t *reply;
 	int status;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = conn, .events = POLLIN },
-				       { .fd = sig_pipe[0], .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
+				      {.fd = sig_pipe[0], .events = POLLIN}};
 		int sig;
 
 		if (poll(p, 2, -1) < 0 && errno == EINTR)
 			continue;
-		if (p[1].revents && read(sig_pipe[0], &sig, sizeof(sig)) == sizeof(sig)) {
+		if (p[1].revents &&
+		    read(sig_pipe[0], &sig, sizeof(sig)) == sizeof(sig)) {
 			json_t *m = json_pack("{s:i}", "signal", sig);
 
 			ctr_write_line(conn, m);
@@ -65,7 +66,8 @@ static int await_reply(int conn, const char *name)
 			break;
 	}
 	if (ctr_read_line(conn, &reply, &err)) {
-		fprintf(stderr, "supermachine: exec in %s: %s\n", name, err.msg);
+		fprintf(stderr, "supermachine: exec in %s: %s\n", name,
+			err.msg);
 		return CLI_EXIT_FAILURE;
 	}
 	if (json_object_get(reply, "error")) {
@@ -80,18 +82,20 @@ static int await_reply(int conn, const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: supermachine exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
-		   "  -i, --interactive       keep stdin open\n"
-		   "  -t, --tty               allocate a pseudo-terminal\n"
-		   "  -e, --env K=V|K         set an environment variable\n"
-		   "  -w, --workdir DIR       working directory\n"
-		   "  -u, --user USER[:GROUP] user\n");
+	fprintf(
+	    f,
+	    "usage: supermachine exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
+	    "  -i, --interactive       keep stdin open\n"
+	    "  -t, --tty               allocate a pseudo-terminal\n"
+	    "  -e, --env K=V|K         set an environment variable\n"
+	    "  -w, --workdir DIR       working directory\n"
+	    "  -u, --user USER[:GROUP] user\n");
 }
 
 static int send_exec(struct ctr *ct, json_t *req)
 {
-	static const int fds[3] = { 0, 1, 2 };
-	struct sm_error err = { 0 };
+	static const int fds[3] = {0, 1, 2};
+	struct sm_error err = {0};
 	struct termios saved, raw;
 	bool is_raw = false;
 	int conn, status;
@@ -117,17 +121,18 @@ static int send_exec(struct ctr *ct, json_t *req)
 int cmd_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "tty", no_argument, NULL, 't' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"interactive", no_argument, NULL, 'i'},
+	    {"tty", no_argument, NULL, 't'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"workdir", required_argument, NULL, 'w'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	json_t *req = json_pack("{s:s, s:[], s:[]}", "op", "exec", "argv", "env");
-	struct sm_error err = { 0 };
-	struct ctr ct = { 0 };
+	json_t *req =
+	    json_pack("{s:s, s:[], s:[]}", "op", "exec", "argv", "env");
+	struct sm_error err = {0};
+	struct ctr ct = {0};
 	int c, status;
 
 	while ((c = getopt_long(argc, argv, "+ite:w:u:", opts, NULL)) != -1) {
@@ -139,10 +144,12 @@ int cmd_exec(int argc, char **argv)
 			json_object_set_new(req, "tty", json_true());
 			break;
 		case 'e':
-			json_array_append_new(json_object_get(req, "env"), json_string(optarg));
+			json_array_append_new(json_object_get(req, "env"),
+					      json_string(optarg));
 			break;
 		case 'w':
-			json_object_set_new(req, "workdir", json_string(optarg));
+			json_object_set_new(req, "workdir",
+					    json_string(optarg));
 			break;
 		case 'u':
 			json_object_set_new(req, "user", json_string(optarg));
@@ -159,7 +166,8 @@ int cmd_exec(int argc, char **argv)
 		return CLI_EXIT_FAILURE;
 	}
 	for (int i = optind + 1; i < argc; i++)
-		json_array_append_new(json_object_get(req, "argv"), json_string(argv[i]));
+		json_array_append_new(json_object_get(req, "argv"),
+				      json_string(argv[i]));
 	if (ctr_find(&ct, argv[optind], &err)) {
 		cli_print_error(&err);
 		json_decref(req);

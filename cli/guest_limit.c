@@ -13,27 +13,27 @@
 
 struct limit_key {
 	const char *key;
-	size_t off;    /* of the field in sm_run_options */
-	bool is_long;  /* unsigned long, else unsigned */
-	bool sized;    /* takes k/m/g suffixes (bytes) */
+	size_t off;   /* of the field in sm_run_options */
+	bool is_long; /* unsigned long, else unsigned */
+	bool sized;   /* takes k/m/g suffixes (bytes) */
 	const char *what;
 };
 
 #define FIELD(f) offsetof(struct sm_run_options, f)
 
 static const struct limit_key keys[] = {
-	{ "share-nodes", FIELD(share_max_nodes), false, false,
-	  "inodes a share's server keeps (over: ENFILE)" },
-	{ "share-files", FIELD(share_max_files), false, false,
-	  "files a share's server keeps open (over: EMFILE)" },
-	{ "share-dax-maps", FIELD(share_max_dax_maps), false, false,
-	  "DAX mappings a share keeps (over: ENOSPC)" },
-	{ "vsock-conns", FIELD(vsock_max_conns), false, false,
-	  "vsock connections (over: refused)" },
-	{ "vsock-buffer", FIELD(vsock_max_buffer), true, true,
-	  "bytes held for slow host sockets (over: the connection resets)" },
-	{ "net-rx-frames", FIELD(net_max_rx_frames), false, false,
-	  "frames queued for the guest (over: dropped)" },
+    {"share-nodes", FIELD(share_max_nodes), false, false,
+     "inodes a share's server keeps (over: ENFILE)"},
+    {"share-files", FIELD(share_max_files), false, false,
+     "files a share's server keeps open (over: EMFILE)"},
+    {"share-dax-maps", FIELD(share_max_dax_maps), false, false,
+     "DAX mappings a share keeps (over: ENOSPC)"},
+    {"vsock-conns", FIELD(vsock_max_conns), false, false,
+     "vsock connections (over: refused)"},
+    {"vsock-buffer", FIELD(vsock_max_buffer), true, true,
+     "bytes held for slow host sockets (over: the connection resets)"},
+    {"net-rx-frames", FIELD(net_max_rx_frames), false, false,
+     "frames queued for the guest (over: dropped)"},
 };
 
 static int parse_value(const char *s, bool sized, unsigned long max,
@@ -70,10 +70,13 @@ int cli_guest_limit(const char *arg, struct sm_run_options *o)
 		    strncmp(arg, k->key, (size_t)(eq - arg)))
 			continue;
 		if (parse_value(eq + 1, k->sized,
-				k->is_long ? (unsigned long)-1 : 0xffffffffUL, &v)) {
-			fprintf(stderr, "supermachine: --guest-limit %s: want a "
-					"positive number%s\n",
-				arg, k->sized ? " (k, m, g: KiB, MiB, GiB)" : "");
+				k->is_long ? (unsigned long)-1 : 0xffffffffUL,
+				&v)) {
+			fprintf(stderr,
+				"supermachine: --guest-limit %s: want a "
+				"positive number%s\n",
+				arg,
+				k->sized ? " (k, m, g: KiB, MiB, GiB)" : "");
 			return -1;
 		}
 		if (k->is_long)
@@ -82,7 +85,9 @@ int cli_guest_limit(const char *arg, struct sm_run_options *o)
 			*(unsigned *)((char *)o + k->off) = (unsigned)v;
 		return 0;
 	}
-	fprintf(stderr, "supermachine: --guest-limit %s: want KEY=N, KEY one of:\n", arg);
+	fprintf(stderr,
+		"supermachine: --guest-limit %s: want KEY=N, KEY one of:\n",
+		arg);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		fprintf(stderr, "  %-15s %s\n", keys[i].key, keys[i].what);
 	return -1;

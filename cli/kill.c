@@ -9,9 +9,9 @@
 int cmd_kill(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "signal", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"signal", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *sig_name = "KILL";
 	int sig, c, status = 0;
@@ -22,21 +22,26 @@ int cmd_kill(int argc, char **argv)
 			continue;
 		}
 		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine kill [-s|--signal SIG] CONTAINER...\n");
+			"usage: supermachine kill [-s|--signal SIG] "
+			"CONTAINER...\n");
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
 	sig = sm_signal_number(sig_name);
 	if (sig < 0 || optind >= argc) {
-		fprintf(stderr, sig < 0 ? "supermachine: invalid signal: %s\n"
-					: "usage: supermachine kill [-s SIG] CONTAINER...%s\n",
-			sig < 0 ? sig_name : "");
+		fprintf(
+		    stderr,
+		    sig < 0
+			? "supermachine: invalid signal: %s\n"
+			: "usage: supermachine kill [-s SIG] CONTAINER...%s\n",
+		    sig < 0 ? sig_name : "");
 		return CLI_EXIT_FAILURE;
 	}
 	for (int i = optind; i < argc; i++) {
-		struct sm_error err = { 0 };
-		json_t *req = json_pack("{s:s, s:i}", "op", "kill", "signal", sig);
+		struct sm_error err = {0};
+		json_t *req =
+		    json_pack("{s:s, s:i}", "op", "kill", "signal", sig);
 		json_t *reply = NULL;
-		struct ctr ct = { 0 };
+		struct ctr ct = {0};
 
 		if (ctr_find(&ct, argv[i], &err) == 0 &&
 		    ctr_request(&ct, req, NULL, 0, &reply, NULL, &err) == 0) {

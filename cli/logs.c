@@ -38,11 +38,11 @@ static int open_log(struct ctr *c, const char *file)
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"follow", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	int follow = 0, c, out, errfd;
 	struct ctr ct;
 
@@ -51,11 +51,13 @@ int cmd_logs(int argc, char **argv)
 			follow = 1;
 			continue;
 		}
-		fprintf(c == 'h' ? stdout : stderr, "usage: supermachine logs [-f|--follow] CONTAINER\n");
+		fprintf(c == 'h' ? stdout : stderr,
+			"usage: supermachine logs [-f|--follow] CONTAINER\n");
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: supermachine logs [-f|--follow] CONTAINER\n");
+		fprintf(stderr,
+			"usage: supermachine logs [-f|--follow] CONTAINER\n");
 		return CLI_EXIT_FAILURE;
 	}
 	if (ctr_find(&ct, argv[optind], &err)) {
@@ -65,7 +67,9 @@ int cmd_logs(int argc, char **argv)
 	out = open_log(&ct, "stdout.log");
 	errfd = open_log(&ct, "stderr.log");
 	if (out < 0 || errfd < 0) {
-		fprintf(stderr, "supermachine: %s keeps no logs (only detached containers do)\n",
+		fprintf(stderr,
+			"supermachine: %s keeps no logs (only detached "
+			"containers do)\n",
 			ct.name);
 		ctr_release(&ct);
 		return CLI_EXIT_FAILURE;

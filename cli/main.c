@@ -17,23 +17,24 @@ struct subcommand {
 
 /* Explicit table: one entry per cli/<name>.c. */
 static const struct subcommand subcommands[] = {
-	{ "run", cmd_run, "run a command in a new microVM from an image" },
-	{ "ps", cmd_ps, "list containers" },
-	{ "exec", cmd_exec, "run a command in a running container" },
-	{ "logs", cmd_logs, "show a detached container's output" },
-	{ "stop", cmd_stop, "stop containers (stop signal, then SIGKILL)" },
-	{ "kill", cmd_kill, "send a signal to containers" },
-	{ "port", cmd_port, "list a container's published ports" },
-	{ "rm", cmd_rm, "remove containers" },
-	{ "snapshot", cmd_snapshot, "save a running container's VM to a directory" },
-	{ "restore", cmd_restore, "resume a VM snapshot (sm_vm_snapshot)" },
-	{ "boot", cmd_boot, "boot a kernel + initramfs (low level)" },
-	{ "pull", cmd_pull, "pull an image from a registry" },
-	{ "images", cmd_images, "list images" },
-	{ "rmi", cmd_rmi, "remove images" },
-	{ "load", cmd_load, "load an image from a docker/OCI archive" },
-	{ "inspect", cmd_inspect, "show an image's details as JSON" },
-	{ "seccomp", cmd_seccomp, "print the seccomp allow-list of each thread role" },
+    {"run", cmd_run, "run a command in a new microVM from an image"},
+    {"ps", cmd_ps, "list containers"},
+    {"exec", cmd_exec, "run a command in a running container"},
+    {"logs", cmd_logs, "show a detached container's output"},
+    {"stop", cmd_stop, "stop containers (stop signal, then SIGKILL)"},
+    {"kill", cmd_kill, "send a signal to containers"},
+    {"port", cmd_port, "list a container's published ports"},
+    {"rm", cmd_rm, "remove containers"},
+    {"snapshot", cmd_snapshot, "save a running container's VM to a directory"},
+    {"restore", cmd_restore, "resume a VM snapshot (sm_vm_snapshot)"},
+    {"boot", cmd_boot, "boot a kernel + initramfs (low level)"},
+    {"pull", cmd_pull, "pull an image from a registry"},
+    {"images", cmd_images, "list images"},
+    {"rmi", cmd_rmi, "remove images"},
+    {"load", cmd_load, "load an image from a docker/OCI archive"},
+    {"inspect", cmd_inspect, "show an image's details as JSON"},
+    {"seccomp", cmd_seccomp,
+     "print the seccomp allow-list of each thread role"},
 };
 
 void cli_print_error(const struct sm_error *err)
@@ -44,12 +45,16 @@ void cli_print_error(const struct sm_error *err)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: supermachine [--root DIR] [--verbose] COMMAND [ARGS...]\n\n"
-		     "commands:\n");
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	fprintf(
+	    out,
+	    "usage: supermachine [--root DIR] [--verbose] COMMAND [ARGS...]\n\n"
+	    "commands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]);
+	     i++)
 		fprintf(out, "  %-10s %s\n", subcommands[i].name,
 			subcommands[i].summary);
-	fprintf(out, "\n'supermachine COMMAND --help' for a command's options.\n");
+	fprintf(out,
+		"\n'supermachine COMMAND --help' for a command's options.\n");
 }
 
 /*
@@ -71,11 +76,11 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
+	    {"root", required_argument, NULL, 'r'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
 	};
 	int c;
 
@@ -105,7 +110,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_EXIT_FAILURE;
 	}
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]);
+	     i++) {
 		if (strcmp(argv[optind], subcommands[i].name) == 0) {
 			char **sub_argv = argv + optind;
 			int sub_argc = argc - optind;

@@ -18,7 +18,8 @@ static void ago(int64_t ns, char *buf, size_t size)
 	if (s < 0)
 		s = 0;
 	if (s < 60)
-		snprintf(buf, size, "%lld second%s", (long long)s, s == 1 ? "" : "s");
+		snprintf(buf, size, "%lld second%s", (long long)s,
+			 s == 1 ? "" : "s");
 	else if (s < 3600)
 		snprintf(buf, size, "%lld minute%s", (long long)(s / 60),
 			 s / 60 == 1 ? "" : "s");
@@ -107,16 +108,16 @@ static void status_of(struct ctr *c, char *buf, size_t size)
 int cmd_ps(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "no-trunc", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"all", no_argument, NULL, 'a'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"no-trunc", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	struct sm_store_options so = { .size = sizeof(so),
-				       .root = cli_globals.root };
+	struct sm_store_options so = {.size = sizeof(so),
+				      .root = cli_globals.root};
 	struct sm_store *store = NULL;
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	int all = 0, quiet = 0, trunc = 1, c;
 	struct ctr *v;
 	size_t n;
@@ -130,7 +131,8 @@ int cmd_ps(int argc, char **argv)
 			trunc = 0;
 		else {
 			fprintf(c == 'h' ? stdout : stderr,
-				"usage: supermachine ps [-a|--all] [-q|--quiet] [--no-trunc]\n");
+				"usage: supermachine ps [-a|--all] "
+				"[-q|--quiet] [--no-trunc]\n");
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
@@ -142,8 +144,9 @@ int cmd_ps(int argc, char **argv)
 	if (!quiet && n)
 		sm_store_open(&store, &so, NULL);
 	if (!quiet)
-		printf("%-12s   %-24s %-22s %-16s %-26s %-24s %s\n", "CONTAINER ID",
-		       "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+		printf("%-12s   %-24s %-22s %-16s %-26s %-24s %s\n",
+		       "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+		       "PORTS", "NAMES");
 	for (size_t i = 0; i < n; i++) {
 		char cmd[256], created[64], status[96];
 
@@ -162,7 +165,8 @@ int cmd_ps(int argc, char **argv)
 		       trunc ? 12 : CTR_ID_LEN, v[i].id,
 		       ctr_str(v[i].meta, "image"), cmd,
 		       (int)(20 > strlen(cmd) ? 20 - strlen(cmd) : 0), "",
-		       created, status, ctr_str(v[i].state, "ports"), v[i].name);
+		       created, status, ctr_str(v[i].state, "ports"),
+		       v[i].name);
 	}
 	ctr_list_free(v, n);
 	if (store)

@@ -26,15 +26,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: supermachine restore [-d] [--name NAME] [--rm] [--stop-timeout SEC]\n"
-		   "                           [--network slirp[:OPTIONS]] [-v HOST:GUEST[:ro]]... DIR\n"
-		   "       supermachine restore [-i] [--network slirp[:OPTIONS]] [-v HOST:GUEST[:ro]]... DIR COMMAND [ARG...]\n"
-		   "A VM saved with a network gets a fresh slirp (run's --network, e.g.\n"
-		   "slirp:allow_host_loopback=true; default slirp); its volumes are\n"
-		   "bound to the directories given here (-v, --mount).\n"
-		   "--security-opt seccomp=unconfined: no seccomp filters (debugging);\n"
-		   "jail=off: no jail; jail-user=USER|UID[:GID]: the jail's ids.\n"
-		   "--guest-limit KEY=N: as run's.\n");
+	fprintf(
+	    f,
+	    "usage: supermachine restore [-d] [--name NAME] [--rm] "
+	    "[--stop-timeout SEC]\n"
+	    "                           [--network slirp[:OPTIONS]] [-v "
+	    "HOST:GUEST[:ro]]... DIR\n"
+	    "       supermachine restore [-i] [--network slirp[:OPTIONS]] [-v "
+	    "HOST:GUEST[:ro]]... DIR COMMAND [ARG...]\n"
+	    "A VM saved with a network gets a fresh slirp (run's --network, "
+	    "e.g.\n"
+	    "slirp:allow_host_loopback=true; default slirp); its volumes are\n"
+	    "bound to the directories given here (-v, --mount).\n"
+	    "--security-opt seccomp=unconfined: no seccomp filters "
+	    "(debugging);\n"
+	    "jail=off: no jail; jail-user=USER|UID[:GID]: the jail's ids.\n"
+	    "--guest-limit KEY=N: as run's.\n");
 }
 
 #define MAX_VOLS 64
@@ -48,7 +55,8 @@ struct vol_args {
 static int push_vol(const char **list, int *n, const char *s)
 {
 	if (*n >= MAX_VOLS) {
-		fprintf(stderr, "supermachine: more than %d volumes\n", MAX_VOLS);
+		fprintf(stderr, "supermachine: more than %d volumes\n",
+			MAX_VOLS);
 		return -1;
 	}
 	list[(*n)++] = s;
@@ -62,7 +70,7 @@ static void set_volumes(struct sm_run_options *o, const struct vol_args *va)
 	o->mounts = va->nm ? va->m : NULL;
 }
 
-static int sig_pipe[2] = { -1, -1 };
+static int sig_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
@@ -80,9 +88,9 @@ static int restore_and_exec(const char *dir, char **cmd,
 			    struct sm_run_options *o, bool jail_main)
 {
 	struct sm_store *store = NULL;
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	struct sm_exec_options e;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	struct sm_vm *vm = NULL;
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC), status = 0;
 
@@ -119,7 +127,7 @@ static int restore_and_exec(const char *dir, char **cmd,
 static int restore_and_exec_kept(const char *dir, char **cmd,
 				 struct sm_run_options *o)
 {
-	const int stdio[] = { 0, 1, 2 };
+	const int stdio[] = {0, 1, 2};
 	int from_vmm = -1, to_keeper = -1;
 	pid_t pid;
 
@@ -139,21 +147,21 @@ static int restore_and_exec_kept(const char *dir, char **cmd,
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "detach", no_argument, NULL, 'd' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "rm", no_argument, NULL, 'r' },
-		{ "stop-timeout", required_argument, NULL, 's' },
-		{ "volume", required_argument, NULL, 'v' },
-		{ "mount", required_argument, NULL, 'm' },
-		{ "network", required_argument, NULL, 'N' },
-		{ "security-opt", required_argument, NULL, 'S' },
-		{ "guest-limit", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"detach", no_argument, NULL, 'd'},
+	    {"interactive", no_argument, NULL, 'i'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"rm", no_argument, NULL, 'r'},
+	    {"stop-timeout", required_argument, NULL, 's'},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"mount", required_argument, NULL, 'm'},
+	    {"network", required_argument, NULL, 'N'},
+	    {"security-opt", required_argument, NULL, 'S'},
+	    {"guest-limit", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct sm_run_options o;
-	struct run_job job = { .o = &o, .stop_timeout = 10 };
+	struct run_job job = {.o = &o, .stop_timeout = 10};
 	static struct vol_args va; /* o points into it until the job ends */
 	int c;
 
@@ -203,7 +211,8 @@ int cmd_restore(int argc, char **argv)
 	}
 	set_volumes(&o, &va);
 	if (optind + 1 < argc && !job.detach)
-		return restore_and_exec_kept(argv[optind], argv + optind + 1, &o);
+		return restore_and_exec_kept(argv[optind], argv + optind + 1,
+					     &o);
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return CLI_EXIT_FAILURE;

@@ -30,8 +30,8 @@ static int force_stop(struct ctr *ct, struct sm_error *err)
 
 static int remove_one(const char *ref, int force)
 {
-	struct sm_error err = { 0 };
-	struct ctr ct = { 0 };
+	struct sm_error err = {0};
+	struct ctr ct = {0};
 	int r = ctr_find(&ct, ref, &err);
 
 	if (!r)
@@ -39,7 +39,8 @@ static int remove_one(const char *ref, int force)
 	if (!r && ctr_running(&ct)) {
 		if (!force) {
 			snprintf(err.msg, sizeof(err.msg),
-				 "cannot remove container %s: it is running (stop it first, or rm -f)",
+				 "cannot remove container %s: it is running "
+				 "(stop it first, or rm -f)",
 				 ref);
 			r = -1;
 		} else {
@@ -59,9 +60,9 @@ static int remove_one(const char *ref, int force)
 int cmd_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int force = 0, c, status = 0;
 
@@ -70,11 +71,13 @@ int cmd_rm(int argc, char **argv)
 			force = 1;
 			continue;
 		}
-		fprintf(c == 'h' ? stdout : stderr, "usage: supermachine rm [-f|--force] CONTAINER...\n");
+		fprintf(c == 'h' ? stdout : stderr,
+			"usage: supermachine rm [-f|--force] CONTAINER...\n");
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: supermachine rm [-f|--force] CONTAINER...\n");
+		fprintf(stderr,
+			"usage: supermachine rm [-f|--force] CONTAINER...\n");
 		return CLI_EXIT_FAILURE;
 	}
 	for (int i = optind; i < argc; i++)

@@ -37,19 +37,21 @@ static json_t *make_meta(const struct run_job *j)
 	for (const char *const *a = j->o->cmd; a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
 	m = json_pack("{s:s, s:o, s:s?, s:I, s:b, s:b, s:i}", "image",
-		      j->restore_dir ? j->restore_dir : j->image,
-		      "cmd", cmd, "entrypoint", j->o->entrypoint, "created_ns",
-		      (json_int_t)now_ns(), "detached", j->detach, "auto_remove",
-		      j->auto_remove, "stop_timeout", j->stop_timeout);
+		      j->restore_dir ? j->restore_dir : j->image, "cmd", cmd,
+		      "entrypoint", j->o->entrypoint, "created_ns",
+		      (json_int_t)now_ns(), "detached", j->detach,
+		      "auto_remove", j->auto_remove, "stop_timeout",
+		      j->stop_timeout);
 	return m;
 }
 
 static void write_state_of(struct ctr *c, pid_t pid, const char *status,
 			   int exit_code, const char *error, const char *ports)
 {
-	json_t *s = json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?}", "status", status,
-			      "pid", (int)pid, "time_ns", (json_int_t)now_ns(),
-			      "exit_code", exit_code, "error", error, "ports", ports);
+	json_t *s =
+	    json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?}", "status", status,
+		      "pid", (int)pid, "time_ns", (json_int_t)now_ns(),
+		      "exit_code", exit_code, "error", error, "ports", ports);
 
 	if (s)
 		ctr_write_state(c, s, NULL);
@@ -69,7 +71,7 @@ static void write_state(struct ctr *c, const char *status, int exit_code,
 static void tell_keeper_start(struct sm_vm *vm, int keeper_fd)
 {
 	char dirs[16384], line[PATH_MAX + 8];
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 
 	if (!sm_vm_anonymous_volumes(vm, dirs, sizeof(dirs), &err))
 		for (char *d = strtok(dirs, "\n"); d; d = strtok(NULL, "\n")) {
@@ -100,7 +102,7 @@ static void tell_keeper_exit(int keeper_fd, int status, const char *error)
 static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 			int keeper_fd)
 {
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	struct ctr_server *srv = NULL;
 	struct sm_store *store = NULL;
 	struct sm_vm *vm = NULL;
@@ -111,10 +113,10 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 		return CLI_EXIT_FAILURE;
 	if (keeper_fd >= 0)
 		j->o->remove_anonymous = 0; /* the keeper does it */
-	if (cli_cgroup_wanted(j) &&
-	    (!c || cli_cgroup_enter(j, c->id, &err))) {
+	if (cli_cgroup_wanted(j) && (!c || cli_cgroup_enter(j, c->id, &err))) {
 		if (!c)
-			sm_err(&err, -EINVAL, "cgroup limits need a container record");
+			sm_err(&err, -EINVAL,
+			       "cgroup limits need a container record");
 		if (notify_fd >= 0) {
 			if (write(notify_fd, err.msg, strlen(err.msg)) < 0)
 				notify_fd = -1;
@@ -137,7 +139,8 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 		if (j->detach)
 			ret = err.code ? err.code : -EIO;
 		else if (j->o->verbose) /* a convenience in the foreground */
-			fprintf(stderr, "supermachine: no control socket: %s\n", err.msg);
+			fprintf(stderr, "supermachine: no control socket: %s\n",
+				err.msg);
 	}
 	if (!ret && keeper_fd >= 0)
 		tell_keeper_start(vm, keeper_fd);
@@ -151,7 +154,8 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 	}
 	/* docs/security.md: the filter, and the jail for a kept VMM */
 	if (!ret && cli_enter_control(j->o, keeper_fd >= 0))
-		ret = sm_err(&err, -EPERM, "cannot confine the VMM's main thread");
+		ret = sm_err(&err, -EPERM,
+			     "cannot confine the VMM's main thread");
 	if (notify_fd >= 0) {
 		const char *msg = ret ? err.msg : "ok";
 
@@ -213,7 +217,8 @@ static void kept_line(void *opaque, char *line)
 		/* the VMM's words, shown by ps: printable ASCII only */
 		end += *end == ' ';
 		for (size_t i = 0; end[i] && i < sizeof(k->error) - 1; i++)
-			k->error[i] = end[i] >= 0x20 && end[i] < 0x7f ? end[i] : '?';
+			k->error[i] =
+			    end[i] >= 0x20 && end[i] < 0x7f ? end[i] : '?';
 	}
 }
 
@@ -225,21 +230,23 @@ static void kept_line(void *opaque, char *line)
  */
 static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 {
-	const int stdio[] = { j->o->stdin_fd, j->o->stdout_fd, j->o->stderr_fd };
-	struct kept k = { 0 };
+	const int stdio[] = {j->o->stdin_fd, j->o->stdout_fd, j->o->stderr_fd};
+	struct kept k = {0};
 	char sock[PATH_MAX];
 	int from_vmm = -1, to_keeper = -1, status;
 	pid_t pid;
 
 	fflush(NULL);
 	/* detached: the supervisor closed the caller's fds already */
-	pid = cli_vmm_fork(&from_vmm, &to_keeper, notify_fd < 0 ? stdio : NULL, 3);
+	pid = cli_vmm_fork(&from_vmm, &to_keeper, notify_fd < 0 ? stdio : NULL,
+			   3);
 	if (pid == 0)
 		_exit(run_recorded(j, c, notify_fd, to_keeper));
 	if (notify_fd >= 0)
 		close(notify_fd);
 	if (pid < 0) {
-		fprintf(stderr, "supermachine: cannot fork the VM's process: %s\n",
+		fprintf(stderr,
+			"supermachine: cannot fork the VM's process: %s\n",
 			strerror(errno));
 		return CLI_EXIT_FAILURE;
 	}
@@ -255,7 +262,8 @@ static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 		write_state_of(c, pid, "exited", k.status,
 			       k.error[0] ? k.error : NULL, NULL);
 		if (!ctr_path(c, "ctl.sock", sock, sizeof(sock)))
-			unlink(sock); /* the VMM could not: it had no path to it */
+			unlink(
+			    sock); /* the VMM could not: it had no path to it */
 		cli_cgroup_remove(j, c->id); /* empty now */
 	}
 	for (size_t i = 0; i < k.nanon; i++) {
@@ -281,7 +289,7 @@ static int open_log(struct ctr *c, const char *file)
 /* The supervisor: a session of its own, stdio to the logs. Never returns. */
 static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
 {
-	int nul, keep_open[2] = { -1, -1 };
+	int nul, keep_open[2] = {-1, -1};
 	int status;
 
 	/* nothing the caller's shell left open reaches the VMM: only the
@@ -306,14 +314,16 @@ static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
 	j->o->forward_signals = 0;
 	j->o->verbose = 0;
 	if (j->o->stdout_fd < 0 || j->o->stderr_fd < 0) {
-		if (write(notify_fd, "cannot open the container's log files", 37) < 0)
+		if (write(notify_fd, "cannot open the container's log files",
+			  37) < 0)
 			_exit(CLI_EXIT_FAILURE);
 		_exit(CLI_EXIT_FAILURE);
 	}
 	/* what the VMM itself says on its way out (a seccomp line) */
 	dup2(j->o->stderr_fd, 2);
-	status = cli_jails_main_thread(j->o) ? run_kept(j, c, notify_fd)
-					     : run_recorded(j, c, notify_fd, -1);
+	status = cli_jails_main_thread(j->o)
+		     ? run_kept(j, c, notify_fd)
+		     : run_recorded(j, c, notify_fd, -1);
 	if (j->auto_remove)
 		ctr_remove(c, NULL);
 	_exit(status);
@@ -350,7 +360,8 @@ static int run_detached(struct run_job *j, struct ctr *c)
 		printf("%s\n", c->id);
 		return 0;
 	}
-	fprintf(stderr, "supermachine: %s\n", got ? msg : "the VM's supervisor failed to start");
+	fprintf(stderr, "supermachine: %s\n",
+		got ? msg : "the VM's supervisor failed to start");
 	waitpid(pid, NULL, 0);
 	ctr_remove(c, NULL);
 	return CLI_EXIT_FAILURE;
@@ -358,7 +369,7 @@ static int run_detached(struct run_job *j, struct ctr *c)
 
 int cli_run_job(struct run_job *j)
 {
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	struct ctr c;
 	json_t *meta = make_meta(j);
 	int ret, status;

@@ -15,7 +15,8 @@ int cmd_seccomp(int argc, char **argv)
 {
 	int status = 0;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: supermachine seccomp [ROLE...]\n\n"
 		       "Prints each thread role's allowed system calls (all "
 		       "roles when none is named).\nRoles:");
@@ -31,8 +32,9 @@ int cmd_seccomp(int argc, char **argv)
 		int r = sm_role_parse(argv[i]);
 
 		if (r < 0) {
-			fprintf(stderr, "supermachine: seccomp: no role \"%s\" "
-					"(see supermachine seccomp --help)\n",
+			fprintf(stderr,
+				"supermachine: seccomp: no role \"%s\" "
+				"(see supermachine seccomp --help)\n",
 				argv[i]);
 			return CLI_EXIT_FAILURE;
 		}
@@ -64,8 +66,9 @@ int cli_security_opt(const char *arg, struct sm_run_options *o)
 		o->jail_user = arg + 10;
 		return 0;
 	}
-	fprintf(stderr, "supermachine: --security-opt %s: not supported (only "
-			"seccomp=unconfined, jail=off, jail-user=USER)\n",
+	fprintf(stderr,
+		"supermachine: --security-opt %s: not supported (only "
+		"seccomp=unconfined, jail=off, jail-user=USER)\n",
 		arg);
 	return -1;
 }

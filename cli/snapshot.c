@@ -23,9 +23,9 @@
 #include "util/error.h"
 
 #define NFILES 3
-static const char *const names[NFILES] = { "memory", "state", "vm.conf" };
+static const char *const names[NFILES] = {"memory", "state", "vm.conf"};
 /* guest memory and registers are the caller's alone */
-static const mode_t modes[NFILES] = { 0600, 0600, 0644 };
+static const mode_t modes[NFILES] = {0600, 0600, 0644};
 
 struct staged {
 	char tmp[NFILES][PATH_MAX];
@@ -81,11 +81,11 @@ static void unstage(struct staged *s)
 
 int cmd_snapshot(int argc, char **argv)
 {
-	struct sm_error err = { 0 };
-	struct staged s = { .fd = { -1, -1, -1 } };
+	struct sm_error err = {0};
+	struct staged s = {.fd = {-1, -1, -1}};
 	char abs[PATH_MAX];
 	json_t *req, *reply = NULL;
-	struct ctr ct = { 0 };
+	struct ctr ct = {0};
 	int r;
 
 	if (argc != 3 || strcmp(argv[1], "--help") == 0) {
@@ -94,11 +94,13 @@ int cmd_snapshot(int argc, char **argv)
 		return argc == 2 ? 0 : CLI_EXIT_FAILURE;
 	}
 	if (mkdir(argv[2], 0755) && errno != EEXIST) {
-		fprintf(stderr, "supermachine: create %s: %s\n", argv[2], strerror(errno));
+		fprintf(stderr, "supermachine: create %s: %s\n", argv[2],
+			strerror(errno));
 		return CLI_EXIT_FAILURE;
 	}
 	if (!realpath(argv[2], abs)) {
-		fprintf(stderr, "supermachine: %s: %s\n", argv[2], strerror(errno));
+		fprintf(stderr, "supermachine: %s: %s\n", argv[2],
+			strerror(errno));
 		return CLI_EXIT_FAILURE;
 	}
 	req = json_pack("{s:s}", "op", "snapshot");

@@ -19,7 +19,7 @@
 static void wait_recorded(struct ctr *ct)
 {
 	for (int i = 0; i < 500; i++) { /* 10 s */
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		struct timespec ts = {0, 20 * 1000 * 1000};
 
 		if (ctr_load(ct, NULL) || !ctr_running(ct))
 			return;
@@ -30,10 +30,10 @@ static void wait_recorded(struct ctr *ct)
 int cmd_stop(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "time", required_argument, NULL, 't' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"time", required_argument, NULL, 't'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int timeout = -1, c, status = 0;
 
@@ -42,21 +42,25 @@ int cmd_stop(int argc, char **argv)
 			timeout = atoi(optarg);
 			continue;
 		}
-		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine stop [-t|--time SEC] CONTAINER...\n");
+		fprintf(
+		    c == 'h' ? stdout : stderr,
+		    "usage: supermachine stop [-t|--time SEC] CONTAINER...\n");
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: supermachine stop [-t|--time SEC] CONTAINER...\n");
+		fprintf(
+		    stderr,
+		    "usage: supermachine stop [-t|--time SEC] CONTAINER...\n");
 		return CLI_EXIT_FAILURE;
 	}
 	for (int i = optind; i < argc; i++) {
-		struct sm_error err = { 0 };
+		struct sm_error err = {0};
 		json_t *req = json_pack("{s:s}", "op", "stop"), *reply = NULL;
-		struct ctr ct = { 0 };
+		struct ctr ct = {0};
 
 		if (timeout >= 0)
-			json_object_set_new(req, "timeout", json_integer(timeout));
+			json_object_set_new(req, "timeout",
+					    json_integer(timeout));
 		if (ctr_find(&ct, argv[i], &err)) {
 			cli_print_error(&err);
 			status = 1;

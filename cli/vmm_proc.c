@@ -183,7 +183,8 @@ static void read_lines(int fd, void (*line)(void *, char *), void *opaque)
 
 		len += n > 0 ? (size_t)n : 0;
 		buf[len] = '\0';
-		while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
+		while (
+		    (nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
 			*nl = '\0';
 			if (line)
 				line(opaque, start);

@@ -18,14 +18,16 @@
 #include <supermachine.h>
 
 static const char *const count_cmd[] = {
-	"sh", "-c",
-	/* a pause half-way: however fast the guest counts, the snapshot
-	 * (DELAY_MS after "counting") lands mid-computation, never after the
-	 * result was printed (that output would be in flight, lost to clones) */
-	"echo counting; i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo $i >/tmp/count; "
-	"[ $i = 1000 ] && sleep 2; done; "
-	"echo result=$(cat /tmp/count)",
-	NULL,
+    "sh",
+    "-c",
+    /* a pause half-way: however fast the guest counts, the snapshot
+     * (DELAY_MS after "counting") lands mid-computation, never after the
+     * result was printed (that output would be in flight, lost to clones) */
+    "echo counting; i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo $i "
+    ">/tmp/count; "
+    "[ $i = 1000 ] && sleep 2; done; "
+    "echo result=$(cat /tmp/count)",
+    NULL,
 };
 
 struct clone {
@@ -65,7 +67,7 @@ int main(int argc, char **argv)
 {
 	struct sm_store *store;
 	struct sm_run_options o;
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	struct sm_vm *vm;
 	struct clone c[2];
 	pthread_t t[2];
@@ -85,7 +87,8 @@ int main(int argc, char **argv)
 	o.stdin_fd = -1;
 	o.stdout_fd = fds[1];
 	o.no_snapshot = 1;
-	if (sm_vm_create(store, argv[1], &o, &vm, &err) || sm_vm_start(vm, &err))
+	if (sm_vm_create(store, argv[1], &o, &vm, &err) ||
+	    sm_vm_start(vm, &err))
 		goto fail;
 	/* snapshot mid-computation: after the guest said it started */
 	n = read(fds[0], out, 9);
@@ -116,7 +119,8 @@ int main(int argc, char **argv)
 		if (c[i].ret)
 			printf("clone%d: error: %s\n", i + 1, c[i].err.msg);
 		else
-			printf("clone%d: status %d: %s", i + 1, c[i].status, c[i].out);
+			printf("clone%d: status %d: %s", i + 1, c[i].status,
+			       c[i].out);
 	}
 	sm_store_close(store);
 	return 0;

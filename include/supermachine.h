@@ -24,7 +24,7 @@ extern "C" {
 
 /* Error object filled by every failing call. */
 struct sm_error {
-	int code;       /* negative errno, 0 when no error */
+	int code;	/* negative errno, 0 when no error */
 	char msg[1024]; /* human readable: "what failed: why" */
 };
 
@@ -35,7 +35,7 @@ SM_API const char *sm_version(void);
 enum sm_log_level {
 	SM_LOG_ERROR = 0,
 	SM_LOG_WARN = 1,
-	SM_LOG_INFO = 2,  /* warm or cold start, templates, phase timings */
+	SM_LOG_INFO = 2, /* warm or cold start, templates, phase timings */
 	SM_LOG_DEBUG = 3,
 };
 
@@ -54,41 +54,42 @@ SM_API void sm_set_log(sm_log_fn fn, void *opaque);
 
 /* A host directory served to the guest over virtio-fs. */
 struct sm_share {
-	const char *tag;       /* mount tag in the guest (1..36 bytes) */
-	const char *dir;       /* host directory */
-	int read_only;         /* every write fails with EROFS */
-	uint64_t dax_window;   /* DAX window bytes (multiple of 2 MiB), 0: none */
+	const char *tag;     /* mount tag in the guest (1..36 bytes) */
+	const char *dir;     /* host directory */
+	int read_only;	     /* every write fails with EROFS */
+	uint64_t dax_window; /* DAX window bytes (multiple of 2 MiB), 0: none */
 };
 
 struct sm_boot_config {
-	size_t size;            /* sizeof(struct sm_boot_config), for growth */
-	const char *kernel;     /* ELF vmlinux or bzImage */
-	const char *initrd;     /* optional initramfs */
-	const char *cmdline;    /* extra kernel command line */
-	unsigned int cpus;      /* default 1 */
-	uint64_t memory_mib;    /* default 256 */
-	int console_fd;         /* where guest serial output goes; -1: discard */
-	unsigned int timeout_ms; /* 0: none; past it the VM is stopped */
+	size_t size;	     /* sizeof(struct sm_boot_config), for growth */
+	const char *kernel;  /* ELF vmlinux or bzImage */
+	const char *initrd;  /* optional initramfs */
+	const char *cmdline; /* extra kernel command line */
+	unsigned int cpus;   /* default 1 */
+	uint64_t memory_mib; /* default 256 */
+	int console_fd;	     /* where guest serial output goes; -1: discard */
+	unsigned int timeout_ms;       /* 0: none; past it the VM is stopped */
 	const struct sm_share *shares; /* virtio-fs shares */
 	unsigned int nshares;
 };
 
 /* Outcome of a VM run, also encoded in the return value of sm_boot(). */
 enum sm_vm_exit {
-	SM_EXIT_GUEST = 0,     /* the guest reported an exit status */
-	SM_EXIT_POWEROFF = 1,  /* the guest stopped without reporting one */
-	SM_EXIT_PANIC = 2,     /* guest kernel panic */
+	SM_EXIT_GUEST = 0,    /* the guest reported an exit status */
+	SM_EXIT_POWEROFF = 1, /* the guest stopped without reporting one */
+	SM_EXIT_PANIC = 2,    /* guest kernel panic */
 	SM_EXIT_TRIPLE_FAULT = 3,
 	SM_EXIT_TIMEOUT = 4,
-	SM_EXIT_INTERNAL = 5,  /* unexpected exit from the hypervisor */
+	SM_EXIT_INTERNAL = 5, /* unexpected exit from the hypervisor */
 };
 
 struct sm_boot_result {
 	enum sm_vm_exit reason;
-	int status;            /* guest-reported exit status (SM_EXIT_GUEST) */
-	uint64_t boot_to_init_ns; /* VMM start to init's first report, 0 if none */
+	int status; /* guest-reported exit status (SM_EXIT_GUEST) */
+	uint64_t
+	    boot_to_init_ns; /* VMM start to init's first report, 0 if none */
 	uint64_t total_ns;
-	char detail[512];      /* why the VM stopped, when not SM_EXIT_GUEST */
+	char detail[512]; /* why the VM stopped, when not SM_EXIT_GUEST */
 };
 
 /*
@@ -105,14 +106,14 @@ SM_API int sm_boot(const struct sm_boot_config *cfg,
 struct sm_store;
 
 struct sm_store_options {
-	size_t size;          /* sizeof(struct sm_store_options) */
-	const char *root;     /* NULL: $SUPERMACHINE_ROOT, $XDG_DATA_HOME/
-			       * supermachine, ~/.local/share/supermachine */
+	size_t size;	  /* sizeof(struct sm_store_options) */
+	const char *root; /* NULL: $SUPERMACHINE_ROOT, $XDG_DATA_HOME/
+			   * supermachine, ~/.local/share/supermachine */
 	const char *const *insecure_registries; /* NULL-terminated; plain
 						 * HTTP allowed (loopback
 						 * always is) */
-	int rootless;         /* -1/0 auto (not root), 1 force: ownership in
-			       * xattrs, no device nodes */
+	int rootless; /* -1/0 auto (not root), 1 force: ownership in
+		       * xattrs, no device nodes */
 };
 
 SM_API int sm_store_open(struct sm_store **store,
@@ -121,19 +122,19 @@ SM_API int sm_store_open(struct sm_store **store,
 SM_API void sm_store_close(struct sm_store *store);
 
 enum sm_pull_state {
-	SM_PULL_WAITING,      /* queued */
-	SM_PULL_DOWNLOADING,  /* current/total bytes */
-	SM_PULL_RETRYING,     /* transient failure; retrying or resuming */
-	SM_PULL_DOWNLOADED,   /* verified and stored */
-	SM_PULL_EXISTS,       /* already in the store */
-	SM_PULL_EXTRACTING,   /* being unpacked */
+	SM_PULL_WAITING,     /* queued */
+	SM_PULL_DOWNLOADING, /* current/total bytes */
+	SM_PULL_RETRYING,    /* transient failure; retrying or resuming */
+	SM_PULL_DOWNLOADED,  /* verified and stored */
+	SM_PULL_EXISTS,	     /* already in the store */
+	SM_PULL_EXTRACTING,  /* being unpacked */
 	SM_PULL_EXTRACTED,
 };
 
 struct sm_pull_progress {
-	unsigned int index;   /* layer index, 0-based */
-	unsigned int count;   /* number of layers */
-	const char *digest;   /* "sha256:..." */
+	unsigned int index; /* layer index, 0-based */
+	unsigned int count; /* number of layers */
+	const char *digest; /* "sha256:..." */
 	uint64_t current, total;
 	enum sm_pull_state state;
 };
@@ -143,7 +144,7 @@ typedef void (*sm_pull_progress_fn)(const struct sm_pull_progress *p,
 				    void *opaque);
 
 struct sm_pull_options {
-	size_t size;          /* sizeof(struct sm_pull_options) */
+	size_t size;	      /* sizeof(struct sm_pull_options) */
 	const char *platform; /* "os/arch[/variant]"; NULL: the host's */
 	const char *username; /* NULL: ~/.docker/config.json, anonymous */
 	const char *password;
@@ -154,14 +155,14 @@ struct sm_pull_options {
 };
 
 struct sm_image_info {
-	char name[512];       /* "docker.io/library/alpine:3.20", "" if none */
+	char name[512];	      /* "docker.io/library/alpine:3.20", "" if none */
 	char digest[72];      /* manifest digest */
 	char repo_digest[72]; /* digest the name resolved to (index or
 			       * manifest) */
-	char id[72];          /* config digest (docker's image ID) */
+	char id[72];	      /* config digest (docker's image ID) */
 	char platform[64];    /* "linux/amd64" */
 	int64_t created;      /* image creation, seconds since epoch, or 0 */
-	uint64_t size;        /* compressed layer bytes */
+	uint64_t size;	      /* compressed layer bytes */
 };
 
 /* Pulls (or refreshes) ref; fills info (may be NULL). */
@@ -177,7 +178,7 @@ SM_API int sm_image_remove(struct sm_store *store, const char *ref,
 			   struct sm_error *err);
 
 struct sm_load_options {
-	size_t size;          /* sizeof(struct sm_load_options) */
+	size_t size;	      /* sizeof(struct sm_load_options) */
 	const char *tag;      /* name for an image the archive leaves unnamed */
 	const char *platform; /* for OCI indexes; NULL: the host's */
 };
@@ -193,7 +194,6 @@ SM_API int sm_image_inspect(struct sm_store *store, const char *ref,
 
 /* ==== end Images ==== */
 
-
 /* ---- Running images (docker run semantics) ---- */
 
 enum sm_pull_policy {
@@ -203,69 +203,69 @@ enum sm_pull_policy {
 };
 
 struct sm_run_options {
-	size_t size;                   /* sizeof(struct sm_run_options) */
-	const char *const *cmd;        /* CMD after the image; NULL: image Cmd */
-	const char *entrypoint;        /* NULL: image Entrypoint; "": none */
-	const char *const *env;        /* "K=V" or "K" (from the host env) */
-	const char *const *env_files;  /* --env-file paths */
-	const char *workdir;           /* -w */
-	const char *user;              /* -u: name, uid, uid:gid, name:group */
-	const char *hostname;          /* NULL: a random name */
-	int tty;                       /* -t: a pty in the guest */
-	int interactive;               /* -i: forward stdin_fd until EOF */
-	unsigned int cpus;             /* 0: 1 */
-	uint64_t memory_mib;           /* 0: 512 */
+	size_t size;		      /* sizeof(struct sm_run_options) */
+	const char *const *cmd;	      /* CMD after the image; NULL: image Cmd */
+	const char *entrypoint;	      /* NULL: image Entrypoint; "": none */
+	const char *const *env;	      /* "K=V" or "K" (from the host env) */
+	const char *const *env_files; /* --env-file paths */
+	const char *workdir;	      /* -w */
+	const char *user;	      /* -u: name, uid, uid:gid, name:group */
+	const char *hostname;	      /* NULL: a random name */
+	int tty;		      /* -t: a pty in the guest */
+	int interactive;	      /* -i: forward stdin_fd until EOF */
+	unsigned int cpus;	      /* 0: 1 */
+	uint64_t memory_mib;	      /* 0: 512 */
 	enum sm_pull_policy pull;
-	const char *kernel, *initrd;   /* NULL: the installed defaults */
+	const char *kernel, *initrd;	    /* NULL: the installed defaults */
 	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_run_options_init */
-	unsigned int timeout_ms;       /* 0: none */
-	int forward_signals;           /* SIGINT/TERM/HUP/QUIT/WINCH -> guest,
-					* from sm_vm_start() to sm_vm_wait()
-					* (one VM per process at a time) */
-	int verbose;                   /* 1: notes (warm/cold start) on stderr_fd,
-					* 2: also the guest console */
-	int no_snapshot;               /* always boot cold, keep no template */
-	const char *stop_signal;       /* NULL: the image's, else SIGTERM */
+	unsigned int timeout_ms;	    /* 0: none */
+	int forward_signals;	 /* SIGINT/TERM/HUP/QUIT/WINCH -> guest,
+				  * from sm_vm_start() to sm_vm_wait()
+				  * (one VM per process at a time) */
+	int verbose;		 /* 1: notes (warm/cold start) on stderr_fd,
+				  * 2: also the guest console */
+	int no_snapshot;	 /* always boot cold, keep no template */
+	const char *stop_signal; /* NULL: the image's, else SIGTERM */
 	/* networking (issue 7) */
-	const char *network;           /* NULL/"slirp": user-mode NAT; "none";
-					* "tap:NAME" (docs/networking.md);
-					* "slirp:allow_host_loopback=true":
-					* the guest's 10.0.2.2 reaches the
-					* host's 127.0.0.1 (off by default) */
-	const char *const *publish;    /* -p specs, NULL-terminated */
-	int publish_all;               /* -P: the image's ExposedPorts */
+	const char *network;	    /* NULL/"slirp": user-mode NAT; "none";
+				     * "tap:NAME" (docs/networking.md);
+				     * "slirp:allow_host_loopback=true":
+				     * the guest's 10.0.2.2 reaches the
+				     * host's 127.0.0.1 (off by default) */
+	const char *const *publish; /* -p specs, NULL-terminated */
+	int publish_all;	    /* -P: the image's ExposedPorts */
 	/* volumes (issue 7, docs/volumes.md); NULL-terminated lists */
-	const char *const *volumes;    /* -v HOST:GUEST[:ro], NAME:GUEST, GUEST */
-	const char *const *mounts;     /* --mount type=bind|volume|tmpfs,... */
-	const char *const *tmpfs;      /* --tmpfs PATH[:size=..,mode=..] */
-	int remove_anonymous;          /* --rm: delete anonymous volumes at the end */
+	const char *const *volumes; /* -v HOST:GUEST[:ro], NAME:GUEST, GUEST */
+	const char *const *mounts;  /* --mount type=bind|volume|tmpfs,... */
+	const char *const *tmpfs;   /* --tmpfs PATH[:size=..,mode=..] */
+	int remove_anonymous; /* --rm: delete anonymous volumes at the end */
 	/* seccomp (issue 15, docs/security.md "Seccomp") */
-	int seccomp_unconfined;        /* 1: the VM's threads run without
-					* their seccomp filters (docker's
-					* --security-opt seccomp=unconfined);
-					* 0: each thread of the VM (vCPU,
-					* devices, network, its session)
-					* enters its role's filter */
+	int seccomp_unconfined; /* 1: the VM's threads run without
+				 * their seccomp filters (docker's
+				 * --security-opt seccomp=unconfined);
+				 * 0: each thread of the VM (vCPU,
+				 * devices, network, its session)
+				 * enters its role's filter */
 	/* the jail (issue 15, docs/security.md "Jail") */
-	int jail_off;                  /* 1: the VM's threads keep the
-					* caller's root, ids and capabilities
-					* (--security-opt jail=off) */
-	const char *jail_user;         /* ids jailed threads take: "NAME",
-					* "UID" or "UID:GID"; NULL: the user
-					* "supermachine" if any, else
-					* 65534:65534 (--security-opt
-					* jail-user=...) */
+	int jail_off;	       /* 1: the VM's threads keep the
+				* caller's root, ids and capabilities
+				* (--security-opt jail=off) */
+	const char *jail_user; /* ids jailed threads take: "NAME",
+				* "UID" or "UID:GID"; NULL: the user
+				* "supermachine" if any, else
+				* 65534:65534 (--security-opt
+				* jail-user=...) */
 	/* what a guest can make the VMM hold (issue 14, docs/security.md
 	 * "Resource caps", --guest-limit KEY=N); 0: the default. Over a
 	 * cap the guest gets an error, never the process. */
-	unsigned share_max_nodes;      /* per share: inodes known (ENFILE) */
-	unsigned share_max_files;      /* per share: open files (EMFILE) */
-	unsigned share_max_dax_maps;   /* per share: DAX mappings (ENOSPC) */
-	unsigned vsock_max_conns;      /* connections (refused: RST) */
-	unsigned long vsock_max_buffer;/* bytes queued for slow host sockets,
-					* all connections (over: reset) */
-	unsigned net_max_rx_frames;    /* frames queued for the guest (over:
-					* dropped, as a full NIC does) */
+	unsigned share_max_nodes;	/* per share: inodes known (ENFILE) */
+	unsigned share_max_files;	/* per share: open files (EMFILE) */
+	unsigned share_max_dax_maps;	/* per share: DAX mappings (ENOSPC) */
+	unsigned vsock_max_conns;	/* connections (refused: RST) */
+	unsigned long vsock_max_buffer; /* bytes queued for slow host sockets,
+					 * all connections (over: reset) */
+	unsigned net_max_rx_frames;	/* frames queued for the guest (over:
+					 * dropped, as a full NIC does) */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */
@@ -280,7 +280,6 @@ SM_API void sm_run_options_init(struct sm_run_options *o);
 SM_API int sm_run(struct sm_store *store, const char *image,
 		  const struct sm_run_options *o, int *exit_status,
 		  struct sm_error *err);
-
 
 /* ---- VM handles: the steps of sm_run(), and snapshots ---- */
 
@@ -297,8 +296,7 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 /* Starts the vCPUs and the process; stdio is relayed in the background. */
 SM_API int sm_vm_start(struct sm_vm *vm, struct sm_error *err);
 /* Waits for the process; *exit_status as for sm_run(). */
-SM_API int sm_vm_wait(struct sm_vm *vm, int *exit_status,
-		      struct sm_error *err);
+SM_API int sm_vm_wait(struct sm_vm *vm, int *exit_status, struct sm_error *err);
 /* Sends a signal to the process in the guest. */
 SM_API int sm_vm_kill(struct sm_vm *vm, int signo, struct sm_error *err);
 /*
@@ -334,18 +332,18 @@ SM_API int sm_vm_restore(struct sm_store *store, const char *dir,
 			 struct sm_error *err);
 /* What sm_vm_exec() runs in a VM (docker exec). */
 struct sm_exec_options {
-	size_t size;                   /* sizeof(struct sm_exec_options) */
-	const char *const *argv;       /* required, NULL-terminated */
-	const char *const *env;        /* "K=V" or "K", over the VM process's */
-	const char *workdir;           /* NULL: the VM process's */
-	const char *user;              /* NULL: the VM process's */
-	int tty;                       /* a pty in the guest */
-	int interactive;               /* forward stdin_fd until EOF */
+	size_t size;		 /* sizeof(struct sm_exec_options) */
+	const char *const *argv; /* required, NULL-terminated */
+	const char *const *env;	 /* "K=V" or "K", over the VM process's */
+	const char *workdir;	 /* NULL: the VM process's */
+	const char *user;	 /* NULL: the VM process's */
+	int tty;		 /* a pty in the guest */
+	int interactive;	 /* forward stdin_fd until EOF */
 	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_exec_options_init */
-	int signal_fd;                 /* -1, or readable: one int signal
-					* number per read, sent to the process
-					* (SIGWINCH: stdin_fd's window size) */
-	unsigned int timeout_ms;       /* 0: none */
+	int signal_fd;			    /* -1, or readable: one int signal
+					     * number per read, sent to the process
+					     * (SIGWINCH: stdin_fd's window size) */
+	unsigned int timeout_ms;	    /* 0: none */
 };
 
 /* Fills defaults: size, fds 0/1/2, signal_fd -1, everything else zero. */

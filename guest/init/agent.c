@@ -93,8 +93,8 @@ static int recv_frame(int fd, uint16_t *type, uint8_t **data, uint32_t *len)
 void spec_set_time(uint64_t ns)
 {
 	struct timeval tv = {
-		.tv_sec = (time_t)(ns / 1000000000ULL),
-		.tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000),
+	    .tv_sec = (time_t)(ns / 1000000000ULL),
+	    .tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000),
 	};
 
 	settimeofday(&tv, NULL);
@@ -152,7 +152,8 @@ static void write_identity(const char *hostname)
 		snprintf(buf, sizeof(buf), "%s\n", hostname);
 		write_file("/etc/hostname", buf);
 		snprintf(buf, sizeof(buf),
-			 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
+			 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+			 "ip6-loopback\n127.0.1.1\t%s\n",
 			 hostname);
 		write_file("/etc/hosts", buf);
 	}
@@ -204,7 +205,10 @@ static int resolve_user(const char *spec, struct ids *id, char *why, size_t wl)
 	} else {
 		pw = getpwnam(user);
 		if (!pw) {
-			snprintf(why, wl, "unable to find user %s: no matching entries in passwd file", user);
+			snprintf(why, wl,
+				 "unable to find user %s: no matching entries "
+				 "in passwd file",
+				 user);
 			return -1;
 		}
 		id->uid = pw->pw_uid;
@@ -224,7 +228,10 @@ static int resolve_user(const char *spec, struct ids *id, char *why, size_t wl)
 			struct group *gr = getgrnam(group);
 
 			if (!gr) {
-				snprintf(why, wl, "unable to find group %s: no matching entries in group file", group);
+				snprintf(why, wl,
+					 "unable to find group %s: no matching "
+					 "entries in group file",
+					 group);
 				return -1;
 			}
 			id->gid = gr->gr_gid;
@@ -243,12 +250,12 @@ static int resolve_user(const char *spec, struct ids *id, char *why, size_t wl)
 
 struct child {
 	pid_t pid;
-	int in_fd;          /* our end of its stdin, -1 when closed */
-	uint8_t *in_buf;    /* stdin the process has not taken yet */
+	int in_fd;	 /* our end of its stdin, -1 when closed */
+	uint8_t *in_buf; /* stdin the process has not taken yet */
 	size_t in_len;
-	int in_eof;         /* the host's EOF, passed on once in_buf is empty */
+	int in_eof;	    /* the host's EOF, passed on once in_buf is empty */
 	int out_fd, err_fd; /* our ends of stdout/stderr (pty: out_fd) */
-	int err_pipe;       /* exec failure: child writes errno here */
+	int err_pipe;	    /* exec failure: child writes errno here */
 };
 
 static void mkdir_p(const char *path)
@@ -298,13 +305,13 @@ fail:
 
 static int start_child(struct spec *sp, struct ids *id, struct child *c)
 {
-	int in[2] = { -1, -1 }, out[2], err[2], ep[2], master = -1, slave = -1;
+	int in[2] = {-1, -1}, out[2], err[2], ep[2], master = -1, slave = -1;
 
 	if (pipe2(ep, O_CLOEXEC))
 		return -1;
 	if (sp->tty) {
-		struct winsize ws = { .ws_row = sp->rows ? sp->rows : 24,
-				      .ws_col = sp->cols ? sp->cols : 80 };
+		struct winsize ws = {.ws_row = sp->rows ? sp->rows : 24,
+				     .ws_col = sp->cols ? sp->cols : 80};
 
 		if (openpty(&master, &slave, NULL, NULL, &ws))
 			return -1;
@@ -370,7 +377,8 @@ static int exec_failure(int sock, struct child *c, const char *argv0)
 	if (n != sizeof(e))
 		return 0; /* exec succeeded */
 	snprintf(msg, sizeof(msg), "exec: \"%s\": %s", argv0,
-		 e == ENOENT ? "executable file not found in $PATH" : strerror(e));
+		 e == ENOENT ? "executable file not found in $PATH"
+			     : strerror(e));
 	sm_send_frame(sock, SM_F_ERROR, msg, (uint32_t)strlen(msg));
 	return e == ENOENT ? 127 : 126;
 }
@@ -473,8 +481,8 @@ static void handle_host_frame(struct child *c, int tty, uint16_t type,
 		break;
 	case SM_F_WINSIZE:
 		if (len == 4 && tty) {
-			struct winsize ws = { .ws_row = sm_le16(data),
-					      .ws_col = sm_le16(data + 2) };
+			struct winsize ws = {.ws_row = sm_le16(data),
+					     .ws_col = sm_le16(data + 2)};
 			ioctl(c->out_fd, TIOCSWINSZ, &ws);
 		}
 		break;
@@ -526,20 +534,22 @@ static int supervise(int *sockp, struct child *c, int tty)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	while (status < 0 || c->out_fd >= 0 || c->err_fd >= 0) {
 		struct pollfd p[5] = {
-			{ .fd = c->in_len < STDIN_BACKLOG ? sock : -1,
-			  .events = POLLIN },
-			{ .fd = c->out_fd, .events = POLLIN },
-			{ .fd = c->err_fd, .events = POLLIN },
-			{ .fd = status < 0 ? sfd : -1, .events = POLLIN },
-			{ .fd = c->in_len ? c->in_fd : -1, .events = POLLOUT },
+		    {.fd = c->in_len < STDIN_BACKLOG ? sock : -1,
+		     .events = POLLIN},
+		    {.fd = c->out_fd, .events = POLLIN},
+		    {.fd = c->err_fd, .events = POLLIN},
+		    {.fd = status < 0 ? sfd : -1, .events = POLLIN},
+		    {.fd = c->in_len ? c->in_fd : -1, .events = POLLOUT},
 		};
 
 		if (poll(p, 5, -1) < 0 && errno != EINTR)
 			break;
 		if (p[4].revents)
 			flush_stdin(c, tty);
-		if ((p[1].revents && relay_output(sock, &c->out_fd, SM_F_STDOUT)) ||
-		    (p[2].revents && relay_output(sock, &c->err_fd, SM_F_STDERR))) {
+		if ((p[1].revents &&
+		     relay_output(sock, &c->out_fd, SM_F_STDOUT)) ||
+		    (p[2].revents &&
+		     relay_output(sock, &c->err_fd, SM_F_STDERR))) {
 			if (reconnect(&sock))
 				break;
 			continue;
@@ -555,9 +565,10 @@ static int supervise(int *sockp, struct child *c, int tty)
 			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 				if (pid == c->pid) {
 					status = wait_status(st);
-					/* like a container: when its main process
-					 * ends, everything it left behind ends
-					 * (an exec'd process leaves its own be) */
+					/* like a container: when its main
+					 * process ends, everything it left
+					 * behind ends (an exec'd process leaves
+					 * its own be) */
 					if (!exec_mode)
 						kill(-1, SIGKILL);
 				}
@@ -585,7 +596,8 @@ static int supervise(int *sockp, struct child *c, int tty)
 		int st;
 
 		kill(c->pid, SIGKILL);
-		status = waitpid(c->pid, &st, 0) == c->pid ? wait_status(st) : 125;
+		status =
+		    waitpid(c->pid, &st, 0) == c->pid ? wait_status(st) : 125;
 	}
 	close(sfd);
 	return status;
@@ -593,14 +605,14 @@ static int supervise(int *sockp, struct child *c, int tty)
 
 static int connect_host(void)
 {
-	struct sockaddr_vm_compat a = { .svm_family = AF_VSOCK,
-					.svm_port = SM_AGENT_PORT,
-					.svm_cid = 2 };
+	struct sockaddr_vm_compat a = {
+	    .svm_family = AF_VSOCK, .svm_port = SM_AGENT_PORT, .svm_cid = 2};
 
 	for (int tries = 0; tries < 50; tries++) {
 		int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+		if (fd >= 0 &&
+		    connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
 			return fd;
 		if (fd >= 0)
 			close(fd);
@@ -650,7 +662,7 @@ static int await_spec(struct spec *sp)
 static int run_process(int sock, struct spec *sp)
 {
 	uint8_t *data, st[4];
-	struct child c = { .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+	struct child c = {.in_fd = -1, .out_fd = -1, .err_fd = -1};
 	struct ids id;
 	char why[512];
 	uint16_t type;
@@ -658,7 +670,8 @@ static int run_process(int sock, struct spec *sp)
 	int status;
 
 	if (!exec_mode && mounts_apply(why, sizeof(why))) {
-		/* the volumes of the VM's process; an exec finds them mounted */
+		/* the volumes of the VM's process; an exec finds them mounted
+		 */
 		sm_send_frame(sock, SM_F_ERROR, why, (uint32_t)strlen(why));
 		status = 125;
 		goto out;
@@ -753,7 +766,8 @@ int agent_run(void)
 	int sock = await_spec(&sp);
 
 	if (sock < 0) {
-		fprintf(stderr, "init: no process spec from the VMM over vsock: %s\n",
+		fprintf(stderr,
+			"init: no process spec from the VMM over vsock: %s\n",
 			strerror(errno));
 		return 125;
 	}

@@ -152,8 +152,8 @@ static int enter_root(void)
 		flags[0] = '\0';
 	mkdir("/newroot", 0755);
 	if (mount(tag, "/newroot", "virtiofs", 0, flags[0] ? flags : NULL)) {
-		fprintf(stderr, "init: mount virtiofs %s (%s): %s\n", tag, flags,
-			strerror(errno));
+		fprintf(stderr, "init: mount virtiofs %s (%s): %s\n", tag,
+			flags, strerror(errno));
 		return -1;
 	}
 	if (cmdline_arg("sm.overlay", ov, sizeof(ov)) && ov[0] == '1') {
@@ -163,7 +163,8 @@ static int enter_root(void)
 		mkdir("/overlay/work", 0755);
 		mkdir("/overlay/root", 0755);
 		if (mount("overlay", "/overlay/root", "overlay", 0,
-			  "lowerdir=/newroot,upperdir=/overlay/upper,workdir=/overlay/work")) {
+			  "lowerdir=/newroot,upperdir=/overlay/upper,workdir=/"
+			  "overlay/work")) {
 			fprintf(stderr, "init: overlay: %s\n", strerror(errno));
 			return -1;
 		}
@@ -171,7 +172,8 @@ static int enter_root(void)
 	}
 	mount_api_filesystems(lower);
 	if (chdir(lower) || chroot(".") || chdir("/")) {
-		fprintf(stderr, "init: chroot %s: %s\n", lower, strerror(errno));
+		fprintf(stderr, "init: chroot %s: %s\n", lower,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -244,7 +246,9 @@ int main(void)
 	mark(MARKER_INIT_STARTED);
 	setup_console();
 	mount_basics();
-	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	setenv("PATH",
+	       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	       1);
 	setenv("HOME", "/", 1);
 	printf("supermachine-init: started\n");
 	fflush(stdout);

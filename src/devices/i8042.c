@@ -18,8 +18,7 @@ void i8042_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 	memset(data, 0, len);
 }
 
-void i8042_write(void *opaque, uint64_t off, const uint8_t *data,
-		 uint32_t len)
+void i8042_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
 {
 	(void)len;
 	if (off == 4 && data[0] == I8042_CMD_RESET)

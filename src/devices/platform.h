@@ -6,8 +6,7 @@
 
 /* i8042 keyboard controller: only the reset line (reboot=k). opaque: vm */
 void i8042_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len);
-void i8042_write(void *opaque, uint64_t off, const uint8_t *data,
-		 uint32_t len);
+void i8042_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len);
 
 /*
  * supermachine's paravirtual ports, used by the guest init:

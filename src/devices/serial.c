@@ -120,8 +120,9 @@ static uint8_t modem_status(const struct serial *s)
 {
 	/* In loopback, the modem inputs mirror the outputs (8250 probe). */
 	if (s->mcr & UART_MCR_LOOP)
-		return (uint8_t)(((s->mcr & 0x02) << 3) | ((s->mcr & 0x01) << 5) |
-				 ((s->mcr & 0x04) << 4) | ((s->mcr & 0x08) << 4));
+		return (
+		    uint8_t)(((s->mcr & 0x02) << 3) | ((s->mcr & 0x01) << 5) |
+			     ((s->mcr & 0x04) << 4) | ((s->mcr & 0x08) << 4));
 	return UART_MSR_DCD | 0x30; /* DCD, DSR, CTS */
 }
 
@@ -168,8 +169,7 @@ void serial_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 	data[0] = v;
 }
 
-void serial_write(void *opaque, uint64_t off, const uint8_t *data,
-		  uint32_t len)
+void serial_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
 {
 	struct serial *s = opaque;
 	bool irq = false;

@@ -5,8 +5,7 @@
 #include "devices/platform.h"
 #include "vmm/vm.h"
 
-void smport_write(void *opaque, uint64_t off, const uint8_t *data,
-		  uint32_t len)
+void smport_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
 {
 	struct vm *vm = opaque;
 	uint32_t status = 0;

@@ -201,13 +201,13 @@ int reply_entry(struct req *r, struct fnode *n, const struct stat *st)
  * and every open handle an fd, in a process whose one fd table also serves
  * vsock, slirp, snapshot files and every other VM in it. The defaults
  * follow the soft RLIMIT_NOFILE (the CLI raises it to the hard limit at
- * start; an embedder sets its own): one server's nodes stay under a quarter of the soft limit and
- * its handles under an eighth, leaving well over half of the table to the
- * rest of the process. The fixed ceilings are far above what a normal guest
- * holds (a Linux guest keeps one node per cached inode and one handle per
- * open file) and bound the memory of the tables where the limit is huge.
- * A share with a bigger working set needs a higher `ulimit -n` or explicit
- * caps in the config.
+ * start; an embedder sets its own): one server's nodes stay under a quarter of
+ * the soft limit and its handles under an eighth, leaving well over half of the
+ * table to the rest of the process. The fixed ceilings are far above what a
+ * normal guest holds (a Linux guest keeps one node per cached inode and one
+ * handle per open file) and bound the memory of the tables where the limit is
+ * huge. A share with a bigger working set needs a higher `ulimit -n` or
+ * explicit caps in the config.
  */
 #define NODES_CEIL 16384
 #define HANDLES_CEIL 4096

@@ -146,8 +146,9 @@ bool lo_guard_from_guest(struct lo_guard *g, const uint8_t *frame, size_t len)
 
 	if (!parse_ipv4(frame, len, &v))
 		return true;
-	if (ntohl(v.dst) == NET_DNS_ADDR ? to_dns_forwarder(&v)
-					 : !maps_to_loopback(v.dst) || allowed(g, &v))
+	if (ntohl(v.dst) == NET_DNS_ADDR
+		? to_dns_forwarder(&v)
+		: !maps_to_loopback(v.dst) || allowed(g, &v))
 		return true;
 	g->dropped++;
 	return false;

@@ -2,10 +2,10 @@
  * Keeps a slirp guest off the host's loopback (docs/networking.md, "The
  * host's loopback"). libslirp maps every address of its network but the
  * DNS forwarder (10.0.2.2, and any other 10.0.2.x) to the host's
- * 127.0.0.1, and the DNS forwarder 10.0.2.3 to the host's resolver. Its own switch, disable_host_loopback, also drops the
- * guest's UDP answers to a published port (the answer goes to 10.0.2.2,
- * like a new datagram would), so the guard is ours, on the guest's frames
- * before slirp sees them:
+ * 127.0.0.1, and the DNS forwarder 10.0.2.3 to the host's resolver. Its own
+ * switch, disable_host_loopback, also drops the guest's UDP answers to a
+ * published port (the answer goes to 10.0.2.2, like a new datagram would), so
+ * the guard is ours, on the guest's frames before slirp sees them:
  *   - TCP to 10.0.2.x (not the DNS forwarder): a SYN without ACK (a new
  *     connection from the guest), a fragment, or a first fragment too
  *     short to hold the flags is dropped; every other segment belongs

@@ -7,9 +7,10 @@
  * guest go out through net_deliver() from the same thread.
  *
  * The guest does not reach the host's loopback through the gateway
- * unless asked (allow_host_loopback; lo_guard.h says how). Published ports are slirp host
- * forwards, set up before the thread starts. A port given as 0 gets a free one:
- * we bind an ephemeral port to learn it, close it, and let slirp bind it.
+ * unless asked (allow_host_loopback; lo_guard.h says how). Published ports are
+ * slirp host forwards, set up before the thread starts. A port given as 0 gets
+ * a free one: we bind an ephemeral port to learn it, close it, and let slirp
+ * bind it.
  */
 #include <arpa/inet.h>
 #include <errno.h>

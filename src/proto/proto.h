@@ -31,37 +31,37 @@ struct __attribute__((packed)) sm_frame_hdr {
 
 enum sm_frame_type {
 	/* guest -> host */
-	SM_F_HELLO = 1,  /* u32 protocol version: init is ready for a spec */
+	SM_F_HELLO = 1,	 /* u32 protocol version: init is ready for a spec */
 	SM_F_STDOUT = 2, /* data */
 	SM_F_STDERR = 3, /* data */
-	SM_F_EXIT = 4,   /* i32 status; the host answers SM_F_EXIT_ACK */
-	SM_F_ERROR = 5,  /* text: why the process could not start */
+	SM_F_EXIT = 4,	 /* i32 status; the host answers SM_F_EXIT_ACK */
+	SM_F_ERROR = 5,	 /* text: why the process could not start */
 	SM_F_RESUME = 6, /* instead of HELLO after a restore: the process
 			  * runs already, relay it (no spec) */
 	SM_F_EXEC_HELLO = 7, /* u32 protocol version, u32 exec id: first
 			      * frame of an exec connection */
 	/* host -> guest */
-	SM_F_SPEC = 16,  /* records, see below; starts the process */
+	SM_F_SPEC = 16,	 /* records, see below; starts the process */
 	SM_F_STDIN = 17, /* data */
 	SM_F_STDIN_EOF = 18,
 	SM_F_SIGNAL = 19,  /* u32 signal number */
 	SM_F_WINSIZE = 20, /* u16 rows, u16 cols */
 	SM_F_EXIT_ACK = 21,
-	SM_F_EXEC = 22,    /* u32 exec id: open an exec connection */
+	SM_F_EXEC = 22, /* u32 exec id: open an exec connection */
 };
 
 /* SPEC payload: records of { u16 tag, u32 len, len bytes }. */
 enum sm_spec_tag {
-	SM_S_ARG = 1,      /* one per argv element, in order */
-	SM_S_ENV = 2,      /* one per "K=V" */
+	SM_S_ARG = 1, /* one per argv element, in order */
+	SM_S_ENV = 2, /* one per "K=V" */
 	SM_S_CWD = 3,
-	SM_S_USER = 4,     /* "name", "uid", "uid:gid", "name:group" */
+	SM_S_USER = 4, /* "name", "uid", "uid:gid", "name:group" */
 	SM_S_HOSTNAME = 5,
-	SM_S_TTY = 6,      /* u16 rows, u16 cols: run on a pty */
-	SM_S_STDIN = 7,    /* empty: keep stdin open (else /dev/null) */
-	SM_S_TIME = 8,     /* u64 ns since the epoch: host wall clock */
-	SM_S_ENTROPY = 9,  /* bytes to mix into the guest RNG */
-	SM_S_NET = 10,     /* text "ADDR/PREFIX GATEWAY DNS": configure eth0 */
+	SM_S_TTY = 6,	  /* u16 rows, u16 cols: run on a pty */
+	SM_S_STDIN = 7,	  /* empty: keep stdin open (else /dev/null) */
+	SM_S_TIME = 8,	  /* u64 ns since the epoch: host wall clock */
+	SM_S_ENTROPY = 9, /* bytes to mix into the guest RNG */
+	SM_S_NET = 10,	  /* text "ADDR/PREFIX GATEWAY DNS": configure eth0 */
 	/* 11: reserved for networking */
 	/* volumes (docs/volumes.md); text, so no NUL bytes */
 	SM_S_MOUNT = 12, /* "SLOT:ro|rw:TARGET": virtio-fs smvolSLOT */
@@ -106,7 +106,7 @@ static inline int sm_write_all(int fd, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
 
 			poll(&pf, 1, 1000);
 			continue;

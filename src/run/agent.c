@@ -62,7 +62,8 @@ int agent_accept(void *opaque, uint32_t port, int fd)
 	if (port == SM_AGENT_PORT && a->fd < 0) {
 		a->fd = fd;
 		ret = 0;
-	} else if (port == SM_AGENT_PORT && a->nextra < AGENT_MAX_PENDING_EXEC) {
+	} else if (port == SM_AGENT_PORT &&
+		   a->nextra < AGENT_MAX_PENDING_EXEC) {
 		/* an exec agent: sm_vm_exec() claims it (bounded queue) */
 		a->extra[a->nextra++] = fd;
 		efd = a->extra_efd;
@@ -124,7 +125,8 @@ static size_t strv_bytes(char *const *v)
 static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 {
 	size_t size = strv_bytes(s->argv) + strv_bytes(s->env) + 6 * 9 + 128 +
-		      strlen(s->cwd ? s->cwd : "/") + strlen(s->user ? s->user : "") +
+		      strlen(s->cwd ? s->cwd : "/") +
+		      strlen(s->user ? s->user : "") +
 		      strlen(s->hostname ? s->hostname : "") +
 		      vol_spec_records(s->volumes, NULL);
 	uint8_t *buf, *p, tty[4], t[8], entropy[64];
@@ -133,7 +135,8 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 	int ret;
 
 	if (size > SM_FRAME_MAX)
-		return sm_err(err, -E2BIG, "process spec too large (%zu bytes, limit %d)",
+		return sm_err(err, -E2BIG,
+			      "process spec too large (%zu bytes, limit %d)",
 			      size, SM_FRAME_MAX);
 	buf = p = malloc(size);
 	if (!buf)
@@ -157,7 +160,8 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 	if (s->stdin_open)
 		put_record(&p, SM_S_STDIN, "", 0);
 	if (s->network)
-		put_record(&p, SM_S_NET, SM_NET_SPEC, (uint32_t)strlen(SM_NET_SPEC));
+		put_record(&p, SM_S_NET, SM_NET_SPEC,
+			   (uint32_t)strlen(SM_NET_SPEC));
 	clock_gettime(CLOCK_REALTIME, &now);
 	ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	sm_put_le32(t, (uint32_t)ns);
@@ -168,7 +172,8 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 	p += vol_spec_records(s->volumes, p);
 	ret = send_frame(fd, SM_F_SPEC, buf, (uint32_t)(p - buf));
 	free(buf);
-	return ret ? sm_err(err, ret, "agent: sending the process spec failed") : 0;
+	return ret ? sm_err(err, ret, "agent: sending the process spec failed")
+		   : 0;
 }
 
 /* ---- receiving ---- */
@@ -240,8 +245,8 @@ struct session {
 static int tx_flush(struct session *s)
 {
 	while (s->tx_len) {
-		ssize_t n = send(s->fd, s->tx, s->tx_len,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n =
+		    send(s->fd, s->tx, s->tx_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -276,7 +281,7 @@ static void queue_frame(struct session *s, uint16_t type, const void *data,
 static void tx_drain(struct session *s)
 {
 	for (int i = 0; s->tx_len && i < 100; i++) {
-		struct pollfd p = { .fd = s->fd, .events = POLLOUT };
+		struct pollfd p = {.fd = s->fd, .events = POLLOUT};
 
 		if (poll(&p, 1, 100) < 0 && errno != EINTR)
 			break;
@@ -294,8 +299,9 @@ static void report_guest_error(struct session *s, const uint8_t *data,
 			       uint32_t len)
 {
 	char quoted[1024], line[sizeof(quoted) + 32];
-	int n = snprintf(line, sizeof(line), "supermachine: guest: %s\n",
-			 sm_escape_guest_text(quoted, sizeof(quoted), data, len));
+	int n =
+	    snprintf(line, sizeof(line), "supermachine: guest: %s\n",
+		     sm_escape_guest_text(quoted, sizeof(quoted), data, len));
 
 	if (n > 0)
 		sm_write_all(s->io->err_fd, line, (size_t)n);
@@ -308,14 +314,15 @@ static int take_exit(struct session *s, const uint8_t *data, uint32_t len,
 	int32_t status;
 
 	if (len != 4)
-		return sm_err(err, -EPROTO,
-			      "agent: malformed exit frame (%u bytes, expected 4)",
-			      len);
+		return sm_err(
+		    err, -EPROTO,
+		    "agent: malformed exit frame (%u bytes, expected 4)", len);
 	status = (int32_t)sm_le32(data);
 	if (status < 0 || status > 255)
-		return sm_err(err, -EPROTO,
-			      "agent: the guest reported exit status %d, outside 0..255",
-			      status);
+		return sm_err(
+		    err, -EPROTO,
+		    "agent: the guest reported exit status %d, outside 0..255",
+		    status);
 	s->status = status;
 	s->exited = true;
 	queue_frame(s, SM_F_EXIT_ACK, NULL, 0);
@@ -335,16 +342,17 @@ static int check_order(const struct session *s, uint16_t type,
 
 	if (!s->hello && !hello_frame)
 		return sm_err(err, -EPROTO,
-			      "agent: frame type %u before the guest's hello", type);
+			      "agent: frame type %u before the guest's hello",
+			      type);
 	if (end_frame && !s->io->spec_sent && !s->resumed)
 		return sm_err(err, -EPROTO,
-			      "agent: frame type %u before the process spec", type);
+			      "agent: frame type %u before the process spec",
+			      type);
 	return 0;
 }
 
-static int handle_frame(struct session *s, uint16_t type,
-			const uint8_t *data, uint32_t len,
-			struct sm_error *err)
+static int handle_frame(struct session *s, uint16_t type, const uint8_t *data,
+			uint32_t len, struct sm_error *err)
 {
 	int ret = check_order(s, type, err);
 
@@ -353,9 +361,10 @@ static int handle_frame(struct session *s, uint16_t type,
 	switch (type) {
 	case SM_F_HELLO:
 		if (len < 4 || sm_le32(data) != SM_PROTO_VERSION)
-			return sm_err(err, -EPROTO,
-				      "guest init speaks protocol %u, we speak %d",
-				      len >= 4 ? sm_le32(data) : 0, SM_PROTO_VERSION);
+			return sm_err(
+			    err, -EPROTO,
+			    "guest init speaks protocol %u, we speak %d",
+			    len >= 4 ? sm_le32(data) : 0, SM_PROTO_VERSION);
 		s->hello = true;
 		return 0;
 	case SM_F_RESUME:
@@ -385,7 +394,9 @@ static int pump_guest(struct session *s, struct sm_error *err)
 	int r = rx_fill(s->fd, &s->rx);
 
 	if (r == -EPIPE)
-		return sm_err(err, -EPIPE, "the guest closed the agent connection before the process exited");
+		return sm_err(err, -EPIPE,
+			      "the guest closed the agent connection before "
+			      "the process exited");
 	if (r)
 		return sm_err(err, r, "agent: reading from the guest failed");
 	while ((r = frame_ready(&s->rx, &type, &len)) == 1) {
@@ -394,7 +405,8 @@ static int pump_guest(struct session *s, struct sm_error *err)
 		if (r || s->exited)
 			return r;
 	}
-	return r < 0 ? sm_err(err, r, "agent: oversized frame from the guest") : 0;
+	return r < 0 ? sm_err(err, r, "agent: oversized frame from the guest")
+		     : 0;
 }
 
 static void pump_stdin(struct session *s)
@@ -438,12 +450,13 @@ static int wait_connection(struct agent *a, const struct agent_io *io,
 			   struct sm_error *err)
 {
 	for (;;) {
-		struct pollfd p[2] = { { .fd = a->conn_efd, .events = POLLIN },
-				       { .fd = io->stop_fd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = a->conn_efd, .events = POLLIN},
+				      {.fd = io->stop_fd, .events = POLLIN}};
 		int fd, n = poll(p, 2, poll_timeout(io->deadline_ns));
 
 		if (n == 0)
-			return sm_err(err, -ETIMEDOUT, "timed out waiting for the guest");
+			return sm_err(err, -ETIMEDOUT,
+				      "timed out waiting for the guest");
 		pthread_mutex_lock(&a->lock);
 		fd = a->fd;
 		pthread_mutex_unlock(&a->lock);
@@ -453,7 +466,9 @@ static int wait_connection(struct agent *a, const struct agent_io *io,
 			return fd;
 		}
 		if (p[1].revents)
-			return sm_err(err, -ECHILD, "the VM stopped before its init connected");
+			return sm_err(
+			    err, -ECHILD,
+			    "the VM stopped before its init connected");
 	}
 }
 
@@ -463,18 +478,21 @@ static int wait_hello(struct session *s, struct sm_error *err)
 	int ret = 0;
 
 	while (!ret && !s->hello) {
-		struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN },
-				       { .fd = s->io->stop_fd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
+				      {.fd = s->io->stop_fd, .events = POLLIN}};
 		int n = poll(p, 2, poll_timeout(s->io->deadline_ns));
 
 		if (n == 0)
-			return sm_err(err, -ETIMEDOUT, "timed out waiting for the guest");
+			return sm_err(err, -ETIMEDOUT,
+				      "timed out waiting for the guest");
 		if (n < 0)
 			continue;
 		if (p[0].revents)
 			ret = pump_guest(s, err);
 		else if (p[1].revents)
-			ret = sm_err(err, -ECHILD, "the VM stopped before its init was ready");
+			ret =
+			    sm_err(err, -ECHILD,
+				   "the VM stopped before its init was ready");
 	}
 	return ret;
 }
@@ -516,7 +534,8 @@ static int run_session(struct session *s, const struct run_spec *spec,
 	} else {
 		if (!ret && !spec)
 			ret = sm_err(err, -EINVAL,
-				     "the snapshot was taken before its process started");
+				     "the snapshot was taken before its "
+				     "process started");
 		if (!ret && io->on_hello)
 			io->on_hello(io->on_hello_opaque);
 		if (!ret)
@@ -529,28 +548,32 @@ static int run_session(struct session *s, const struct run_spec *spec,
 	}
 	while (!ret && !s->exited) {
 		struct pollfd p[5] = {
-			{ .fd = s->fd, .events = POLLIN | (s->tx_len ? POLLOUT : 0) },
-			/* more stdin only once the last chunk is out */
-			{ .fd = s->stdin_done || s->tx_len ? -1 : io->in_fd,
-			  .events = POLLIN },
-			{ .fd = io->sig_fd, .events = POLLIN },
-			{ .fd = io->stop_fd, .events = POLLIN },
-			{ .fd = io->exec_fd, .events = POLLIN },
+		    {.fd = s->fd, .events = POLLIN | (s->tx_len ? POLLOUT : 0)},
+		    /* more stdin only once the last chunk is out */
+		    {.fd = s->stdin_done || s->tx_len ? -1 : io->in_fd,
+		     .events = POLLIN},
+		    {.fd = io->sig_fd, .events = POLLIN},
+		    {.fd = io->stop_fd, .events = POLLIN},
+		    {.fd = io->exec_fd, .events = POLLIN},
 		};
 		int n = poll(p, 5, poll_timeout(io->deadline_ns));
 
 		if (n == 0) {
-			ret = sm_err(err, -ETIMEDOUT, "the process did not finish in time");
+			ret = sm_err(err, -ETIMEDOUT,
+				     "the process did not finish in time");
 			break;
 		}
 		if (n < 0)
 			continue;
 		if ((p[0].revents & POLLOUT) && tx_flush(s))
-			ret = sm_err(err, -EPIPE, "agent: the guest connection broke");
+			ret = sm_err(err, -EPIPE,
+				     "agent: the guest connection broke");
 		else if (p[0].revents & ~POLLOUT)
 			ret = pump_guest(s, err);
 		else if (p[3].revents)
-			ret = sm_err(err, -ECHILD, "the VM stopped before the process exited");
+			ret =
+			    sm_err(err, -ECHILD,
+				   "the VM stopped before the process exited");
 		if (!ret && p[1].revents)
 			pump_stdin(s);
 		if (!ret && p[2].revents)
@@ -570,7 +593,7 @@ static int run_session(struct session *s, const struct run_spec *spec,
 int agent_session(struct agent *a, const struct run_spec *spec,
 		  struct agent_io *io, int *status, struct sm_error *err)
 {
-	struct session s = { .io = io, .stdin_done = !io->interactive };
+	struct session s = {.io = io, .stdin_done = !io->interactive};
 	int ret = wait_connection(a, io, err);
 
 	set_spec_sent(io, false);
@@ -581,11 +604,11 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 	return run_session(&s, spec, io, status, err);
 }
 
-int agent_exec_session(int fd, const struct run_spec *spec,
-		       struct agent_io *io, int *status, struct sm_error *err)
+int agent_exec_session(int fd, const struct run_spec *spec, struct agent_io *io,
+		       int *status, struct sm_error *err)
 {
-	struct session s = { .fd = fd, .io = io, .hello = true,
-			     .stdin_done = !io->interactive };
+	struct session s = {
+	    .fd = fd, .io = io, .hello = true, .stdin_done = !io->interactive};
 
 	set_spec_sent(io, false);
 	__atomic_store_n(&io->connected_ns, now_ns(), __ATOMIC_RELEASE);
@@ -596,7 +619,7 @@ int agent_exec_session(int fd, const struct run_spec *spec,
 static int read_exact(int fd, uint8_t *buf, size_t len, uint64_t deadline)
 {
 	while (len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
 		if (poll(&p, 1, poll_timeout(deadline)) == 0)
@@ -645,8 +668,8 @@ int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
 	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ULL;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = a->extra_efd, .events = POLLIN },
-				       { .fd = stop_fd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = a->extra_efd, .events = POLLIN},
+				      {.fd = stop_fd, .events = POLLIN}};
 		int fd = take_extra(a);
 		uint64_t drain;
 
@@ -661,8 +684,9 @@ int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
 			continue;
 		}
 		if (poll(p, 2, poll_timeout(deadline)) == 0)
-			return sm_err(err, -ETIMEDOUT,
-				      "exec: the guest did not open the exec connection");
+			return sm_err(
+			    err, -ETIMEDOUT,
+			    "exec: the guest did not open the exec connection");
 		if (p[1].revents)
 			return sm_err(err, -ECHILD, "exec: the VM stopped");
 		if (read(a->extra_efd, &drain, sizeof(drain)) < 0) {

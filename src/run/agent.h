@@ -12,9 +12,9 @@
 #define AGENT_MAX_PENDING_EXEC 8
 
 struct agent {
-	int conn_efd;  /* signalled when the guest connected */
+	int conn_efd; /* signalled when the guest connected */
 	pthread_mutex_t lock;
-	int fd;        /* the guest's connection, -1 until then */
+	int fd; /* the guest's connection, -1 until then */
 	/* later connections: exec agents, not yet claimed by sm_vm_exec() */
 	int extra[AGENT_MAX_PENDING_EXEC];
 	unsigned nextra;
@@ -30,10 +30,10 @@ int agent_accept(void *opaque, uint32_t port, int fd);
 struct agent_io {
 	int in_fd, out_fd, err_fd;
 	bool interactive;
-	int sig_fd;   /* readable: one int signal number per read, or -1 */
-	int stop_fd;  /* readable when the VM stopped */
-	int exec_fd;  /* readable: one u32 exec id per read, sent to the
-		       * guest as SM_F_EXEC; -1: none */
+	int sig_fd;  /* readable: one int signal number per read, or -1 */
+	int stop_fd; /* readable when the VM stopped */
+	int exec_fd; /* readable: one u32 exec id per read, sent to the
+		      * guest as SM_F_EXEC; -1: none */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
 	/*
 	 * Called once the guest said hello, before the spec goes out: the
@@ -73,7 +73,7 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
 			  unsigned timeout_ms, struct sm_error *err);
 /* Runs an exec's process on the connection agent_exec_connection() gave. */
-int agent_exec_session(int fd, const struct run_spec *spec,
-		       struct agent_io *io, int *status, struct sm_error *err);
+int agent_exec_session(int fd, const struct run_spec *spec, struct agent_io *io,
+		       int *status, struct sm_error *err);
 
 #endif

@@ -21,30 +21,34 @@ static int try_path(const char *path, char *out, size_t size)
 int run_asset(const char *what, const char *override, const char *name,
 	      char *out, size_t size, struct sm_error *err)
 {
-	const char *env = getenv(strcmp(what, "kernel") == 0 ?
-					 "SUPERMACHINE_KERNEL" :
-					 "SUPERMACHINE_INITRD");
+	const char *env =
+	    getenv(strcmp(what, "kernel") == 0 ? "SUPERMACHINE_KERNEL"
+					       : "SUPERMACHINE_INITRD");
 	char exe[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n;
 
 	if (override)
-		return try_path(override, out, size) ?
-			       sm_err_errno(err, "%s %s", what, override) : 0;
+		return try_path(override, out, size)
+			   ? sm_err_errno(err, "%s %s", what, override)
+			   : 0;
 	if (env && *env)
-		return try_path(env, out, size) ?
-			       sm_err_errno(err, "%s %s (from the environment)",
-					    what, env) : 0;
+		return try_path(env, out, size)
+			   ? sm_err_errno(err, "%s %s (from the environment)",
+					  what, env)
+			   : 0;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
 		snprintf(path, sizeof(path), "%s/guest/%s", dirname(exe), name);
 		if (!try_path(path, out, size))
 			return 0;
-		snprintf(path, sizeof(path), "%s/../share/supermachine/%s", exe, name);
+		snprintf(path, sizeof(path), "%s/../share/supermachine/%s", exe,
+			 name);
 		if (!try_path(path, out, size))
 			return 0;
 	}
 	return sm_err(err, -ENOENT,
-		      "no guest %s found: set SUPERMACHINE_%s, or install supermachine (make install)",
+		      "no guest %s found: set SUPERMACHINE_%s, or install "
+		      "supermachine (make install)",
 		      what, strcmp(what, "kernel") == 0 ? "KERNEL" : "INITRD");
 }

@@ -40,7 +40,8 @@
 #define ROOTFS_TAG "rootfs"
 #define DEFAULT_MEMORY_MIB 512
 #define DEFAULT_DAX_WINDOW (256ULL << 20)
-#define RUN_CMDLINE "sm.root=" ROOTFS_TAG " sm.rootflags=dax sm.overlay=1 sm.agent=1"
+#define RUN_CMDLINE \
+	"sm.root=" ROOTFS_TAG " sm.rootflags=dax sm.overlay=1 sm.agent=1"
 
 SM_API void sm_run_options_init(struct sm_run_options *o)
 {
@@ -53,7 +54,7 @@ SM_API void sm_run_options_init(struct sm_run_options *o)
 
 /* ---- signal forwarding (process-wide, only while a run asks for it) ---- */
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
 static int sig_fd = -1; /* the kill pipe of the VM sm_run() runs */
 
 static void on_signal(int sig)
@@ -67,7 +68,7 @@ static void on_signal(int sig)
 
 static void signals_install(struct sigaction *old, int fd)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	sig_fd = fd;
 	sigemptyset(&sa.sa_mask);
@@ -98,7 +99,7 @@ static int resolve_image(struct sm_store *store, const char *image,
 			 const struct sm_run_options *o, struct oci_image **img,
 			 struct sm_error *err)
 {
-	struct oci_get_options go = { .no_pull = o->pull == SM_PULL_NEVER };
+	struct oci_get_options go = {.no_pull = o->pull == SM_PULL_NEVER};
 	int ret;
 
 	if (o->pull == SM_PULL_ALWAYS) {
@@ -109,15 +110,20 @@ static int resolve_image(struct sm_store *store, const char *image,
 	return oci_image_get(store, image, &go, img, err);
 }
 
-static int build_spec(const struct oci_image *img, const struct sm_run_options *o,
-		      const char *hostname, struct run_spec *spec,
-		      struct sm_error *err)
+static int build_spec(const struct oci_image *img,
+		      const struct sm_run_options *o, const char *hostname,
+		      struct run_spec *spec, struct sm_error *err)
 {
 	struct run_spec_options so = {
-		.cmd = o->cmd, .entrypoint = o->entrypoint, .env = o->env,
-		.env_files = o->env_files, .workdir = o->workdir,
-		.user = o->user, .hostname = hostname, .tty = o->tty,
-		.stdin_open = o->interactive,
+	    .cmd = o->cmd,
+	    .entrypoint = o->entrypoint,
+	    .env = o->env,
+	    .env_files = o->env_files,
+	    .workdir = o->workdir,
+	    .user = o->user,
+	    .hostname = hostname,
+	    .tty = o->tty,
+	    .stdin_open = o->interactive,
 	};
 	struct winsize ws;
 	int ret = run_spec_build(&img->config, &so, spec, err);
@@ -186,18 +192,19 @@ static void note_at(const struct sm_run_options *o, enum sm_log_level level,
 static void save_template(void *opaque)
 {
 	struct warm *w = opaque;
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 	uint64_t t0 = vm_now_ns();
 
 	if (template_save(&w->t, w->vm, &e))
 		warn(w->o, "supermachine: no warm-start template: %s", e.msg);
 	else
-		note(w->o, "supermachine: saved warm-start template %s (%.1f ms)",
+		note(w->o,
+		     "supermachine: saved warm-start template %s (%.1f ms)",
 		     w->t.dir, (vm_now_ns() - t0) / 1e6);
 }
 
 static const char *const slot_tags[VOL_SLOTS] = {
-	"smvol0", "smvol1", "smvol2", "smvol3", "smvol4", "smvol5",
+    "smvol0", "smvol1", "smvol2", "smvol3", "smvol4", "smvol5",
 };
 
 /*
@@ -212,9 +219,9 @@ static void fill_slots(struct vm_config *vc, const char *const *dirs,
 	vc->nshares = 1 + VOL_SLOTS;
 	for (unsigned i = 0; i < VOL_SLOTS; i++)
 		vc->shares[1 + i] = (struct virtio_fs_config){
-			.tag = slot_tags[i],
-			.dir = dirs[i] ? dirs[i] : rootfs,
-			.read_only = dirs[i] ? ro[i] : 1,
+		    .tag = slot_tags[i],
+		    .dir = dirs[i] ? dirs[i] : rootfs,
+		    .read_only = dirs[i] ? ro[i] : 1,
 		};
 }
 
@@ -242,13 +249,14 @@ static void slots_from_set(const struct vol_set *set, const char **dirs,
 }
 
 static int fill_config(const struct oci_image *img,
-		       const struct sm_run_options *o, const struct vol_set *vols,
-		       struct vm_config *vc, char *kernel, char *initrd,
-		       struct sm_error *err)
+		       const struct sm_run_options *o,
+		       const struct vol_set *vols, struct vm_config *vc,
+		       char *kernel, char *initrd, struct sm_error *err)
 {
-	int ret = run_asset("kernel", o->kernel, "vmlinux", kernel, PATH_MAX, err);
-	const char *dirs[VOL_SLOTS] = { 0 };
-	bool ro[VOL_SLOTS] = { 0 };
+	int ret =
+	    run_asset("kernel", o->kernel, "vmlinux", kernel, PATH_MAX, err);
+	const char *dirs[VOL_SLOTS] = {0};
+	bool ro[VOL_SLOTS] = {0};
 
 	if (!ret)
 		ret = run_asset("initrd", o->initrd, "initramfs.cpio", initrd,
@@ -259,10 +267,11 @@ static int fill_config(const struct oci_image *img,
 	vc->memory_mib = o->memory_mib ? o->memory_mib : DEFAULT_MEMORY_MIB;
 	vc->console_fd = o->verbose >= 2 ? o->stderr_fd : -1;
 	vc->cmdline = RUN_CMDLINE;
-	vc->shares[0] = (struct virtio_fs_config){ .tag = ROOTFS_TAG,
-						   .dir = img->rootfs,
-						   .read_only = 1,
-						   .dax_window = DEFAULT_DAX_WINDOW };
+	vc->shares[0] =
+	    (struct virtio_fs_config){.tag = ROOTFS_TAG,
+				      .dir = img->rootfs,
+				      .read_only = 1,
+				      .dax_window = DEFAULT_DAX_WINDOW};
 	slots_from_set(vols, dirs, ro);
 	fill_slots(vc, dirs, ro, img->rootfs);
 	share_caps(vc, o);
@@ -276,17 +285,19 @@ static int fill_config(const struct oci_image *img,
 static int start_vm(const struct vm_config *vc, struct warm *w,
 		    bool use_template, struct sm_error *err)
 {
-	struct sm_error e = { 0 };
+	struct sm_error e = {0};
 	int ret;
 
 	if (use_template && w->t.usable) {
 		ret = vm_restore(vc, w->t.dir, &w->vm, &e);
 		if (!ret) {
-			note(w->o, "supermachine: warm start: restored %s in %.1f ms",
+			note(w->o,
+			     "supermachine: warm start: restored %s in %.1f ms",
 			     w->t.dir, (vm_now_ns() - w->t0) / 1e6);
 			return 0;
 		}
-		warn(w->o, "supermachine: template unusable, dropped (%s)", e.msg);
+		warn(w->o, "supermachine: template unusable, dropped (%s)",
+		     e.msg);
 		template_drop(&w->t);
 		w->t.usable = false;
 	}
@@ -299,11 +310,11 @@ static int start_vm(const struct vm_config *vc, struct warm *w,
 /* ---- the handle API ---- */
 
 struct sm_vm {
-	struct sm_run_options o;  /* copied; cmd/env are consumed by create */
-	struct oci_image *img;    /* NULL when restored from a directory */
+	struct sm_run_options o; /* copied; cmd/env are consumed by create */
+	struct oci_image *img;	 /* NULL when restored from a directory */
 	struct run_spec spec;
 	bool have_spec;
-	bool exec_base;           /* restored: spec holds env/cwd/user only */
+	bool exec_base; /* restored: spec holds env/cwd/user only */
 	char kernel[PATH_MAX], initrd[PATH_MAX], rootfs[PATH_MAX];
 	struct vol_set vols;
 	struct vm_conf shape; /* image and volume slots, for vm.conf */
@@ -316,7 +327,7 @@ struct sm_vm {
 	bool use_template;
 	struct agent_io io;
 	int kill_pipe[2];
-	int exec_pipe[2];         /* exec ids for the session to send */
+	int exec_pipe[2];	   /* exec ids for the session to send */
 	pthread_mutex_t exec_lock; /* one exec connection set up at a time */
 	/* sm_vm_exec waits on it for the process to run (io.spec_sent) or
 	 * the session to end; the session thread broadcasts both */
@@ -329,7 +340,7 @@ struct sm_vm {
 	int status, ret;
 	struct sm_error err;
 	uint64_t vcpus_ns; /* when the vCPUs were started */
-	bool forwarding; /* o.forward_signals: handlers installed */
+	bool forwarding;   /* o.forward_signals: handlers installed */
 	struct sigaction old_sigs[sizeof(forwarded) / sizeof(forwarded[0])];
 };
 
@@ -402,16 +413,19 @@ static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
 		vm_handle_free(h);
 		return NULL;
 	}
-	h->vs = (struct virtio_vsock_config){ .accept = agent_accept,
-					      .accept_opaque = &h->agent,
-					      .max_conns = h->o.vsock_max_conns,
-					      .max_buffered = h->o.vsock_max_buffer };
+	h->vs =
+	    (struct virtio_vsock_config){.accept = agent_accept,
+					 .accept_opaque = &h->agent,
+					 .max_conns = h->o.vsock_max_conns,
+					 .max_buffered = h->o.vsock_max_buffer};
 	h->io = (struct agent_io){
-		.in_fd = o->stdin_fd, .out_fd = o->stdout_fd,
-		.err_fd = o->stderr_fd, .interactive = o->interactive,
-		.sig_fd = h->kill_pipe[0],
-		.exec_fd = h->exec_pipe[0],
-		.deadline_ns = deadline_after(o->timeout_ms),
+	    .in_fd = o->stdin_fd,
+	    .out_fd = o->stdout_fd,
+	    .err_fd = o->stderr_fd,
+	    .interactive = o->interactive,
+	    .sig_fd = h->kill_pipe[0],
+	    .exec_fd = h->exec_pipe[0],
+	    .deadline_ns = deadline_after(o->timeout_ms),
 	};
 	return h;
 }
@@ -430,7 +444,8 @@ static int collect_ports(const struct oci_image *img,
 		ret = net_parse_publish(*p, ports, NET_MAX_PORTS, n, err);
 	if (o->publish_all && img && img->config.exposed_ports)
 		for (char **e = img->config.exposed_ports; !ret && *e; e++)
-			ret = net_parse_exposed(*e, ports, NET_MAX_PORTS, n, err);
+			ret =
+			    net_parse_exposed(*e, ports, NET_MAX_PORTS, n, err);
 	return ret;
 }
 
@@ -450,28 +465,30 @@ static int setup_network(struct sm_vm *h, const struct oci_image *img,
 
 	if (o->network && strcmp(o->network, "none") == 0 && !force) {
 		if (o->publish && o->publish[0])
-			return sm_err(err, -EINVAL,
-				      "-p needs a network: not with --network none");
+			return sm_err(
+			    err, -EINVAL,
+			    "-p needs a network: not with --network none");
 		return 0;
 	}
 	ret = collect_ports(img, o, ports, &n, err);
 	if (!ret)
-		ret = net_open(force && o->network && strcmp(o->network, "none") == 0 ?
-				       NULL : o->network,
+		ret = net_open(force && o->network &&
+				       strcmp(o->network, "none") == 0
+				   ? NULL
+				   : o->network,
 			       ports, n, &h->net, err);
 	if (ret)
 		return ret;
 	/* one MAC for all: clones of a template share what the guest read */
 	h->netcfg = (struct virtio_net_config){
-		.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
-		.backend = h->net,
-		.rx_queue_max = h->o.net_max_rx_frames,
+	    .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
+	    .backend = h->net,
+	    .rx_queue_max = h->o.net_max_rx_frames,
 	};
 	h->vc.net = &h->netcfg;
 	h->spec.network = true;
-	if (h->net->nports &&
-	    net_format_ports(h->net->ports, h->net->nports, list,
-			     sizeof(list)) == 0)
+	if (h->net->nports && net_format_ports(h->net->ports, h->net->nports,
+					       list, sizeof(list)) == 0)
 		note(&h->o, "supermachine: published %s", list);
 	return 0;
 }
@@ -480,14 +497,16 @@ SM_API int sm_vm_ports(struct sm_vm *h, char *buf, size_t size,
 		       struct sm_error *err)
 {
 	if (!h || !buf)
-		return sm_err(err, -EINVAL, "sm_vm_ports: a VM and a buffer are required");
+		return sm_err(err, -EINVAL,
+			      "sm_vm_ports: a VM and a buffer are required");
 	if (!h->net) {
 		if (size)
 			buf[0] = '\0';
 		return 0;
 	}
 	if (net_format_ports(h->net->ports, h->net->nports, buf, size))
-		return sm_err(err, -ENOSPC, "sm_vm_ports: buffer of %zu bytes too small",
+		return sm_err(err, -ENOSPC,
+			      "sm_vm_ports: buffer of %zu bytes too small",
 			      size);
 	return 0;
 }
@@ -505,7 +524,8 @@ static void shape_from_run(struct sm_vm *h)
 		h->shape.slot[m->slot].used = true;
 		h->shape.slot[m->slot].read_only = m->read_only;
 		snprintf(h->shape.slot[m->slot].target,
-			 sizeof(h->shape.slot[m->slot].target), "%s", m->target);
+			 sizeof(h->shape.slot[m->slot].target), "%s",
+			 m->target);
 	}
 }
 
@@ -536,20 +556,23 @@ static int vm_handle_create(struct sm_store *store, const char *image,
 
 	if (!store || !image || !o || !out || o->size < sizeof(*o))
 		return sm_err(err, -EINVAL,
-			      "sm_vm_create: store, image, options (with size) and a handle are required");
+			      "sm_vm_create: store, image, options (with size) "
+			      "and a handle are required");
 	h = vm_handle_new(o, err);
 	if (!h)
 		return err ? err->code : -ENOMEM;
 	ret = resolve_image(store, image, o, &h->img, err);
 	random_hostname(hostname, sizeof(hostname));
 	if (!ret)
-		ret = build_spec(h->img, o, o->hostname ? o->hostname : hostname,
-				 &h->spec, err);
+		ret =
+		    build_spec(h->img, o, o->hostname ? o->hostname : hostname,
+			       &h->spec, err);
 	h->have_spec = !ret;
 	if (!ret && o->stop_signal) {
 		h->spec.stop_signal = run_parse_signal(o->stop_signal);
 		if (h->spec.stop_signal < 0)
-			ret = sm_err(err, -EINVAL, "invalid stop signal \"%.64s\"",
+			ret = sm_err(err, -EINVAL,
+				     "invalid stop signal \"%.64s\"",
 				     o->stop_signal);
 	}
 	h->o.stop_signal = NULL; /* resolved into the spec */
@@ -566,8 +589,8 @@ static int vm_handle_create(struct sm_store *store, const char *image,
 		ret = setup_network(h, h->img, o, false, err);
 	h->use_template = !o->no_snapshot;
 	if (!ret && h->use_template)
-		ret = template_locate(&h->w.t, h->img->dir, h->img->manifest_digest,
-				      &h->vc, err);
+		ret = template_locate(&h->w.t, h->img->dir,
+				      h->img->manifest_digest, &h->vc, err);
 	if (!ret)
 		ret = start_vm(&h->vc, &h->w, h->use_template, err);
 	if (ret) {
@@ -582,7 +605,9 @@ static int vm_handle_create(struct sm_store *store, const char *image,
 /* Boots cold after a template failed to come back to life. */
 static int retry_cold(struct sm_vm *h, struct sm_error *err)
 {
-	warn(&h->o, "supermachine: restored VM misbehaved (%s); dropping the template, booting cold",
+	warn(&h->o,
+	     "supermachine: restored VM misbehaved (%s); dropping the "
+	     "template, booting cold",
 	     err->msg);
 	template_drop(&h->w.t);
 	h->w.t.usable = false;
@@ -606,8 +631,11 @@ static void note_timing(struct sm_vm *h, bool restored)
 	uint64_t init = h->w.vm->init_seen_ns, now = vm_now_ns();
 	uint64_t boot_end = !restored && init ? init : h->vcpus_ns;
 
-	note(&h->o, "supermachine: timing: vmm %.1f ms, %s %.1f ms, init to spec %.1f ms, process %.1f ms, total %.1f ms",
-	     (h->vcpus_ns - h->w.t0) / 1e6, restored ? "restore (no boot)" : "kernel boot",
+	note(&h->o,
+	     "supermachine: timing: vmm %.1f ms, %s %.1f ms, init to spec %.1f "
+	     "ms, process %.1f ms, total %.1f ms",
+	     (h->vcpus_ns - h->w.t0) / 1e6,
+	     restored ? "restore (no boot)" : "kernel boot",
 	     (boot_end - h->vcpus_ns) / 1e6, (h->io.hello_ns - boot_end) / 1e6,
 	     (now - h->io.hello_ns) / 1e6, (now - h->w.t0) / 1e6);
 }
@@ -674,7 +702,8 @@ static void *session_thread(void *arg)
 
 	for (;;) {
 		restored = h->use_template && h->w.t.usable;
-		h->io.on_hello = h->use_template && !restored ? save_template : NULL;
+		h->io.on_hello =
+		    h->use_template && !restored ? save_template : NULL;
 		h->io.on_hello_opaque = &h->w;
 		h->io.before_spec = jail_session;
 		h->io.before_spec_opaque = h;
@@ -684,16 +713,21 @@ static void *session_thread(void *arg)
 		h->vcpus_ns = vm_now_ns();
 		ret = vm_start_vcpus(h->w.vm, err);
 		if (!ret)
-			ret = agent_session(&h->agent, h->have_spec ? &h->spec : NULL,
+			ret = agent_session(&h->agent,
+					    h->have_spec ? &h->spec : NULL,
 					    &h->io, &h->status, err);
 		if (!ret)
 			note_timing(h, restored);
 		if (ret && !vm_is_stopped(h->w.vm))
-			vm_stop(h->w.vm, ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT :
-							     SM_EXIT_INTERNAL, 0, NULL);
+			vm_stop(h->w.vm,
+				ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT
+						  : SM_EXIT_INTERNAL,
+				0, NULL);
 		vm_wait(h->w.vm, 0);
 		if (h->io.hello_ns)
-			note(&h->o, "supermachine: guest connected at %.1f ms, ready at %.1f ms, done at %.1f ms",
+			note(&h->o,
+			     "supermachine: guest connected at %.1f ms, ready "
+			     "at %.1f ms, done at %.1f ms",
 			     (h->io.connected_ns - h->w.t0) / 1e6,
 			     (h->io.hello_ns - h->w.t0) / 1e6,
 			     (vm_now_ns() - h->w.t0) / 1e6);
@@ -705,7 +739,8 @@ static void *session_thread(void *arg)
 	}
 	if (ret == -ECHILD && h->w.vm && h->w.vm->reason != SM_EXIT_GUEST)
 		ret = sm_err(err, -EIO, "the VM stopped: %s",
-			     h->w.vm->detail[0] ? h->w.vm->detail : "unknown reason");
+			     h->w.vm->detail[0] ? h->w.vm->detail
+						: "unknown reason");
 	h->ret = ret;
 	__atomic_store_n(&h->session_over, true, __ATOMIC_RELEASE);
 	wake_run_waiters(h);
@@ -731,7 +766,9 @@ SM_API int sm_vm_start(struct sm_vm *h, struct sm_error *err)
 		return sm_err(err, -EALREADY, "the VM was started already");
 	if (h->o.forward_signals) {
 		if (sig_fd >= 0)
-			return sm_err(err, -EBUSY, "another VM forwards this process's signals already");
+			return sm_err(err, -EBUSY,
+				      "another VM forwards this process's "
+				      "signals already");
 		signals_install(h->old_sigs, h->kill_pipe[1]);
 		h->forwarding = true;
 	}
@@ -791,8 +828,8 @@ SM_API int sm_signal_number(const char *name)
 SM_API int sm_vm_stop_signal(struct sm_vm *h)
 {
 	return (h->have_spec || h->exec_base) && h->spec.stop_signal > 0
-		       ? h->spec.stop_signal
-						       : SIGTERM;
+		   ? h->spec.stop_signal
+		   : SIGTERM;
 }
 
 /* Asks the guest for an exec connection and claims it. */
@@ -808,7 +845,8 @@ static int exec_connect(struct sm_vm *h, struct sm_error *err)
 		return sm_err_errno(err, "exec: asking the guest");
 	}
 	/* generous: an emulated host takes seconds to fork the exec agent */
-	fd = agent_exec_connection(&h->agent, id, h->w.vm->stop_efd, 60000, err);
+	fd =
+	    agent_exec_connection(&h->agent, id, h->w.vm->stop_efd, 60000, err);
 	pthread_mutex_unlock(&h->exec_lock);
 	return fd;
 }
@@ -856,14 +894,22 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 	int fd, ret, status = 0;
 
 	if (!h || !o || o->size < sizeof(*o) || !exit_status)
-		return sm_err(err, -EINVAL, "sm_vm_exec: a VM, options (with size) and exit_status are required");
+		return sm_err(err, -EINVAL,
+			      "sm_vm_exec: a VM, options (with size) and "
+			      "exit_status are required");
 	if (!h->started || !h->w.vm || !process_running(h))
-		return sm_err(err, -ESRCH, "exec: the VM's process is not running");
+		return sm_err(err, -ESRCH,
+			      "exec: the VM's process is not running");
 	if (!h->have_spec && !h->exec_base)
-		return sm_err(err, -ENOTSUP, "exec: the snapshot this VM came from does not say how its process runs");
-	so = (struct run_spec_options){ .cmd = o->argv, .env = o->env,
-					.workdir = o->workdir, .user = o->user,
-					.tty = o->tty, .stdin_open = o->interactive };
+		return sm_err(err, -ENOTSUP,
+			      "exec: the snapshot this VM came from does not "
+			      "say how its process runs");
+	so = (struct run_spec_options){.cmd = o->argv,
+				       .env = o->env,
+				       .workdir = o->workdir,
+				       .user = o->user,
+				       .tty = o->tty,
+				       .stdin_open = o->interactive};
 	ret = run_spec_exec(&h->spec, &so, &spec, err);
 	if (ret)
 		return ret;
@@ -877,10 +923,14 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *o,
 		return fd;
 	}
 	io = (struct agent_io){
-		.in_fd = o->stdin_fd, .out_fd = o->stdout_fd,
-		.err_fd = o->stderr_fd, .interactive = o->interactive,
-		.sig_fd = o->signal_fd, .stop_fd = h->w.vm->stop_efd,
-		.exec_fd = -1, .deadline_ns = deadline_after(o->timeout_ms),
+	    .in_fd = o->stdin_fd,
+	    .out_fd = o->stdout_fd,
+	    .err_fd = o->stderr_fd,
+	    .interactive = o->interactive,
+	    .sig_fd = o->signal_fd,
+	    .stop_fd = h->w.vm->stop_efd,
+	    .exec_fd = -1,
+	    .deadline_ns = deadline_after(o->timeout_ms),
 	};
 	ret = agent_exec_session(fd, &spec, &io, &status, err);
 	close(fd);
@@ -938,10 +988,10 @@ static int restore_rootfs(struct sm_vm *h, struct sm_store *store,
 			  const char *dir, int *owners_in_xattr,
 			  struct sm_error *err)
 {
-	_cleanup_free_ char *rootfs = store_path(store, "images/%s/rootfs",
-						 h->shape.image);
-	_cleanup_free_ char *meta = store_path(store, "images/%s/meta.json",
-					       h->shape.image);
+	_cleanup_free_ char *rootfs =
+	    store_path(store, "images/%s/rootfs", h->shape.image);
+	_cleanup_free_ char *meta =
+	    store_path(store, "images/%s/meta.json", h->shape.image);
 	struct stat st;
 	json_t *j;
 
@@ -950,10 +1000,11 @@ static int restore_rootfs(struct sm_vm *h, struct sm_store *store,
 	j = json_load_file(meta, 0, NULL);
 	if (!j || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		json_decref(j);
-		return sm_err(err, -ENOENT,
-			      "snapshot %s: its image sha256:%.12s is not in the "
-			      "store %s (pull or load it first)",
-			      dir, h->shape.image, store->root);
+		return sm_err(
+		    err, -ENOENT,
+		    "snapshot %s: its image sha256:%.12s is not in the "
+		    "store %s (pull or load it first)",
+		    dir, h->shape.image, store->root);
 	}
 	*owners_in_xattr = json_is_true(json_object_get(j, "rootless"));
 	json_decref(j);
@@ -970,8 +1021,8 @@ static int restore_volumes(struct sm_vm *h, struct sm_store *store,
 			   int owners_in_xattr, const char *dir,
 			   struct sm_error *err)
 {
-	const char *dirs[VOL_SLOTS] = { 0 };
-	bool ro[VOL_SLOTS] = { 0 };
+	const char *dirs[VOL_SLOTS] = {0};
+	bool ro[VOL_SLOTS] = {0};
 	char cwd[PATH_MAX];
 	int ret;
 
@@ -1025,10 +1076,10 @@ static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
 	h->vc.console_fd = h->o.verbose >= 2 ? h->o.stderr_fd : -1;
 	h->vc.cmdline = RUN_CMDLINE;
 	h->vc.nshares = 1;
-	h->vc.shares[0] = (struct virtio_fs_config){ .tag = ROOTFS_TAG,
-						     .dir = h->rootfs,
-						     .read_only = 1,
-						     .dax_window = h->shape.dax };
+	h->vc.shares[0] = (struct virtio_fs_config){.tag = ROOTFS_TAG,
+						    .dir = h->rootfs,
+						    .read_only = 1,
+						    .dax_window = h->shape.dax};
 	ret = restore_volumes(h, store, owners_in_xattr, dir, err);
 	if (ret)
 		return ret;
@@ -1043,12 +1094,14 @@ SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 	int ret;
 
 	if (!h->started || !h->w.vm)
-		return sm_err(err, -EINVAL, "only a started VM can be snapshotted");
+		return sm_err(err, -EINVAL,
+			      "only a started VM can be snapshotted");
 	/* Before the init's hello a restore would find an init asking for a
 	 * process spec that sm_vm_restore() cannot give (docs/snapshot.md). */
 	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
 		return sm_err(err, -EAGAIN,
-			      "the guest is still booting: snapshot it once its init is ready");
+			      "the guest is still booting: snapshot it once "
+			      "its init is ready");
 	ret = snapshot_save(h->w.vm, dir, err);
 	return ret ? ret : write_shape(h, dir, err);
 }
@@ -1058,25 +1111,30 @@ static int snapshot_fd_ok(int fd, const char *name, struct sm_error *err)
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return sm_err(err, -EINVAL,
-			      "snapshot: the %s descriptor is not a regular file",
-			      name);
+		return sm_err(
+		    err, -EINVAL,
+		    "snapshot: the %s descriptor is not a regular file", name);
 	return 0;
 }
 
-SM_API int sm_vm_snapshot_fds(struct sm_vm *h, const struct sm_snapshot_fds *fds,
+SM_API int sm_vm_snapshot_fds(struct sm_vm *h,
+			      const struct sm_snapshot_fds *fds,
 			      struct sm_error *err)
 {
 	int ret, conf;
 	FILE *f;
 
 	if (!fds || fds->size < sizeof(*fds))
-		return sm_err(err, -EINVAL, "sm_vm_snapshot_fds: descriptors (with size) are required");
+		return sm_err(
+		    err, -EINVAL,
+		    "sm_vm_snapshot_fds: descriptors (with size) are required");
 	if (!h->started || !h->w.vm)
-		return sm_err(err, -EINVAL, "only a started VM can be snapshotted");
+		return sm_err(err, -EINVAL,
+			      "only a started VM can be snapshotted");
 	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
 		return sm_err(err, -EAGAIN,
-			      "the guest is still booting: snapshot it once its init is ready");
+			      "the guest is still booting: snapshot it once "
+			      "its init is ready");
 	if ((ret = snapshot_fd_ok(fds->memory_fd, "memory", err)) ||
 	    (ret = snapshot_fd_ok(fds->state_fd, "state", err)) ||
 	    (ret = snapshot_fd_ok(fds->conf_fd, "vm.conf", err)))
@@ -1099,7 +1157,9 @@ static int vm_restore_dir(struct sm_store *store, const char *dir,
 	int ret;
 
 	if (!store || !dir || !o || !out || o->size < sizeof(*o))
-		return sm_err(err, -EINVAL, "sm_vm_restore: a store, a directory, options (with size) and a handle are required");
+		return sm_err(err, -EINVAL,
+			      "sm_vm_restore: a store, a directory, options "
+			      "(with size) and a handle are required");
 	h = vm_handle_new(o, err);
 	if (!h)
 		return err ? err->code : -ENOMEM;
@@ -1120,9 +1180,8 @@ static int with_policy(const struct sm_run_options *o, struct sm_error *err)
 	int ret = p.seccomp ? sm_sandbox_available(err) : 0;
 
 	if (!ret && p.jail)
-		ret = sm_jail_setup(o && o->size >= sizeof(*o) ? o->jail_user
-							       : NULL,
-				    err);
+		ret = sm_jail_setup(
+		    o && o->size >= sizeof(*o) ? o->jail_user : NULL, err);
 	policy_set(p);
 	return ret;
 }
@@ -1159,7 +1218,9 @@ SM_API int sm_vm_anonymous_volumes(struct sm_vm *h, char *buf, size_t size,
 	size_t at = 0;
 
 	if (!h || !buf || !size)
-		return sm_err(err, -EINVAL, "sm_vm_anonymous_volumes: a VM and a buffer are required");
+		return sm_err(
+		    err, -EINVAL,
+		    "sm_vm_anonymous_volumes: a VM and a buffer are required");
 	buf[0] = '\0';
 	for (size_t i = 0; i < h->vols.n; i++) {
 		const char *d = h->vols.m[i].anon_dir;
@@ -1170,7 +1231,9 @@ SM_API int sm_vm_anonymous_volumes(struct sm_vm *h, char *buf, size_t size,
 		n = snprintf(buf + at, size - at, "%s\n", d);
 		if (n < 0 || (size_t)n >= size - at) {
 			buf[at] = '\0';
-			return sm_err(err, -ENOSPC, "anonymous volumes: %zu bytes are too few", size);
+			return sm_err(
+			    err, -ENOSPC,
+			    "anonymous volumes: %zu bytes are too few", size);
 		}
 		at += (size_t)n;
 	}

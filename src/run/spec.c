@@ -603,10 +603,12 @@ static int exec_env_cwd_user(const struct run_spec *base,
 	}
 	if (o->workdir && *o->workdir && o->workdir[0] != '/')
 		return sm_err(err, -EINVAL,
-			      "the working directory '%s' is invalid, it needs to be an absolute path",
+			      "the working directory '%s' is invalid, it needs "
+			      "to be an absolute path",
 			      o->workdir);
-	s->cwd = o->workdir && *o->workdir ? clean_abs_path(o->workdir)
-					   : strdup(base->cwd ? base->cwd : "/");
+	s->cwd = o->workdir && *o->workdir
+		     ? clean_abs_path(o->workdir)
+		     : strdup(base->cwd ? base->cwd : "/");
 	r = check_user(o->user && *o->user ? o->user : "", err);
 	if (r)
 		return r;

@@ -15,28 +15,32 @@ struct oci_config;
 struct vol_set;
 
 struct run_spec {
-	char **argv;     /* NULL-terminated, argv[0] non-NULL */
-	char **env;      /* NULL-terminated "K=V", no duplicate keys */
-	char *cwd;       /* absolute path, "/" by default */
-	char *user;      /* "", "name", "uid", "uid:gid", "name:group" (resolved in the guest) */
+	char **argv; /* NULL-terminated, argv[0] non-NULL */
+	char **env;  /* NULL-terminated "K=V", no duplicate keys */
+	char *cwd;   /* absolute path, "/" by default */
+	char *user;  /* "", "name", "uid", "uid:gid", "name:group" (resolved in
+			the guest) */
 	char *hostname;
-	bool tty;        /* -t */
-	bool stdin_open; /* -i */
+	bool tty;		   /* -t */
+	bool stdin_open;	   /* -i */
 	unsigned short rows, cols; /* initial window size when tty */
-	int stop_signal; /* signal number for stop (image StopSignal), default SIGTERM */
-	bool network;    /* configure eth0 (set by run.c when there is a NIC) */
+	int stop_signal; /* signal number for stop (image StopSignal), default
+			    SIGTERM */
+	bool network;	 /* configure eth0 (set by run.c when there is a NIC) */
 	const struct vol_set *volumes; /* mounts for the guest; not owned */
 };
 
 /* Docker-style options that shape the spec (a subset of sm_run options). */
 struct run_spec_options {
-	const char *const *cmd;   /* CMD args after the image; NULL/empty: image Cmd */
-	const char *entrypoint;   /* --entrypoint; NULL: image Entrypoint; "": none */
-	const char *const *env;   /* -e K=V or -e K (taken from the host env) */
+	const char *const
+	    *cmd; /* CMD args after the image; NULL/empty: image Cmd */
+	const char
+	    *entrypoint; /* --entrypoint; NULL: image Entrypoint; "": none */
+	const char *const *env; /* -e K=V or -e K (taken from the host env) */
 	const char *const *env_files; /* --env-file paths */
-	const char *workdir;      /* -w */
-	const char *user;         /* -u */
-	const char *hostname;     /* --hostname; NULL: derived from the VM id */
+	const char *workdir;	      /* -w */
+	const char *user;	      /* -u */
+	const char *hostname; /* --hostname; NULL: derived from the VM id */
 	bool tty, stdin_open;
 };
 

@@ -46,13 +46,14 @@ int template_locate(struct template *t, const char *image_dir,
 	EVP_DigestUpdate(h, image_digest, strlen(image_digest));
 	hash_file(h, cfg->kernel);
 	hash_file(h, cfg->initrd);
-	n = snprintf(shape, sizeof(shape),
-		     "cpus=%u mem=%llu shares=%u dax=%llu net=%d cmdline=%s proto=%d snap=%d.%d",
-		     cfg->cpus, (unsigned long long)cfg->memory_mib,
-		     cfg->nshares,
-		     (unsigned long long)(cfg->nshares ? cfg->shares[0].dax_window : 0),
-		     cfg->net != NULL, cfg->cmdline ? cfg->cmdline : "", SM_PROTO_VERSION,
-		     SNAP_MAJOR, SNAP_MINOR);
+	n = snprintf(
+	    shape, sizeof(shape),
+	    "cpus=%u mem=%llu shares=%u dax=%llu net=%d cmdline=%s proto=%d "
+	    "snap=%d.%d",
+	    cfg->cpus, (unsigned long long)cfg->memory_mib, cfg->nshares,
+	    (unsigned long long)(cfg->nshares ? cfg->shares[0].dax_window : 0),
+	    cfg->net != NULL, cfg->cmdline ? cfg->cmdline : "",
+	    SM_PROTO_VERSION, SNAP_MAJOR, SNAP_MINOR);
 	EVP_DigestUpdate(h, shape, (size_t)n);
 	EVP_DigestFinal_ex(h, md, NULL);
 	EVP_MD_CTX_free(h);
@@ -65,8 +66,7 @@ int template_locate(struct template *t, const char *image_dir,
 	return 0;
 }
 
-int template_save(const struct template *t, struct vm *vm,
-		  struct sm_error *err)
+int template_save(const struct template *t, struct vm *vm, struct sm_error *err)
 {
 	char parent[PATH_MAX], tmp[PATH_MAX + 32];
 	char *slash;

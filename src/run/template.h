@@ -15,9 +15,10 @@
 struct vm;
 struct vm_config;
 
-struct template {
-	char dir[PATH_MAX];  /* IMAGE_DIR/templates/KEY */
-	bool usable;         /* dir holds a complete snapshot */
+struct template
+{
+	char dir[PATH_MAX]; /* IMAGE_DIR/templates/KEY */
+	bool usable;	    /* dir holds a complete snapshot */
 };
 
 /* Derives the template's place from everything that shapes the VM. */

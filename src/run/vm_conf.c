@@ -12,8 +12,8 @@
 
 /* Keys that may appear once; bit i of vm_conf_parser.seen. */
 static const char *const once_keys[] = {
-	"version", "cpus", "memory_mib", "dax", "image", "rootfs",
-	"net",	   "slots", "cwd",	  "user", "stop_signal",
+    "version", "cpus",	"memory_mib", "dax",  "image",	     "rootfs",
+    "net",     "slots", "cwd",	      "user", "stop_signal",
 };
 #define NONCE (sizeof(once_keys) / sizeof(once_keys[0]))
 #define STR(x) #x
@@ -23,8 +23,8 @@ static const char *const once_keys[] = {
 struct parser {
 	struct vm_conf *c;
 	unsigned line;
-	unsigned seen;		/* once_keys given */
-	unsigned slots_seen;	/* slotN lines given, bit N */
+	unsigned seen;		      /* once_keys given */
+	unsigned slots_seen;	      /* slotN lines given, bit N */
 	char legacy_rootfs[PATH_MAX]; /* version 1: the host path */
 	struct sm_error *err;
 };
@@ -64,10 +64,12 @@ static bool is_hex64(const char *s)
  * Only HEX is kept; the restorer's store says where that image is. */
 static int parse_legacy_rootfs(struct parser *p, const char *val)
 {
-	const char *end = val + strlen(val), *hex = end - 64 - strlen("/rootfs");
+	const char *end = val + strlen(val),
+		   *hex = end - 64 - strlen("/rootfs");
 
 	if (p->c->version != 1)
-		return bad(p, "rootfs", "a host path: not in this version", val);
+		return bad(p, "rootfs", "a host path: not in this version",
+			   val);
 	if (strlen(val) >= sizeof(p->legacy_rootfs) ||
 	    end - val < 8 + 64 + 7 || /* "/images/" HEX "/rootfs" */
 	    strcmp(end - 7, "/rootfs") || strncmp(hex - 8, "/images/", 8))
@@ -88,7 +90,8 @@ static int parse_slot(struct parser *p, const char *key, const char *val)
 	_cleanup_free_ char *clean = NULL;
 
 	if (parse_u64(key + 4, 0, VOL_SLOTS - 1, &n))
-		return bad(p, key, "no such slot (this build has " VOL_SLOTS_STR ")",
+		return bad(p, key,
+			   "no such slot (this build has " VOL_SLOTS_STR ")",
 			   NULL);
 	if (p->slots_seen & (1u << n))
 		return bad(p, key, "given twice", NULL);
@@ -118,7 +121,8 @@ static int parse_slot(struct parser *p, const char *key, const char *val)
 	 * restorer's volumes instead of the file. */
 	for (unsigned i = 0; i < VOL_SLOTS; i++)
 		if (p->c->slot[i].used && !strcmp(p->c->slot[i].target, clean))
-			return bad(p, key, "a second volume at this path", clean);
+			return bad(p, key, "a second volume at this path",
+				   clean);
 	s->used = true;
 	s->read_only = val[1] == 'o';
 	strcpy(s->target, clean);
@@ -161,19 +165,24 @@ static int parse_number(struct parser *p, const char *key, const char *val)
 
 	if (!strcmp(key, "version")) {
 		if (parse_u64(val, 2, VM_CONF_VERSION, &v) || p->line != 1)
-			return bad(p, key, "not this build's version 2, on the first line", val);
+			return bad(
+			    p, key,
+			    "not this build's version 2, on the first line",
+			    val);
 		c->version = (unsigned)v;
 	} else if (!strcmp(key, "cpus")) {
 		if (parse_u64(val, 1, VM_CONF_MAX_CPUS, &v))
 			return bad(p, key, "not in 1..64", val);
 		c->cpus = (unsigned)v;
 	} else if (!strcmp(key, "memory_mib")) {
-		if (parse_u64(val, VM_CONF_MIN_MEMORY_MIB, VM_CONF_MAX_MEMORY_MIB, &v))
+		if (parse_u64(val, VM_CONF_MIN_MEMORY_MIB,
+			      VM_CONF_MAX_MEMORY_MIB, &v))
 			return bad(p, key, "not in 64..1048576", val);
 		c->memory_mib = v;
 	} else if (!strcmp(key, "dax")) {
 		if (parse_u64(val, 0, VM_CONF_MAX_DAX, &v) || v % (2ULL << 20))
-			return bad(p, key, "not a multiple of 2 MiB up to 64 GiB", val);
+			return bad(p, key,
+				   "not a multiple of 2 MiB up to 64 GiB", val);
 		c->dax = v;
 	} else if (!strcmp(key, "net")) {
 		if (parse_u64(val, 0, 1, &v))
@@ -181,7 +190,8 @@ static int parse_number(struct parser *p, const char *key, const char *val)
 		c->net = v;
 	} else if (!strcmp(key, "slots")) {
 		if (parse_u64(val, 0, VOL_SLOTS, &v) || (v && v != VOL_SLOTS))
-			return bad(p, key, "not 0 or this build's " VOL_SLOTS_STR, val);
+			return bad(p, key,
+				   "not 0 or this build's " VOL_SLOTS_STR, val);
 		c->nslots = (unsigned)v;
 	} else if (!strcmp(key, "stop_signal")) {
 		if (parse_u64(val, 0, 64, &v))
@@ -244,14 +254,18 @@ static int check_complete(struct parser *p)
 			      "vm.conf: incomplete: cpus, memory_mib and "
 			      "image are required");
 	if (p->seen & (1u << 4) && p->seen & (1u << 5))
-		return sm_err(p->err, -EINVAL, "vm.conf: both image and rootfs");
-	if (!c->nslots && p->slots_seen)
 		return sm_err(p->err, -EINVAL,
-			      "vm.conf: slot lines without \"slots " VOL_SLOTS_STR "\"");
+			      "vm.conf: both image and rootfs");
+	if (!c->nslots && p->slots_seen)
+		return sm_err(
+		    p->err, -EINVAL,
+		    "vm.conf: slot lines without \"slots " VOL_SLOTS_STR "\"");
 	for (unsigned i = 0; i < c->nslots; i++)
 		if (!(p->slots_seen & (1u << i)))
 			return sm_err(p->err, -EINVAL,
-				      "vm.conf: \"slots " VOL_SLOTS_STR "\" but no slot%u line", i);
+				      "vm.conf: \"slots " VOL_SLOTS_STR
+				      "\" but no slot%u line",
+				      i);
 	return 0;
 }
 
@@ -271,7 +285,7 @@ static int split_line(struct parser *p, char *line, char **val)
 int vm_conf_parse(struct vm_conf *c, const char *text, size_t len,
 		  struct sm_error *err)
 {
-	struct parser p = { .c = c, .err = err };
+	struct parser p = {.c = c, .err = err};
 	_cleanup_free_ char *copy = NULL;
 	char *line, *val = NULL, *nl;
 	int ret = 0;
@@ -279,8 +293,8 @@ int vm_conf_parse(struct vm_conf *c, const char *text, size_t len,
 	memset(c, 0, sizeof(*c));
 	c->version = 1;
 	if (len > VM_CONF_MAX_SIZE)
-		return sm_err(err, -EFBIG, "vm.conf: %zu bytes, over the 1 MiB cap",
-			      len);
+		return sm_err(err, -EFBIG,
+			      "vm.conf: %zu bytes, over the 1 MiB cap", len);
 	if (memchr(text, '\0', len))
 		return sm_err(err, -EINVAL, "vm.conf: a NUL byte: not text");
 	copy = malloc(len + 1);
@@ -293,8 +307,8 @@ int vm_conf_parse(struct vm_conf *c, const char *text, size_t len,
 		nl = strchr(line, '\n');
 		nl = nl ? (*nl = '\0', nl + 1) : line + strlen(line);
 		if (strlen(line) > VM_CONF_MAX_LINE)
-			ret = sm_err(err, -EINVAL, "vm.conf: line %u: over 64 KiB",
-				     p.line);
+			ret = sm_err(err, -EINVAL,
+				     "vm.conf: line %u: over 64 KiB", p.line);
 		else
 			ret = split_line(&p, line, &val);
 		if (!ret)
@@ -329,7 +343,8 @@ int vm_conf_read(struct vm_conf *c, const char *dir, struct sm_error *err)
 	if (!S_ISREG(st.st_mode) || st.st_size > VM_CONF_MAX_SIZE)
 		return sm_err(err, -EINVAL,
 			      "snapshot %s: vm.conf: not a regular file of at "
-			      "most 1 MiB", dir);
+			      "most 1 MiB",
+			      dir);
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -339,12 +354,13 @@ int vm_conf_read(struct vm_conf *c, const char *dir, struct sm_error *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return sm_err_errno(err, "snapshot %s: read vm.conf", dir);
+			return sm_err_errno(err, "snapshot %s: read vm.conf",
+					    dir);
 		len += (size_t)n;
 	}
 	if (len != (size_t)st.st_size)
-		return sm_err(err, -EIO, "snapshot %s: vm.conf changed while read",
-			      dir);
+		return sm_err(err, -EIO,
+			      "snapshot %s: vm.conf changed while read", dir);
 	ret = vm_conf_parse(c, buf, len, err);
 	return ret ? sm_err_wrap(err, ret, "snapshot %s", dir) : 0;
 }
@@ -368,16 +384,17 @@ static void put(FILE *f, const char *key, const char *val)
 
 void vm_conf_write(FILE *f, const struct vm_conf *c)
 {
-	fprintf(f, "version %d\ncpus %u\nmemory_mib %llu\ndax %llu\n"
-		   "image %s\nnet %d\nslots %u\n",
+	fprintf(f,
+		"version %d\ncpus %u\nmemory_mib %llu\ndax %llu\n"
+		"image %s\nnet %d\nslots %u\n",
 		VM_CONF_VERSION, c->cpus, (unsigned long long)c->memory_mib,
 		(unsigned long long)c->dax, c->image, c->net, c->nslots);
 	for (unsigned i = 0; i < c->nslots; i++) {
 		const struct vm_conf_slot *s = &c->slot[i];
 
 		if (s->used)
-			fprintf(f, "slot%u %s %s\n", i, s->read_only ? "ro" : "rw",
-				s->target);
+			fprintf(f, "slot%u %s %s\n", i,
+				s->read_only ? "ro" : "rw", s->target);
 		else
 			fprintf(f, "slot%u unused\n", i);
 	}
@@ -392,10 +409,10 @@ void vm_conf_write(FILE *f, const struct vm_conf *c)
 }
 
 static const char *const type_name[] = {
-	[VOL_BIND] = "bind mount",
-	[VOL_NAMED] = "named volume",
-	[VOL_ANON] = "anonymous volume",
-	[VOL_TMPFS] = "tmpfs",
+    [VOL_BIND] = "bind mount",
+    [VOL_NAMED] = "named volume",
+    [VOL_ANON] = "anonymous volume",
+    [VOL_TMPFS] = "tmpfs",
 };
 
 /* The slot the snapshot has at target, or -1. */
@@ -410,7 +427,7 @@ static int slot_at(const struct vm_conf *c, const char *target)
 int vm_conf_match_slots(const struct vm_conf *c, struct vol_set *set,
 			struct sm_error *err)
 {
-	bool bound[VOL_SLOTS] = { 0 };
+	bool bound[VOL_SLOTS] = {0};
 
 	for (size_t i = 0; i < set->n; i++) {
 		struct vol_mount *m = &set->m[i];
@@ -431,18 +448,20 @@ int vm_conf_match_slots(const struct vm_conf *c, struct vol_set *set,
 			return sm_err(err, -EINVAL,
 				      "restore: the volume at %s is %s in the "
 				      "snapshot, given %s",
-				      m->target, c->slot[s].read_only ? "ro" : "rw",
+				      m->target,
+				      c->slot[s].read_only ? "ro" : "rw",
 				      m->read_only ? "ro" : "rw");
 		bound[s] = true;
 		m->slot = s;
 	}
 	for (unsigned i = 0; i < c->nslots; i++)
 		if (c->slot[i].used && !bound[i])
-			return sm_err(err, -EINVAL,
-				      "restore: the snapshot has a %s volume at "
-				      "%s: give its directory (-v HOST:%s%s)",
-				      c->slot[i].read_only ? "ro" : "rw",
-				      c->slot[i].target, c->slot[i].target,
-				      c->slot[i].read_only ? ":ro" : "");
+			return sm_err(
+			    err, -EINVAL,
+			    "restore: the snapshot has a %s volume at "
+			    "%s: give its directory (-v HOST:%s%s)",
+			    c->slot[i].read_only ? "ro" : "rw",
+			    c->slot[i].target, c->slot[i].target,
+			    c->slot[i].read_only ? ":ro" : "");
 	return 0;
 }

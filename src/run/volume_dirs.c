@@ -75,8 +75,10 @@ static void set_meta(const struct copy_ctx *c, int dfd, const char *name,
 {
 	/* EINVAL: an owner a rootless VMM's user namespace does not map;
 	 * the file stays the caller's, with the image's mode */
-	if (c->chown && fchownat(dfd, name, st->st_uid, st->st_gid,
-				 AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+	if (c->chown &&
+	    fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) <
+		0 &&
+	    errno != EINVAL)
 		return;
 	if (!S_ISLNK(st->st_mode))
 		fchmodat(dfd, name, st->st_mode & 07777, 0);
@@ -247,7 +249,6 @@ static int bind_source(struct vol_mount *m, struct sm_error *err)
 	m->host_dir = realpath(m->source, NULL);
 	return m->host_dir ? 0 : sm_err_errno(err, "bind source %s", m->source);
 }
-
 
 /*
  * Copies the image's content into a temporary sibling, then renames it

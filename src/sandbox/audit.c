@@ -18,9 +18,9 @@ static const char *cmp_text(const struct sb_cond_rule *c, char *buf,
 		snprintf(buf, size, "(arg%u & 0x%llx) == 0x%llx", c->arg,
 			 (unsigned long long)c->a, (unsigned long long)c->b);
 	else
-		snprintf(buf, size, "arg%u %s %llu", c->arg,
-			 c->cmp == SB_EQ ? "==" : "!=",
-			 (unsigned long long)c->a);
+		snprintf(
+		    buf, size, "arg%u %s %llu", c->arg,
+		    c->cmp == SB_EQ ? "==" : "!=", (unsigned long long)c->a);
 	return buf;
 }
 
@@ -32,14 +32,16 @@ int sm_sandbox_print(enum sm_thread_role role, FILE *f)
 	if ((unsigned)role >= SM_ROLE_COUNT)
 		return -EINVAL;
 	r = &sb_roles[role];
-	fprintf(f, "# role %s: allowed system calls; anything else stops "
-		   "the process (SIGSYS, status 159)\n",
+	fprintf(f,
+		"# role %s: allowed system calls; anything else stops "
+		"the process (SIGSYS, status 159)\n",
 		r->name);
 	for (const char *const *const *s = r->sets; *s; s++)
 		for (const char *const *c = *s; *c; c++)
 			fprintf(f, "%s\n", *c);
 	for (const struct sb_cond_rule *c = r->conds; c->call; c++)
-		fprintf(f, "%s if %s\n", c->call, cmp_text(c, buf, sizeof(buf)));
+		fprintf(f, "%s if %s\n", c->call,
+			cmp_text(c, buf, sizeof(buf)));
 	for (const unsigned long *q = r->ioctls; *q; q++)
 		fprintf(f, "ioctl if arg1 == 0x%lx\n", *q);
 	if (r->any_kvm_ioctl)

@@ -81,10 +81,12 @@ int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
 	u = strtoul(user, &end, 10);
 	if (end != user && (*end == '\0' || *end == ':')) {
 		g = *end ? strtoul(end + 1, &end, 10) : u;
-		if (*end || u == 0 || g == 0 || u > 0xfffffffe || g > 0xfffffffe)
+		if (*end || u == 0 || g == 0 || u > 0xfffffffe ||
+		    g > 0xfffffffe)
 			return sm_err(err, -EINVAL,
 				      "sandbox user %s: want UID[:GID], "
-				      "neither 0", user);
+				      "neither 0",
+				      user);
 		*uid = (uid_t)u;
 		*gid = (gid_t)g;
 		return 0;
@@ -113,7 +115,8 @@ static int make_root(struct sm_error *err)
 	    st.st_nlink != 2)
 		return sm_err(err, -EPERM,
 			      "jail: %s must be an empty directory that only "
-			      "root owns and nobody can write", JAIL_ROOT);
+			      "root owns and nobody can write",
+			      JAIL_ROOT);
 	return 0;
 }
 
@@ -186,8 +189,8 @@ static bool kept(const int *keep, size_t n, int cap)
 static int drop_bounding(const int *keep, size_t n)
 {
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (!kept(keep, n, c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
-		    errno != EINVAL)
+		if (!kept(keep, n, c) &&
+		    prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
 	    errno != EINVAL)
@@ -214,8 +217,8 @@ static int set_caps(const int *keep, size_t n)
  */
 static int resolv_root(const char *dir)
 {
-	const unsigned long ro = MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
-				 MS_NOEXEC;
+	const unsigned long ro =
+	    MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char etc[64], conf[64];
 	int fd;
 
@@ -242,7 +245,9 @@ static int empty_tmpfs(const char *dir)
 {
 	return mount("tmpfs", dir, "tmpfs",
 		     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		     "size=4k,nr_inodes=2,mode=0555") < 0 ? -errno : 0;
+		     "size=4k,nr_inodes=2,mode=0555") < 0
+		   ? -errno
+		   : 0;
 }
 
 /*
@@ -252,16 +257,16 @@ static int empty_tmpfs(const char *dir)
  */
 static int own_root(bool namespaces, bool resolv)
 {
-	const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
-				 MS_NODEV | MS_NOEXEC;
+	const unsigned long ro =
+	    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	const char *dir = jail.userns ? USERNS_ROOT : JAIL_ROOT;
 	int ret = 0;
 
-	if (unshare(CLONE_FS | (namespaces ? CLONE_NEWNS | CLONE_NEWIPC |
-						 CLONE_NEWUTS : 0)) < 0)
+	if (unshare(CLONE_FS |
+		    (namespaces ? CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+				: 0)) < 0)
 		return -errno;
-	if (namespaces &&
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (namespaces && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
 	if (resolv)
 		ret = resolv_root(dir);
@@ -304,11 +309,13 @@ static int jail_fuse(const char **step)
 	ret = drop_bounding(fuse_caps, n);
 	if (!ret) {
 		*step = "uid and gid";
-		ret = prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ? -errno : drop_ids();
+		ret = prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ? -errno
+							     : drop_ids();
 		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	}
 	if (!ret) {
-		*step = "capabilities"; /* the id change cleared the effective set */
+		*step = "capabilities"; /* the id change cleared the effective
+					   set */
 		ret = set_caps(fuse_caps, n);
 	}
 	return ret;
@@ -323,7 +330,8 @@ static int jail_steps(enum sm_thread_role role, bool namespaces,
 	 * the VMM runs without root): it keeps that, with a cwd of its own */
 	if (jail.rootless || !has_cap(CAP_SYS_CHROOT)) {
 		*step = "unshare";
-		return role == SM_ROLE_FUSE || unshare(CLONE_FS) == 0 ? 0 : -errno;
+		return role == SM_ROLE_FUSE || unshare(CLONE_FS) == 0 ? 0
+								      : -errno;
 	}
 	if (role == SM_ROLE_FUSE) /* already chrooted to its share */
 		return jail_fuse(step);

@@ -24,7 +24,7 @@
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
 #endif
-#define ACCESS_FS_TRUNCATE (1ULL << 14)  /* ABI 3 */
+#define ACCESS_FS_TRUNCATE (1ULL << 14)	 /* ABI 3 */
 #define ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 
 /* Every file system right this kernel's Landlock knows, from its ABI. */
@@ -57,8 +57,8 @@ static int restrict_to(const char *path, uint64_t handled, uint64_t allowed)
 	struct landlock_path_beneath_attr rule = {.allowed_access = allowed};
 	int ruleset, ret = 0;
 
-	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr,
-			       sizeof(attr), 0);
+	ruleset =
+	    (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (ruleset < 0)
 		return -errno;
 	rule.parent_fd = path ? open(path, O_PATH | O_CLOEXEC) : -1;

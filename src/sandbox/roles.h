@@ -9,8 +9,8 @@
 
 /* How one argument must compare for a conditional rule. */
 enum sb_cmp {
-	SB_EQ,        /* arg == a */
-	SB_NE,        /* arg != a */
+	SB_EQ,	      /* arg == a */
+	SB_NE,	      /* arg != a */
 	SB_MASKED_EQ, /* (arg & a) == b */
 };
 
@@ -26,11 +26,11 @@ struct sb_cond_rule {
 
 struct sb_role {
 	const char *name;
-	const char *const *const *sets; /* lists of calls, unconditional */
+	const char *const *const *sets;	  /* lists of calls, unconditional */
 	const struct sb_cond_rule *conds; /* ends with call == NULL */
-	const unsigned long *ioctls;      /* requests; ends with 0 */
-	bool any_kvm_ioctl;               /* every request of type 0xAE */
-	bool clone3_enosys;               /* clone3 fails with ENOSYS */
+	const unsigned long *ioctls;	  /* requests; ends with 0 */
+	bool any_kvm_ioctl;		  /* every request of type 0xAE */
+	bool clone3_enosys;		  /* clone3 fails with ENOSYS */
 };
 
 extern const struct sb_role sb_roles[SM_ROLE_COUNT];

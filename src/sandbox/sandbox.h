@@ -22,11 +22,11 @@
 #include "supermachine.h"
 
 enum sm_thread_role {
-	SM_ROLE_VCPU,    /* KVM_RUN, MMIO/PIO handlers, device emulation */
-	SM_ROLE_FUSE,    /* virtio-fs file operations (a worker thread) */
-	SM_ROLE_SLIRP,   /* the user-mode network's poll loop */
-	SM_ROLE_TAP,     /* the tap device's reader */
-	SM_ROLE_VSOCK,   /* the vsock device's socket loop */
+	SM_ROLE_VCPU,	 /* KVM_RUN, MMIO/PIO handlers, device emulation */
+	SM_ROLE_FUSE,	 /* virtio-fs file operations (a worker thread) */
+	SM_ROLE_SLIRP,	 /* the user-mode network's poll loop */
+	SM_ROLE_TAP,	 /* the tap device's reader */
+	SM_ROLE_VSOCK,	 /* the vsock device's socket loop */
 	SM_ROLE_CONTROL, /* VM sessions, exec, snapshots, the CLI after start */
 	SM_ROLE_COUNT
 };
@@ -59,8 +59,8 @@ bool sm_sandbox_thread_policy(void);
  * creator's policy is on). A thread that cannot install its filter
  * stops the process with a line saying so (it never runs unconfined).
  */
-int sm_thread_start(pthread_t *t, enum sm_thread_role role,
-		    void *(*fn)(void *), void *arg);
+int sm_thread_start(pthread_t *t, enum sm_thread_role role, void *(*fn)(void *),
+		    void *arg);
 
 /*
  * Test binaries only: tools/src/sandbox-hook.c defines it; the product's
@@ -68,8 +68,7 @@ int sm_thread_start(pthread_t *t, enum sm_thread_role role,
  * thread sm_thread_start() starts, right after the thread entered its role
  * (jail and filter), to make it try what a compromised thread would.
  */
-extern void sm_test_thread_hook(enum sm_thread_role role)
-    __attribute__((weak));
+extern void sm_test_thread_hook(enum sm_thread_role role) __attribute__((weak));
 
 /* Checks that this kernel and libseccomp can load filters. */
 int sm_sandbox_available(struct sm_error *err);

@@ -79,16 +79,14 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 	at = put_str(line, at, cap, "supermachine: seccomp: the ");
 	at = put_str(line, at, cap,
 		     role >= 0 ? sm_role_name(role) : "unconfined");
-	at = put_str(line, at, cap,
-		     " thread made a forbidden system call ");
+	at = put_str(line, at, cap, " thread made a forbidden system call ");
 	at = put_str(line, at, cap, name);
 	at = put_str(line, at, cap, " (");
 	at = put_num(line, at, cap, (unsigned)nr, 10);
 	at = put_str(line, at, cap, ")");
 #ifdef __x86_64__
 	/* allowed with other arguments: say which (ioctl: the request) */
-	if (role >= 0 && nr >= 0 && nr < SB_MAX_NR &&
-	    role_has_call[role][nr]) {
+	if (role >= 0 && nr >= 0 && nr < SB_MAX_NR && role_has_call[role][nr]) {
 		const greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
 
 		at = put_str(line, at, cap, " with arguments ");
@@ -155,8 +153,8 @@ static int add_cond(scmp_filter_ctx ctx, const struct sb_cond_rule *c)
 	if (nr == __NR_SCMP_ERROR)
 		return -ENOSYS;
 	if (c->cmp == SB_MASKED_EQ)
-		cmp = (struct scmp_arg_cmp){c->arg, SCMP_CMP_MASKED_EQ, a,
-					    c->b};
+		cmp =
+		    (struct scmp_arg_cmp){c->arg, SCMP_CMP_MASKED_EQ, a, c->b};
 	else
 		cmp = (struct scmp_arg_cmp){
 		    c->arg, c->cmp == SB_EQ ? SCMP_CMP_EQ : SCMP_CMP_NE, a, 0};
@@ -232,7 +230,8 @@ static int build_program(enum sm_thread_role role)
 		ret = -EIO;
 	}
 	if (!ret)
-		progs.len[role] = (unsigned short)(size / sizeof(struct sock_filter));
+		progs.len[role] =
+		    (unsigned short)(size / sizeof(struct sock_filter));
 	if (fd >= 0)
 		close(fd);
 	seccomp_release(ctx);

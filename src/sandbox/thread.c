@@ -38,9 +38,9 @@ static void *enter_then_run(void *p)
 	sm_jail_set_thread_policy(s.jail_on);
 	if (sm_sandbox_enter_role(s.role, &err)) {
 		char line[sizeof(err.msg) + 64];
-		int n = snprintf(line, sizeof(line),
-				 "supermachine: %s; stopping the VM\n",
-				 err.msg);
+		int n =
+		    snprintf(line, sizeof(line),
+			     "supermachine: %s; stopping the VM\n", err.msg);
 
 		/* never run a thread of a confined VM without its filter */
 		if (write(2, line, n > 0 ? (size_t)n : 0) < 0) {
@@ -52,8 +52,8 @@ static void *enter_then_run(void *p)
 	return s.fn(s.arg);
 }
 
-int sm_thread_start(pthread_t *t, enum sm_thread_role role,
-		    void *(*fn)(void *), void *arg)
+int sm_thread_start(pthread_t *t, enum sm_thread_role role, void *(*fn)(void *),
+		    void *arg)
 {
 	struct start *s = malloc(sizeof(*s));
 	int ret;

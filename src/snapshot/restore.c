@@ -11,7 +11,7 @@ int vm_restore(const struct vm_config *cfg, const char *dir, struct vm **vmp,
 	       struct sm_error *err)
 {
 	struct vm *vm = vm_alloc(cfg);
-	struct snap_file f = { 0 };
+	struct snap_file f = {0};
 	char mem[PATH_MAX];
 	int ret;
 
@@ -36,4 +36,3 @@ int vm_restore(const struct vm_config *cfg, const char *dir, struct vm **vmp,
 	*vmp = vm;
 	return 0;
 }
-

@@ -94,8 +94,8 @@ static int collect(struct vm *vm, struct snap_writer *w, struct sm_error *err)
 
 /* dir, or (dir NULL) the two descriptors: the VM paused and frozen
  * while its state and memory are written */
-static int save_to(struct vm *vm, const char *dir, int memory_fd,
-		   int state_fd, struct sm_error *err)
+static int save_to(struct vm *vm, const char *dir, int memory_fd, int state_fd,
+		   struct sm_error *err)
 {
 	struct snap_writer w;
 	char path[PATH_MAX];

@@ -20,7 +20,17 @@ static inline void sm_cleanup_close(int *fd)
 #define _cleanup_close_ __attribute__((cleanup(sm_cleanup_close)))
 
 /* Hands ownership out of a cleanup variable. */
-#define steal_fd(fd) ({ int __fd = (fd); (fd) = -1; __fd; })
-#define steal_ptr(p) ({ __typeof__(p) __p = (p); (p) = NULL; __p; })
+#define steal_fd(fd)             \
+	({                       \
+		int __fd = (fd); \
+		(fd) = -1;       \
+		__fd;            \
+	})
+#define steal_ptr(p)                     \
+	({                               \
+		__typeof__(p) __p = (p); \
+		(p) = NULL;              \
+		__p;                     \
+	})
 
 #endif

@@ -29,7 +29,7 @@ static void unlock(void)
 SM_API void sm_set_log(sm_log_fn fn, void *opaque)
 {
 	lock();
-	handler = (struct log_handler){ fn, opaque };
+	handler = (struct log_handler){fn, opaque};
 	unlock();
 }
 

@@ -5,6 +5,6 @@
 #include "supermachine.h"
 
 void sm_log(enum sm_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -55,7 +55,7 @@ struct fs_dev {
 	bool worker_started, worker_ready, stop;
 	int confined;	 /* fuse_passthrough_confine's result */
 	bool sandbox_on; /* its creator's seccomp policy (sandbox.h) */
-	bool jail_on;    /* and jail policy */
+	bool jail_on;	 /* and jail policy */
 	struct sm_error worker_err;
 	uint32_t pending; /* a bit per queue notified and not yet served */
 	struct fs_call *call;

@@ -9,11 +9,7 @@ extern const struct virtio_dev_ops virtio_vsock_ops;
 extern const struct virtio_dev_ops virtio_net_ops;
 
 const struct virtio_dev_ops *const virtio_device_types[] = {
-	&virtio_rng_ops,
-	&virtio_fs_ops,
-	&virtio_vsock_ops,
-	&virtio_net_ops,
-	NULL,
+    &virtio_rng_ops, &virtio_fs_ops, &virtio_vsock_ops, &virtio_net_ops, NULL,
 };
 
 const struct virtio_dev_ops *virtio_find_type(const char *name)

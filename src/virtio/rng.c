@@ -43,9 +43,9 @@ static void rng_notify(struct virtio_dev *dev, unsigned queue)
 }
 
 const struct virtio_dev_ops virtio_rng_ops = {
-	.name = "rng",
-	.device_id = VIRTIO_ID_RNG,
-	.num_queues = 1,
-	.queue_max = RNG_QUEUE_SIZE,
-	.notify = rng_notify,
+    .name = "rng",
+    .device_id = VIRTIO_ID_RNG,
+    .num_queues = 1,
+    .queue_max = RNG_QUEUE_SIZE,
+    .notify = rng_notify,
 };

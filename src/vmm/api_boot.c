@@ -15,13 +15,17 @@ SM_API int sm_boot(const struct sm_boot_config *cfg,
 	int ret;
 
 	if (!cfg || !result || cfg->size < sizeof(*cfg) || !cfg->kernel)
-		return sm_err(err, -EINVAL,
-			      "sm_boot: a config with size and kernel is required");
+		return sm_err(
+		    err, -EINVAL,
+		    "sm_boot: a config with size and kernel is required");
 	memset(result, 0, sizeof(*result));
 	vc = (struct vm_config){
-		.kernel = cfg->kernel, .initrd = cfg->initrd,
-		.cmdline = cfg->cmdline, .cpus = cfg->cpus,
-		.memory_mib = cfg->memory_mib, .console_fd = cfg->console_fd,
+	    .kernel = cfg->kernel,
+	    .initrd = cfg->initrd,
+	    .cmdline = cfg->cmdline,
+	    .cpus = cfg->cpus,
+	    .memory_mib = cfg->memory_mib,
+	    .console_fd = cfg->console_fd,
 	};
 	if (cfg->nshares > VM_MAX_SHARES)
 		return sm_err(err, -EINVAL, "%u shares, limit %d", cfg->nshares,

@@ -10,7 +10,8 @@ int bus_add(struct bus *bus, const struct bus_device *dev)
 	for (unsigned i = 0; i < bus->n; i++) {
 		const struct bus_device *d = &bus->devs[i];
 
-		if (dev->base < d->base + d->size && d->base < dev->base + dev->size)
+		if (dev->base < d->base + d->size &&
+		    d->base < dev->base + dev->size)
 			return -EBUSY;
 	}
 	bus->devs[bus->n++] = *dev;

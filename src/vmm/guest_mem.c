@@ -37,7 +37,8 @@ static int layout_total(const uint64_t (*layout)[2], unsigned nregions,
 			      nregions);
 	for (unsigned i = 0; i < nregions; i++) {
 		if (layout[i][1] == 0 || *total + layout[i][1] < *total)
-			return sm_err(err, -EINVAL, "guest memory: bad region size");
+			return sm_err(err, -EINVAL,
+				      "guest memory: bad region size");
 		*total += layout[i][1];
 	}
 	return 0;
@@ -153,11 +154,13 @@ static int copy_sparse(const struct guest_mem *gm, int out)
 		off_t data = lseek(gm->fd, pos, SEEK_DATA), hole;
 
 		if (data < 0)
-			return errno == ENXIO ? 0 : -1; /* ENXIO: no more data */
+			return errno == ENXIO ? 0
+					      : -1; /* ENXIO: no more data */
 		hole = lseek(gm->fd, data, SEEK_HOLE);
 		if (hole < 0 || hole > end)
 			hole = end;
-		if (write_range(out, gm->base + data, data, (size_t)(hole - data)))
+		if (write_range(out, gm->base + data, data,
+				(size_t)(hole - data)))
 			return -1;
 		pos = hole;
 	}
@@ -169,8 +172,8 @@ int gm_save_fd(const struct guest_mem *gm, int fd, struct sm_error *err)
 	if (ftruncate(fd, (off_t)gm->total) < 0)
 		return sm_err_errno(err, "size the memory file");
 	/* A restored VM has no memfd: its mapping is the only source. */
-	if (gm->fd >= 0 ? copy_sparse(gm, fd) :
-			  write_range(fd, gm->base, 0, gm->total))
+	if (gm->fd >= 0 ? copy_sparse(gm, fd)
+			: write_range(fd, gm->base, 0, gm->total))
 		return sm_err_errno(err, "write the memory file");
 	if (fsync(fd) < 0)
 		return sm_err_errno(err, "fsync the memory file");

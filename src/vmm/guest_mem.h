@@ -18,14 +18,14 @@
 struct gm_region {
 	uint64_t gpa;
 	uint64_t size;
-	uint8_t *host;      /* mapping of this region */
+	uint8_t *host;	    /* mapping of this region */
 	uint64_t fd_offset; /* offset of the region in the memfd */
 };
 
 struct guest_mem {
-	int fd;             /* memfd backing all RAM (for snapshots) */
-	uint64_t total;     /* bytes of RAM */
-	uint8_t *base;      /* one host mapping of the whole memfd */
+	int fd;		/* memfd backing all RAM (for snapshots) */
+	uint64_t total; /* bytes of RAM */
+	uint8_t *base;	/* one host mapping of the whole memfd */
 	unsigned nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
 };

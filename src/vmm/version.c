@@ -5,5 +5,6 @@
 
 SM_API const char *sm_version(void)
 {
-	return STR(SM_VERSION_MAJOR) "." STR(SM_VERSION_MINOR) "." STR(SM_VERSION_PATCH);
+	return STR(SM_VERSION_MAJOR) "." STR(SM_VERSION_MINOR) "." STR(
+	    SM_VERSION_PATCH);
 }

@@ -78,7 +78,8 @@ void vm_guest_reset(struct vm *vm)
 	char line[256]; /* the serial port keeps no more of a line */
 
 	if (vm->serial && serial_saw_panic(vm->serial, line, sizeof(line))) {
-		char quoted[sizeof(vm->detail) - 32], detail[sizeof(vm->detail)];
+		char quoted[sizeof(vm->detail) - 32],
+		    detail[sizeof(vm->detail)];
 
 		/* the guest's words, quoted (docs/security.md, "Guest text") */
 		snprintf(detail, sizeof(detail), "guest kernel panic: %s",

@@ -14,14 +14,14 @@
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
-	const char *cmdline;  /* appended to the VMM's own arguments */
+	const char *cmdline; /* appended to the VMM's own arguments */
 	unsigned cpus;
 	uint64_t memory_mib;
 	int console_fd;
 	unsigned nshares;
 	struct virtio_fs_config shares[VM_MAX_SHARES];
 	const struct virtio_vsock_config *vsock; /* NULL: no vsock device */
-	const struct virtio_net_config *net;     /* NULL: no network device */
+	const struct virtio_net_config *net;	 /* NULL: no network device */
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **vmp,

@@ -63,8 +63,12 @@ static int add_pio(struct vm *vm, const char *name, uint64_t base,
 		   uint64_t size, void *r, void *w, void *opaque,
 		   struct sm_error *err)
 {
-	struct bus_device d = { .name = name, .base = base, .size = size,
-				.read = r, .write = w, .opaque = opaque };
+	struct bus_device d = {.name = name,
+			       .base = base,
+			       .size = size,
+			       .read = r,
+			       .write = w,
+			       .opaque = opaque};
 
 	if (bus_add(&vm->pio, &d))
 		return sm_err(err, -EBUSY, "port range of %s taken", name);
@@ -94,7 +98,8 @@ static int add_virtio(struct vm *vm, const char *type, const void *cfg,
 		      struct sm_error *err)
 {
 	const struct virtio_dev_ops *ops = virtio_find_type(type);
-	uint64_t base = X86_VIRTIO_MMIO_BASE + vm->nvirtio * X86_VIRTIO_MMIO_SIZE;
+	uint64_t base =
+	    X86_VIRTIO_MMIO_BASE + vm->nvirtio * X86_VIRTIO_MMIO_SIZE;
 	struct virtio_dev *dev;
 	struct bus_device d;
 	int ret;
@@ -107,10 +112,12 @@ static int add_virtio(struct vm *vm, const char *type, const void *cfg,
 				 X86_VIRTIO_IRQ_BASE + vm->nvirtio, &dev, err);
 	if (ret)
 		return ret;
-	d = (struct bus_device){ .name = ops->name, .base = base,
-				 .size = X86_VIRTIO_MMIO_SIZE,
-				 .read = virtio_mmio_read,
-				 .write = virtio_mmio_write, .opaque = dev };
+	d = (struct bus_device){.name = ops->name,
+				.base = base,
+				.size = X86_VIRTIO_MMIO_SIZE,
+				.read = virtio_mmio_read,
+				.write = virtio_mmio_write,
+				.opaque = dev};
 	if (bus_add(&vm->mmio, &d)) {
 		virtio_mmio_destroy(dev);
 		return sm_err(err, -EBUSY, "MMIO range of %s taken", ops->name);
@@ -131,13 +138,15 @@ int vm_map_shm(struct vm *vm, uint64_t size, uint64_t *gpa, void **host,
 
 	if (size == 0 || size % (2ULL << 20) || size > (64ULL << 30))
 		return sm_err(err, -EINVAL,
-			      "shared memory window of %llu bytes: must be a multiple of 2 MiB up to 64 GiB",
+			      "shared memory window of %llu bytes: must be a "
+			      "multiple of 2 MiB up to 64 GiB",
 			      (unsigned long long)size);
 	if (vm->nshm >= VM_MAX_VIRTIO)
 		return sm_err(err, -ENOSPC, "too many shared memory windows");
 	if (vm->nshm)
 		base = (vm->shm[vm->nshm - 1].gpa + vm->shm[vm->nshm - 1].size +
-			align - 1) & ~(align - 1);
+			align - 1) &
+		       ~(align - 1);
 	p = mmap(NULL, size, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
@@ -169,7 +178,8 @@ static int build_cmdline(struct vm *vm, const char *user, char **out,
 		return sm_err(err, -ENOMEM, "out of memory");
 	strcpy(s, BASE_CMDLINE);
 	for (unsigned i = 0; i < vm->nvirtio; i++) {
-		if (virtio_mmio_cmdline(vm->virtio[i], frag, sizeof(frag)) == 0) {
+		if (virtio_mmio_cmdline(vm->virtio[i], frag, sizeof(frag)) ==
+		    0) {
 			strcat(s, " ");
 			strcat(s, frag);
 		}
@@ -185,7 +195,7 @@ static int build_cmdline(struct vm *vm, const char *user, char **out,
 static int load_guest(struct vm *vm, const struct vm_config *cfg,
 		      struct hv_x86_boot *boot, struct sm_error *err)
 {
-	struct mapped_file kf = { 0 }, rf = { 0 };
+	struct mapped_file kf = {0}, rf = {0};
 	struct x86_kernel k;
 	uint64_t initrd_gpa = 0;
 	_cleanup_free_ char *cmdline = NULL;
@@ -226,9 +236,10 @@ static int setup_memory(struct vm *vm, uint64_t mib, const char *from_file,
 			      "memory %llu MiB out of range (64 MiB .. 1 TiB)",
 			      (unsigned long long)mib);
 	n = x86_ram_layout(mib << 20, layout);
-	ret = from_file ? gm_create_from_file(&vm->mem, (const uint64_t(*)[2])layout,
-					      n, from_file, err) :
-			  gm_create(&vm->mem, (const uint64_t(*)[2])layout, n, err);
+	ret = from_file
+		  ? gm_create_from_file(&vm->mem, (const uint64_t(*)[2])layout,
+					n, from_file, err)
+		  : gm_create(&vm->mem, (const uint64_t(*)[2])layout, n, err);
 	for (unsigned i = 0; !ret && i < n; i++)
 		ret = hv_vm_map_ram(vm->hv, i, vm->mem.regions[i].gpa,
 				    vm->mem.regions[i].size,
@@ -237,7 +248,7 @@ static int setup_memory(struct vm *vm, uint64_t mib, const char *from_file,
 }
 
 int vm_setup_vcpus(struct vm *vm, const struct hv_x86_boot *boot,
-		       struct sm_error *err)
+		   struct sm_error *err)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		int ret;
@@ -275,7 +286,7 @@ struct vm *vm_alloc(const struct vm_config *cfg)
 
 /* Everything but the guest's contents: hypervisor, RAM, devices. */
 int vm_build_machine(struct vm *vm, const struct vm_config *cfg,
-			 const char *memory_file, struct sm_error *err)
+		     const char *memory_file, struct sm_error *err)
 {
 	int ret;
 

@@ -105,10 +105,10 @@ static void set_mode(uint64_t n, uint32_t mode)
 }
 
 static const char *const priv_names[] = {
-    "security.capability",     "security.selinux",
-    "trusted.overlay.opaque",  "system.posix_acl_access",
+    "security.capability",	"security.selinux",
+    "trusted.overlay.opaque",	"system.posix_acl_access",
     "system.posix_acl_default", "system.nfs4_acl",
-    "other.namespace",	       NULL};
+    "other.namespace",		NULL};
 
 TEST(priv_xattrs_refused)
 {
@@ -177,8 +177,8 @@ TEST(fifos_and_devices)
 	setup_with(&cfg);
 	CHECK_EQ(mknod_at("fifo", S_IFIFO | 0644), 0);
 	CHECK(S_ISFIFO(((const struct fuse_entry_out *)t.rep)->attr.mode));
-	CHECK_EQ(fs_open(&t, fs_nodeid(&t, 1, "fifo"), O_RDONLY | O_NONBLOCK,
-			 0, &fh),
+	CHECK_EQ(fs_open(&t, fs_nodeid(&t, 1, "fifo"), O_RDONLY | O_NONBLOCK, 0,
+			 &fh),
 		 -ENXIO);
 	if (pt)
 		CHECK(lstat(host("fifo"), &st) == 0 && S_ISFIFO(st.st_mode));
@@ -242,9 +242,11 @@ TEST(write_and_truncate)
 		tc_add(&t, &in, sizeof(in));
 		tc_str(&t, "s");
 		CHECK_EQ(tc_send(&t), 0);
-		fh = ((const struct fuse_open_out
-			   *)(t.rep + sizeof(struct fuse_entry_out)))
-			 ->fh;
+		fh =
+		    ((const struct fuse_open_out *)(t.rep +
+						    sizeof(
+							struct fuse_entry_out)))
+			->fh;
 		CHECK_EQ(fs_release(&t, n, fh, 0), 0);
 	}
 	CHECK_EQ(mode_of(n), 0755);
@@ -315,12 +317,11 @@ TEST(writable_dax_mapping)
 	CHECK_EQ(fs_write(&t, n, fh, 0, "data", 4, 0), 0);
 	set_mode(n, 06755);
 	/* reading maps, and root's writable maps, keep the bits */
-	CHECK_EQ(fs_setupmapping(&t, n, 0, 0, 4096,
-				 FUSE_SETUPMAPPING_FLAG_READ),
-		 0);
-	CHECK_EQ(fs_setupmapping(&t, n, 4096, 0, 4096,
-				 FUSE_SETUPMAPPING_FLAG_WRITE),
-		 0);
+	CHECK_EQ(
+	    fs_setupmapping(&t, n, 0, 0, 4096, FUSE_SETUPMAPPING_FLAG_READ), 0);
+	CHECK_EQ(
+	    fs_setupmapping(&t, n, 4096, 0, 4096, FUSE_SETUPMAPPING_FLAG_WRITE),
+	    0);
 	CHECK_EQ(mode_of(n), 06755);
 	/* no write reaches the host file to drop a capability: we do */
 	capped = pt && plant_cap(host("s")) == 0;
@@ -338,8 +339,7 @@ TEST(writable_dax_mapping)
 	CHECK_EQ(tc_send(&t), 0);
 	CHECK_EQ(mode_of(n), 0755);
 	if (capped)
-		CHECK_EQ(getxattr(host("s"), "security.capability", v, 32),
-			 -1);
+		CHECK_EQ(getxattr(host("s"), "security.capability", v, 32), -1);
 	if (pt && geteuid() == 0)
 		CHECK(capped); /* else the check above did not run */
 	CHECK_EQ(fs_release(&t, n, fh, 0), 0);

@@ -116,9 +116,9 @@ static bool same_ns(pid_t tid, const char *ns)
 static int jailed_child(enum sm_thread_role role, struct seen *s,
 			struct outside *o)
 {
-	struct seen *shm = mmap(NULL, sizeof(*s) + sizeof(*o),
-				PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct seen *shm =
+	    mmap(NULL, sizeof(*s) + sizeof(*o), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int status = -1;
 	pid_t pid;
 
@@ -138,10 +138,9 @@ static int jailed_child(enum sm_thread_role role, struct seen *s,
 			_exit(2);
 		etc_fd = open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		sm_sandbox_set_thread_policy(false);
-		if (sm_thread_start(&t, role,
-				    role == SM_ROLE_CONTROL ? jail_then_look
-							    : look,
-				    NULL))
+		if (sm_thread_start(
+			&t, role,
+			role == SM_ROLE_CONTROL ? jail_then_look : look, NULL))
 			_exit(3);
 		if (read(report[0], &c, 1) != 1)
 			_exit(5);

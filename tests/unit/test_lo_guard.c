@@ -66,9 +66,9 @@ TEST(gateway_new_connections_dropped)
 
 	CHECK(!pass(&g, GW, 6, 22, SYN, 0));
 	CHECK(pass(&g, GW, 6, 22, SYN | ACK, 0)); /* a published port's */
-	CHECK(!pass(&g, GW, 17, 53, 0, 0));       /* no peer remembered */
-	CHECK(!pass(&g, GW, 6, 22, 0, 0x0001));    /* a later TCP fragment */
-	CHECK(pass(&g, OUT, 6, 22, SYN, 0));       /* the internet */
+	CHECK(!pass(&g, GW, 17, 53, 0, 0));	  /* no peer remembered */
+	CHECK(!pass(&g, GW, 6, 22, 0, 0x0001));	  /* a later TCP fragment */
+	CHECK(pass(&g, OUT, 6, 22, SYN, 0));	  /* the internet */
 	CHECK(pass(&g, OUT, 17, 9, 0, 0));
 	CHECK_EQ(g.dropped, 3);
 }

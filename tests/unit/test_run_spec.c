@@ -580,8 +580,10 @@ TEST(free_is_idempotent)
 TEST(exec_spec_from_base)
 {
 	static char *img_env[] = {"A=image", "B=image", NULL};
-	struct oci_config img = {.cmd = ep_cmd_cmd, .env = img_env,
-				 .working_dir = "/srv", .user = "app"};
+	struct oci_config img = {.cmd = ep_cmd_cmd,
+				 .env = img_env,
+				 .working_dir = "/srv",
+				 .user = "app"};
 	const char *argv[] = {"ls", "-l", NULL};
 	const char *env[] = {"B=exec", "C=new", NULL};
 	struct run_spec_options eo = {.cmd = argv, .env = env};
@@ -592,9 +594,9 @@ TEST(exec_spec_from_base)
 	base.stop_signal = SIGUSR1;
 	CHECK_EQ(run_spec_exec(&base, &eo, &s, &err), 0);
 	CHECK(argv_is(s.argv, "ls", "-l", NULL));
-	CHECK_STR(s.cwd, "/srv");      /* the container's workdir */
-	CHECK_STR(s.user, "app");      /* and user */
-	CHECK(!s.hostname);            /* the guest keeps its own */
+	CHECK_STR(s.cwd, "/srv"); /* the container's workdir */
+	CHECK_STR(s.user, "app"); /* and user */
+	CHECK(!s.hostname);	  /* the guest keeps its own */
 	CHECK_EQ(s.stop_signal, SIGUSR1);
 	{
 		int a = 0, b = 0, c = 0;

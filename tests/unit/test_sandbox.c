@@ -60,7 +60,8 @@ static int in_role(enum sm_thread_role role, action_fn action, char *out,
 		_exit(0); /* no leak check: it would clone and ptrace */
 	}
 	close(p[1]);
-	while (got + 1 < size && (n = read(p[0], out + got, size - 1 - got)) > 0)
+	while (got + 1 < size &&
+	       (n = read(p[0], out + got, size - 1 - got)) > 0)
 		got += (size_t)n;
 	out[got] = '\0';
 	close(p[0]);
@@ -114,9 +115,10 @@ TEST(roles_allow_their_calls)
 	char err[512];
 
 	for (int r = 0; r < SM_ROLE_COUNT; r++) {
-		int st = in_role(r, r == SM_ROLE_VCPU	 ? allowed_vcpu
-				    : r == SM_ROLE_SLIRP ? allowed_slirp
-							 : allowed_common,
+		int st = in_role(r,
+				 r == SM_ROLE_VCPU    ? allowed_vcpu
+				 : r == SM_ROLE_SLIRP ? allowed_slirp
+						      : allowed_common,
 				 err, sizeof(err));
 
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || err[0]) {
@@ -161,8 +163,8 @@ static void tty_ioctl(void)
 }
 static void exec_mmap(void)
 {
-	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-	     -1, 0);
+	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+	     0);
 }
 static void disarm_sigsys(void)
 {
@@ -192,26 +194,39 @@ static void expect_stop(enum sm_thread_role role, action_fn action,
 	}
 }
 
-#define LINE(role, call) \
+#define LINE(role, call)                                               \
 	"supermachine: seccomp: the " role " thread made a forbidden " \
 	"system call " call
 
 TEST(forbidden_calls_stop_with_a_line)
 {
-	expect_stop(SM_ROLE_TAP, open_shadow, LINE("tap", "openat (257); stopping the VM\n"));
-	expect_stop(SM_ROLE_VCPU, do_execve, LINE("vcpu", "execve (59); stopping the VM\n"));
-	expect_stop(SM_ROLE_VCPU, inet_socket, LINE("vcpu", "socket (41); stopping the VM\n"));
-	expect_stop(SM_ROLE_VCPU, do_ptrace, LINE("vcpu", "ptrace (101); stopping the VM\n"));
-	expect_stop(SM_ROLE_FUSE, do_mount, LINE("fuse", "mount (165); stopping the VM\n"));
+	expect_stop(SM_ROLE_TAP, open_shadow,
+		    LINE("tap", "openat (257); stopping the VM\n"));
+	expect_stop(SM_ROLE_VCPU, do_execve,
+		    LINE("vcpu", "execve (59); stopping the VM\n"));
+	expect_stop(SM_ROLE_VCPU, inet_socket,
+		    LINE("vcpu", "socket (41); stopping the VM\n"));
+	expect_stop(SM_ROLE_VCPU, do_ptrace,
+		    LINE("vcpu", "ptrace (101); stopping the VM\n"));
+	expect_stop(SM_ROLE_FUSE, do_mount,
+		    LINE("fuse", "mount (165); stopping the VM\n"));
 	expect_stop(SM_ROLE_VCPU, tty_ioctl,
-		    LINE("vcpu", "ioctl (16) with arguments 0x0, 0x5413, 0x0; stopping the VM\n"));
-	expect_stop(SM_ROLE_VSOCK, tty_ioctl, LINE("vsock", "ioctl (16) with arguments 0x0, 0x5413"));
-	expect_stop(SM_ROLE_VCPU, exec_mmap, LINE("vcpu", "mmap (9) with arguments 0x0, 0x1000, 0x5;"));
-	expect_stop(SM_ROLE_SLIRP, unix_socket, LINE("slirp", "socket (41) with arguments 0x1, 0x1, 0x0;"));
-	expect_stop(SM_ROLE_SLIRP, open_write, LINE("slirp", "openat (257) with arguments"));
-	expect_stop(SM_ROLE_CONTROL, do_execve, LINE("control", "execve (59); stopping the VM\n"));
-	expect_stop(SM_ROLE_CONTROL, do_fork, LINE("control", "clone (56) with arguments 0x11,"));
-	expect_stop(SM_ROLE_CONTROL, disarm_sigsys, LINE("control", "rt_sigaction (13) with arguments 0x1f,"));
+		    LINE("vcpu", "ioctl (16) with arguments 0x0, 0x5413, 0x0; "
+				 "stopping the VM\n"));
+	expect_stop(SM_ROLE_VSOCK, tty_ioctl,
+		    LINE("vsock", "ioctl (16) with arguments 0x0, 0x5413"));
+	expect_stop(SM_ROLE_VCPU, exec_mmap,
+		    LINE("vcpu", "mmap (9) with arguments 0x0, 0x1000, 0x5;"));
+	expect_stop(SM_ROLE_SLIRP, unix_socket,
+		    LINE("slirp", "socket (41) with arguments 0x1, 0x1, 0x0;"));
+	expect_stop(SM_ROLE_SLIRP, open_write,
+		    LINE("slirp", "openat (257) with arguments"));
+	expect_stop(SM_ROLE_CONTROL, do_execve,
+		    LINE("control", "execve (59); stopping the VM\n"));
+	expect_stop(SM_ROLE_CONTROL, do_fork,
+		    LINE("control", "clone (56) with arguments 0x11,"));
+	expect_stop(SM_ROLE_CONTROL, disarm_sigsys,
+		    LINE("control", "rt_sigaction (13) with arguments 0x1f,"));
 }
 
 /* Threads a control thread starts (vCPUs) inherit its filter: fine only
@@ -247,7 +262,8 @@ static void control_starts_vcpu(void)
 TEST(control_thread_starts_a_vcpu_thread)
 {
 	char err[512];
-	int st = in_role(SM_ROLE_CONTROL, control_starts_vcpu, err, sizeof(err));
+	int st =
+	    in_role(SM_ROLE_CONTROL, control_starts_vcpu, err, sizeof(err));
 
 	if (!WIFEXITED(st) || WEXITSTATUS(st) || err[0])
 		fprintf(stderr, "status 0x%x: %s\n", st, err);
@@ -328,9 +344,10 @@ TEST(filter_cost_is_small)
 			    pthread_join(t, NULL))
 				_exit(3);
 
-			fprintf(stderr, "sandbox: role %s: first filter %.0f us "
-					"(with the once-per-process setup), "
-					"another %.0f us\n",
+			fprintf(stderr,
+				"sandbox: role %s: first filter %.0f us "
+				"(with the once-per-process setup), "
+				"another %.0f us\n",
 				sm_role_name(r), first, again);
 			_exit(first > 20000 || again > 20000 ? 2 : 0);
 		}

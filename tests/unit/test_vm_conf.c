@@ -14,8 +14,10 @@
 #include "test.h"
 
 #define HEX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define HEAD "version 2\ncpus 2\nmemory_mib 512\ndax 268435456\nimage " HEX "\nnet 1\n"
-#define SLOTS                                                            \
+#define HEAD                                                           \
+	"version 2\ncpus 2\nmemory_mib 512\ndax 268435456\nimage " HEX \
+	"\nnet 1\n"
+#define SLOTS                                                                  \
 	"slots 6\nslot0 rw /data\nslot1 unused\nslot2 ro /cfg\nslot3 unused\n" \
 	"slot4 unused\nslot5 unused\n"
 
@@ -49,11 +51,13 @@ static int refused(const char *text, const char *want)
 TEST(round_trip)
 {
 	struct vm_conf c, back;
-	char *text = NULL, *env[] = { "PATH=/bin", "A=b c", NULL };
+	char *text = NULL, *env[] = {"PATH=/bin", "A=b c", NULL};
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	CHECK_EQ(parse(&c, HEAD SLOTS "env X=1\ncwd /w\nuser 1000:1000\nstop_signal 15\n"), 0);
+	CHECK_EQ(parse(&c, HEAD SLOTS
+		       "env X=1\ncwd /w\nuser 1000:1000\nstop_signal 15\n"),
+		 0);
 	CHECK_EQ(c.cpus, 2);
 	CHECK_EQ(c.memory_mib, 512);
 	CHECK_EQ(c.dax, 256 << 20);
@@ -85,15 +89,19 @@ TEST(numbers_out_of_range_or_wrapping_refused)
 {
 	CHECK(refused("version 2\ncpus 0\n", "line 2: cpus: not in 1..64"));
 	CHECK(refused("version 2\ncpus 65\n", "cpus: not"));
-	CHECK(refused("version 2\ncpus 4294967298\n", "cpus: not")); /* 2 as u32 */
+	CHECK(refused("version 2\ncpus 4294967298\n",
+		      "cpus: not")); /* 2 as u32 */
 	CHECK(refused("version 2\ncpus -1\n", "cpus: not"));
 	CHECK(refused("version 2\ncpus 1x\n", "cpus: not"));
 	CHECK(refused("version 2\nmemory_mib 63\n", "memory_mib: not"));
 	CHECK(refused("version 2\nmemory_mib 1048577\n", "memory_mib: not"));
-	CHECK(refused("version 2\nmemory_mib 18446744073709551616\n", "memory_mib: not"));
-	CHECK(refused("version 2\nmemory_mib 99999999999999999999999\n", "memory_mib: not"));
+	CHECK(refused("version 2\nmemory_mib 18446744073709551616\n",
+		      "memory_mib: not"));
+	CHECK(refused("version 2\nmemory_mib 99999999999999999999999\n",
+		      "memory_mib: not"));
 	/* 2^64 + 64: wraps to 64, in range, unless overflow is caught */
-	CHECK(refused("version 2\nmemory_mib 18446744073709551680\n", "memory_mib: not"));
+	CHECK(refused("version 2\nmemory_mib 18446744073709551680\n",
+		      "memory_mib: not"));
 	CHECK(refused("version 2\ndax 4096\n", "dax: not a multiple of 2 MiB"));
 	CHECK(refused("version 2\ndax 70368744177664\n", "dax: not"));
 	CHECK(refused("version 2\nnet 2\n", "net: not"));
@@ -106,19 +114,26 @@ TEST(numbers_out_of_range_or_wrapping_refused)
 TEST(host_paths_refused)
 {
 	/* version 2 has no host path at all */
-	CHECK(refused("version 2\nrootfs /root/.local/share/supermachine/images/" HEX "/rootfs\n",
-		      "rootfs: a host path"));
-	CHECK(refused(HEAD "slots 6\nslot0 rw ../../etc\n", "slot0: not a clean absolute guest path"));
+	CHECK(refused(
+	    "version 2\nrootfs /root/.local/share/supermachine/images/" HEX
+	    "/rootfs\n",
+	    "rootfs: a host path"));
+	CHECK(refused(HEAD "slots 6\nslot0 rw ../../etc\n",
+		      "slot0: not a clean absolute guest path"));
 	CHECK(refused(HEAD "slots 6\nslot0 rw /a/../etc\n", "not a clean"));
 	CHECK(refused(HEAD "slots 6\nslot0 rw /\n", "not a clean"));
 	CHECK(refused(HEAD "slots 6\nslot0 rx /data\n", "slot0"));
 	/* version 1 named host paths: only an image of a store is taken */
-	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /home/victim\n", "rootfs: not an image of a store"));
-	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /home/victim/" HEX "/rootfs\n",
+	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /home/victim\n",
 		      "rootfs: not an image of a store"));
-	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /s/images/" HEX "/rootfs\nslots 6\nslot0 rw /home/victim\n",
+	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /home/victim/" HEX
+		      "/rootfs\n",
+		      "rootfs: not an image of a store"));
+	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /s/images/" HEX
+		      "/rootfs\nslots 6\nslot0 rw /home/victim\n",
 		      "slot0: names a host directory"));
-	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /s/images/" HEX "/rootfs\nimage " HEX "\n",
+	CHECK(refused("cpus 1\nmemory_mib 128\nrootfs /s/images/" HEX
+		      "/rootfs\nimage " HEX "\n",
 		      "both image and rootfs"));
 }
 
@@ -128,10 +143,12 @@ TEST(version1_without_volumes_accepted)
 	const char *root = "/s/images/" HEX "/rootfs";
 	char text[1024];
 
-	snprintf(text, sizeof(text),
-		 "cpus 1\nmemory_mib 128\ndax 268435456\nrootfs %s\nnet 0\nslots 6\n"
-		 "slot0 ro %s\nslot1 ro %s\nslot2 ro %s\nslot3 ro %s\nslot4 ro %s\nslot5 ro %s\n",
-		 root, root, root, root, root, root, root);
+	snprintf(
+	    text, sizeof(text),
+	    "cpus 1\nmemory_mib 128\ndax 268435456\nrootfs %s\nnet 0\nslots 6\n"
+	    "slot0 ro %s\nslot1 ro %s\nslot2 ro %s\nslot3 ro %s\nslot4 ro "
+	    "%s\nslot5 ro %s\n",
+	    root, root, root, root, root, root, root);
 	CHECK_EQ(parse(&c, text), 0);
 	CHECK_STR(c.image, HEX); /* resolved in the restorer's store */
 	for (int i = 0; i < VOL_SLOTS; i++)
@@ -148,11 +165,13 @@ TEST(structure_refused)
 	CHECK(refused(HEAD "kernel /vmlinux\n", "kernel: unknown key"));
 	CHECK(refused(HEAD "slots 6\nslot7 rw /x\n", "slot7: no such slot"));
 	CHECK(refused(HEAD "slots 6\nslot4294967296 rw /x\n", "no such slot"));
-	CHECK(refused(HEAD "slots 6\nslot0 unused\nslot0 unused\n", "slot0: given twice"));
+	CHECK(refused(HEAD "slots 6\nslot0 unused\nslot0 unused\n",
+		      "slot0: given twice"));
 	CHECK(refused(HEAD "slots 6\nslot0 unused\n", "no slot1 line"));
 	CHECK(refused(HEAD "slot0 unused\n", "without \"slots 6\""));
 	CHECK(refused("version 2\ncpus 1\nmemory_mib 64\n", "incomplete"));
-	CHECK(refused("version 2\nimage 0123\n", "image: not 64 lowercase hex"));
+	CHECK(
+	    refused("version 2\nimage 0123\n", "image: not 64 lowercase hex"));
 	CHECK(refused(HEAD "nokeyvalue\n", "line 7: not \"KEY VALUE\""));
 	CHECK(refused(HEAD "cwd relative\n", "cwd"));
 	{
@@ -160,7 +179,8 @@ TEST(structure_refused)
 		const char nul[] = "version 2\ncpus 1\0\n";
 
 		memset(&err, 0, sizeof(err));
-		CHECK_EQ(vm_conf_parse(&c, nul, sizeof(nul) - 1, &err), -EINVAL);
+		CHECK_EQ(vm_conf_parse(&c, nul, sizeof(nul) - 1, &err),
+			 -EINVAL);
 		CHECK(strstr(err.msg, "NUL"));
 	}
 	big = calloc(1, VM_CONF_MAX_SIZE + 2);
@@ -184,9 +204,10 @@ TEST(two_slots_at_one_target_refused)
 {
 	struct vm_conf c;
 
-	CHECK(refused(HEAD "slots 6\nslot0 rw /data\nslot1 unused\nslot2 ro /data\n"
-			   "slot3 unused\nslot4 unused\nslot5 unused\n",
-		      "line 10: slot2: a second volume at this path (\"/data\")"));
+	CHECK(refused(
+	    HEAD "slots 6\nslot0 rw /data\nslot1 unused\nslot2 ro /data\n"
+		 "slot3 unused\nslot4 unused\nslot5 unused\n",
+	    "line 10: slot2: a second volume at this path (\"/data\")"));
 	CHECK(refused(HEAD "slots 6\nslot5 rw /data\nslot0 rw /data\n",
 		      "slot0: a second volume at this path"));
 	/* nested and neighbouring paths are fine */
@@ -228,24 +249,32 @@ static int match(const char *const *v, const char *const *tmpfs,
 
 TEST(restore_binds_only_the_restorers_mounts)
 {
-	const char *ok[] = { "/host/b:/cfg:ro", "/host/a:/data", NULL };
-	const char *named[] = { "vol1:/data", "/h:/cfg:ro", NULL };
-	const char *missing[] = { "/host/a:/data", NULL };
-	const char *extra[] = { "/host/a:/data", "/host/b:/cfg:ro", "/h:/etc", NULL };
-	const char *rw_for_ro[] = { "/host/a:/data", "/host/b:/cfg", NULL };
-	const char *ro_for_rw[] = { "/host/a:/data:ro", "/host/b:/cfg:ro", NULL };
-	const char *anon[] = { "/data", "/host/b:/cfg:ro", NULL };
-	const char *tmpfs[] = { "/data", NULL };
-	const char *cfg_only[] = { "/host/b:/cfg:ro", NULL };
+	const char *ok[] = {"/host/b:/cfg:ro", "/host/a:/data", NULL};
+	const char *named[] = {"vol1:/data", "/h:/cfg:ro", NULL};
+	const char *missing[] = {"/host/a:/data", NULL};
+	const char *extra[] = {"/host/a:/data", "/host/b:/cfg:ro", "/h:/etc",
+			       NULL};
+	const char *rw_for_ro[] = {"/host/a:/data", "/host/b:/cfg", NULL};
+	const char *ro_for_rw[] = {"/host/a:/data:ro", "/host/b:/cfg:ro", NULL};
+	const char *anon[] = {"/data", "/host/b:/cfg:ro", NULL};
+	const char *tmpfs[] = {"/data", NULL};
+	const char *cfg_only[] = {"/host/b:/cfg:ro", NULL};
 
 	/* each mount goes to the snapshot's slot at its target */
 	CHECK_EQ(match(ok, NULL, NULL), 2 * 10 + 0);
 	CHECK(match(named, NULL, NULL) >= 0);
-	CHECK_EQ(match(missing, NULL, "give its directory (-v HOST:/cfg:ro)"), -EINVAL);
+	CHECK_EQ(match(missing, NULL, "give its directory (-v HOST:/cfg:ro)"),
+		 -EINVAL);
 	CHECK_EQ(match(NULL, NULL, "-v HOST:/data)"), -EINVAL);
-	CHECK_EQ(match(extra, NULL, "a volume at /etc, but the snapshot has no volume there"), -EINVAL);
-	CHECK_EQ(match(rw_for_ro, NULL, "/cfg is ro in the snapshot, given rw"), -EINVAL);
-	CHECK_EQ(match(ro_for_rw, NULL, "/data is rw in the snapshot, given ro"), -EINVAL);
+	CHECK_EQ(
+	    match(extra, NULL,
+		  "a volume at /etc, but the snapshot has no volume there"),
+	    -EINVAL);
+	CHECK_EQ(match(rw_for_ro, NULL, "/cfg is ro in the snapshot, given rw"),
+		 -EINVAL);
+	CHECK_EQ(
+	    match(ro_for_rw, NULL, "/data is rw in the snapshot, given ro"),
+	    -EINVAL);
 	CHECK_EQ(match(anon, NULL, "anonymous volume at /data"), -EINVAL);
 	CHECK_EQ(match(cfg_only, tmpfs, "tmpfs at /data"), -EINVAL);
 }
@@ -272,7 +301,8 @@ TEST(read_refuses_links_and_names_the_snapshot)
 	fclose(f);
 	memset(&err, 0, sizeof(err));
 	CHECK_EQ(vm_conf_read(&c, dir, &err), -EINVAL);
-	CHECK(strstr(err.msg, ": vm.conf: line 2: cpus: not in 1..64 (\"1000\")"));
+	CHECK(strstr(err.msg,
+		     ": vm.conf: line 2: cpus: not in 1..64 (\"1000\")"));
 	unlink(path);
 	rename(target, path);
 	CHECK_EQ(vm_conf_read(&c, dir, &err), 0);

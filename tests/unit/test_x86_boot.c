@@ -71,7 +71,7 @@ TEST(elf_loads_and_zeroes_bss)
 
 TEST(elf_rejects_malformed)
 {
-	struct sm_error err = { 0 };
+	struct sm_error err = {0};
 	struct x86_kernel k;
 	size_t n;
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)elfbuf;
@@ -127,20 +127,22 @@ TEST(elf_rejects_malformed)
 
 TEST(zero_page_cmdline_initrd_e820)
 {
-	struct x86_kernel k = { .entry = 0x1000000, .end = 0x2000000 };
+	struct x86_kernel k = {.entry = 0x1000000, .end = 0x2000000};
 	struct boot_params *bp;
 	const char *cmd = "console=ttyS0 quiet";
-	uint8_t initrd[100] = { 1, 2, 3 };
+	uint8_t initrd[100] = {1, 2, 3};
 	uint64_t initrd_gpa = 0;
 
 	mem_setup(128);
-	CHECK_EQ(x86_load_initrd(initrd, sizeof(initrd), &gm, &k, &initrd_gpa,
-				 NULL), 0);
+	CHECK_EQ(
+	    x86_load_initrd(initrd, sizeof(initrd), &gm, &k, &initrd_gpa, NULL),
+	    0);
 	CHECK(initrd_gpa >= k.end);
 	CHECK(initrd_gpa + sizeof(initrd) <= (128ULL << 20));
 	CHECK_EQ(initrd_gpa & 0xfff, 0);
-	CHECK_EQ(x86_setup_zero_page(&gm, &k, cmd, initrd_gpa, sizeof(initrd),
-				     NULL), 0);
+	CHECK_EQ(
+	    x86_setup_zero_page(&gm, &k, cmd, initrd_gpa, sizeof(initrd), NULL),
+	    0);
 	bp = gm_ptr(&gm, X86_ZERO_PAGE_ADDR, sizeof(*bp));
 	CHECK_EQ(bp->hdr.boot_flag, 0xaa55);
 	CHECK_EQ(bp->hdr.header, 0x53726448);
@@ -161,7 +163,7 @@ TEST(zero_page_cmdline_initrd_e820)
 
 TEST(e820_splits_around_mmio_hole)
 {
-	struct x86_kernel k = { .entry = 0x1000000, .end = 0x2000000 };
+	struct x86_kernel k = {.entry = 0x1000000, .end = 0x2000000};
 	struct boot_params *bp;
 	uint64_t layout[2][2];
 
@@ -182,8 +184,8 @@ TEST(e820_splits_around_mmio_hole)
 
 TEST(cmdline_too_long_is_an_error)
 {
-	struct x86_kernel k = { .entry = 0x1000000, .end = 0x2000000 };
-	struct sm_error err = { 0 };
+	struct x86_kernel k = {.entry = 0x1000000, .end = 0x2000000};
+	struct sm_error err = {0};
 	char *big = malloc(X86_CMDLINE_MAX + 10);
 
 	mem_setup(64);

@@ -499,7 +499,10 @@ static void tsc_rate_tests(const struct saved *s)
 	} else {
 		fail("tsc_rate_far_scaled_or_refused",
 		     "KVM cannot scale TSCs; %u kHz + 10%% gave %d: %s", khz,
-		     ret, ret == -1 ? why : ret ? err.msg : "accepted");
+		     ret,
+		     ret == -1 ? why
+		     : ret     ? err.msg
+			       : "accepted");
 	}
 }
 

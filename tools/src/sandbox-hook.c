@@ -5,7 +5,8 @@
  * jail and filter (src/sandbox/sandbox.h, sm_test_thread_hook; only test
  * binaries like this one define it). tests/kvm/run.sh runs it.
  *
- *   SM_HOOK_ROLE=vcpu SM_HOOK_ACTION=open_shadow sandbox-hook IMAGE [unconfined]
+ *   SM_HOOK_ROLE=vcpu SM_HOOK_ACTION=open_shadow sandbox-hook IMAGE
+ * [unconfined]
  *
  * Actions: open_shadow, execve, socket_inet, ptrace, mount, ioctl (a TTY
  * request on fd 0), chroot, setuid. With the filter on, each should stop
@@ -84,8 +85,9 @@ int main(int argc, char **argv)
 
 	hook_action = getenv("SM_HOOK_ACTION");
 	if (argc < 2 || !role || !hook_action || sm_role_parse(role) < 0) {
-		fprintf(stderr, "usage: SM_HOOK_ROLE=ROLE SM_HOOK_ACTION=ACTION "
-				"%s IMAGE [unconfined]\n",
+		fprintf(stderr,
+			"usage: SM_HOOK_ROLE=ROLE SM_HOOK_ACTION=ACTION "
+			"%s IMAGE [unconfined]\n",
 			argv[0]);
 		return 2;
 	}

@@ -78,7 +78,8 @@ int x86_setup_zero_page(struct guest_mem *gm, const struct x86_kernel *k,
 	bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
 	bp->hdr.ramdisk_size = (uint32_t)initrd_size;
 	if (gm_write(gm, X86_CMDLINE_ADDR, cmdline, len + 1))
-		return sm_err(err, -ENOMEM, "guest RAM too small for the command line");
+		return sm_err(err, -ENOMEM,
+			      "guest RAM too small for the command line");
 	fill_e820(bp, gm);
 	return 0;
 }
@@ -95,15 +96,16 @@ int x86_setup_boot_cpu(struct guest_mem *gm, const struct x86_kernel *k,
 		       struct hv_x86_boot *boot, struct sm_error *err)
 {
 	uint64_t gdt[5] = {
-		[X86_BOOT_CS / 8] = gdt_entry(0xa09b, 0, 0xfffff),
-		[X86_BOOT_DS / 8] = gdt_entry(0xc093, 0, 0xfffff),
-		[X86_BOOT_TSS / 8] = gdt_entry(0x808b, 0, 0xfffff),
+	    [X86_BOOT_CS / 8] = gdt_entry(0xa09b, 0, 0xfffff),
+	    [X86_BOOT_DS / 8] = gdt_entry(0xc093, 0, 0xfffff),
+	    [X86_BOOT_TSS / 8] = gdt_entry(0x808b, 0, 0xfffff),
 	};
 	uint64_t *pml4 = gm_ptr(gm, X86_PML4_ADDR, 4096);
 	uint64_t *pdpt = gm_ptr(gm, X86_PDPT_ADDR, 4096);
 	uint64_t *pd = gm_ptr(gm, X86_PD_ADDR, 4096);
 
-	if (!pml4 || !pdpt || !pd || gm_write(gm, X86_GDT_ADDR, gdt, sizeof(gdt)))
+	if (!pml4 || !pdpt || !pd ||
+	    gm_write(gm, X86_GDT_ADDR, gdt, sizeof(gdt)))
 		return sm_err(err, -ENOMEM, "guest RAM too small to boot");
 	/* Identity map the first GiB with 2 MiB pages: enough for the
 	 * kernel to reach its own page tables. */
@@ -119,8 +121,8 @@ int x86_setup_boot_cpu(struct guest_mem *gm, const struct x86_kernel *k,
 	boot->rsp = X86_BOOT_STACK_TOP;
 	boot->cr0 = 0x80000011; /* PG | ET | PE */
 	boot->cr3 = X86_PML4_ADDR;
-	boot->cr4 = 0x20;       /* PAE */
-	boot->efer = 0x500;     /* LMA | LME */
+	boot->cr4 = 0x20;   /* PAE */
+	boot->efer = 0x500; /* LMA | LME */
 	boot->gdt_base = X86_GDT_ADDR;
 	boot->gdt_limit = sizeof(gdt) - 1;
 	boot->code_sel = X86_BOOT_CS;

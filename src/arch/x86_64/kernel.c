@@ -28,8 +28,9 @@ static int elf_check_header(const Elf64_Ehdr *eh, size_t size,
 			      "kernel: ELF has a bad program header table");
 	if (eh->e_phoff > size ||
 	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > size - eh->e_phoff)
-		return sm_err(err, -ENOEXEC,
-			      "kernel: ELF program headers lie past the end of the file");
+		return sm_err(
+		    err, -ENOEXEC,
+		    "kernel: ELF program headers lie past the end of the file");
 	return 0;
 }
 
@@ -40,11 +41,13 @@ static int elf_load_segment(const uint8_t *img, size_t size,
 	uint8_t *dst;
 
 	if (ph->p_filesz > ph->p_memsz)
-		return sm_err(err, -ENOEXEC,
-			      "kernel: ELF segment file size exceeds memory size");
+		return sm_err(
+		    err, -ENOEXEC,
+		    "kernel: ELF segment file size exceeds memory size");
 	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-		return sm_err(err, -ENOEXEC,
-			      "kernel: ELF segment lies past the end of the file");
+		return sm_err(
+		    err, -ENOEXEC,
+		    "kernel: ELF segment lies past the end of the file");
 	if (ph->p_paddr < X86_HIMEM_START)
 		return sm_err(err, -ENOEXEC,
 			      "kernel: ELF segment at 0x%llx, below 1 MiB",
@@ -52,7 +55,8 @@ static int elf_load_segment(const uint8_t *img, size_t size,
 	dst = gm_ptr(gm, ph->p_paddr, ph->p_memsz);
 	if (!dst)
 		return sm_err(err, -ENOMEM,
-			      "kernel: ELF segment 0x%llx+0x%llx does not fit in guest RAM",
+			      "kernel: ELF segment 0x%llx+0x%llx does not fit "
+			      "in guest RAM",
 			      (unsigned long long)ph->p_paddr,
 			      (unsigned long long)ph->p_memsz);
 	memcpy(dst, img + ph->p_offset, ph->p_filesz);
@@ -87,13 +91,15 @@ int x86_load_elf(const uint8_t *img, size_t size, struct guest_mem *gm,
 		loaded++;
 	}
 	if (!loaded)
-		return sm_err(err, -ENOEXEC, "kernel: ELF has no loadable segment");
+		return sm_err(err, -ENOEXEC,
+			      "kernel: ELF has no loadable segment");
 	/* vmlinux's entry (phys_startup_64) is a physical address. */
 	if (!gm_ptr(gm, eh->e_entry, 1) || eh->e_entry < X86_HIMEM_START ||
 	    eh->e_entry >= k->end)
-		return sm_err(err, -ENOEXEC,
-			      "kernel: ELF entry 0x%llx is outside the loaded image",
-			      (unsigned long long)eh->e_entry);
+		return sm_err(
+		    err, -ENOEXEC,
+		    "kernel: ELF entry 0x%llx is outside the loaded image",
+		    (unsigned long long)eh->e_entry);
 	k->entry = eh->e_entry;
 	return 0;
 }
@@ -107,22 +113,27 @@ int x86_load_bzimage(const uint8_t *img, size_t size, struct guest_mem *gm,
 
 	memset(k, 0, sizeof(*k));
 	if (size < 0x1f1 + sizeof(hdr))
-		return sm_err(err, -ENOEXEC, "kernel: file too small for a bzImage");
+		return sm_err(err, -ENOEXEC,
+			      "kernel: file too small for a bzImage");
 	memcpy(&hdr, img + 0x1f1, sizeof(hdr));
 	if (hdr.header != 0x53726448 || hdr.boot_flag != 0xaa55)
-		return sm_err(err, -ENOEXEC, "kernel: not a bzImage (no HdrS magic)");
+		return sm_err(err, -ENOEXEC,
+			      "kernel: not a bzImage (no HdrS magic)");
 	if (hdr.version < 0x206)
 		return sm_err(err, -ENOEXEC,
 			      "kernel: boot protocol %u.%u too old (need 2.06)",
 			      hdr.version >> 8, hdr.version & 0xff);
 	if (!(hdr.xloadflags & XLF_KERNEL_64))
-		return sm_err(err, -ENOEXEC, "kernel: bzImage has no 64-bit entry");
-	setup_size = ((size_t)(hdr.setup_sects ? hdr.setup_sects : 4) + 1) * 512;
+		return sm_err(err, -ENOEXEC,
+			      "kernel: bzImage has no 64-bit entry");
+	setup_size =
+	    ((size_t)(hdr.setup_sects ? hdr.setup_sects : 4) + 1) * 512;
 	if (setup_size >= size)
 		return sm_err(err, -ENOEXEC, "kernel: bzImage truncated");
 	dst = gm_ptr(gm, X86_BZIMAGE_LOAD, size - setup_size);
 	if (!dst)
-		return sm_err(err, -ENOMEM, "kernel: bzImage does not fit in guest RAM");
+		return sm_err(err, -ENOMEM,
+			      "kernel: bzImage does not fit in guest RAM");
 	memcpy(dst, img + setup_size, size - setup_size);
 	/* The setup header runs from 0x1f1 to 0x202 + the jump's offset. */
 	hdr_len = 0x202 + img[0x201] - 0x1f1;
@@ -132,8 +143,9 @@ int x86_load_bzimage(const uint8_t *img, size_t size, struct guest_mem *gm,
 	k->setup_hdr_len = hdr_len;
 	k->is_bzimage = 1;
 	k->entry = X86_BZIMAGE_LOAD + 0x200; /* startup_64 */
-	k->end = X86_BZIMAGE_LOAD + (hdr.init_size > size - setup_size ?
-					     hdr.init_size : size - setup_size);
+	k->end = X86_BZIMAGE_LOAD + (hdr.init_size > size - setup_size
+					 ? hdr.init_size
+					 : size - setup_size);
 	return 0;
 }
 
@@ -158,14 +170,17 @@ int x86_load_initrd(const uint8_t *img, size_t size, struct guest_mem *gm,
 		top = 0x80000000ULL;
 	if (size > top || top - size < k->end)
 		return sm_err(err, -ENOMEM,
-			      "initrd: %zu bytes do not fit above the kernel in guest RAM",
+			      "initrd: %zu bytes do not fit above the kernel "
+			      "in guest RAM",
 			      size);
 	start = (top - size) & ~0xfffULL;
 	if (start < k->end)
-		return sm_err(err, -ENOMEM, "initrd: does not fit in guest RAM");
+		return sm_err(err, -ENOMEM,
+			      "initrd: does not fit in guest RAM");
 	dst = gm_ptr(gm, start, size);
 	if (!dst)
-		return sm_err(err, -ENOMEM, "initrd: does not fit in guest RAM");
+		return sm_err(err, -ENOMEM,
+			      "initrd: does not fit in guest RAM");
 	memcpy(dst, img, size);
 	*gpa = start;
 	return 0;

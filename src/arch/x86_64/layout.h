@@ -9,8 +9,8 @@
 #define X86_PDPT_ADDR 0xa000ULL
 #define X86_PD_ADDR 0xb000ULL
 #define X86_CMDLINE_ADDR 0x20000ULL
-#define X86_CMDLINE_MAX 0x10000ULL /* 64 KiB, up to 0x30000 */
-#define X86_EBDA_START 0x9fc00ULL  /* MP table lives here */
+#define X86_CMDLINE_MAX 0x10000ULL  /* 64 KiB, up to 0x30000 */
+#define X86_EBDA_START 0x9fc00ULL   /* MP table lives here */
 #define X86_HIMEM_START 0x100000ULL /* kernels load at or above 1 MiB */
 #define X86_BZIMAGE_LOAD 0x100000ULL
 

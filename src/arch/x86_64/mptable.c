@@ -12,7 +12,7 @@
 struct __attribute__((packed)) mpf_intel {
 	char signature[4]; /* "_MP_" */
 	uint32_t physptr;
-	uint8_t length;    /* in 16-byte units */
+	uint8_t length; /* in 16-byte units */
 	uint8_t specification;
 	uint8_t checksum;
 	uint8_t feature[5];
@@ -89,7 +89,8 @@ int x86_setup_mptable(struct guest_mem *gm, unsigned ncpus,
 		return sm_err(err, -E2BIG, "MP table does not fit in the EBDA");
 	base = gm_ptr(gm, X86_EBDA_START, size);
 	if (!base)
-		return sm_err(err, -ENOMEM, "guest RAM too small for the MP table");
+		return sm_err(err, -ENOMEM,
+			      "guest RAM too small for the MP table");
 	memset(base, 0, size);
 	mpf = (struct mpf_intel *)base;
 	mpc = (struct mpc_table *)(base + sizeof(*mpf));
@@ -97,19 +98,24 @@ int x86_setup_mptable(struct guest_mem *gm, unsigned ncpus,
 
 	for (unsigned i = 0; i < ncpus; i++, count++) {
 		struct mpc_cpu cpu = {
-			.type = MP_PROCESSOR, .apicid = (uint8_t)i,
-			.apicver = 0x14, .cpuflag = 1 | (i == 0 ? 2 : 0),
-			.cpufeature = 0x600, .featureflag = 0x201,
+		    .type = MP_PROCESSOR,
+		    .apicid = (uint8_t)i,
+		    .apicver = 0x14,
+		    .cpuflag = 1 | (i == 0 ? 2 : 0),
+		    .cpufeature = 0x600,
+		    .featureflag = 0x201,
 		};
 		memcpy(p, &cpu, sizeof(cpu));
 		p += sizeof(cpu);
 	}
 	{
-		struct mpc_bus bus = { .type = MP_BUS, .busid = 0 };
+		struct mpc_bus bus = {.type = MP_BUS, .busid = 0};
 		struct mpc_ioapic io = {
-			.type = MP_IOAPIC, .apicid = ioapic_id,
-			.apicver = 0x11, .flags = 1,
-			.apicaddr = (uint32_t)X86_IOAPIC_ADDR,
+		    .type = MP_IOAPIC,
+		    .apicid = ioapic_id,
+		    .apicver = 0x11,
+		    .flags = 1,
+		    .apicaddr = (uint32_t)X86_IOAPIC_ADDR,
 		};
 		memcpy(bus.bustype, "ISA   ", 6);
 		memcpy(p, &bus, sizeof(bus));
@@ -120,20 +126,25 @@ int x86_setup_mptable(struct guest_mem *gm, unsigned ncpus,
 	}
 	for (unsigned pin = 0; pin < X86_IOAPIC_PINS; pin++, count++) {
 		struct mpc_intsrc src = {
-			.type = MP_INTSRC, .irqtype = MP_INT, .srcbus = 0,
-			.srcbusirq = (uint8_t)pin, .dstapic = ioapic_id,
-			.dstirq = (uint8_t)pin,
+		    .type = MP_INTSRC,
+		    .irqtype = MP_INT,
+		    .srcbus = 0,
+		    .srcbusirq = (uint8_t)pin,
+		    .dstapic = ioapic_id,
+		    .dstirq = (uint8_t)pin,
 		};
 		memcpy(p, &src, sizeof(src));
 		p += sizeof(src);
 	}
 	{
-		struct mpc_intsrc lint0 = { .type = MP_LINTSRC,
-					    .irqtype = MP_EXTINT,
-					    .dstapic = 0, .dstirq = 0 };
-		struct mpc_intsrc lint1 = { .type = MP_LINTSRC,
-					    .irqtype = MP_NMI,
-					    .dstapic = 0xff, .dstirq = 1 };
+		struct mpc_intsrc lint0 = {.type = MP_LINTSRC,
+					   .irqtype = MP_EXTINT,
+					   .dstapic = 0,
+					   .dstirq = 0};
+		struct mpc_intsrc lint1 = {.type = MP_LINTSRC,
+					   .irqtype = MP_NMI,
+					   .dstapic = 0xff,
+					   .dstirq = 1};
 		memcpy(p, &lint0, sizeof(lint0));
 		p += sizeof(lint0);
 		memcpy(p, &lint1, sizeof(lint1));

@@ -11,8 +11,8 @@
 
 /* Where a kernel image ended up. */
 struct x86_kernel {
-	uint64_t entry;     /* 64-bit entry point (physical) */
-	uint64_t end;       /* first byte above the loaded kernel */
+	uint64_t entry; /* 64-bit entry point (physical) */
+	uint64_t end;	/* first byte above the loaded kernel */
 	int is_bzimage;
 	uint8_t setup_hdr[0x80]; /* bzImage setup header, copied to zero page */
 	size_t setup_hdr_len;
