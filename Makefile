@@ -37,6 +37,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+# test-only code linked into every test (the memfs FUSE backend)
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Helper programs: tools/src/NAME.c -> $(BUILD)/tools/NAME
 TOOL_SRC := $(sort $(wildcard tools/src/*.c))
@@ -68,9 +70,9 @@ $(BUILD)/libsupermachine.so: $(LIB_OBJ)
 $(BUILD)/supermachine: $(CLI_OBJ) $(BUILD)/libsupermachine.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsupermachine.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libsupermachine.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(TEST_SUPPORT_OBJ) $(BUILD)/libsupermachine.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/support $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libsupermachine.a $(LDLIBS)
 
 # built from the guest init's own sources (included, not linked)
 $(BUILD)/tests/test_guest_spec: $(INIT_SRC) $(wildcard guest/init/*.h)
@@ -140,7 +142,7 @@ install: lib cli guest kernel
 	install -D -m 0644 $(GUEST)/initramfs.cpio $(DESTDIR)$(PREFIX)/share/supermachine/initramfs.cpio
 
 format:
-	clang-format -i $(shell find src cli include tests/unit tools/src guest/init examples -name '*.[ch]' 2>/dev/null)
+	clang-format -i $(shell find src cli include tests/unit tests/support tools/src guest/init examples -name '*.[ch]' 2>/dev/null)
 
 clean:
 	rm -rf build build-san

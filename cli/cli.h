@@ -51,7 +51,7 @@ bool cli_jails_main_thread(const struct sm_run_options *o);
  * The VMM's process (cli/vmm_proc.c). cli_vmm_fork: in the parent (the
  * keeper) the child's pid and *from_vmm, the read end of a pipe the child
  * writes; in the child 0 and *to_keeper, and the child dies with its
- * keeper; with keep non-NULL every fd above 2 but those (at most 7) and
+ * keeper; with keep non-NULL every fd above 2 but those (at most 15) and
  * the pipe is closed in the child. -1: no fork.
  */
 pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep,

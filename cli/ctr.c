@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
 
 static int set_err(struct sm_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -28,25 +30,6 @@ static int set_err(struct sm_error *err, int code, const char *fmt, ...)
 		err->code = code;
 	}
 	return code;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 int ctr_root(char *buf, size_t size, struct sm_error *err)
@@ -67,7 +50,7 @@ int ctr_root(char *buf, size_t size, struct sm_error *err)
 	if (n < 0 || (size_t)n >= size)
 		return set_err(err, -ENAMETOOLONG,
 			       "runtime directory path too long");
-	r = mkdir_p(buf, 0700);
+	r = sm_mkdir_p(buf, 0700);
 	if (r)
 		return set_err(err, r, "create the runtime directory %s: %s",
 			       buf, strerror(-r));
@@ -284,16 +267,22 @@ bool ctr_running(const struct ctr *c)
 	return c->state && strcmp(ctr_str(c->state, "status"), "running") == 0;
 }
 
+/* A record's file, whole or not at all, even across a crash. */
+static int write_json(const json_t *j, const char *path, struct sm_error *err)
+{
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+
+	if (!text)
+		return set_err(err, -ENOMEM, "write %s: out of memory", path);
+	return sm_atomic_write_buf(path, 0644, text, strlen(text), err);
+}
+
 int ctr_write_state(struct ctr *c, const json_t *state, struct sm_error *err)
 {
-	char tmp[PATH_MAX], path[PATH_MAX];
+	char path[PATH_MAX];
 
-	ctr_path(c, "state.tmp", tmp, sizeof(tmp));
 	ctr_path(c, "state", path, sizeof(path));
-	if (json_dump_file(state, tmp, JSON_COMPACT) || rename(tmp, path))
-		return set_err(err, -EIO, "write %s: %s", path,
-			       strerror(errno));
-	return 0;
+	return write_json(state, path, err);
 }
 
 /* ---- creating and removing ---- */
@@ -375,8 +364,7 @@ int ctr_create(struct ctr *c, const char *name, json_t *meta,
 		json_object_set_new(meta, "name", json_string(c->name));
 		ctr_path(c, "meta", path, sizeof(path));
 		/* written last: a record without meta is invisible */
-		if (json_dump_file(meta, path, JSON_COMPACT))
-			r = set_err(err, -EIO, "write %s", path);
+		r = write_json(meta, path, err);
 	}
 	if (lfd >= 0)
 		close(lfd);
@@ -385,14 +373,23 @@ int ctr_create(struct ctr *c, const char *name, json_t *meta,
 
 int ctr_remove(struct ctr *c, struct sm_error *err)
 {
-	static const char *const files[] = {"state",	  "state.tmp",
-					    "stdout.log", "stderr.log",
-					    "ctl.sock",	  "meta"};
+	static const char *const files[] = {"state", "stdout.log", "stderr.log",
+					    "ctl.sock", "meta"};
 	char path[PATH_MAX];
+	DIR *d;
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		ctr_path(c, files[i], path, sizeof(path));
 		unlink(path);
+	}
+	/* what a write cut short by a crash left (sm_atomic_write) */
+	if ((d = opendir(c->dir))) {
+		for (struct dirent *e; (e = readdir(d));)
+			if (strstr(e->d_name, ".tmp.")) {
+				ctr_path(c, e->d_name, path, sizeof(path));
+				unlink(path);
+			}
+		closedir(d);
 	}
 	if (rmdir(c->dir) && errno != ENOENT)
 		return set_err(err, -errno, "remove %s: %s", c->dir,

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "ctr.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define NFILES 3
 static const char *const names[NFILES] = {"memory", "state", "vm.conf"};
@@ -51,7 +52,6 @@ static int stage(struct staged *s, const char *dir)
 static int commit(const struct staged *s, const char *dir)
 {
 	char path[PATH_MAX];
-	int d;
 
 	for (int i = 0; i < NFILES; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
@@ -60,12 +60,7 @@ static int commit(const struct staged *s, const char *dir)
 		if (rename(s->tmp[i], path) < 0)
 			return -errno;
 	}
-	d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d >= 0) { /* the renames are durable */
-		fsync(d);
-		close(d);
-	}
-	return 0;
+	return sm_fsync_parent(path); /* the renames are durable */
 }
 
 /* Closes the descriptors; removes what was not renamed into place. */

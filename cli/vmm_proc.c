@@ -20,35 +20,13 @@
 
 #include "cli.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 /* signals that reach a foreground `run` and are the guest's to see */
 static const int passed_on[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
 static volatile pid_t vmm_pid;
 static pid_t keeper_pid; /* in the child: the parent it was forked from */
 static struct sigaction saved[sizeof(passed_on) / sizeof(passed_on[0])];
-
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* Closes every fd above 2 but those in keep (at most 8). */
-static void close_all_but(const int *keep, size_t n)
-{
-	int k[8], lo = 3;
-	size_t m = 0;
-
-	for (size_t i = 0; i < n && m < 8; i++)
-		if (keep[i] > 2)
-			k[m++] = keep[i];
-	qsort(k, m, sizeof(k[0]), cmp_int);
-	for (size_t i = 0; i < m; i++) {
-		if (k[i] > lo)
-			close_range((unsigned)lo, (unsigned)k[i] - 1, 0);
-		lo = k[i] + 1 > lo ? k[i] + 1 : lo;
-	}
-	close_range((unsigned)lo, ~0U, 0);
-}
 
 /* In the child: SIGKILL when the keeper dies, and it is still there. */
 static bool tie_to_keeper(void)
@@ -80,13 +58,13 @@ pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
 	if (!tie_to_keeper())
 		_exit(CLI_EXIT_FAILURE); /* the keeper is gone already */
 	if (keep) {
-		int all[8];
+		int all[SM_KEEP_FDS_MAX];
 		size_t n = 0;
 
 		all[n++] = p[1];
-		for (size_t i = 0; i < nkeep && n < 8; i++)
+		for (size_t i = 0; i < nkeep && n < SM_KEEP_FDS_MAX; i++)
 			all[n++] = keep[i];
-		close_all_but(all, n);
+		sm_close_fds_except(3, all, n);
 	}
 	*to_keeper = p[1];
 	return 0;

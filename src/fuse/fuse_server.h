@@ -53,6 +53,18 @@ typedef int (*fuse_fill_fn)(void *fctx, const char *name, size_t namelen,
  * already (non-empty, no '/', not "." or "..", at most NAME_MAX bytes).
  * All return 0 (or a documented count) or -errno; all must be thread-safe.
  */
+/*
+ * Where the server last saw an inode: its parent's backend inode and its
+ * name there. A hint for calls that need a name (a socket's chmod, a
+ * hard link without CAP_DAC_READ_SEARCH): the backend checks that the
+ * name still leads to the same inode. NULL where the server knows none
+ * (the root).
+ */
+struct fuse_place {
+	void *dir;
+	const char *name;
+};
+
 struct fuse_backend_ops {
 	const char *name;
 	void *(*root)(void *be); /* one reference to the root inode */
@@ -61,7 +73,8 @@ struct fuse_backend_ops {
 	void (*forget)(void *be, void *ino);
 	int (*getattr)(void *be, void *ino, struct stat *st);
 	int (*setattr)(void *be, void *ino, void *fh,
-		       const struct fuse_setattr_req *sa, struct stat *st);
+		       const struct fuse_setattr_req *sa,
+		       const struct fuse_place *at, struct stat *st);
 	int (*readlink)(void *be, void *ino, char *buf, size_t size);
 	/* mode carries the type: S_IFDIR (mkdir), S_IFLNK (symlink, target
 	 * set), S_IFREG/S_IFIFO/S_IFSOCK/S_IFCHR/S_IFBLK (mknod). */
@@ -72,8 +85,9 @@ struct fuse_backend_ops {
 	int (*rmdir)(void *be, void *dir, const char *name);
 	int (*rename)(void *be, void *dir, const char *name, void *newdir,
 		      const char *newname, unsigned flags);
-	int (*link)(void *be, void *ino, void *newdir, const char *newname,
-		    void **newino, struct stat *st);
+	int (*link)(void *be, void *ino, const struct fuse_place *at,
+		    void *newdir, const char *newname, void **newino,
+		    struct stat *st);
 	int (*open)(void *be, void *ino, int flags, void **fh);
 	int (*create)(void *be, void *dir, const char *name, mode_t mode,
 		      int flags, const struct fuse_ctx *c, void **ino,
@@ -187,9 +201,11 @@ int fuse_server_save(struct fuse_server *s, void **buf, size_t *len,
 int fuse_server_restore(struct fuse_server *s, const void *buf, size_t len,
 			struct sm_error *err);
 
+/* The most descriptors a server made with c may have its backend hold
+ * at once (its node and handle caps, and a few for a request). */
+size_t fuse_server_fd_budget(const struct fuse_server_config *c);
+
 /* Backends. */
-extern const struct fuse_backend_ops fuse_memfs_ops;
-int fuse_memfs_new(void **be, struct sm_error *err);
 
 extern const struct fuse_backend_ops fuse_passthrough_ops;
 /* Serves dir; read_only also makes the backend refuse writes itself. */
@@ -205,5 +221,29 @@ int fuse_passthrough_new(const char *dir, int read_only, void **be,
  * still resolved one component below a node fd), or -errno.
  */
 int fuse_passthrough_confine(void *be, struct sm_error *err);
+/*
+ * Gives the calling thread (the share's worker, before it confines
+ * itself) a descriptor table of its own that holds the share's root, its
+ * own /proc fd directory (the guard, below) and the n fds in keep (at
+ * most SM_KEEP_FDS_MAX - 2), and nothing else: no other share's root, no
+ * memory or state file, no socket. What it opens from then on (the
+ * guest's files) exists in that table alone, and nothing another thread
+ * holds can be reached from it. 0 or -errno.
+ */
+int fuse_passthrough_own_fds(void *be, const int *keep, size_t n,
+			     size_t fd_budget, struct sm_error *err);
+/*
+ * The worker's handle on its /proc fd directory, placed above the
+ * fd_budget descriptors it may open (-1 before own_fds): its seccomp
+ * filter lets it be used only for re-opens that Landlock checks
+ * (sm_sandbox_set_guard_fd).
+ */
+int fuse_passthrough_guard_fd(void *be);
+/*
+ * Called by the thread that made the backend once its worker has a table
+ * of its own: closes this table's copies of the share's descriptors, so
+ * no other thread keeps a way into the share; destroy then closes none.
+ */
+void fuse_passthrough_hand_over(void *be);
 
 #endif

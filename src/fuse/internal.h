@@ -101,6 +101,15 @@ int nodes_init(struct fuse_server *s, struct sm_error *err);
 void nodes_fini(struct fuse_server *s);
 struct fnode *node_get(struct fuse_server *s, uint64_t nodeid);
 void node_put(struct fuse_server *s, struct fnode *n);
+/*
+ * n's parent (a reference: node_put it) with n's name copied to name
+ * (size bytes), for a backend's struct fuse_place; NULL when n has none.
+ */
+struct fnode *node_place(struct fuse_server *s, struct fnode *n, char *name,
+			 size_t size);
+/* The backend's setattr of n, with n's place (ops.c). */
+int setattr_at(struct req *r, struct fnode *n, void *bfh,
+	       const struct fuse_setattr_req *sa, struct stat *st);
 /* Takes the backend reference ino; *out gets the node with nlookup+1 and a
  * request ref. Returns 0, -ENFILE at the node cap or -ENOMEM (ino, which
  * may be NULL for a stale restored node, is then forgotten). nodeid 0: a

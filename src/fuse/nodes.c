@@ -228,6 +228,21 @@ struct fnode *node_get(struct fuse_server *s, uint64_t nodeid)
 	return n;
 }
 
+struct fnode *node_place(struct fuse_server *s, struct fnode *n, char *name,
+			 size_t size)
+{
+	struct fnode *dir = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (n->parent && n->parent->ino && n->name && strlen(n->name) < size) {
+		dir = n->parent;
+		dir->refs++;
+		strcpy(name, n->name);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return dir;
+}
+
 void node_put(struct fuse_server *s, struct fnode *n)
 {
 	if (!n)

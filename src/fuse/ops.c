@@ -177,6 +177,32 @@ static int take_time(uint64_t sec, uint32_t nsec, struct timespec *ts)
 	return 0;
 }
 
+int setattr_at(struct req *r, struct fnode *n, void *bfh,
+	       const struct fuse_setattr_req *sa, struct stat *st)
+{
+	char name[NAME_MAX + 1];
+	struct fnode *dir = node_place(r->s, n, name, sizeof(name));
+	struct fuse_place at = {dir ? dir->ino : NULL, name};
+	int rc =
+	    r->s->ops->setattr(r->s->be, n->ino, bfh, sa, dir ? &at : NULL, st);
+
+	node_put(r->s, dir);
+	return rc;
+}
+
+static int link_at(struct req *r, struct fnode *old, const char *newname,
+		   void **ino, struct stat *st)
+{
+	char name[NAME_MAX + 1];
+	struct fnode *dir = node_place(r->s, old, name, sizeof(name));
+	struct fuse_place at = {dir ? dir->ino : NULL, name};
+	int rc = r->s->ops->link(r->s->be, old->ino, dir ? &at : NULL,
+				 r->node->ino, newname, ino, st);
+
+	node_put(r->s, dir);
+	return rc;
+}
+
 static int op_setattr(struct req *r)
 {
 	const struct fuse_setattr_in *in = (const void *)r->body;
@@ -212,8 +238,7 @@ static int op_setattr(struct req *r)
 			return -EBADF;
 		}
 	}
-	rc = r->s->ops->setattr(r->s->be, r->node->ino, h ? h->bfh : NULL, &sa,
-				&st);
+	rc = setattr_at(r, r->node, h ? h->bfh : NULL, &sa, &st);
 	handle_put(r->s, h);
 	return rc < 0 ? rc : reply_attr(r, &st);
 }
@@ -367,8 +392,7 @@ static int op_link(struct req *r)
 	else if (old->type == S_IFDIR)
 		rc = -EPERM;
 	else
-		rc = r->s->ops->link(r->s->be, old->ino, r->node->ino, name,
-				     &ino, &st);
+		rc = link_at(r, old, name, &ino, &st);
 	node_put(r->s, old);
 	return rc < 0 ? rc : reply_new(r, r->node, name, ino, &st);
 }

@@ -16,13 +16,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fuse.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -30,12 +33,15 @@
 #include "fuse/fuse_server.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 struct pt {
 	int root_fd;
-	int proc_fd; /* /proc/self/fd, for re-opening O_PATH fds */
+	int proc_fd;  /* /proc/self/fd, for re-opening O_PATH fds */
+	int guard_fd; /* the worker's own fd directory (own_fds), or -1 */
 	int read_only;
 	int is_root;
+	bool handed_over; /* root_fd and proc_fd live in the worker's table */
 	mode_t umask;
 };
 
@@ -48,13 +54,6 @@ struct phandle {
 	int fd;
 	pthread_mutex_t lock; /* directories: lseek + getdents */
 };
-
-/*
- * The backend this thread was confined to (fuse_passthrough_confine):
- * the thread has a private root and cwd, so paths without an *at form
- * (the xattr calls) go through a per-thread fchdir to /proc/self/fd.
- */
-static __thread struct pt *confined_to;
 
 /* Guest open flags we pass on; everything else is dropped. */
 #define OPEN_OK                                                           \
@@ -117,44 +116,60 @@ static int reopen(struct pt *p, struct pino *i, int flags)
 	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
 		return -EROFS;
 	snprintf(name, sizeof(name), "%d", i->fd);
-	fd = openat(p->proc_fd, name, (flags & OPEN_OK) | O_CLOEXEC);
+	/* never O_PATH: Landlock checks this open (docs/security.md) */
+	fd = openat(p->guard_fd >= 0 ? p->guard_fd : p->proc_fd, name,
+		    (flags & OPEN_OK) | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
-/*
- * Path-based calls with no *at form (the xattr calls) reach the inode
- * through its /proc/self/fd magic link. On a confined thread the absolute
- * name does not exist (its root is the share), so the thread steps into
- * /proc/self/fd (its cwd is its own) for the one call and back out to the
- * share root: only the decimal fd number is ever resolved from there.
- */
-struct proc_name {
-	char path[64];
-	struct pt *back; /* fchdir back to this share root when done */
-};
-
-static int proc_name_enter(struct pt *p, int fd, struct proc_name *pn)
+static bool same_inode(int fd, const struct stat *st)
 {
-	pn->back = NULL;
-	if (confined_to != p) {
-		snprintf(pn->path, sizeof(pn->path), "/proc/self/fd/%d", fd);
-		return 0;
-	}
-	snprintf(pn->path, sizeof(pn->path), "%d", fd);
-	if (fchdir(p->proc_fd) < 0)
-		return -errno;
-	pn->back = p;
-	return 0;
+	struct stat b;
+
+	return stat_fd(fd, &b) == 0 && b.st_dev == st->st_dev &&
+	       b.st_ino == st->st_ino;
 }
 
-static void proc_name_leave(struct proc_name *pn)
+/*
+ * The directory fd of i's place, once its name is seen to still lead to
+ * i without following anything: for calls that have no form taking the
+ * inode itself (a socket's or FIFO's chmod; a hard link without
+ * CAP_DAC_READ_SEARCH). Only a host process renaming the share under us
+ * could make the call act on another object in the share.
+ */
+static int place_dir(struct pino *i, const struct fuse_place *at)
 {
-	/* Fails only if the share root lost search permission; the cwd then
-	 * stays in /proc/self/fd, where only fd numbers resolve, and the next
-	 * call tries again. Relative names are never resolved from the cwd. */
-	if (pn->back && fchdir(pn->back->root_fd) < 0) {
-		/* nothing better to do */
+	struct stat st;
+	int dirfd;
+
+	if (!at || !at->dir || !name_ok(at->name))
+		return -EPERM;
+	dirfd = ((struct pino *)at->dir)->fd;
+	if (fstatat(dirfd, at->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return same_inode(i->fd, &st) ? dirfd : -ESTALE;
+}
+
+/* chmod without /proc: files and directories through a re-open, other
+ * objects by name. */
+static int chmod_ino(struct pt *p, struct pino *i, const struct fuse_place *at,
+		     mode_t mode)
+{
+	_cleanup_close_ int fd = -1;
+	int dirfd;
+
+	if (i->type == S_IFLNK)
+		return -EOPNOTSUPP;
+	if (i->type == S_IFREG || i->type == S_IFDIR) {
+		fd = reopen(p, i, O_RDONLY);
+		if (fd < 0)
+			return fd;
+		return fchmod(fd, mode & 07777) < 0 ? -errno : 0;
 	}
+	dirfd = place_dir(i, at);
+	if (dirfd < 0)
+		return dirfd;
+	return fchmodat(dirfd, at->name, mode & 07777, 0) < 0 ? -errno : 0;
 }
 
 int fuse_passthrough_new(const char *dir, int read_only, void **be,
@@ -182,6 +197,7 @@ int fuse_passthrough_new(const char *dir, int read_only, void **be,
 		free(p);
 		return rc;
 	}
+	p->guard_fd = -1;
 	p->read_only = read_only;
 	p->is_root = geteuid() == 0;
 	p->umask = umask(0);
@@ -200,7 +216,6 @@ int fuse_passthrough_confine(void *be, struct sm_error *err)
 		return sm_err_errno(err, "passthrough: unshare(CLONE_FS)");
 	if (fchdir(p->root_fd) < 0)
 		return sm_err_errno(err, "passthrough: fchdir to the share");
-	confined_to = p;
 	if (chroot(".") == 0)
 		return 1;
 	if (errno != EPERM)
@@ -208,12 +223,82 @@ int fuse_passthrough_confine(void *be, struct sm_error *err)
 	return 0;
 }
 
-static void pt_destroy(void *be)
+/* Where the guard goes: above every fd the worker may hold (those kept
+ * and fd_budget more, filled from the lowest free number up), below the
+ * descriptor limit. */
+static int guard_slot(const int *kept, size_t n, size_t fd_budget)
+{
+	struct rlimit lim;
+	int top = 2;
+	uint64_t slot;
+
+	for (size_t i = 0; i < n; i++)
+		top = kept[i] > top ? kept[i] : top;
+	slot = (uint64_t)top + fd_budget + 1;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur <= slot)
+		slot = lim.rlim_cur - 1;
+	return slot > (uint64_t)top && slot < INT_MAX ? (int)slot : -EMFILE;
+}
+
+int fuse_passthrough_own_fds(void *be, const int *keep, size_t n,
+			     size_t fd_budget, struct sm_error *err)
+{
+	struct pt *p = be;
+	int mine[SM_KEEP_FDS_MAX], fd, guard;
+	char own[48];
+
+	if (n > SM_KEEP_FDS_MAX - 2)
+		return sm_err(err, -EINVAL, "passthrough: %zu fds to keep", n);
+	if (unshare(CLONE_FILES) < 0)
+		return sm_err_errno(err, "passthrough: unshare(CLONE_FILES)");
+	/* proc_fd is /proc/TGID/fd, the thread group leader's table; the
+	 * re-opens must see this thread's own (task/TID/fd) */
+	snprintf(own, sizeof(own), "../task/%ld/fd", (long)syscall(SYS_gettid));
+	fd = openat(p->proc_fd, own, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sm_err_errno(err, "passthrough: /proc/self/%s", own + 3);
+	mine[0] = p->root_fd;
+	mine[1] = fd;
+	memcpy(mine + 2, keep, n * sizeof(*keep));
+	sm_close_fds_except(0, mine, n + 2);
+	mine[1] = p->root_fd; /* the guard goes above the rest */
+	guard = guard_slot(mine + 1, n + 1, fd_budget);
+	if (guard < 0 || dup3(fd, guard, O_CLOEXEC) < 0) {
+		int rc = sm_err(err, guard < 0 ? guard : -errno,
+				"passthrough: no descriptor number above %zu "
+				"more for the /proc handle",
+				fd_budget);
+
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	p->guard_fd = guard;
+	return 0;
+}
+
+int fuse_passthrough_guard_fd(void *be)
+{
+	return ((struct pt *)be)->guard_fd;
+}
+
+void fuse_passthrough_hand_over(void *be)
 {
 	struct pt *p = be;
 
 	close(p->root_fd);
 	close(p->proc_fd);
+	p->handed_over = true;
+}
+
+static void pt_destroy(void *be)
+{
+	struct pt *p = be;
+
+	if (!p->handed_over) {
+		close(p->root_fd);
+		close(p->proc_fd);
+	}
 	free(p);
 }
 
@@ -269,8 +354,7 @@ static int pt_getattr(void *be, void *ino, struct stat *st)
  */
 static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 {
-	char name[16];
-	struct proc_name pn;
+	_cleanup_close_ int own = -1;
 	struct stat st;
 	mode_t m;
 	int rc = stat_fd(fd >= 0 ? fd : i->fd, &st);
@@ -280,40 +364,27 @@ static int kill_priv_fd(struct pt *p, struct pino *i, int fd)
 	m = st.st_mode & ~S_ISUID;
 	if (m & S_IXGRP)
 		m &= ~S_ISGID;
-	if (fd >= 0) {
-		fremovexattr(fd, "security.capability");
-	} else if (proc_name_enter(p, i->fd, &pn) == 0) {
-		removexattr(pn.path, "security.capability");
-		proc_name_leave(&pn);
+	if (fd < 0) {
+		own = reopen(p, i, O_RDONLY);
+		if (own < 0)
+			return own;
+		fd = own;
 	}
+	fremovexattr(fd, "security.capability");
 	if (m == st.st_mode)
 		return 0;
-	snprintf(name, sizeof(name), "%d", i->fd);
-	if (fd >= 0)
-		rc = fchmod(fd, m & 07777);
-	else
-		rc = fchmodat(p->proc_fd, name, m & 07777, 0);
-	return rc < 0 ? -errno : 0;
+	return fchmod(fd, m & 07777) < 0 ? -errno : 0;
 }
 
-static int set_times(struct pt *p, struct pino *i,
-		     const struct fuse_setattr_req *sa)
+static int set_times(struct pino *i, const struct fuse_setattr_req *sa)
 {
 	struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
-	char name[16];
-	int rc;
 
 	if (sa->valid & (FATTR_ATIME | FATTR_ATIME_NOW))
 		ts[0] = sa->atime;
 	if (sa->valid & (FATTR_MTIME | FATTR_MTIME_NOW))
 		ts[1] = sa->mtime;
-	if (i->type == S_IFLNK) {
-		rc = utimensat(i->fd, "", ts, AT_EMPTY_PATH);
-	} else {
-		snprintf(name, sizeof(name), "%d", i->fd);
-		rc = utimensat(p->proc_fd, name, ts, 0);
-	}
-	return rc < 0 ? -errno : 0;
+	return utimensat(i->fd, "", ts, AT_EMPTY_PATH) < 0 ? -errno : 0;
 }
 
 static int truncate_ino(struct pt *p, struct pino *i, struct phandle *h,
@@ -330,22 +401,18 @@ static int truncate_ino(struct pt *p, struct pino *i, struct phandle *h,
 }
 
 static int pt_setattr(void *be, void *ino, void *fh,
-		      const struct fuse_setattr_req *sa, struct stat *st)
+		      const struct fuse_setattr_req *sa,
+		      const struct fuse_place *at, struct stat *st)
 {
 	struct pt *p = be;
 	struct pino *i = ino;
-	char name[16];
 	int rc = 0;
 
 	if (p->read_only)
 		return -EROFS;
-	snprintf(name, sizeof(name), "%d", i->fd);
-	if (sa->valid & FATTR_MODE) {
-		if (i->type == S_IFLNK)
-			return -EOPNOTSUPP;
-		if (fchmodat(p->proc_fd, name, sa->mode & 07777, 0) < 0)
-			return -errno;
-	}
+	if ((sa->valid & FATTR_MODE) &&
+	    (rc = chmod_ino(p, i, at, sa->mode)) < 0)
+		return rc;
 	if (sa->valid & (FATTR_UID | FATTR_GID)) {
 		/* the host kernel drops setuid/setgid on chown, like ours */
 		if (fchownat(i->fd, "",
@@ -360,7 +427,7 @@ static int pt_setattr(void *be, void *ino, void *fh,
 		rc = kill_priv_fd(p, i, fh ? ((struct phandle *)fh)->fd : -1);
 	if (rc == 0 && (sa->valid & (FATTR_ATIME | FATTR_ATIME_NOW |
 				     FATTR_MTIME | FATTR_MTIME_NOW)))
-		rc = set_times(p, i, sa);
+		rc = set_times(i, sa);
 	return rc < 0 ? rc : stat_fd(i->fd, st);
 }
 
@@ -373,9 +440,10 @@ static int pt_readlink(void *be, void *ino, char *buf, size_t size)
 	return n < 0 ? -errno : (int)n;
 }
 
-/* Gives a new object its caller's owner, and its exact mode. */
-static void own_new(struct pt *p, int fd, struct pino *dir, mode_t mode,
-		    const struct fuse_ctx *c)
+/* Gives a new object (fd, named name in dir) its caller's owner, and its
+ * exact mode. */
+static void own_new(struct pt *p, int fd, struct pino *dir, const char *name,
+		    mode_t mode, const struct fuse_ctx *c)
 {
 	struct stat dst;
 	gid_t gid = c->gid;
@@ -388,13 +456,10 @@ static void own_new(struct pt *p, int fd, struct pino *dir, mode_t mode,
 			/* best effort: the object stays root's */
 		}
 	}
-	if ((mode & p->umask & 0777) && !S_ISLNK(mode)) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "%d", fd);
-		if (fchmodat(p->proc_fd, name, mode & 07777, 0) < 0) {
-			/* keep the umasked mode */
-		}
+	/* by name: the object was made there a moment ago by this thread */
+	if ((mode & p->umask & 0777) && !S_ISLNK(mode) &&
+	    fchmodat(dir->fd, name, mode & 07777, 0) < 0) {
+		/* keep the umasked mode */
 	}
 }
 
@@ -432,7 +497,7 @@ static int pt_mknod(void *be, void *dir, const char *name, mode_t mode,
 	rc = pt_lookup(be, dir, name, ino, st);
 	if (rc < 0)
 		return rc;
-	own_new(p, ((struct pino *)*ino)->fd, d, mode, c);
+	own_new(p, ((struct pino *)*ino)->fd, d, name, mode, c);
 	return stat_fd(((struct pino *)*ino)->fd, st);
 }
 
@@ -476,12 +541,13 @@ static int pt_rename(void *be, void *dir, const char *name, void *newdir,
 		   : 0;
 }
 
-static int pt_link(void *be, void *ino, void *newdir, const char *newname,
-		   void **newino, struct stat *st)
+static int pt_link(void *be, void *ino, const struct fuse_place *at,
+		   void *newdir, const char *newname, void **newino,
+		   struct stat *st)
 {
 	struct pt *p = be;
 	struct pino *i = ino, *d = newdir;
-	char name[16];
+	int dirfd;
 
 	if (p->read_only)
 		return -EROFS;
@@ -492,10 +558,12 @@ static int pt_link(void *be, void *ino, void *newdir, const char *newname,
 	if (linkat(i->fd, "", d->fd, newname, AT_EMPTY_PATH) < 0) {
 		if (errno != ENOENT && errno != EPERM)
 			return -errno;
-		/* without CAP_DAC_READ_SEARCH: link the inode via /proc */
-		snprintf(name, sizeof(name), "%d", i->fd);
-		if (linkat(p->proc_fd, name, d->fd, newname,
-			   AT_SYMLINK_FOLLOW) < 0)
+		/* without CAP_DAC_READ_SEARCH in the host's user namespace
+		 * (rootless): by its name */
+		dirfd = place_dir(i, at);
+		if (dirfd < 0)
+			return dirfd;
+		if (linkat(dirfd, at->name, d->fd, newname, 0) < 0)
 			return -errno;
 	}
 	return pt_lookup(be, newdir, newname, newino, st);
@@ -529,7 +597,6 @@ static int pt_create(void *be, void *dir, const char *name, mode_t mode,
 	struct pt *p = be;
 	struct pino *d = dir;
 	_cleanup_close_ int fd = -1;
-	char pname[16];
 	int rc, opath;
 
 	if (p->read_only)
@@ -552,13 +619,15 @@ static int pt_create(void *be, void *dir, const char *name, mode_t mode,
 	}
 	if (fd < 0)
 		return -errno;
-	own_new(p, fd, d, mode, c);
-	/* the O_PATH inode fd comes from the open file, not from the name */
-	snprintf(pname, sizeof(pname), "%d", fd);
-	opath = openat(p->proc_fd, pname, O_PATH | O_CLOEXEC);
+	own_new(p, fd, d, name, mode, c);
+	/* the inode's O_PATH fd by name, then checked to be the file
+	 * opened: only a host process could have swapped it meanwhile */
+	opath = lookup_fd(d->fd, name);
 	if (opath < 0)
-		return -errno;
-	rc = stat_fd(opath, st);
+		return opath;
+	rc = stat_fd(fd, st);
+	if (rc == 0 && !same_inode(opath, st))
+		rc = -ESTALE;
 	if (rc < 0 || !(*ino = new_ino(opath, st->st_mode))) {
 		if (rc == 0)
 			rc = -ENOMEM;
@@ -666,70 +735,61 @@ static int pt_statfs(void *be, void *ino, struct statvfs *sv)
 	return fstatvfs(((struct pino *)ino)->fd, sv) < 0 ? -errno : 0;
 }
 
-/* xattrs go through the inode itself; only files and dirs carry them. */
-static int xpath(struct pt *p, struct pino *i, struct proc_name *pn)
+/* xattrs go through the inode itself, re-opened read-only: only files
+ * and directories carry user xattrs. */
+static int xattr_fd(struct pt *p, struct pino *i)
 {
 	if (i->type != S_IFREG && i->type != S_IFDIR)
 		return -ENOTSUP;
-	return proc_name_enter(p, i->fd, pn);
+	return reopen(p, i, O_RDONLY);
 }
 
 static int pt_setxattr(void *be, void *ino, const char *name, const void *value,
 		       size_t size, int flags)
 {
-	struct proc_name pn;
-	int rc;
+	_cleanup_close_ int fd = -1;
 
 	if (((struct pt *)be)->read_only)
 		return -EROFS;
-	rc = xpath(be, ino, &pn);
-	if (rc < 0)
-		return rc;
-	rc = setxattr(pn.path, name, value, size, flags) < 0 ? -errno : 0;
-	proc_name_leave(&pn);
-	return rc;
+	fd = xattr_fd(be, ino);
+	if (fd < 0)
+		return fd;
+	return fsetxattr(fd, name, value, size, flags) < 0 ? -errno : 0;
 }
 
 static ssize_t pt_getxattr(void *be, void *ino, const char *name, void *buf,
 			   size_t size)
 {
-	struct proc_name pn;
+	_cleanup_close_ int fd = xattr_fd(be, ino);
 	ssize_t n;
 
-	if (xpath(be, ino, &pn) < 0)
-		return -ENODATA;
-	n = getxattr(pn.path, name, buf, size);
-	n = n < 0 ? -errno : n;
-	proc_name_leave(&pn);
-	return n;
+	if (fd < 0)
+		return fd == -ENOTSUP ? -ENODATA : fd;
+	n = fgetxattr(fd, name, buf, size);
+	return n < 0 ? -errno : n;
 }
 
 static ssize_t pt_listxattr(void *be, void *ino, char *buf, size_t size)
 {
-	struct proc_name pn;
+	_cleanup_close_ int fd = xattr_fd(be, ino);
 	ssize_t n;
 
-	if (xpath(be, ino, &pn) < 0)
-		return 0;
-	n = listxattr(pn.path, buf, size);
-	n = n < 0 ? -errno : n;
-	proc_name_leave(&pn);
-	return n;
+	if (fd < 0)
+		return fd == -ENOTSUP ? 0 : fd;
+	n = flistxattr(fd, buf, size);
+	return n < 0 ? -errno : n;
 }
 
 static int pt_removexattr(void *be, void *ino, const char *name)
 {
-	struct proc_name pn;
-	int rc;
+	_cleanup_close_ int fd = -1;
 
 	if (((struct pt *)be)->read_only)
 		return -EROFS;
-	rc = xpath(be, ino, &pn);
-	if (rc < 0)
-		return rc;
-	rc = removexattr(pn.path, name) < 0 ? -errno : 0;
-	proc_name_leave(&pn);
-	return rc;
+	fd = xattr_fd(be, ino);
+	if (fd < 0)
+		return fd;
+	return fremovexattr(fd, name) < 0 ? -errno : 0;
 }
 
 static int pt_fallocate(void *be, void *ino, void *fh, int mode, off_t off,

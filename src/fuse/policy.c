@@ -58,7 +58,7 @@ void policy_kill_priv(struct req *r, struct fnode *n, void *bfh)
 	struct stat st;
 
 	if (n->type == S_IFREG)
-		r->s->ops->setattr(r->s->be, n->ino, bfh, &sa, &st);
+		setattr_at(r, n, bfh, &sa, &st);
 }
 
 /*

@@ -250,14 +250,32 @@ static size_t cap_default(size_t ceil, size_t share)
 	return v < CAP_FLOOR ? CAP_FLOOR : v;
 }
 
-static void set_caps(struct fuse_server *s, const struct fuse_server_config *c)
+static void node_caps(const struct fuse_server_config *c, size_t *nodes,
+		      size_t *handles)
 {
 	size_t soft = nofile_soft();
 
-	s->max_nodes =
+	*nodes =
 	    c->max_nodes ? c->max_nodes : cap_default(NODES_CEIL, soft / 4);
-	s->max_handles = c->max_handles ? c->max_handles
-					: cap_default(HANDLES_CEIL, soft / 8);
+	*handles = c->max_handles ? c->max_handles
+				  : cap_default(HANDLES_CEIL, soft / 8);
+}
+
+/* A node holds one fd, a handle one; a request opens at most a few more
+ * for a moment (a re-open, a DAX map, a create's two). */
+#define FD_SLACK 64
+
+size_t fuse_server_fd_budget(const struct fuse_server_config *c)
+{
+	size_t nodes, handles;
+
+	node_caps(c, &nodes, &handles);
+	return nodes + handles + FD_SLACK;
+}
+
+static void set_caps(struct fuse_server *s, const struct fuse_server_config *c)
+{
+	node_caps(c, &s->max_nodes, &s->max_handles);
 	s->max_maps = c->max_dax_mappings
 			  ? c->max_dax_mappings
 			  : dax_maps_default(c->dax_window_size);

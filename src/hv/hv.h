@@ -66,6 +66,12 @@ int hv_vm_map_ram(struct hv_vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
 
 /* Drives an interrupt line of the in-kernel interrupt controller. */
 int hv_vm_set_irq(struct hv_vm *vm, unsigned irq, int level);
+/*
+ * The descriptors hv_vm_set_irq() uses (at most max, written to fds; the
+ * count is returned): what a thread with a descriptor table of its own
+ * keeps to raise interrupts. 0 where the hypervisor needs none.
+ */
+size_t hv_vm_irq_fds(const struct hv_vm *vm, int *fds, size_t max);
 
 int hv_vcpu_create(struct hv_vm *vm, unsigned index, struct hv_vcpu **vcpup,
 		   struct sm_error *err);

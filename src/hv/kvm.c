@@ -131,6 +131,14 @@ int hv_vm_set_irq(struct hv_vm *vm, unsigned irq, int level)
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
+size_t hv_vm_irq_fds(const struct hv_vm *vm, int *fds, size_t max)
+{
+	if (max < 1)
+		return 0;
+	fds[0] = vm->vm_fd;
+	return 1;
+}
+
 int hv_vcpu_create(struct hv_vm *vm, unsigned index, struct hv_vcpu **vcpup,
 		   struct sm_error *err)
 {

@@ -30,6 +30,7 @@
 #include "net/net.h"
 #include "sandbox/sandbox.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define TX_RING 256 /* frames the guest may have in flight to slirp */
 #define MAX_POLL 1024
@@ -65,14 +66,6 @@ struct slirp_be {
 	struct lo_guard guard; /* slirp thread only */
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void kick(struct slirp_be *s)
 {
 	uint64_t one = 1;
@@ -104,7 +97,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 static int64_t cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return now_ns();
+	return sm_now_ns();
 }
 
 static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
@@ -231,7 +224,7 @@ static void drain_tx(struct slirp_be *s)
 /* Fires due timers; returns ms until the next one (or `cap`). */
 static uint32_t run_timers(struct slirp_be *s, uint32_t cap)
 {
-	int64_t now = now_ns() / 1000000;
+	int64_t now = sm_now_ns() / 1000000;
 	uint32_t next = cap;
 
 	for (unsigned i = 0; i < MAX_TIMERS; i++) {

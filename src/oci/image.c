@@ -14,6 +14,7 @@
 #include "oci/unpack.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define MAX_ENTRY (16ULL << 30)
 #define MAX_LAYER (64ULL << 30)
@@ -104,6 +105,8 @@ static int assemble_locked(struct sm_store *s, const char *mdigest,
 		r = store_write_file(f3, meta, strlen(meta), err);
 	if (!r && rename(tmp, dst) < 0)
 		r = sm_err_errno(err, "rename %s", dst);
+	if (!r && (r = sm_fsync_parent(dst)) < 0)
+		r = sm_err(err, r, "sync the directory of %s", dst);
 	if (r)
 		store_rmtree(tmp);
 	return r;

@@ -13,6 +13,7 @@
 #include "oci/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 char *store_path(struct sm_store *s, const char *fmt, ...)
 {
@@ -72,46 +73,10 @@ void store_unlock(int fd)
 		close(fd); /* drops the flock */
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		c += w;
-		n -= w;
-	}
-	return 0;
-}
-
 int store_write_file(const char *path, const void *data, size_t len,
 		     struct sm_error *err)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	if (asprintf(&tmp, "%s.tmp.%d", path, getpid()) < 0)
-		return sm_err(err, -ENOMEM, "out of memory");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return sm_err_errno(err, "create %s", tmp);
-	r = write_all(fd, data, len);
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r) {
-		unlink(tmp);
-		errno = -r;
-		return sm_err_errno(err, "write %s", path);
-	}
-	return 0;
+	return sm_atomic_write_buf(path, 0644, data, len, err);
 }
 
 int store_read_file(const char *path, size_t max, char **out, size_t *len,
@@ -202,7 +167,7 @@ int blob_writer_write(struct blob_writer *w, const void *p, size_t n)
 		return -EFBIG;
 	EVP_DigestUpdate(w->md, p, n);
 	w->written += n;
-	return write_all(w->fd, p, n);
+	return sm_file_write_all(w->fd, p, n);
 }
 
 int blob_writer_reset(struct blob_writer *w)
@@ -241,6 +206,8 @@ int blob_writer_commit(struct blob_writer *w, const char *want_digest,
 		blob_writer_abort(w);
 		return r;
 	}
+	/* best effort: a rename lost in a crash only means a new fetch */
+	sm_fsync_parent(dst);
 	free(w->tmp);
 	w->tmp = NULL;
 	blob_writer_abort(w);

@@ -10,6 +10,7 @@
 #include "oci/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 static char *default_root(void)
 {
@@ -26,26 +27,6 @@ static char *default_root(void)
 		home = "/root";
 	return asprintf(&p, "%s/.local/share/supermachine", home) < 0 ? NULL
 								      : p;
-}
-
-static int mkdir_p(const char *path, struct sm_error *err)
-{
-	_cleanup_free_ char *p = strdup(path);
-
-	if (!p)
-		return sm_err(err, -ENOMEM, "out of memory");
-	for (char *c = p + 1;; c++) {
-		if (*c == '/' || !*c) {
-			char save = *c;
-			*c = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST)
-				return sm_err_errno(err, "mkdir %s", p);
-			*c = save;
-			if (!save)
-				break;
-		}
-	}
-	return 0;
 }
 
 static int add_insecure(struct sm_store *s, const char *host)
@@ -146,7 +127,10 @@ SM_API int sm_store_open(struct sm_store **out,
 	}
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		_cleanup_free_ char *p = store_path(s, "%s", sub[i]);
-		r = p ? mkdir_p(p, err) : sm_err(err, -ENOMEM, "out of memory");
+		r = !p ? sm_err(err, -ENOMEM, "out of memory")
+		       : sm_mkdir_p(p, 0755);
+		if (r && p)
+			sm_err(err, r, "mkdir %s: %s", p, strerror(-r));
 		if (r) {
 			sm_err_wrap(err, r, "open store %s", s->root);
 			sm_store_close(s);

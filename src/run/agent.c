@@ -22,6 +22,7 @@
 #include "run/volumes.h"
 #include "run/agent.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/guest_text.h"
 
 int agent_init(struct agent *a, struct sm_error *err)
@@ -79,17 +80,9 @@ int agent_accept(void *opaque, uint32_t port, int fd)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int poll_timeout(uint64_t deadline)
 {
-	uint64_t now = now_ns();
+	uint64_t now = sm_now_ns();
 
 	if (!deadline)
 		return -1;
@@ -525,7 +518,7 @@ static int run_session(struct session *s, const struct run_spec *spec,
 
 	if (!s->hello)
 		ret = wait_hello(s, err);
-	__atomic_store_n(&io->hello_ns, now_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&io->hello_ns, sm_now_ns(), __ATOMIC_RELEASE);
 	if (!ret && s->resumed) {
 		/* a restored VM whose process runs already: just relay */
 		if (io->before_spec)
@@ -600,7 +593,7 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 	if (ret < 0)
 		return ret;
 	s.fd = ret;
-	__atomic_store_n(&io->connected_ns, now_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&io->connected_ns, sm_now_ns(), __ATOMIC_RELEASE);
 	return run_session(&s, spec, io, status, err);
 }
 
@@ -611,7 +604,7 @@ int agent_exec_session(int fd, const struct run_spec *spec, struct agent_io *io,
 	    .fd = fd, .io = io, .hello = true, .stdin_done = !io->interactive};
 
 	set_spec_sent(io, false);
-	__atomic_store_n(&io->connected_ns, now_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&io->connected_ns, sm_now_ns(), __ATOMIC_RELEASE);
 	return run_session(&s, spec, io, status, err);
 }
 
@@ -665,7 +658,7 @@ static int take_extra(struct agent *a)
 int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
 			  unsigned timeout_ms, struct sm_error *err)
 {
-	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+	uint64_t deadline = sm_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
 
 	for (;;) {
 		struct pollfd p[2] = {{.fd = a->extra_efd, .events = POLLIN},

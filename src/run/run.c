@@ -34,6 +34,7 @@
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "vmm/vm_run.h"
 
@@ -193,14 +194,14 @@ static void save_template(void *opaque)
 {
 	struct warm *w = opaque;
 	struct sm_error e = {0};
-	uint64_t t0 = vm_now_ns();
+	uint64_t t0 = sm_now_ns();
 
 	if (template_save(&w->t, w->vm, &e))
 		warn(w->o, "supermachine: no warm-start template: %s", e.msg);
 	else
 		note(w->o,
 		     "supermachine: saved warm-start template %s (%.1f ms)",
-		     w->t.dir, (vm_now_ns() - t0) / 1e6);
+		     w->t.dir, (sm_now_ns() - t0) / 1e6);
 }
 
 static const char *const slot_tags[VOL_SLOTS] = {
@@ -293,7 +294,7 @@ static int start_vm(const struct vm_config *vc, struct warm *w,
 		if (!ret) {
 			note(w->o,
 			     "supermachine: warm start: restored %s in %.1f ms",
-			     w->t.dir, (vm_now_ns() - w->t0) / 1e6);
+			     w->t.dir, (sm_now_ns() - w->t0) / 1e6);
 			return 0;
 		}
 		warn(w->o, "supermachine: template unusable, dropped (%s)",
@@ -404,7 +405,7 @@ static struct sm_vm *vm_handle_new(const struct sm_run_options *o,
 	h->agent.conn_efd = h->agent.extra_efd = -1;
 	h->agent.fd = -1;
 	h->w.o = &h->o;
-	h->w.t0 = vm_now_ns();
+	h->w.t0 = sm_now_ns();
 	if (pipe2(h->kill_pipe, O_CLOEXEC | O_NONBLOCK) ||
 	    pipe2(h->exec_pipe, O_CLOEXEC | O_NONBLOCK) ||
 	    agent_init(&h->agent, err)) {
@@ -628,7 +629,7 @@ static int retry_cold(struct sm_vm *h, struct sm_error *err)
  */
 static void note_timing(struct sm_vm *h, bool restored)
 {
-	uint64_t init = h->w.vm->init_seen_ns, now = vm_now_ns();
+	uint64_t init = h->w.vm->init_seen_ns, now = sm_now_ns();
 	uint64_t boot_end = !restored && init ? init : h->vcpus_ns;
 
 	note(&h->o,
@@ -710,7 +711,7 @@ static void *session_thread(void *arg)
 		h->io.on_spec_sent = wake_run_waiters;
 		h->io.on_spec_sent_opaque = h;
 		h->io.stop_fd = h->w.vm->stop_efd;
-		h->vcpus_ns = vm_now_ns();
+		h->vcpus_ns = sm_now_ns();
 		ret = vm_start_vcpus(h->w.vm, err);
 		if (!ret)
 			ret = agent_session(&h->agent,
@@ -730,7 +731,7 @@ static void *session_thread(void *arg)
 			     "at %.1f ms, done at %.1f ms",
 			     (h->io.connected_ns - h->w.t0) / 1e6,
 			     (h->io.hello_ns - h->w.t0) / 1e6,
-			     (vm_now_ns() - h->w.t0) / 1e6);
+			     (sm_now_ns() - h->w.t0) / 1e6);
 		if (!(ret && restored && !h->io.spec_sent && ret != -ETIMEDOUT))
 			break;
 		ret = retry_cold(h, err);
@@ -971,13 +972,23 @@ static int write_shape_to(const struct sm_vm *h, FILE *f, const char *what,
 	return 0;
 }
 
+static int fill_shape(int fd, void *h, struct sm_error *err)
+{
+	int own = dup(fd); /* fclose must leave fd to sm_atomic_write */
+	FILE *f = own < 0 ? NULL : fdopen(own, "w");
+
+	if (!f && own >= 0)
+		close(own);
+	return write_shape_to(h, f, VM_CONF_FILE, err);
+}
+
 static int write_shape(const struct sm_vm *h, const char *dir,
 		       struct sm_error *err)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/" VM_CONF_FILE, dir);
-	return write_shape_to(h, fopen(path, "we"), path, err);
+	return sm_atomic_write(path, 0644, fill_shape, (void *)h, err);
 }
 
 /*

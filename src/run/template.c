@@ -85,6 +85,8 @@ int template_save(const struct template *t, struct vm *vm, struct sm_error *err)
 		/* another run won the race: its template is as good */
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			ret = sm_err_errno(err, "template %s", t->dir);
+	} else if (!ret && (ret = sm_fsync_parent(t->dir)) < 0) {
+		sm_err(err, ret, "template %s: sync its directory", t->dir);
 	}
 	sm_rm_tree(tmp);
 	return ret;

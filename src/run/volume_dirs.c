@@ -31,23 +31,6 @@ struct copy_ctx {
 	int owners_in_xattr;
 };
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* Owner and mode of an image entry (the xattr wins when unpacked rootless). */
 static void image_owner(const struct copy_ctx *c, int fd, const char *name,
 			struct stat *st)
@@ -236,7 +219,7 @@ static int bind_source(struct vol_mount *m, struct sm_error *err)
 		if (errno != ENOENT || !m->create_host)
 			return sm_err_errno(err, "bind source path %s",
 					    m->source);
-		ret = mkdir_p(m->source, 0755);
+		ret = sm_mkdir_p(m->source, 0755);
 		if (ret)
 			return sm_err(err, ret, "create bind source %s: %s",
 				      m->source, strerror(-ret));
@@ -266,9 +249,12 @@ static int fill_new(struct vol_mount *m, const char *rootfs,
 	if (mkdir(tmp, 0755) < 0)
 		return sm_err_errno(err, "volume %s", tmp);
 	ret = copy_up(rootfs, m->target, tmp, owners_in_xattr, err);
-	if (!ret && rename(tmp, m->host_dir) < 0 && errno != ENOTEMPTY &&
-	    errno != EEXIST)
-		ret = sm_err_errno(err, "volume %s", m->host_dir);
+	if (!ret && rename(tmp, m->host_dir) < 0) {
+		if (errno != ENOTEMPTY && errno != EEXIST)
+			ret = sm_err_errno(err, "volume %s", m->host_dir);
+	} else if (!ret && (ret = sm_fsync_parent(m->host_dir)) < 0) {
+		sm_err(err, ret, "volume %s: sync its directory", m->host_dir);
+	}
 	sm_rm_tree(tmp);
 	return ret;
 }
@@ -294,7 +280,7 @@ static int volume_dir(struct vol_mount *m, const char *root, const char *rootfs,
 		free(m->anon_dir); /* only anonymous ones are ever removed */
 		m->anon_dir = NULL;
 	}
-	ret = mkdir_p(m->host_dir, 0755);
+	ret = sm_mkdir_p(m->host_dir, 0755);
 	if (ret)
 		return sm_err(err, ret, "volume %s: %s", m->host_dir,
 			      strerror(-ret));

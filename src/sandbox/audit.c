@@ -4,30 +4,56 @@
  * must allow all they allow.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sandbox/roles.h"
 #include "util/error.h"
 
+static void one_text(const struct sb_cmp_arg *c, char *buf, size_t size)
+{
+	static const char *const op[] = {
+	    [SB_EQ] = "==", [SB_NE] = "!=", [SB_LT] = "<"};
+
+	if (c->cmp == SB_MASKED_EQ)
+		snprintf(buf, size, "(arg%u & 0x%llx) == 0x%llx", c->arg,
+			 (unsigned long long)c->a, (unsigned long long)c->b);
+	else if (c->a == SB_OWN_PID)
+		snprintf(buf, size, "arg%u %s this process's id", c->arg,
+			 op[c->cmp]);
+	else if (c->a == SB_GUARD_FD)
+		snprintf(buf, size, "arg%u %s the guarded fd", c->arg,
+			 op[c->cmp]);
+	else if ((int64_t)c->a < 0)
+		snprintf(buf, size, "arg%u %s %lld", c->arg, op[c->cmp],
+			 (long long)c->a);
+	else if (c->a > INT32_MAX)
+		snprintf(buf, size, "arg%u %s 0x%llx", c->arg, op[c->cmp],
+			 (unsigned long long)c->a);
+	else
+		snprintf(buf, size, "arg%u %s %llu", c->arg, op[c->cmp],
+			 (unsigned long long)c->a);
+}
+
 static const char *cmp_text(const struct sb_cond_rule *c, char *buf,
 			    size_t size)
 {
-	if (c->a == SB_OWN_PID)
-		snprintf(buf, size, "arg%u == this process's id", c->arg);
-	else if (c->cmp == SB_MASKED_EQ)
-		snprintf(buf, size, "(arg%u & 0x%llx) == 0x%llx", c->arg,
-			 (unsigned long long)c->a, (unsigned long long)c->b);
-	else
-		snprintf(
-		    buf, size, "arg%u %s %llu", c->arg,
-		    c->cmp == SB_EQ ? "==" : "!=", (unsigned long long)c->a);
+	struct sb_cmp_arg first = {c->arg, c->cmp, c->a, c->b};
+	size_t len;
+
+	one_text(&first, buf, size);
+	len = strlen(buf);
+	if (c->and.cmp != SB_NONE && len + 5 < size) {
+		memcpy(buf + len, " and ", 5);
+		one_text(&c->and, buf + len + 5, size - len - 5);
+	}
 	return buf;
 }
 
 int sm_sandbox_print(enum sm_thread_role role, FILE *f)
 {
 	const struct sb_role *r;
-	char buf[96];
+	char buf[160];
 
 	if ((unsigned)role >= SM_ROLE_COUNT)
 		return -EINVAL;
@@ -68,7 +94,8 @@ static bool allows_cond(const struct sb_role *r, const struct sb_cond_rule *w)
 		return true;
 	for (const struct sb_cond_rule *c = r->conds; c->call; c++)
 		if (!strcmp(c->call, w->call) && c->arg == w->arg &&
-		    c->cmp == w->cmp && c->a == w->a && c->b == w->b)
+		    c->cmp == w->cmp && c->a == w->a && c->b == w->b &&
+		    !memcmp(&c->and, &w->and, sizeof(c->and)))
 			return true;
 	return false;
 }

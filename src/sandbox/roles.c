@@ -31,19 +31,23 @@ static const char *const base_calls[] = {
 static const char *const poll_calls[] = {
     "poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_ctl", NULL};
 
-/* The FUSE server (src/fuse/passthrough.c, memfs.c, virtio/fs.c DAX). */
+/* The FUSE server (src/fuse/passthrough.c, virtio/fs.c DAX):
+ * calls on descriptors it opened. */
 static const char *const fuse_calls[] = {
-    "openat", "openat2", "mkdirat", "unlinkat", "renameat2", "linkat",
-    "renameat", /* glibc's renameat2() with no flags */
-    "symlinkat", "mknodat", "fchownat", "fchmodat", "fchmod", "utimensat",
-    "newfstatat", "statx", "readlinkat", "getdents64", "preadv", "pwritev",
-    "pread64", "pwrite64", "fallocate", "copy_file_range", "fsync", "fdatasync",
-    "ftruncate", "fstatfs", "statfs", "getxattr", "setxattr", "listxattr",
-    "removexattr", "fgetxattr", "fsetxattr", "flistxattr", "fremovexattr",
-    "lgetxattr", "lsetxattr", "llistxattr", "lremovexattr", "fcntl",
-    "memfd_create", "dup",
-    /* the xattr calls step into /proc/self/fd and back (passthrough.c) */
-    "fchdir", NULL};
+    "fchmod",	  "getdents64",	  "preadv",	     "pwritev",	  "pread64",
+    "pwrite64",	  "fallocate",	  "copy_file_range", "fsync",	  "fdatasync",
+    "ftruncate",  "fstatfs",	  "statfs",	     "fgetxattr", "fsetxattr",
+    "flistxattr", "fremovexattr", "memfd_create",    NULL};
+
+/* Its calls that take a directory descriptor (or duplicate one): the fuse
+ * role allows them only below its guarded descriptor (fuse_conds). */
+static const char *const fuse_dirfd_calls[] = {
+    "openat",	 "openat2",    "mkdirat",  "unlinkat",
+    "renameat2", "linkat",     "renameat", /* glibc's renameat2() with no flags
+					    */
+    "symlinkat", "mknodat",    "fchownat", "fchmodat",
+    "utimensat", "newfstatat", "statx",	   "readlinkat",
+    "fcntl",	 "dup",	       NULL};
 
 /* Sockets already open (slirp's, vsock's unix sockets). */
 static const char *const socket_io_calls[] = {
@@ -88,38 +92,100 @@ static const char *const *const tap_sets[] = {base_calls, poll_calls, NULL};
 static const char *const *const vsock_sets[] = {base_calls, poll_calls,
 						socket_io_calls, NULL};
 static const char *const *const control_sets[] = {
-    base_calls,	 poll_calls,	fuse_calls, socket_io_calls,
-    slirp_calls, control_calls, NULL};
+    base_calls,	     poll_calls,  fuse_calls,	 fuse_dirfd_calls,
+    socket_io_calls, slirp_calls, control_calls, NULL};
 
-#define NOT_EXEC(call)                              \
-	{                                           \
-		call, 2, SB_MASKED_EQ, PROT_EXEC, 0 \
+#define NOT_EXEC(call)                               \
+	{                                            \
+		call, 2, SB_MASKED_EQ, PROT_EXEC, 0, \
+		{                                    \
+			0                            \
+		}                                    \
 	}
-#define COMMON_CONDS                                                        \
-	{"rt_sigaction", 0, SB_NE, SIGSYS, 0}, NOT_EXEC("mmap"),            \
-	    NOT_EXEC("mprotect"), {"tgkill", 0, SB_EQ, SB_OWN_PID, 0},      \
-	{                                                                   \
-		"newfstatat", 3, SB_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH \
+#define COMMON_CONDS                                                         \
+	{"rt_sigaction", 0, SB_NE, SIGSYS, 0, {0}}, NOT_EXEC("mmap"),        \
+	    NOT_EXEC("mprotect"), {"tgkill", 0, SB_EQ, SB_OWN_PID, 0, {0}},  \
+	{                                                                    \
+		"newfstatat", 3, SB_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH, \
+		{                                                            \
+			0                                                    \
+		}                                                            \
 	}
 
 static const struct sb_cond_rule common_conds[] = {COMMON_CONDS, {0}};
+
+/* A descriptor argument below the guard (its 64 bits, so no high bits
+ * can smuggle the guard's number past: the kernel reads an int). */
+#define BELOW_GUARD(call, arg)                    \
+	{                                         \
+		call, arg, SB_LT, SB_GUARD_FD, 0, \
+		{                                 \
+			0                         \
+		}                                 \
+	}
+#define BOTH_BELOW_GUARD(call, arg1, arg2)          \
+	{                                           \
+		call, arg1, SB_LT, SB_GUARD_FD, 0,  \
+		{                                   \
+			arg2, SB_LT, SB_GUARD_FD, 0 \
+		}                                   \
+	}
+/* AT_FDCWD as the kernel reads it (an int): the caller may leave the
+ * register's high half zero (glibc does) or sign-extend it. */
+#define AT_CWD(call)                                            \
+	{call, 0, SB_EQ, (uint32_t)AT_FDCWD, 0, {0}},           \
+	{                                                       \
+		call, 0, SB_EQ, (uint64_t)(int64_t)AT_FDCWD, 0, \
+		{                                               \
+			0                                       \
+		}                                               \
+	}
+/* The FUSE worker's /proc handle (the guard) reaches every thread's
+ * descriptors, root and executable through magic links. It may only be
+ * the directory of an openat() without O_PATH, which Landlock checks
+ * (the worker's re-opens); chmod, chown, links, an O_PATH open, a dup or
+ * a fchdir through it are refused (docs/security.md, "Landlock"). */
+static const struct sb_cond_rule fuse_conds[] = {
+    COMMON_CONDS,
+    BELOW_GUARD("openat", 0),
+    AT_CWD("openat"),
+    {"openat", 0, SB_EQ, SB_GUARD_FD, 0, {2, SB_MASKED_EQ, O_PATH, 0}},
+    BELOW_GUARD("openat2", 0),
+    BELOW_GUARD("mkdirat", 0),
+    BELOW_GUARD("unlinkat", 0),
+    BOTH_BELOW_GUARD("renameat2", 0, 2),
+    BOTH_BELOW_GUARD("renameat", 0, 2),
+    BOTH_BELOW_GUARD("linkat", 0, 2),
+    BELOW_GUARD("symlinkat", 1),
+    BELOW_GUARD("mknodat", 0),
+    BELOW_GUARD("fchownat", 0),
+    BELOW_GUARD("fchmodat", 0),
+    BELOW_GUARD("utimensat", 0),
+    BELOW_GUARD("newfstatat", 0),
+    BELOW_GUARD("statx", 0),
+    AT_CWD("statx"),
+    AT_CWD("newfstatat"),
+    BELOW_GUARD("readlinkat", 0),
+    BELOW_GUARD("fcntl", 0),
+    BELOW_GUARD("dup", 0),
+    {0}};
 /* a guest connecting to a host port: a socketpair for its stream */
 static const struct sb_cond_rule vsock_conds[] = {
-    COMMON_CONDS, {"socketpair", 0, SB_EQ, AF_UNIX, 0}, {0}};
+    COMMON_CONDS, {"socketpair", 0, SB_EQ, AF_UNIX, 0, {0}}, {0}};
 static const struct sb_cond_rule slirp_conds[] = {
     COMMON_CONDS,
-    {"socket", 0, SB_EQ, AF_INET, 0},
-    {"socket", 0, SB_EQ, AF_INET6, 0},
+    {"socket", 0, SB_EQ, AF_INET, 0, {0}},
+    {"socket", 0, SB_EQ, AF_INET6, 0, {0}},
     /* resolv.conf, read only */
-    {"openat", 2, SB_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY},
+    {"openat", 2, SB_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY, {0}},
     {0}};
 static const struct sb_cond_rule control_conds[] = {
     COMMON_CONDS,
-    {"socket", 0, SB_EQ, AF_UNIX, 0},
-    {"socket", 0, SB_EQ, AF_INET, 0},
-    {"socket", 0, SB_EQ, AF_INET6, 0},
+    {"socket", 0, SB_EQ, AF_UNIX, 0, {0}},
+    {"socket", 0, SB_EQ, AF_INET, 0, {0}},
+    {"socket", 0, SB_EQ, AF_INET6, 0, {0}},
     /* threads only: no new processes */
-    {"clone", 0, SB_MASKED_EQ, CLONE_THREAD, CLONE_THREAD},
+    {"clone", 0, SB_MASKED_EQ, CLONE_THREAD, CLONE_THREAD, {0}},
     {0}};
 
 /* vCPU threads: run the guest, describe a failure, raise interrupts. */
@@ -136,7 +202,7 @@ static const unsigned long control_ioctls[] = {
 
 const struct sb_role sb_roles[SM_ROLE_COUNT] = {
     [SM_ROLE_VCPU] = {"vcpu", vcpu_sets, common_conds, vcpu_ioctls},
-    [SM_ROLE_FUSE] = {"fuse", fuse_sets, common_conds, irq_ioctls},
+    [SM_ROLE_FUSE] = {"fuse", fuse_sets, fuse_conds, irq_ioctls},
     [SM_ROLE_SLIRP] = {"slirp", slirp_sets, slirp_conds, slirp_ioctls},
     [SM_ROLE_TAP] = {"tap", tap_sets, common_conds, irq_ioctls},
     [SM_ROLE_VSOCK] = {"vsock", vsock_sets, vsock_conds, irq_ioctls},

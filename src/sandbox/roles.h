@@ -9,19 +9,32 @@
 
 /* How one argument must compare for a conditional rule. */
 enum sb_cmp {
+	SB_NONE,      /* no second comparison (sb_cond_rule.and) */
 	SB_EQ,	      /* arg == a */
 	SB_NE,	      /* arg != a */
 	SB_MASKED_EQ, /* (arg & a) == b */
+	SB_LT,	      /* arg < a, all 64 bits unsigned */
 };
 
-/* b == SB_OWN_PID: the datum is this process's id, filled at build */
+/* a == SB_OWN_PID: the datum is this process's id, filled at build */
 #define SB_OWN_PID UINT64_MAX
+/* a == SB_GUARD_FD: the thread's guarded descriptor (sandbox.h),
+ * filled at build */
+#define SB_GUARD_FD (UINT64_MAX - 1)
 
+struct sb_cmp_arg {
+	unsigned arg;
+	enum sb_cmp cmp;
+	uint64_t a, b;
+};
+
+/* Allowed when the first comparison holds and, if set, the second. */
 struct sb_cond_rule {
 	const char *call;
 	unsigned arg;
 	enum sb_cmp cmp;
 	uint64_t a, b;
+	struct sb_cmp_arg and;
 };
 
 struct sb_role {

@@ -55,6 +55,16 @@ void sm_sandbox_set_thread_policy(bool on);
 bool sm_sandbox_thread_policy(void);
 
 /*
+ * The calling thread's guarded descriptor: a FUSE worker's handle on its
+ * /proc fd directory (fuse_passthrough_own_fds), which the fuse role's
+ * filter lets it use only as the directory of an openat() without O_PATH
+ * (so Landlock checks what it opens); every other descriptor argument of
+ * a call that resolves a path must be below it. -1 (the default): none,
+ * every descriptor below 2^31 passes. Set before sm_sandbox_enter_role().
+ */
+void sm_sandbox_set_guard_fd(int fd);
+
+/*
  * pthread_create() whose thread enters role before fn runs (when the
  * creator's policy is on). A thread that cannot install its filter
  * stops the process with a line saying so (it never runs unconfined).

@@ -27,6 +27,7 @@ static int setup_ret;
 static char *nr_names[SB_MAX_NR];
 static bool role_has_call[SM_ROLE_COUNT][SB_MAX_NR];
 static __thread int thread_role = -1;
+static __thread int guard_fd = -1; /* sm_sandbox_set_guard_fd */
 
 const char *sm_role_name(enum sm_thread_role role)
 {
@@ -144,21 +145,42 @@ static void setup(void)
 
 /* ---- building a role's filter ---- */
 
+/* The datum a placeholder stands for, in this process and thread. */
+static uint64_t datum(uint64_t a)
+{
+	if (a == SB_OWN_PID)
+		return (uint64_t)getpid();
+	if (a == SB_GUARD_FD) /* none: every int descriptor passes SB_LT */
+		return guard_fd >= 0 ? (uint64_t)guard_fd : 1ULL << 31;
+	return a;
+}
+
+static struct scmp_arg_cmp to_scmp(const struct sb_cmp_arg *c)
+{
+	static const enum scmp_compare op[] = {
+	    [SB_EQ] = SCMP_CMP_EQ,
+	    [SB_NE] = SCMP_CMP_NE,
+	    [SB_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+	    [SB_LT] = SCMP_CMP_LT,
+	};
+
+	if (c->cmp == SB_MASKED_EQ)
+		return (struct scmp_arg_cmp){c->arg, op[c->cmp], c->a, c->b};
+	return (struct scmp_arg_cmp){c->arg, op[c->cmp], datum(c->a), 0};
+}
+
 static int add_cond(scmp_filter_ctx ctx, const struct sb_cond_rule *c)
 {
 	int nr = seccomp_syscall_resolve_name(c->call);
-	uint64_t a = c->a == SB_OWN_PID ? (uint64_t)getpid() : c->a;
-	struct scmp_arg_cmp cmp;
+	struct sb_cmp_arg first = {c->arg, c->cmp, c->a, c->b};
+	struct scmp_arg_cmp cmp[2] = {to_scmp(&first)};
+	unsigned n = 1;
 
 	if (nr == __NR_SCMP_ERROR)
 		return -ENOSYS;
-	if (c->cmp == SB_MASKED_EQ)
-		cmp =
-		    (struct scmp_arg_cmp){c->arg, SCMP_CMP_MASKED_EQ, a, c->b};
-	else
-		cmp = (struct scmp_arg_cmp){
-		    c->arg, c->cmp == SB_EQ ? SCMP_CMP_EQ : SCMP_CMP_NE, a, 0};
-	return seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+	if (c->and.cmp != SB_NONE)
+		cmp[n++] = to_scmp(&c->and);
+	return seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp);
 }
 
 static int add_role_rules(scmp_filter_ctx ctx, const struct sb_role *r)
@@ -202,6 +224,7 @@ static struct {
 	pid_t pid;
 	struct sock_filter *prog[SM_ROLE_COUNT];
 	unsigned short len[SM_ROLE_COUNT];
+	int guard[SM_ROLE_COUNT]; /* the guard_fd it was built for */
 } progs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Builds role's filter and exports it as BPF into the cache. */
@@ -250,11 +273,22 @@ static int role_program(enum sm_thread_role role, struct sock_fprog *out)
 		}
 		progs.pid = getpid();
 	}
-	if (!progs.prog[role])
+	if (progs.prog[role] && progs.guard[role] != guard_fd) {
+		free(progs.prog[role]); /* a worker with another guard */
+		progs.prog[role] = NULL;
+	}
+	if (!progs.prog[role]) {
 		ret = build_program(role);
+		progs.guard[role] = guard_fd;
+	}
 	*out = (struct sock_fprog){progs.len[role], progs.prog[role]};
 	pthread_mutex_unlock(&progs.lock);
 	return ret;
+}
+
+void sm_sandbox_set_guard_fd(int fd)
+{
+	guard_fd = fd;
 }
 
 int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err)

@@ -15,6 +15,7 @@
 #include "snapshot/format.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define CRC_LEN 4
 
@@ -194,88 +195,31 @@ int snap_finish(struct snap_writer *w, struct sm_error *err)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync of the directory holding path, so the rename is durable. */
-static int sync_dir(const char *path, struct sm_error *err)
-{
-	_cleanup_free_ char *dir = strdup(path);
-	_cleanup_close_ int fd = -1;
-	char *slash;
-
-	if (!dir)
-		return sm_err(err, -ENOMEM, "out of memory");
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return sm_err_errno(err, "sync directory %s", dir);
-	return 0;
-}
-
 int snap_write_fd(struct snap_writer *w, int fd, struct sm_error *err)
 {
 	int ret = snap_finish(w, err);
 
 	if (ret)
 		return ret;
-	if (write_all(fd, w->buf.data, w->buf.len) < 0)
-		return sm_err_errno(err, "write the state file");
+	ret = sm_file_write_all(fd, w->buf.data, w->buf.len);
+	if (ret)
+		return sm_err(err, ret, "write the state file: %s",
+			      strerror(-ret));
 	if (fsync(fd) < 0)
 		return sm_err_errno(err, "fsync the state file");
 	return 0;
 }
 
+static int fill_state(int fd, void *w, struct sm_error *err)
+{
+	return snap_write_fd(w, fd, err);
+}
+
 int snap_write_file(struct snap_writer *w, const char *path,
 		    struct sm_error *err)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -1;
-	int ret;
-
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		tmp = NULL;
-		return sm_err(err, -ENOMEM, "out of memory");
-	}
-	/* mkostemp's 0600 suits a file that holds guest register state. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return sm_err_errno(err, "create %s", tmp);
-	ret = snap_write_fd(w, fd, err);
-	if (ret) {
-		sm_err_wrap(err, ret, "write %s", path);
-		goto fail;
-	}
-	if (close(steal_fd(fd)) < 0) {
-		ret = sm_err_errno(err, "close %s", tmp);
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		ret = sm_err_errno(err, "rename %s to %s", tmp, path);
-		goto fail;
-	}
-	return sync_dir(path, err);
-fail:
-	unlink(tmp);
-	return ret;
+	/* 0600: the file holds guest register state */
+	return sm_atomic_write(path, 0600, fill_state, w, err);
 }
 
 /* ---- reader ---- */

@@ -5,16 +5,19 @@
  * straight from the host page cache into the guest.
  *
  * Each share has its own worker thread, confined to the share (its root
- * and cwd are the share's: fuse_passthrough_confine), which does all of
- * the share's file work; QueueNotify only wakes it. The worker serves the
- * queues under dev->lock, as the vCPU did before, so virtio_freeze waits
- * it out like any device thread (docs/security.md, "Share confinement").
+ * and cwd are the share's: fuse_passthrough_confine; its descriptor
+ * table is its own and holds nothing of other shares or of the VMM:
+ * fuse_passthrough_own_fds), which does all of the share's file work;
+ * QueueNotify only wakes it. The worker serves the queues under dev->lock, as
+ * the vCPU did before, so virtio_freeze waits it out like any device thread
+ * (docs/security.md, "Share confinement").
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "fuse/fuse_server.h"
 #include "sandbox/sandbox.h"
@@ -44,7 +47,8 @@ struct fs_call {
 
 struct fs_dev {
 	struct virtio_fs_config_space config;
-	struct fuse_server *server;
+	struct fuse_server_config server_config;
+	struct fuse_server *server; /* made and freed by the worker */
 	void *backend;
 	uint8_t *window; /* host mapping of the DAX window */
 	uint64_t window_size;
@@ -96,30 +100,22 @@ static const struct fuse_dax_ops fs_dax_ops = {
     .unmap = dax_unmap,
 };
 
-static void fs_serve(struct virtio_dev *dev, unsigned queue)
+/* One request chain through the FUSE server; the reply's length. */
+static size_t fs_handle(struct virtio_dev *dev, const struct virtq_chain *chain)
 {
 	struct fs_dev *fs = dev->priv;
-	struct virtq *q = &dev->queues[queue];
-	struct virtq_chain chain;
-	bool used = false;
-	int ret;
+	size_t out_len = 0;
 
-	while ((ret = virtq_pop(q, dev->mem, &chain)) == 1) {
-		size_t out_len = 0;
+	if (fuse_server_handle(fs->server, chain->iov, (int)chain->n_readable,
+			       chain->iov + chain->n_readable,
+			       (int)chain->n_writable, &out_len) < 0)
+		out_len = 0;
+	return out_len;
+}
 
-		if (fuse_server_handle(fs->server, chain.iov,
-				       (int)chain.n_readable,
-				       chain.iov + chain.n_readable,
-				       (int)chain.n_writable, &out_len) < 0)
-			out_len = 0;
-		if (virtq_push(q, dev->mem, chain.head, (uint32_t)out_len))
-			break;
-		used = true;
-	}
-	if (used)
-		virtio_signal_used(dev, queue);
-	if (ret < 0)
-		virtio_fail(dev);
+static void fs_serve(struct virtio_dev *dev, unsigned queue)
+{
+	virtio_serve_queue(dev, queue, fs_handle);
 }
 
 static bool worker_has_work(struct virtio_dev *dev, struct fs_dev *fs)
@@ -143,12 +139,36 @@ static void serve_pending(struct virtio_dev *dev, struct fs_dev *fs)
 			fs_serve(dev, q);
 }
 
+/*
+ * The worker's own descriptor table (fuse_passthrough_own_fds) keeps the
+ * share, stderr (log lines, a seccomp kill's line) and what raising the
+ * VM's interrupt takes; the server, and so every node's descriptor, is
+ * made in that table. Then the share's chroot.
+ */
+static int worker_setup(struct virtio_dev *dev, struct fs_dev *fs,
+			struct sm_error *err)
+{
+	int keep[4] = {STDERR_FILENO};
+	size_t n = 1 + vm_irq_fds(dev->vm, keep + 1, 3);
+	int ret = fuse_passthrough_own_fds(
+	    fs->backend, keep, n, fuse_server_fd_budget(&fs->server_config),
+	    err);
+
+	if (!ret)
+		ret = fuse_server_new(&fs->server_config, &fs->server, err);
+	if (!ret)
+		ret = fuse_passthrough_confine(fs->backend, err);
+	if (ret >= 0) /* the filter keeps the /proc handle to re-opens */
+		sm_sandbox_set_guard_fd(fuse_passthrough_guard_fd(fs->backend));
+	return ret;
+}
+
 static void *fs_worker(void *arg)
 {
 	struct virtio_dev *dev = arg;
 	struct fs_dev *fs = dev->priv;
 	struct sm_error err = {0};
-	int ret = fuse_passthrough_confine(fs->backend, &err);
+	int ret = worker_setup(dev, fs, &err);
 
 	/* Its filter comes after the chroot, so the fuse role needs neither
 	 * unshare nor chroot. */
@@ -178,6 +198,9 @@ static void *fs_worker(void *arg)
 		}
 		serve_pending(dev, fs);
 	}
+	/* its nodes' descriptors are in this thread's table */
+	fuse_server_free(fs->server);
+	fs->server = NULL;
 	pthread_mutex_unlock(&dev->lock);
 	return NULL;
 }
@@ -223,8 +246,10 @@ static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 		       "virtio-fs: no CAP_SYS_CHROOT, shares are not chrooted: "
 		       "confined by single-component names and RESOLVE_BENEATH "
 		       "only (docs/security.md)");
-	if (ret >= 0)
+	if (ret >= 0) {
+		fuse_passthrough_hand_over(fs->backend);
 		return 0;
+	}
 	pthread_join(fs->worker, NULL); /* it ended at once */
 	fs->worker_started = false;
 	if (err)
@@ -269,6 +294,17 @@ int virtio_fs_confined(struct virtio_dev *dev)
 
 	pthread_mutex_lock(&dev->lock);
 	ret = fs->serve_inline ? -1 : fs->confined;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+int virtio_fs_guard_fd(struct virtio_dev *dev)
+{
+	struct fs_dev *fs = dev->priv;
+	int ret;
+
+	pthread_mutex_lock(&dev->lock);
+	ret = fs->serve_inline ? -1 : fuse_passthrough_guard_fd(fs->backend);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -363,15 +399,14 @@ static int fs_init(struct virtio_dev *dev, const void *cfgp,
 		sc.dax_window_size = cfg->dax_window;
 		sc.dax_align = 4096;
 	}
-	ret = fuse_server_new(&sc, &fs->server, err);
+	fs->server_config = sc;
+	dev->priv = fs;
+	if (fs->serve_inline)
+		ret = fuse_server_new(&sc, &fs->server, err);
+	else
+		ret = start_worker(dev, fs, err);
 	if (ret)
 		goto fail;
-	dev->priv = fs;
-	if (!fs->serve_inline) {
-		ret = start_worker(dev, fs, err);
-		if (ret)
-			goto fail;
-	}
 	return 0;
 fail:
 	dev->priv = NULL;

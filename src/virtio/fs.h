@@ -34,5 +34,8 @@ int virtio_fs_run_on_worker(struct virtio_dev *dev, int (*fn)(void *),
 /* 1: the worker is chrooted to the share; 0: rootless (no
  * CAP_SYS_CHROOT), names only; -1: serve_inline. */
 int virtio_fs_confined(struct virtio_dev *dev);
+/* The worker's guarded /proc handle (fuse_passthrough_guard_fd), for
+ * the tests that try to misuse it; -1 with serve_inline. */
+int virtio_fs_guard_fd(struct virtio_dev *dev);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "devices/serial.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "vmm/vm_run.h"
 
 SM_API int sm_boot(const struct sm_boot_config *cfg,
@@ -45,7 +46,7 @@ SM_API int sm_boot(const struct sm_boot_config *cfg,
 	serial_flush(vm->serial);
 	result->reason = vm->reason;
 	result->status = vm->status;
-	result->total_ns = vm_now_ns() - vm->start_ns;
+	result->total_ns = sm_now_ns() - vm->start_ns;
 	if (vm->init_seen_ns)
 		result->boot_to_init_ns = vm->init_seen_ns - vm->start_ns;
 	snprintf(result->detail, sizeof(result->detail), "%s", vm->detail);

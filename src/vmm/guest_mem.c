@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/fs.h"
 #include "vmm/guest_mem.h"
 
 /* The regions lie back to back in the one mapping at gm->base. */
@@ -180,26 +181,15 @@ int gm_save_fd(const struct guest_mem *gm, int fd, struct sm_error *err)
 	return 0;
 }
 
+static int fill_memory(int fd, void *gm, struct sm_error *err)
+{
+	return gm_save_fd(gm, fd, err);
+}
+
 int gm_save_file(const struct guest_mem *gm, const char *path,
 		 struct sm_error *err)
 {
-	char tmp[4096];
-	int fd, ret = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return sm_err(err, -ENAMETOOLONG, "memory file path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sm_err_errno(err, "create %s", tmp);
-	ret = gm_save_fd(gm, fd, err);
-	if (ret)
-		sm_err_wrap(err, ret, "%s", tmp);
-	close(fd);
-	if (!ret && rename(tmp, path) < 0)
-		ret = sm_err_errno(err, "rename %s", tmp);
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return sm_atomic_write(path, 0600, fill_memory, (void *)gm, err);
 }
 
 static const char *file_kind(mode_t mode)

@@ -8,6 +8,7 @@
 
 #include "devices/serial.h"
 #include "sandbox/sandbox.h"
+#include "util/fs.h"
 #include "vmm/vm.h"
 #include "util/error.h"
 #include "util/guest_text.h"
@@ -16,18 +17,15 @@
 /* Signal used to pull a vCPU thread out of KVM_RUN. */
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
 
-uint64_t vm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 void vm_irq_pulse(struct vm *vm, unsigned irq)
 {
 	hv_vm_set_irq(vm->hv, irq, 1);
 	hv_vm_set_irq(vm->hv, irq, 0);
+}
+
+size_t vm_irq_fds(const struct vm *vm, int *fds, size_t max)
+{
+	return vm && vm->hv ? hv_vm_irq_fds(vm->hv, fds, max) : 0;
 }
 
 static void kick_all(struct vm *vm);
@@ -69,7 +67,7 @@ void vm_marker(struct vm *vm, uint8_t marker)
 {
 	pthread_mutex_lock(&vm->lock);
 	if (marker == 1 && !vm->init_seen_ns)
-		vm->init_seen_ns = vm_now_ns();
+		vm->init_seen_ns = sm_now_ns();
 	pthread_mutex_unlock(&vm->lock);
 }
 

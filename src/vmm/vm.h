@@ -54,10 +54,10 @@ struct vm {
 	uint64_t init_seen_ns; /* when init reported its start */
 };
 
-uint64_t vm_now_ns(void);
-
 /* Edge-triggered interrupt: raise then lower the line. */
 void vm_irq_pulse(struct vm *vm, unsigned irq);
+/* The descriptors vm_irq_pulse() needs (hv_vm_irq_fds); 0 without a VM. */
+size_t vm_irq_fds(const struct vm *vm, int *fds, size_t max);
 
 /*
  * Ends the VM (the first call wins) and makes every vCPU leave the guest.

@@ -16,6 +16,7 @@
 #include "devices/serial.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "virtio/device.h"
 #include "virtio/fs.h"
 #include "vmm/vm_build.h"
@@ -272,7 +273,7 @@ struct vm *vm_alloc(const struct vm_config *cfg)
 
 	if (!vm)
 		return NULL;
-	vm->start_ns = vm_now_ns();
+	vm->start_ns = sm_now_ns();
 	vm->mem.fd = -1;
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->ncpus = cfg->cpus ? cfg->cpus : 1;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fuse/fuse_server.h"
+#include "memfs.h"
 #include "fuzz_seed.h"
 
 static void *backend;

@@ -27,14 +27,14 @@ OCI_LIBS=$(pkg-config --libs libcurl libarchive jansson libcrypto 2>/dev/null)
 VIRTIO_SRC="src/virtio/queue.c src/vmm/guest_mem.c src/util/error.c src/util/buf.c"
 # NAME|SOURCES (besides tests/fuzz/fuzz_NAME.c)|LIBS|max_len
 targets=(
-	"fuse_decoder|src/fuse/*.c src/util/error.c||8192"
+	"fuse_decoder|src/fuse/*.c tests/support/memfs.c src/util/error.c src/util/fs.c||8192"
 	"virtq|$VIRTIO_SRC||65536"
-	"vsock|$VIRTIO_SRC src/virtio/mmio.c src/virtio/registry.c src/virtio/net.c src/virtio/rng.c src/virtio/fs.c src/fuse/*.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|65536"
+	"vsock|$VIRTIO_SRC src/virtio/mmio.c src/virtio/registry.c src/virtio/net.c src/virtio/rng.c src/virtio/fs.c src/fuse/*.c src/util/fs.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|65536"
 	"virtio_net|$VIRTIO_SRC src/virtio/mmio.c src/net/backend.c||65536"
-	"virtio_restore|$VIRTIO_SRC src/virtio/mmio.c src/virtio/net.c src/virtio/vsock.c src/virtio/rng.c src/virtio/fs.c src/virtio/registry.c src/fuse/*.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|4096"
+	"virtio_restore|$VIRTIO_SRC src/virtio/mmio.c src/virtio/net.c src/virtio/vsock.c src/virtio/rng.c src/virtio/fs.c src/virtio/registry.c src/fuse/*.c src/util/fs.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|4096"
 	"snapshot|src/snapshot/format.c src/util/error.c src/util/buf.c||65536"
 	"hv_state|src/util/error.c src/util/buf.c||65536"
-	"fuse_state|src/fuse/*.c src/util/error.c||8192"
+	"fuse_state|src/fuse/*.c tests/support/memfs.c src/util/error.c src/util/fs.c||8192"
 	"agent|src/run/volumes.c src/util/error.c src/util/guest_text.c||65536"
 	"oci_manifest|$OCI_SRC|$OCI_LIBS|16384"
 	"oci_config|$OCI_SRC|$OCI_LIBS|16384"
@@ -63,7 +63,7 @@ for t in "${targets[@]}"; do
 	# shellcheck disable=SC2086 # word splitting and globs on purpose
 	if ! clang -g -O1 -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-Iinclude -Isrc $(pkg-config --cflags jansson 2>/dev/null) \
+		-Iinclude -Isrc -Itests/support $(pkg-config --cflags jansson 2>/dev/null) \
 		-o "$bin" "tests/fuzz/fuzz_$name.c" $srcs $libs -lpthread \
 		>"$work/$name.build" 2>&1; then
 		echo "FAIL fuzz-$name-build: $(grep -m3 -E 'error|undefined' "$work/$name.build" | tr '\n' ' ')"

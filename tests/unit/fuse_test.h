@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fuse/fuse_server.h"
+#include "memfs.h"
 
 #define MSG_MAX (1 << 21)
 

@@ -4,8 +4,12 @@
  * server open a FIFO, socket or device node.
  */
 #include <errno.h>
+#include <linux/capability.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -228,6 +232,101 @@ TEST(forget_keeps_live_inodes)
 	teardown();
 }
 
+/* ---- calls made by a checked name (struct fuse_place) ---- */
+
+static void *root_ino, *file_ino, *sock_ino;
+
+static void *without_dac_read_search(void *arg)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+
+	*(int *)arg = -1;
+	if (syscall(SYS_capget, &h, d))
+		return NULL;
+	d[0].effective &= ~(1u << CAP_DAC_READ_SEARCH);
+	d[0].permitted &= ~(1u << CAP_DAC_READ_SEARCH);
+	if (syscall(SYS_capset, &h, d)) /* this thread only */
+		return NULL;
+	{
+		struct fuse_place right = {root_ino, "a"},
+				  wrong = {root_ino, "b"};
+		void *ino;
+		struct stat st;
+		int none = fuse_passthrough_ops.link(t.be, file_ino, NULL,
+						     root_ino, "l0", &ino, &st);
+		int bad = fuse_passthrough_ops.link(t.be, file_ino, &wrong,
+						    root_ino, "l1", &ino, &st);
+		int good = fuse_passthrough_ops.link(t.be, file_ino, &right,
+						     root_ino, "l2", &ino, &st);
+
+		if (good == 0)
+			fuse_passthrough_ops.forget(t.be, ino);
+		*(int *)arg = none == -EPERM && bad == -ESTALE && good == 0;
+	}
+	return NULL;
+}
+
+/* A hard link without CAP_DAC_READ_SEARCH (rootless) goes by the name
+ * the server knows, once it still names the inode; none, or one naming
+ * another file, is refused. */
+TEST(link_by_checked_name)
+{
+	struct stat st;
+	char p[128];
+	pthread_t th;
+	int ok = 0;
+
+	setup();
+	sh("echo a > %s/a; echo b > %s/b", dir);
+	root_ino = fuse_passthrough_ops.root(t.be);
+	CHECK_EQ(
+	    fuse_passthrough_ops.lookup(t.be, root_ino, "a", &file_ino, &st),
+	    0);
+	pthread_create(&th, NULL, without_dac_read_search, &ok);
+	pthread_join(th, NULL);
+	CHECK_EQ(ok, 1);
+	snprintf(p, sizeof(p), "%s/a", dir);
+	CHECK(stat(p, &st) == 0 && st.st_nlink == 2);
+	fuse_passthrough_ops.forget(t.be, file_ino);
+	fuse_passthrough_ops.forget(t.be, root_ino);
+	teardown();
+}
+
+/* A socket's chmod goes by its checked name: a socket inode cannot be
+ * opened, and its /proc path is not used. */
+TEST(socket_chmod_by_checked_name)
+{
+	struct fuse_setattr_req sa = {.valid = FATTR_MODE, .mode = 0600};
+	struct fuse_place right, wrong;
+	struct stat st;
+	char p[128];
+
+	setup();
+	sh("echo b > %s/b", dir);
+	snprintf(p, sizeof(p), "%s/s", dir);
+	CHECK_EQ(mknod(p, S_IFSOCK | 0644, 0), 0);
+	root_ino = fuse_passthrough_ops.root(t.be);
+	right = (struct fuse_place){root_ino, "s"};
+	wrong = (struct fuse_place){root_ino, "b"};
+	CHECK_EQ(
+	    fuse_passthrough_ops.lookup(t.be, root_ino, "s", &sock_ino, &st),
+	    0);
+	CHECK_EQ(fuse_passthrough_ops.setattr(t.be, sock_ino, NULL, &sa, &wrong,
+					      &st),
+		 -ESTALE);
+	CHECK_EQ(
+	    fuse_passthrough_ops.setattr(t.be, sock_ino, NULL, &sa, NULL, &st),
+	    -EPERM);
+	CHECK_EQ(fuse_passthrough_ops.setattr(t.be, sock_ino, NULL, &sa, &right,
+					      &st),
+		 0);
+	CHECK(lstat(p, &st) == 0 && (st.st_mode & 07777) == 0600);
+	fuse_passthrough_ops.forget(t.be, sock_ino);
+	fuse_passthrough_ops.forget(t.be, root_ino);
+	teardown();
+}
+
 int main(void)
 {
 	RUN(dotdot_and_slashes);
@@ -236,5 +335,7 @@ int main(void)
 	RUN(magic_links);
 	RUN(special_files_never_opened);
 	RUN(forget_keeps_live_inodes);
+	RUN(link_by_checked_name);
+	RUN(socket_chmod_by_checked_name);
 	return test_summary();
 }

@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "test.h"
 #include "virtio/device.h"
 #include "virtio/fs.h"
@@ -201,7 +203,7 @@ static int fuse_init(void)
 /* ---- the escape probes: run on the test's thread, then the worker ---- */
 
 struct probe {
-	int root_fd; /* the share root, O_PATH */
+	int root_fd; /* the share root, O_PATH, opened by the prober */
 	int mkdir_rc, open_rc, link_rc;
 	char link_read[8];
 };
@@ -211,6 +213,10 @@ static int run_probe(void *arg)
 	struct probe *p = arg;
 	int fd;
 	ssize_t n;
+
+	/* the worker's descriptor table is its own: it opens the share
+	 * root itself (its cwd) rather than use one of the test's fds */
+	p->root_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	/* "..", twice, from the share's root fd */
 	p->mkdir_rc = mkdirat(p->root_fd, "../../outside-marker", 0755);
@@ -232,19 +238,33 @@ static int run_probe(void *arg)
 	return 0;
 }
 
+static int close_probe_root(void *arg)
+{
+	struct probe *p = arg;
+
+	if (p->root_fd >= 0)
+		close(p->root_fd);
+	return 0;
+}
+
+/* On the test's thread the cwd is moved to the share for the probe. */
 static struct probe probe_on(bool worker)
 {
-	struct probe p = {.root_fd = open(share, O_PATH | O_DIRECTORY)};
-	char inside[128];
+	struct probe p = {.root_fd = -1};
+	char inside[128], cwd[512];
 
 	rmdir(outside_marker);
 	snprintf(inside, sizeof(inside), "%s/outside-marker", share);
 	rmdir(inside);
-	if (worker)
+	if (worker) {
 		virtio_fs_run_on_worker(&dev, run_probe, &p);
-	else
+		virtio_fs_run_on_worker(&dev, close_probe_root, &p);
+	} else if (getcwd(cwd, sizeof(cwd)) && chdir(share) == 0) {
 		run_probe(&p);
-	close(p.root_fd);
+		close_probe_root(&p);
+		if (chdir(cwd))
+			abort();
+	}
 	return p;
 }
 
@@ -375,6 +395,253 @@ TEST(rootless_worker_serves_without_chroot)
 	check_requests_served();
 }
 
+/* What the worker can see of the test's descriptors. */
+struct fd_view {
+	int fd;
+	int flags; /* fcntl(F_GETFD) on the worker */
+	int err;
+};
+
+static int look_at_fd(void *arg)
+{
+	struct fd_view *v = arg;
+
+	errno = 0;
+	v->flags = fcntl(v->fd, F_GETFD);
+	v->err = errno;
+	return 0;
+}
+
+/* An fd another thread holds (here: the directory above the share, as
+ * another share's root would be) does not exist in the worker's table,
+ * and the worker still serves; the test's fd stays open for the test. */
+TEST(worker_sees_no_other_threads_descriptors)
+{
+	struct fd_view v = {.fd = open(base, O_PATH | O_DIRECTORY)};
+
+	CHECK(v.fd >= 0);
+	setup_dev(0);
+	virtio_fs_run_on_worker(&dev, look_at_fd, &v);
+	CHECK_EQ(v.flags, -1);
+	CHECK_EQ(v.err, EBADF);
+	CHECK(fcntl(v.fd, F_GETFD) >= 0);
+	check_requests_served();
+	close(v.fd);
+}
+
+/* ---- metadata without /proc paths, on the filtered worker ---- */
+
+static int send_named(uint32_t op, uint64_t nodeid, const void *in,
+		      size_t inlen, const char *name, void *out, size_t outlen)
+{
+	char body[256];
+	size_t n = strlen(name) + 1;
+
+	memcpy(body, in, inlen);
+	memcpy(body + inlen, name, n);
+	return roundtrip(op, nodeid, body, (uint32_t)(inlen + n), out, outlen);
+}
+
+static int set_mode(uint64_t nodeid, mode_t mode)
+{
+	struct fuse_setattr_in in = {.valid = FATTR_MODE, .mode = mode};
+
+	return roundtrip(FUSE_SETATTR, nodeid, &in, sizeof(in), NULL, 0);
+}
+
+static struct stat host_stat(const char *name)
+{
+	struct stat st = {.st_mode = (mode_t)-1};
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", share, name);
+	lstat(p, &st);
+	return st;
+}
+
+static mode_t host_mode(const char *name)
+{
+	return host_stat(name).st_mode & 07777;
+}
+
+static void remove_in_share(const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", share, name);
+	unlink(p);
+}
+
+/* chmod of a socket (by its checked name), of a file and of the share's
+ * root (through a re-open), times, a hard link, a create and an xattr:
+ * what used /proc/self/fd paths before the worker's /proc handle was
+ * kept to re-opens, served by the filtered worker. */
+TEST(worker_changes_metadata_without_proc)
+{
+	struct fuse_mknod_in mk = {.mode = S_IFSOCK | 0644};
+	struct fuse_create_in ci = {.flags = O_WRONLY, .mode = S_IFREG | 0640};
+	struct fuse_setattr_in times = {.valid = FATTR_MTIME, .mtime = 1000000};
+	struct fuse_setxattr_in xi = {.size = 2};
+	struct fuse_entry_out sock, file, link;
+	struct fuse_link_in ln;
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} cr;
+	char xbody[32], val[8] = {0};
+	int err;
+
+	setup_dev(0);
+	CHECK_EQ(fuse_init(), 0);
+	CHECK_EQ(send_named(FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "sock",
+			    &sock, sizeof(sock)),
+		 0);
+	CHECK_EQ(set_mode(sock.nodeid, 0600), 0);
+	CHECK_EQ(host_mode("sock"), 0600);
+	CHECK_EQ(roundtrip(FUSE_LOOKUP, FUSE_ROOT_ID, "file", 5, &file,
+			   sizeof(file)),
+		 0);
+	CHECK_EQ(set_mode(file.nodeid, 0640), 0);
+	CHECK_EQ(host_mode("file"), 0640);
+	CHECK_EQ(set_mode(FUSE_ROOT_ID, 0750), 0);
+	CHECK_EQ(host_mode("."), 0750);
+	CHECK_EQ(set_mode(FUSE_ROOT_ID, 0755), 0);
+	CHECK_EQ(roundtrip(FUSE_SETATTR, file.nodeid, &times, sizeof(times),
+			   NULL, 0),
+		 0);
+	CHECK_EQ(host_stat("file").st_mtime, 1000000);
+	ln.oldnodeid = file.nodeid;
+	CHECK_EQ(send_named(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln), "file2",
+			    &link, sizeof(link)),
+		 0);
+	CHECK_EQ(host_stat("file").st_nlink, 2);
+	CHECK_EQ(send_named(FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "new",
+			    &cr, sizeof(cr)),
+		 0);
+	CHECK_EQ(host_mode("new"), 0640);
+	memcpy(xbody, &xi, FUSE_COMPAT_SETXATTR_IN_SIZE);
+	memcpy(xbody + FUSE_COMPAT_SETXATTR_IN_SIZE, "user.t\0v1", 9);
+	err = roundtrip(FUSE_SETXATTR, cr.e.nodeid, xbody,
+			FUSE_COMPAT_SETXATTR_IN_SIZE + 9, NULL, 0);
+	if (err != -EOPNOTSUPP && err != -ENOTSUP) { /* no user xattrs */
+		char p[256];
+
+		CHECK_EQ(err, 0);
+		snprintf(p, sizeof(p), "%s/new", share);
+		CHECK_EQ(getxattr(p, "user.t", val, sizeof(val)), 2);
+		CHECK(!memcmp(val, "v1", 2));
+	}
+	remove_in_share("sock");
+	remove_in_share("file2");
+	remove_in_share("new");
+	{
+		char p[256];
+
+		snprintf(p, sizeof(p), "%s/file", share);
+		chmod(p, 0644);
+	}
+}
+
+/* ---- the worker's /proc handle: re-opens only ---- */
+
+/* Runs act on a fresh device's worker in a child (a forbidden call
+ * stops the whole process); returns its wait status, stderr in err. */
+static int on_child_worker(int (*act)(void *), char *err, size_t size)
+{
+	int p[2], status = -1;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		int guard;
+
+		dup2(p[1], 2);
+		memset(&dev, 0,
+		       sizeof(dev)); /* the parent's worker is not here */
+		setup_dev(0);
+		guard = virtio_fs_guard_fd(&dev);
+		_exit(guard < 0 ? 2
+				: virtio_fs_run_on_worker(&dev, act, &guard));
+	}
+	close(p[1]);
+	while (got + 1 < size &&
+	       (n = read(p[0], err + got, size - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+/* The worker's own executable, through its /proc handle: a magic link
+ * out of every share (and a file a chmod through it would make
+ * writable to anyone). */
+#define OWN_EXE "../exe"
+
+static int chmod_own_exe(void *arg)
+{
+	return fchmodat(*(int *)arg, OWN_EXE, 0777, 0) == 0 ? 10 : 11;
+}
+
+static int open_path_own_exe(void *arg)
+{
+	int fd = openat(*(int *)arg, OWN_EXE, O_PATH | O_CLOEXEC);
+
+	return fd >= 0 ? 10 : 11;
+}
+
+static int dup_guard(void *arg)
+{
+	return dup(*(int *)arg) >= 0 ? 10 : 11;
+}
+
+/* A plain open through it is allowed by the filter (the re-opens) and
+ * refused by Landlock: the executable is not beneath the share. */
+static int open_own_exe(void *arg)
+{
+	int fd = openat(*(int *)arg, OWN_EXE, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 && errno == EACCES ? 0 : 12;
+}
+
+static bool stopped_on(int status, const char *err, const char *call)
+{
+	const char *line = "supermachine: seccomp: the fuse thread made a "
+			   "forbidden system call ";
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 159 &&
+	    !strncmp(err, line, strlen(line)) &&
+	    !strncmp(err + strlen(line), call, strlen(call)))
+		return true;
+	fprintf(stderr, "# status 0x%x, stderr \"%s\"\n", status, err);
+	return false;
+}
+
+TEST(worker_proc_handle_only_reopens)
+{
+	char err[512];
+	int st;
+
+	if (!sm_sandbox_thread_policy())
+		SKIP_TEST("seccomp off in this build");
+	st = on_child_worker(chmod_own_exe, err, sizeof(err));
+	CHECK(stopped_on(st, err, "fchmodat"));
+	st = on_child_worker(open_path_own_exe, err, sizeof(err));
+	CHECK(stopped_on(st, err, "openat"));
+	st = on_child_worker(dup_guard, err, sizeof(err));
+	CHECK(stopped_on(st, err, "dup"));
+	if (sm_landlock_abi() < 2)
+		SKIP_TEST("no Landlock here: a plain open is not checked");
+	st = on_child_worker(open_own_exe, err, sizeof(err));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* Snapshot: while frozen the worker leaves the queue alone; thaw lets it
  * serve what was notified meanwhile. */
 TEST(frozen_worker_waits_for_thaw)
@@ -453,6 +720,9 @@ int main(void)
 	RUN(worker_absolute_symlink_stays_in_share);
 	RUN(worker_serves_requests);
 	RUN(rootless_worker_serves_without_chroot);
+	RUN(worker_sees_no_other_threads_descriptors);
+	RUN(worker_changes_metadata_without_proc);
+	RUN(worker_proc_handle_only_reopens);
 	RUN(frozen_worker_waits_for_thaw);
 	RUN(worker_throughput_vs_inline);
 	virtio_fs_ops.destroy(&dev);

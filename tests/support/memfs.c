@@ -21,6 +21,7 @@
 #include <linux/fuse.h>
 
 #include "fuse/fuse_server.h"
+#include "memfs.h"
 #include "util/error.h"
 
 #define MEMFS_MAX_FILE (1ULL << 32) /* 4 GiB sparse files are fine */
@@ -308,13 +309,15 @@ static void kill_suid(struct mnode *n)
 }
 
 static int m_setattr(void *be, void *ino, void *fh,
-		     const struct fuse_setattr_req *sa, struct stat *st)
+		     const struct fuse_setattr_req *sa,
+		     const struct fuse_place *at, struct stat *st)
 {
 	struct memfs *m = be;
 	struct mnode *n = ino;
 	int rc = 0;
 
 	(void)fh;
+	(void)at; /* an inode here is reached without a name */
 	pthread_mutex_lock(&m->lock);
 	if (sa->valid & FATTR_SIZE) {
 		if (n->fd < 0)
@@ -547,13 +550,15 @@ static int m_rename(void *be, void *dir, const char *name, void *newdir,
 	return rc;
 }
 
-static int m_link(void *be, void *ino, void *newdir, const char *newname,
-		  void **newino, struct stat *st)
+static int m_link(void *be, void *ino, const struct fuse_place *at,
+		  void *newdir, const char *newname, void **newino,
+		  struct stat *st)
 {
 	struct memfs *m = be;
 	struct mnode *n = ino, *d = newdir;
 	int rc = 0;
 
+	(void)at;
 	pthread_mutex_lock(&m->lock);
 	if (S_ISDIR(n->mode))
 		rc = -EPERM;
