@@ -154,7 +154,7 @@ int cmd_boot(int argc, char **argv)
 	};
 	struct sm_boot_config cfg = {.size = sizeof(cfg), .console_fd = 1};
 	struct sm_share shares[MAX_SHARES] = {0};
-	struct sm_boot_result res;
+	struct sm_boot_result res = {.size = sizeof(res)};
 	struct sm_error err = {0};
 	const char *cmdline = NULL;
 	int c, timing = 0, ret;

@@ -65,6 +65,13 @@ pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep,
  * namespace is there but its id maps are not (the VMM cannot go on).
  */
 int cli_vmm_enter_userns(bool verbose, struct sm_error *err);
+/*
+ * Installs the CLI's handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+ * SIGWINCH (once) and returns the read end of their pipe: one int
+ * signal number per read (cli/signals.c). -1 when no pipe can be made.
+ */
+int cli_signal_pipe(void);
+
 /* In the child: false once its keeper is gone. */
 bool cli_vmm_keeper_alive(void);
 /*

@@ -17,32 +17,8 @@
 #include "cli.h"
 #include "ctr.h"
 
-static int sig_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-
-	if (write(sig_pipe[1], &sig, sizeof(sig)) < 0) {
-		/* a full pipe drops the signal */
-	}
-	errno = saved;
-}
-
-static void forward_signals(void)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
-		return;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
-
 /* Relays signals until the reply comes; returns the exit status. */
-static int await_reply(int conn, const char *name)
+static int await_reply(int conn, int sig_fd, const char *name)
 {
 	struct sm_error err = {0};
 	json_t *reply;
@@ -50,13 +26,13 @@ static int await_reply(int conn, const char *name)
 
 	for (;;) {
 		struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
-				      {.fd = sig_pipe[0], .events = POLLIN}};
+				      {.fd = sig_fd, .events = POLLIN}};
 		int sig;
 
 		if (poll(p, 2, -1) < 0 && errno == EINTR)
 			continue;
 		if (p[1].revents &&
-		    read(sig_pipe[0], &sig, sizeof(sig)) == sizeof(sig)) {
+		    read(sig_fd, &sig, sizeof(sig)) == sizeof(sig)) {
 			json_t *m = json_pack("{s:i}", "signal", sig);
 
 			ctr_write_line(conn, m);
@@ -111,7 +87,7 @@ static int send_exec(struct ctr *ct, json_t *req)
 		cfmakeraw(&raw);
 		is_raw = tcsetattr(0, TCSANOW, &raw) == 0;
 	}
-	status = await_reply(conn, ct->name);
+	status = await_reply(conn, cli_signal_pipe(), ct->name);
 	if (is_raw)
 		tcsetattr(0, TCSANOW, &saved);
 	close(conn);
@@ -173,7 +149,6 @@ int cmd_exec(int argc, char **argv)
 		json_decref(req);
 		return CLI_EXIT_FAILURE;
 	}
-	forward_signals();
 	status = send_exec(&ct, req);
 	json_decref(req);
 	ctr_release(&ct);

@@ -128,7 +128,7 @@ int cmd_pull(int argc, char **argv)
 	};
 	struct sm_pull_options o = {.size = sizeof(o)};
 	struct view v = {.tty = isatty(1)};
-	struct sm_image_info info;
+	struct sm_image_info info = {.struct_size = sizeof(info)};
 	struct sm_error err = {0};
 	const char *insecure[16] = {0};
 	unsigned int ni = 0;

@@ -70,15 +70,6 @@ static void set_volumes(struct sm_run_options *o, const struct vol_args *va)
 	o->mounts = va->nm ? va->m : NULL;
 }
 
-static int sig_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	if (write(sig_pipe[1], &sig, sizeof(sig)) < 0) {
-		/* a full pipe drops the signal */
-	}
-}
-
 /*
  * restore DIR CMD...: CMD in the resumed VM, then the VM ends. o holds
  * what was parsed (volumes, network, --security-opt, --guest-limit);
@@ -90,21 +81,14 @@ static int restore_and_exec(const char *dir, char **cmd,
 	struct sm_store *store = NULL;
 	struct sm_error err = {0};
 	struct sm_exec_options e;
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct sm_vm *vm = NULL;
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC), status = 0;
 
 	o->stdin_fd = o->stdout_fd = o->stderr_fd = nul;
-	o->forward_signals = 0; /* exec's signal_fd below does it */
 	sm_exec_options_init(&e);
 	e.argv = (const char *const *)cmd;
 	e.interactive = o->interactive;
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
-		e.signal_fd = sig_pipe[0];
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
+	e.signal_fd = cli_signal_pipe(); /* in this process: the VMM's */
 	if (cli_open_store(&store, NULL))
 		return CLI_EXIT_FAILURE;
 	if ((jail_main && cli_vmm_enter_userns(o->verbose, &err) < 0) ||
@@ -167,7 +151,6 @@ int cmd_restore(int argc, char **argv)
 
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
-	o.forward_signals = 1;
 	while ((c = getopt_long(argc, argv, "+div:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':

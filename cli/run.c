@@ -220,7 +220,6 @@ int cmd_run(int argc, char **argv)
 	double cpus;
 
 	sm_run_options_init(&o);
-	o.forward_signals = 1;
 	o.verbose = cli_globals.verbose;
 	while ((c = getopt_long(argc, argv, "+e:w:u:ith:m:dv:p:P", opts,
 				NULL)) != -1) {

@@ -128,6 +128,8 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 		return CLI_EXIT_FAILURE;
 	}
 	cli_thread_policy(j->o); /* for the control socket's threads */
+	if (!j->detach) /* the user's (or the keeper's) signals go in */
+		j->o->signal_fd = cli_signal_pipe();
 	/* rootless: a user namespace while this process has one thread */
 	ret = keeper_fd >= 0 ? cli_vmm_enter_userns(j->o->verbose, &err) : 0;
 	if (ret >= 0 && j->restore_dir)
@@ -311,7 +313,7 @@ static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
 	/* docker run -di: stdin stays open, with nothing ever written */
 	if (j->o->interactive && pipe2(keep_open, O_CLOEXEC) == 0)
 		j->o->stdin_fd = keep_open[0];
-	j->o->forward_signals = 0;
+	j->o->signal_fd = -1; /* detached: signals come as requests */
 	j->o->verbose = 0;
 	if (j->o->stdout_fd < 0 || j->o->stderr_fd < 0) {
 		if (write(notify_fd, "cannot open the container's log files",

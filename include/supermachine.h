@@ -71,6 +71,7 @@ struct sm_boot_config {
 	unsigned int timeout_ms;       /* 0: none; past it the VM is stopped */
 	const struct sm_share *shares; /* virtio-fs shares */
 	unsigned int nshares;
+	unsigned int reserved0; /* no tail padding (docs/errors.md) */
 };
 
 /* Outcome of a VM run, also encoded in the return value of sm_boot(). */
@@ -84,6 +85,9 @@ enum sm_vm_exit {
 };
 
 struct sm_boot_result {
+	size_t size; /* set by the caller: sizeof(struct sm_boot_result);
+		      * the library fills that many bytes (docs/errors.md,
+		      * "Structs that grow") */
 	enum sm_vm_exit reason;
 	int status; /* guest-reported exit status (SM_EXIT_GUEST) */
 	uint64_t
@@ -112,8 +116,9 @@ struct sm_store_options {
 	const char *const *insecure_registries; /* NULL-terminated; plain
 						 * HTTP allowed (loopback
 						 * always is) */
-	int rootless; /* -1/0 auto (not root), 1 force: ownership in
-		       * xattrs, no device nodes */
+	int rootless;  /* -1/0 auto (not root), 1 force: ownership in
+			* xattrs, no device nodes */
+	int reserved0; /* no tail padding (docs/errors.md) */
 };
 
 SM_API int sm_store_open(struct sm_store **store,
@@ -155,6 +160,10 @@ struct sm_pull_options {
 };
 
 struct sm_image_info {
+	/* sizeof(struct sm_image_info): for sm_image_pull()'s info set by
+	 * the caller (that many bytes are filled); in a list the library's,
+	 * the stride sm_image_info_at() steps by (docs/errors.md) */
+	size_t struct_size;
 	char name[512];	      /* "docker.io/library/alpine:3.20", "" if none */
 	char digest[72];      /* manifest digest */
 	char repo_digest[72]; /* digest the name resolved to (index or
@@ -169,6 +178,13 @@ struct sm_image_info {
 SM_API int sm_image_pull(struct sm_store *store, const char *ref,
 			 const struct sm_pull_options *opts,
 			 struct sm_image_info *info, struct sm_error *err);
+/*
+ * The i-th entry of a list from sm_image_list() or sm_image_load(),
+ * whatever header the caller was built against (entries are
+ * list->struct_size bytes apart). NULL when list is NULL.
+ */
+SM_API const struct sm_image_info *
+sm_image_info_at(const struct sm_image_info *list, int i);
 /* Lists named images; free *list with free(). Returns the count. */
 SM_API int sm_image_list(struct sm_store *store, struct sm_image_info **list,
 			 struct sm_error *err);
@@ -219,9 +235,9 @@ struct sm_run_options {
 	const char *kernel, *initrd;	    /* NULL: the installed defaults */
 	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_run_options_init */
 	unsigned int timeout_ms;	    /* 0: none */
-	int forward_signals;	 /* SIGINT/TERM/HUP/QUIT/WINCH -> guest,
-				  * from sm_vm_start() to sm_vm_wait()
-				  * (one VM per process at a time) */
+	int forward_signals;	 /* removed: must be 0 (-ENOTSUP). The
+				  * library takes no process-wide signal
+				  * handler; pass signal_fd (below) */
 	int verbose;		 /* 1: notes (warm/cold start) on stderr_fd,
 				  * 2: also the guest console */
 	int no_snapshot;	 /* always boot cold, keep no template */
@@ -266,6 +282,15 @@ struct sm_run_options {
 					 * all connections (over: reset) */
 	unsigned net_max_rx_frames;	/* frames queued for the guest (over:
 					 * dropped, as a full NIC does) */
+	/* Fields added later start past the older struct's size, tail
+	 * padding included (docs/errors.md, "Structs that grow"). */
+	unsigned int reserved0; /* the 0.1 struct's tail padding: ignored */
+	/* -1 (sm_run_options_init), or readable: one int signal number
+	 * per read, sent to the guest's process (SIGWINCH: the terminal's
+	 * new size), as sm_exec_options.signal_fd. The caller's signal
+	 * handler writes them (the CLI: cli/signals.c). */
+	int signal_fd;
+	unsigned int reserved1; /* keeps the size a multiple of 8 */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */
@@ -315,6 +340,7 @@ SM_API int sm_vm_snapshot(struct sm_vm *vm, const char *dir,
 struct sm_snapshot_fds {
 	size_t size; /* sizeof(struct sm_snapshot_fds) */
 	int memory_fd, state_fd, conf_fd;
+	int reserved0; /* no tail padding (docs/errors.md) */
 };
 SM_API int sm_vm_snapshot_fds(struct sm_vm *vm,
 			      const struct sm_snapshot_fds *fds,
@@ -344,6 +370,7 @@ struct sm_exec_options {
 					     * number per read, sent to the process
 					     * (SIGWINCH: stdin_fd's window size) */
 	unsigned int timeout_ms;	    /* 0: none */
+	unsigned int reserved0; /* no tail padding (docs/errors.md) */
 };
 
 /* Fills defaults: size, fds 0/1/2, signal_fd -1, everything else zero. */
@@ -356,7 +383,8 @@ SM_API void sm_exec_options_init(struct sm_exec_options *o);
  */
 SM_API int sm_vm_exec(struct sm_vm *vm, const struct sm_exec_options *o,
 		      int *exit_status, struct sm_error *err);
-/* The stop signal for the VM's process (image StopSignal or SIGTERM). */
+/* The stop signal for the VM's process (image StopSignal or SIGTERM);
+ * -EINVAL without a VM. */
 SM_API int sm_vm_stop_signal(struct sm_vm *vm);
 
 /* "SIGTERM", "TERM", "15", "RTMIN+1" -> the number; -1 if unknown. */

@@ -167,6 +167,7 @@ int image_info(struct sm_store *s, const char *name, const char *mdigest,
 	struct oci_config c;
 
 	memset(info, 0, sizeof(*info));
+	info->struct_size = sizeof(*info);
 	if (!meta) {
 		json_decref(cfg);
 		return -ENOENT;
@@ -189,6 +190,15 @@ int image_info(struct sm_store *s, const char *name, const char *mdigest,
 	return 0;
 }
 
+SM_API const struct sm_image_info *
+sm_image_info_at(const struct sm_image_info *list, int i)
+{
+	if (!list || i < 0)
+		return NULL;
+	return (const void *)((const char *)list +
+			      (size_t)i * list->struct_size);
+}
+
 SM_API int sm_image_list(struct sm_store *s, struct sm_image_info **list,
 			 struct sm_error *err)
 {
@@ -197,6 +207,9 @@ SM_API int sm_image_list(struct sm_store *s, struct sm_image_info **list,
 	size_t n = 0;
 	int r;
 
+	if (!s || !list)
+		return sm_err(err, -EINVAL,
+			      "sm_image_list: a store and a list are required");
 	*list = NULL;
 	r = store_refs_load(s, &refs, err);
 	if (r)
@@ -399,6 +412,10 @@ SM_API int sm_image_remove(struct sm_store *s, const char *ref,
 	const char *key = NULL;
 	int lk, r, by_id;
 
+	if (!s || !ref)
+		return sm_err(
+		    err, -EINVAL,
+		    "sm_image_remove: a store and a name are required");
 	lk = store_lock(s, "refs", 1, err);
 	if (lk < 0)
 		return lk;

@@ -123,9 +123,14 @@ SM_API int sm_image_inspect(struct sm_store *s, const char *ref, char **json,
 	json_t *o, *names, *cfg, *man, *layers, *l, *refs = NULL, *v;
 	const char *k;
 	size_t i;
-	int r = oci_image_get(s, ref, &(struct oci_get_options){.no_pull = 1},
-			      &img, err);
+	int r;
 
+	if (!s || !ref || !json)
+		return sm_err(err, -EINVAL,
+			      "sm_image_inspect: a store, a name and a result "
+			      "are required");
+	r = oci_image_get(s, ref, &(struct oci_get_options){.no_pull = 1}, &img,
+			  err);
 	if (r)
 		return sm_err_wrap(err, r, "inspect %s", ref);
 	image_info(s, img->name, img->manifest_digest, NULL, &info);

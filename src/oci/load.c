@@ -18,6 +18,7 @@
 #include "oci/ref.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/opts.h"
 
 #define MAX_JSON (8 << 20)
 
@@ -464,16 +465,21 @@ static int load_path(struct load *l, const char *path)
 }
 
 SM_API int sm_image_load(struct sm_store *s, const char *path,
-			 const struct sm_load_options *o,
+			 const struct sm_load_options *in,
 			 struct sm_image_info **list, struct sm_error *err)
 {
-	struct load l = {.s = s, .o = o, .err = err};
+	struct sm_load_options o = {.size = sizeof(o)};
+	struct load l = {.s = s, .o = &o, .err = err};
 	int gc, r;
 
+	if (!s || !path || !list)
+		return sm_err(err, -EINVAL,
+			      "sm_image_load: a store, a path and a list are "
+			      "required");
 	*list = NULL;
-	if (o && o->size < sizeof(*o))
-		o = NULL;
-	l.o = o;
+	r = sm_opts_take(&o, sizeof(o), in, "sm_load_options", err);
+	if (r)
+		return r;
 	l.files = json_object();
 	l.links = json_object();
 	gc = store_lock(s, "gc", 0, err);

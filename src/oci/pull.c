@@ -8,6 +8,7 @@
 #include "oci/registry.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/opts.h"
 
 void progress_report(struct progress *p, unsigned int index, const char *digest,
 		     uint64_t cur, uint64_t total, enum sm_pull_state state)
@@ -329,9 +330,6 @@ int oci_pull(struct sm_store *s, const char *refstr,
 	struct oci_ref ref;
 	int gc, r;
 
-	if (o && o->size < offsetof(struct sm_pull_options, progress_opaque) +
-			       sizeof(void *))
-		return sm_err(err, -EINVAL, "sm_image_pull: bad options size");
 	r = oci_ref_parse(refstr, &ref, err);
 	if (r)
 		return r;
@@ -350,8 +348,23 @@ int oci_pull(struct sm_store *s, const char *refstr,
 }
 
 SM_API int sm_image_pull(struct sm_store *s, const char *ref,
-			 const struct sm_pull_options *o,
+			 const struct sm_pull_options *in,
 			 struct sm_image_info *info, struct sm_error *err)
 {
-	return oci_pull(s, ref, o, info, err);
+	struct sm_pull_options o = {.size = sizeof(o)};
+	struct sm_image_info mine;
+	int r = s && ref
+		    ? sm_opts_take(&o, sizeof(o), in, "sm_pull_options", err)
+		    : sm_err(err, -EINVAL,
+			     "sm_image_pull: a store and a name are "
+			     "required");
+
+	if (!r && info && info->struct_size < sizeof(size_t))
+		r = sm_err(err, -EINVAL,
+			   "sm_image_pull: set info->struct_size to sizeof");
+	if (!r)
+		r = oci_pull(s, ref, &o, info ? &mine : NULL, err);
+	if (!r && info)
+		sm_opts_give(info, &mine, sizeof(mine), "sm_image_info", NULL);
+	return r;
 }

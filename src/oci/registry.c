@@ -551,8 +551,7 @@ int registry_open(struct registry *r, struct sm_store *s,
 	pthread_mutex_init(&r->lock, NULL);
 	r->store = s;
 	r->retries = 5;
-	if (o && o->size > offsetof(struct sm_pull_options, retries) &&
-	    o->retries)
+	if (o && o->retries)
 		r->retries = o->retries;
 	r->host = strdup(oci_ref_api_host(ref));
 	r->repo = strdup(ref->path);
@@ -564,8 +563,7 @@ int registry_open(struct registry *r, struct sm_store *s,
 		registry_close(r);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
-	if (o && o->size > offsetof(struct sm_pull_options, password) &&
-	    o->username && o->password) {
+	if (o && o->username && o->password) {
 		if (asprintf(&creds, "%s:%s", o->username, o->password) < 0)
 			creds = NULL;
 	} else {

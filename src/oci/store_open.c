@@ -11,6 +11,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/opts.h"
 
 static char *default_root(void)
 {
@@ -79,36 +80,39 @@ static int load_config(struct sm_store *s)
 }
 
 SM_API int sm_store_open(struct sm_store **out,
-			 const struct sm_store_options *o, struct sm_error *err)
+			 const struct sm_store_options *in,
+			 struct sm_error *err)
 {
 	static const char *const sub[] = {"blobs/sha256", "images", "locks",
 					  "tmp"};
+	struct sm_store_options opts = {.size = sizeof(opts)}, *o = &opts;
 	struct sm_store *s;
 	const char *env;
 	int r = 0;
 
+	if (!out)
+		return sm_err(err, -EINVAL,
+			      "sm_store_open: a result is required");
 	*out = NULL;
-	if (o && o->size < sizeof(size_t))
-		return sm_err(err, -EINVAL, "sm_store_open: bad options size");
+	r = sm_opts_take(&opts, sizeof(opts), in, "sm_store_options", err);
+	if (r)
+		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return sm_err(err, -ENOMEM, "out of memory");
-	s->root = o && o->root ? strdup(o->root) : default_root();
+	s->root = o->root ? strdup(o->root) : default_root();
 	if (!s->root) {
 		free(s);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
 	env = getenv("SUPERMACHINE_ROOTLESS");
-	if (o && o->size > offsetof(struct sm_store_options, rootless) &&
-	    o->rootless > 0)
+	if (o->rootless > 0)
 		s->rootless = 1;
 	else if (env && *env)
 		s->rootless = atoi(env) != 0;
 	else
 		s->rootless = geteuid() != 0;
-	if (o &&
-	    o->size > offsetof(struct sm_store_options, insecure_registries) &&
-	    o->insecure_registries)
+	if (o->insecure_registries)
 		for (size_t i = 0; !r && o->insecure_registries[i]; i++)
 			r = add_insecure(s, o->insecure_registries[i]);
 	env = getenv("SUPERMACHINE_INSECURE_REGISTRIES");

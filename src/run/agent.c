@@ -417,12 +417,12 @@ static void pump_stdin(struct session *s)
 	queue_frame(s, SM_F_STDIN, buf, (uint32_t)n);
 }
 
-static void pump_signal(struct session *s)
+static void pump_signal(struct session *s, int fd)
 {
 	int sig;
 	uint8_t v[4];
 
-	if (read(s->io->sig_fd, &sig, sizeof(sig)) != sizeof(sig))
+	if (read(fd, &sig, sizeof(sig)) != sizeof(sig))
 		return;
 	if (sig == SIGWINCH) {
 		struct winsize ws;
@@ -540,7 +540,7 @@ static int run_session(struct session *s, const struct run_spec *spec,
 			ret = io->before_spec(io->before_spec_opaque, err);
 	}
 	while (!ret && !s->exited) {
-		struct pollfd p[5] = {
+		struct pollfd p[6] = {
 		    {.fd = s->fd, .events = POLLIN | (s->tx_len ? POLLOUT : 0)},
 		    /* more stdin only once the last chunk is out */
 		    {.fd = s->stdin_done || s->tx_len ? -1 : io->in_fd,
@@ -548,8 +548,9 @@ static int run_session(struct session *s, const struct run_spec *spec,
 		    {.fd = io->sig_fd, .events = POLLIN},
 		    {.fd = io->stop_fd, .events = POLLIN},
 		    {.fd = io->exec_fd, .events = POLLIN},
+		    {.fd = io->caller_sig_fd, .events = POLLIN},
 		};
-		int n = poll(p, 5, poll_timeout(io->deadline_ns));
+		int n = poll(p, 6, poll_timeout(io->deadline_ns));
 
 		if (n == 0) {
 			ret = sm_err(err, -ETIMEDOUT,
@@ -570,7 +571,9 @@ static int run_session(struct session *s, const struct run_spec *spec,
 		if (!ret && p[1].revents)
 			pump_stdin(s);
 		if (!ret && p[2].revents)
-			pump_signal(s);
+			pump_signal(s, io->sig_fd);
+		if (!ret && p[5].revents)
+			pump_signal(s, io->caller_sig_fd);
 		if (!ret && p[4].revents)
 			pump_exec(s);
 	}

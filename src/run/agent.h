@@ -30,10 +30,12 @@ int agent_accept(void *opaque, uint32_t port, int fd);
 struct agent_io {
 	int in_fd, out_fd, err_fd;
 	bool interactive;
-	int sig_fd;  /* readable: one int signal number per read, or -1 */
-	int stop_fd; /* readable when the VM stopped */
-	int exec_fd; /* readable: one u32 exec id per read, sent to the
-		      * guest as SM_F_EXEC; -1: none */
+	/* readable: one int signal number per read, or -1 (the VM's
+	 * sm_vm_kill pipe, and the caller's signal_fd) */
+	int sig_fd, caller_sig_fd;
+	int stop_fd;	      /* readable when the VM stopped */
+	int exec_fd;	      /* readable: one u32 exec id per read, sent to the
+			       * guest as SM_F_EXEC; -1: none */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
 	/*
 	 * Called once the guest said hello, before the spec goes out: the

@@ -6,20 +6,42 @@
 #include "devices/serial.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/opts.h"
 #include "vmm/vm_run.h"
 
-SM_API int sm_boot(const struct sm_boot_config *cfg,
-		   struct sm_boot_result *result, struct sm_error *err)
+static int boot(const struct sm_boot_config *cfg, struct sm_boot_result *result,
+		struct sm_error *err);
+
+SM_API int sm_boot(const struct sm_boot_config *in, struct sm_boot_result *out,
+		   struct sm_error *err)
+{
+	struct sm_boot_config cfg = {.size = sizeof(cfg), .console_fd = -1};
+	struct sm_boot_result result = {.size = sizeof(result)};
+	int ret;
+
+	if (!in || !out)
+		return sm_err(err, -EINVAL,
+			      "sm_boot: a config and a result are required");
+	ret = sm_opts_take(&cfg, sizeof(cfg), in, "sm_boot_config", err);
+	if (!ret && out->size < sizeof(size_t))
+		ret =
+		    sm_err(err, -EINVAL, "sm_boot: set result->size to sizeof");
+	if (!ret && !cfg.kernel)
+		ret = sm_err(err, -EINVAL, "sm_boot: a kernel is required");
+	if (ret)
+		return ret;
+	ret = boot(&cfg, &result, err);
+	sm_opts_give(out, &result, sizeof(result), "sm_boot_result", NULL);
+	return ret;
+}
+
+static int boot(const struct sm_boot_config *cfg, struct sm_boot_result *result,
+		struct sm_error *err)
 {
 	struct vm_config vc;
 	struct vm *vm;
 	int ret;
 
-	if (!cfg || !result || cfg->size < sizeof(*cfg) || !cfg->kernel)
-		return sm_err(
-		    err, -EINVAL,
-		    "sm_boot: a config with size and kernel is required");
-	memset(result, 0, sizeof(*result));
 	vc = (struct vm_config){
 	    .kernel = cfg->kernel,
 	    .initrd = cfg->initrd,

@@ -1,0 +1,178 @@
+/*
+ * sm_vm_exec: another process in a running VM, over a new agent
+ * connection (src/run/handle.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "sandbox/sandbox.h"
+#include "oci/oci.h"
+#include "oci/store.h"
+#include "proto/proto.h"
+#include "run/agent.h"
+#include "run/assets.h"
+#include "run/spec.h"
+#include "run/template.h"
+#include "run/vm_conf.h"
+#include "run/volumes.h"
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/opts.h"
+#include "util/log.h"
+#include "vmm/vm_run.h"
+#include "run/handle.h"
+
+/* ---- exec ---- */
+
+SM_API void sm_exec_options_init(struct sm_exec_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->stdin_fd = 0;
+	o->stdout_fd = 1;
+	o->stderr_fd = 2;
+	o->signal_fd = -1;
+}
+
+SM_API int sm_signal_number(const char *name)
+{
+	return run_parse_signal(name);
+}
+
+SM_API int sm_vm_stop_signal(struct sm_vm *h)
+{
+	if (!h)
+		return -EINVAL;
+	return (h->have_spec || h->exec_base) && h->spec.stop_signal > 0
+		   ? h->spec.stop_signal
+		   : SIGTERM;
+}
+
+/* Asks the guest for an exec connection and claims it. */
+static int exec_connect(struct sm_vm *h, struct sm_error *err)
+{
+	uint32_t id;
+	int fd;
+
+	pthread_mutex_lock(&h->exec_lock);
+	id = ++h->exec_seq;
+	if (write(h->exec_pipe[1], &id, sizeof(id)) != sizeof(id)) {
+		pthread_mutex_unlock(&h->exec_lock);
+		return sm_err_errno(err, "exec: asking the guest");
+	}
+	/* generous: an emulated host takes seconds to fork the exec agent */
+	fd =
+	    agent_exec_connection(&h->agent, id, h->w.vm->stop_efd, 60000, err);
+	pthread_mutex_unlock(&h->exec_lock);
+	return fd;
+}
+
+/*
+ * Whether the VM's process runs, waiting (up to a minute) while a just
+ * started VM is still getting there: its init has yet to connect, or
+ * a restored one to reconnect.
+ */
+static bool process_running(struct sm_vm *h)
+{
+	struct timespec deadline, slice;
+	bool running = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 60;
+	pthread_mutex_lock(&h->run_lock);
+	for (;;) {
+		if (__atomic_load_n(&h->session_over, __ATOMIC_ACQUIRE) ||
+		    vm_is_stopped(h->w.vm))
+			break;
+		if (__atomic_load_n(&h->io.spec_sent, __ATOMIC_ACQUIRE)) {
+			running = true;
+			break;
+		}
+		/* woken when the spec goes out or the session ends; a VM that
+		 * stops without either is seen within the slice */
+		clock_gettime(CLOCK_MONOTONIC, &slice);
+		if (slice.tv_sec >= deadline.tv_sec)
+			break;
+		slice.tv_sec += 1;
+		pthread_cond_timedwait(&h->run_cond, &h->run_lock, &slice);
+	}
+	pthread_mutex_unlock(&h->run_lock);
+	return running;
+}
+
+SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
+		      int *exit_status, struct sm_error *err)
+{
+	struct sm_exec_options opts, *o = &opts;
+	struct run_spec spec;
+	struct run_spec_options so;
+	struct agent_io io;
+	struct winsize ws;
+	int fd, ret, status = 0;
+
+	sm_exec_options_init(o);
+	if (!h || !in || !exit_status)
+		return sm_err(err, -EINVAL,
+			      "sm_vm_exec: a VM, options and exit_status are "
+			      "required");
+	if ((ret = sm_opts_take(o, sizeof(*o), in, "sm_exec_options", err)))
+		return ret;
+	if (!h->started || !h->w.vm || !process_running(h))
+		return sm_err(err, -ESRCH,
+			      "exec: the VM's process is not running");
+	if (!h->have_spec && !h->exec_base)
+		return sm_err(err, -ENOTSUP,
+			      "exec: the snapshot this VM came from does not "
+			      "say how its process runs");
+	so = (struct run_spec_options){.cmd = o->argv,
+				       .env = o->env,
+				       .workdir = o->workdir,
+				       .user = o->user,
+				       .tty = o->tty,
+				       .stdin_open = o->interactive};
+	ret = run_spec_exec(&h->spec, &so, &spec, err);
+	if (ret)
+		return ret;
+	if (o->tty && ioctl(o->stdin_fd, TIOCGWINSZ, &ws) == 0) {
+		spec.rows = ws.ws_row;
+		spec.cols = ws.ws_col;
+	}
+	fd = exec_connect(h, err);
+	if (fd < 0) {
+		run_spec_free(&spec);
+		return fd;
+	}
+	io = (struct agent_io){
+	    .in_fd = o->stdin_fd,
+	    .out_fd = o->stdout_fd,
+	    .err_fd = o->stderr_fd,
+	    .interactive = o->interactive,
+	    .sig_fd = -1,
+	    .caller_sig_fd = o->signal_fd,
+	    .stop_fd = h->w.vm->stop_efd,
+	    .exec_fd = -1,
+	    .deadline_ns = run_deadline_after(o->timeout_ms),
+	};
+	ret = agent_exec_session(fd, &spec, &io, &status, err);
+	close(fd);
+	run_spec_free(&spec);
+	if (!ret)
+		*exit_status = status;
+	return ret;
+}

@@ -1,0 +1,290 @@
+/*
+ * Snapshots of a VM handle and restoring one from a directory: the
+ * machine's shape (vm.conf), the restorer's rootfs and volumes
+ * (src/run/handle.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "sandbox/sandbox.h"
+#include "oci/oci.h"
+#include "oci/store.h"
+#include "proto/proto.h"
+#include "run/agent.h"
+#include "run/assets.h"
+#include "run/spec.h"
+#include "run/template.h"
+#include "run/vm_conf.h"
+#include "run/volumes.h"
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/opts.h"
+#include "util/log.h"
+#include "vmm/vm_run.h"
+#include "run/handle.h"
+
+/* What sm_vm_restore() needs to rebuild the machine (vm_conf.h). */
+/* vm.conf into f (closed here): 0, or -errno with err naming what */
+static int write_shape_to(const struct sm_vm *h, FILE *f, const char *what,
+			  struct sm_error *err)
+{
+	struct vm_conf c = h->shape; /* image and slots; strings borrowed */
+
+	c.cpus = h->vc.cpus;
+	c.memory_mib = h->vc.memory_mib;
+	c.dax = h->vc.shares[0].dax_window;
+	c.net = h->vc.net != NULL;
+	c.nslots = h->vc.nshares - 1;
+	c.exec_base = h->have_spec || h->exec_base;
+	if (c.exec_base) {
+		c.env = h->spec.env;
+		c.cwd = h->spec.cwd;
+		c.user = h->spec.user;
+		c.stop_signal = h->spec.stop_signal;
+	}
+	if (!f)
+		return sm_err_errno(err, "write %s", what);
+	vm_conf_write(f, &c);
+	if (fflush(f) || fsync(fileno(f)) < 0) {
+		fclose(f);
+		return sm_err_errno(err, "write %s", what);
+	}
+	if (fclose(f))
+		return sm_err_errno(err, "write %s", what);
+	return 0;
+}
+
+static int fill_shape(int fd, void *h, struct sm_error *err)
+{
+	int own = dup(fd); /* fclose must leave fd to sm_atomic_write */
+	FILE *f = own < 0 ? NULL : fdopen(own, "w");
+
+	if (!f && own >= 0)
+		close(own);
+	return write_shape_to(h, f, VM_CONF_FILE, err);
+}
+
+static int write_shape(const struct sm_vm *h, const char *dir,
+		       struct sm_error *err)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" VM_CONF_FILE, dir);
+	return sm_atomic_write(path, 0644, fill_shape, (void *)h, err);
+}
+
+/*
+ * The image a snapshot names, in the restorer's store: never a host path
+ * from the snapshot directory.
+ */
+static int restore_rootfs(struct sm_vm *h, struct sm_store *store,
+			  const char *dir, int *owners_in_xattr,
+			  struct sm_error *err)
+{
+	_cleanup_free_ char *rootfs =
+	    store_path(store, "images/%s/rootfs", h->shape.image);
+	_cleanup_free_ char *meta =
+	    store_path(store, "images/%s/meta.json", h->shape.image);
+	struct stat st;
+	json_t *j;
+
+	if (!rootfs || !meta)
+		return sm_err(err, -ENOMEM, "out of memory");
+	j = json_load_file(meta, 0, NULL);
+	if (!j || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		json_decref(j);
+		return sm_err(
+		    err, -ENOENT,
+		    "snapshot %s: its image sha256:%.12s is not in the "
+		    "store %s (pull or load it first)",
+		    dir, h->shape.image, store->root);
+	}
+	*owners_in_xattr = json_is_true(json_object_get(j, "rootless"));
+	json_decref(j);
+	snprintf(h->rootfs, sizeof(h->rootfs), "%s", rootfs);
+	return 0;
+}
+
+/*
+ * The restorer's -v/--mount directories behind the snapshot's volume
+ * slots (vm_conf_match_slots); a slot the snapshot leaves unused serves
+ * the rootfs read-only, as in a run.
+ */
+static int restore_volumes(struct sm_vm *h, struct sm_store *store,
+			   int owners_in_xattr, const char *dir,
+			   struct sm_error *err)
+{
+	const char *dirs[VOL_SLOTS] = {0};
+	bool ro[VOL_SLOTS] = {0};
+	char cwd[PATH_MAX];
+	int ret;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';
+	ret = vol_plan(h->o.volumes, h->o.mounts, h->o.tmpfs, NULL, cwd,
+		       &h->vols, err);
+	if (!ret)
+		ret = vm_conf_match_slots(&h->shape, &h->vols, err);
+	if (!ret)
+		ret = vol_prepare(&h->vols, store->root, h->rootfs,
+				  owners_in_xattr, err);
+	if (ret)
+		return sm_err_wrap(err, ret, "snapshot %s", dir);
+	run_slots_from_set(&h->vols, dirs, ro);
+	if (h->shape.nslots)
+		run_fill_slots(&h->vc, dirs, ro, h->rootfs);
+	run_share_caps(&h->vc, &h->o);
+	return 0;
+}
+
+/* vm.conf's exec base becomes the restored VM's spec (for exec). */
+static void take_exec_base(struct sm_vm *h)
+{
+	struct vm_conf *c = &h->shape;
+
+	h->exec_base = c->exec_base;
+	h->spec.env = c->env;
+	h->spec.cwd = c->cwd;
+	h->spec.user = c->user;
+	h->spec.stop_signal = c->stop_signal;
+	c->env = NULL;
+	c->nenv = 0;
+	c->cwd = c->user = NULL;
+}
+
+static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
+		      struct sm_error *err)
+{
+	int owners_in_xattr = 0;
+	int ret = vm_conf_read(&h->shape, dir, err);
+
+	if (ret)
+		return ret;
+	take_exec_base(h);
+	h->vc.cpus = h->shape.cpus;
+	h->vc.memory_mib = h->shape.memory_mib;
+	ret = restore_rootfs(h, store, dir, &owners_in_xattr, err);
+	if (ret)
+		return ret;
+	h->vc.console_fd = h->o.verbose >= 2 ? h->o.stderr_fd : -1;
+	h->vc.cmdline = RUN_CMDLINE;
+	h->vc.nshares = 1;
+	h->vc.shares[0] = (struct virtio_fs_config){.tag = ROOTFS_TAG,
+						    .dir = h->rootfs,
+						    .read_only = 1,
+						    .dax_window = h->shape.dax};
+	ret = restore_volumes(h, store, owners_in_xattr, dir, err);
+	if (ret)
+		return ret;
+	h->vc.vsock = &h->vs;
+	/* the snapshot has the device: it gets a fresh backend */
+	return h->shape.net ? run_setup_network(h, NULL, &h->o, true, err) : 0;
+}
+
+SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
+			  struct sm_error *err)
+{
+	int ret;
+
+	if (!h || !dir)
+		return sm_err(err, -EINVAL,
+			      "sm_vm_snapshot: a VM and a directory are "
+			      "required");
+	if (!h->started || !h->w.vm)
+		return sm_err(err, -EINVAL,
+			      "only a started VM can be snapshotted");
+	/* Before the init's hello a restore would find an init asking for a
+	 * process spec that sm_vm_restore() cannot give (docs/snapshot.md). */
+	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
+		return sm_err(err, -EAGAIN,
+			      "the guest is still booting: snapshot it once "
+			      "its init is ready");
+	ret = snapshot_save(h->w.vm, dir, err);
+	return ret ? ret : write_shape(h, dir, err);
+}
+
+static int snapshot_fd_ok(int fd, const char *name, struct sm_error *err)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return sm_err(
+		    err, -EINVAL,
+		    "snapshot: the %s descriptor is not a regular file", name);
+	return 0;
+}
+
+SM_API int sm_vm_snapshot_fds(struct sm_vm *h, const struct sm_snapshot_fds *in,
+			      struct sm_error *err)
+{
+	struct sm_snapshot_fds all = {sizeof(all), -1, -1, -1, 0}, *fds = &all;
+	int ret, conf;
+	FILE *f;
+
+	if (!h || !in)
+		return sm_err(err, -EINVAL,
+			      "sm_vm_snapshot_fds: a VM and descriptors are "
+			      "required");
+	if ((ret = sm_opts_take(&all, sizeof(all), in, "sm_snapshot_fds", err)))
+		return ret;
+	if (!h->started || !h->w.vm)
+		return sm_err(err, -EINVAL,
+			      "only a started VM can be snapshotted");
+	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
+		return sm_err(err, -EAGAIN,
+			      "the guest is still booting: snapshot it once "
+			      "its init is ready");
+	if ((ret = snapshot_fd_ok(fds->memory_fd, "memory", err)) ||
+	    (ret = snapshot_fd_ok(fds->state_fd, "state", err)) ||
+	    (ret = snapshot_fd_ok(fds->conf_fd, "vm.conf", err)))
+		return ret;
+	ret = snapshot_save_fds(h->w.vm, fds->memory_fd, fds->state_fd, err);
+	if (ret)
+		return ret;
+	conf = fcntl(fds->conf_fd, F_DUPFD_CLOEXEC, 0);
+	f = conf >= 0 ? fdopen(conf, "w") : NULL;
+	if (!f && conf >= 0)
+		close(conf);
+	return write_shape_to(h, f, VM_CONF_FILE, err);
+}
+
+int run_restore_dir(struct sm_store *store, const char *dir,
+		    const struct sm_run_options *o, struct sm_vm **out,
+		    struct sm_error *err)
+{
+	struct sm_vm *h;
+	int ret;
+
+	if (!store || !dir || !out)
+		return sm_err(err, -EINVAL,
+			      "sm_vm_restore: a store, a directory and a "
+			      "handle are required");
+	h = run_handle_new(o, err);
+	if (!h)
+		return err ? err->code : -ENOMEM;
+	ret = read_shape(h, store, dir, err);
+	if (!ret)
+		ret = vm_restore(&h->vc, dir, &h->w.vm, err);
+	if (ret) {
+		run_handle_free(h);
+		return ret;
+	}
+	*out = h;
+	return 0;
+}

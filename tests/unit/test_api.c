@@ -1,0 +1,267 @@
+/*
+ * The public API's contract (docs/errors.md): every function returns the
+ * same code whether or not it gets an error object, refuses missing
+ * arguments with -EINVAL instead of crashing, and takes the structs of a
+ * caller built against an older header (smaller size: the fields it
+ * knows, defaults for the rest) or a newer one (larger, extra bytes zero;
+ * a set unknown field: -E2BIG). Needs no KVM: every call here stops
+ * before a VM would start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "supermachine.h"
+#include "test.h"
+#include "util/fs.h"
+#include "util/opts.h"
+
+static char root[64];
+static struct sm_store *store;
+
+/* Runs a call with and without an error object: the same code, and a
+ * message with the object. */
+#define SAME_CODE(want, call_with_err)                                \
+	do {                                                          \
+		struct sm_error e_ = {0}, *err = &e_;                 \
+		int with_ = (call_with_err);                          \
+		err = NULL;                                           \
+		int without_ = (call_with_err);                       \
+		CHECK_EQ(with_, want);                                \
+		CHECK_EQ(without_, want);                             \
+		CHECK(e_.code == with_ && (with_ >= 0 || e_.msg[0])); \
+	} while (0)
+
+/* ---- the policy itself (util/opts.c) ---- */
+
+/* Each version ends without tail padding (the rule docs/errors.md
+ * gives): a newer field never lands in bytes an older caller left as
+ * padding. */
+struct v1 {
+	size_t size;
+	int a;
+	int reserved;
+};
+struct v2 {
+	size_t size;
+	int a;
+	int reserved;
+	int b; /* new in v2, default 7 */
+	int reserved2;
+};
+struct v3 {
+	size_t size;
+	int a;
+	int reserved;
+	int b;
+	int reserved2;
+	long c; /* a field v2 does not know */
+};
+
+TEST(opts_take_older_newer_and_bad_sizes)
+{
+	struct v1 old = {sizeof(old), 5, 0};
+	struct v3 newer = {sizeof(newer), 5, 0, 6, 0, 0};
+	struct v2 mine = {sizeof(mine), 0, 0, 7, 0};
+	struct sm_error e = {0};
+
+	CHECK_EQ(sm_opts_take(&mine, sizeof(mine), &old, "v", NULL), 0);
+	CHECK(mine.a == 5 && mine.b == 7 && mine.size == sizeof(mine));
+	CHECK_EQ(sm_opts_take(&mine, sizeof(mine), &newer, "v", NULL), 0);
+	CHECK(mine.a == 5 && mine.b == 6 && mine.size == sizeof(mine));
+	newer.c = 1;
+	CHECK_EQ(sm_opts_take(&mine, sizeof(mine), &newer, "v", &e), -E2BIG);
+	CHECK(strstr(e.msg, "newer header") != NULL);
+	old.size = 3;
+	CHECK_EQ(sm_opts_take(&mine, sizeof(mine), &old, "v", NULL), -EINVAL);
+	CHECK_EQ(sm_opts_take(&mine, sizeof(mine), NULL, "v", NULL), 0);
+}
+
+TEST(opts_give_fills_only_what_the_caller_has)
+{
+	struct v2 full = {sizeof(full), 1, 0, 2, 0};
+	struct v1 old = {sizeof(old), 0, 0};
+	struct v3 newer;
+
+	memset(&newer, 0xee, sizeof(newer));
+	newer.size = sizeof(newer);
+	CHECK_EQ(sm_opts_give(&old, &full, sizeof(full), "v", NULL), 0);
+	CHECK(old.size == sizeof(old) && old.a == 1);
+	CHECK_EQ(sm_opts_give(&newer, &full, sizeof(full), "v", NULL), 0);
+	CHECK(newer.a == 1 && newer.b == 2 &&
+	      newer.c == (long)0xeeeeeeeeeeeeeeee);
+	old.size = 0;
+	CHECK_EQ(sm_opts_give(&old, &full, sizeof(full), "v", NULL), -EINVAL);
+}
+
+/* Every public struct ends on its last field: a field added later can
+ * never land in an older caller's tail padding. */
+#define ENDS_ON(type, last)                                         \
+	CHECK_EQ(sizeof(struct type), offsetof(struct type, last) + \
+					  sizeof(((struct type *)0)->last))
+
+TEST(public_structs_have_no_tail_padding)
+{
+	ENDS_ON(sm_boot_config, reserved0);
+	ENDS_ON(sm_boot_result, detail);
+	ENDS_ON(sm_store_options, reserved0);
+	ENDS_ON(sm_pull_options, progress_opaque);
+	ENDS_ON(sm_image_info, size);
+	ENDS_ON(sm_load_options, platform);
+	ENDS_ON(sm_run_options, reserved1);
+	ENDS_ON(sm_snapshot_fds, reserved0);
+	ENDS_ON(sm_exec_options, reserved0);
+}
+
+/* ---- every public entry point ---- */
+
+TEST(store_and_images)
+{
+	/* as a caller whose header ended before `rootless` */
+	struct sm_store_options so = {.root = root};
+	struct sm_image_info *list = NULL, info;
+	struct sm_load_options lo = {.size = sizeof(lo)};
+	struct sm_pull_options po = {.size = sizeof(po), .retries = 1};
+	char *json = NULL;
+
+	so.size = offsetof(struct sm_store_options, rootless);
+	SAME_CODE(-EINVAL, sm_store_open(NULL, &so, err));
+	CHECK_EQ(sm_store_open(&store, &so, NULL), 0);
+	SAME_CODE(0, sm_image_list(store, &list, err));
+	free(list);
+	SAME_CODE(-EINVAL, sm_image_list(NULL, &list, err));
+	CHECK(sm_image_info_at(NULL, 0) == NULL);
+	SAME_CODE(-ENOENT,
+		  sm_image_inspect(store, "no/such:image", &json, err));
+	SAME_CODE(-EINVAL, sm_image_inspect(store, NULL, &json, err));
+	SAME_CODE(-ENOENT, sm_image_remove(store, "no/such:image", err));
+	SAME_CODE(-EINVAL, sm_image_remove(NULL, "x", err));
+	SAME_CODE(-ENOENT,
+		  sm_image_load(store, "/no/such/file.tar", &lo, &list, err));
+	lo.size = sizeof(size_t); /* the oldest header: size only */
+	SAME_CODE(-ENOENT,
+		  sm_image_load(store, "/no/such/file.tar", &lo, &list, err));
+	SAME_CODE(-EINVAL, sm_image_load(NULL, "/x", NULL, &list, err));
+	info.struct_size = 0;
+	SAME_CODE(-EINVAL,
+		  sm_image_pull(store, "127.0.0.1:1/x:y", &po, &info, err));
+	SAME_CODE(-EINVAL, sm_image_pull(NULL, "x", NULL, NULL, err));
+	po.size = offsetof(struct sm_pull_options, progress);
+	{
+		struct sm_error e = {0};
+		int with =
+		    sm_image_pull(store, "127.0.0.1:1/x:y", &po, NULL, &e);
+		int without =
+		    sm_image_pull(store, "127.0.0.1:1/x:y", &po, NULL, NULL);
+
+		CHECK(with < 0 && with != -EINVAL && with == without);
+	}
+}
+
+TEST(boot)
+{
+	struct sm_boot_config cfg = {.kernel = "/no/such/vmlinux"};
+	struct sm_boot_result res = {.size = sizeof(res)};
+	struct big {
+		struct sm_boot_config cfg;
+		char more[16];
+	} big = {.cfg = {.size = sizeof(big), .kernel = "/no/such"}};
+
+	SAME_CODE(-EINVAL, sm_boot(NULL, &res, err));
+	cfg.size = offsetof(struct sm_boot_config, shares); /* older */
+	SAME_CODE(-ENOENT, sm_boot(&cfg, &res, err));
+	res.size = 0;
+	SAME_CODE(-EINVAL, sm_boot(&cfg, &res, err));
+	res.size = sizeof(res);
+	SAME_CODE(-ENOENT, sm_boot(&big.cfg, &res, err)); /* newer, zeros */
+	big.more[3] = 1;
+	SAME_CODE(-E2BIG, sm_boot(&big.cfg, &res, err));
+}
+
+TEST(vm_handles)
+{
+	struct sm_run_options o;
+	struct sm_exec_options x;
+	struct sm_snapshot_fds fds = {sizeof(fds), -1, -1, -1, 0};
+	struct sm_vm *vm = NULL;
+	int status;
+	char buf[64];
+
+	sm_run_options_init(&o);
+	CHECK_EQ(o.signal_fd, -1);
+	o.pull = SM_PULL_NEVER;
+	/* a caller built before signal_fd existed: its sizeof */
+	o.size = offsetof(struct sm_run_options, reserved0) + 8;
+	o.signal_fd = 0; /* past its size: must not be read */
+	SAME_CODE(-ENOENT, sm_vm_create(store, "no/such:image", &o, &vm, err));
+	SAME_CODE(-ENOENT, sm_run(store, "no/such:image", &o, &status, err));
+	SAME_CODE(-EINVAL, sm_run(store, "x", &o, NULL, err));
+	SAME_CODE(-EINVAL, sm_vm_create(NULL, "x", &o, &vm, err));
+	o.size = sizeof(o);
+	o.signal_fd = -1;
+	o.forward_signals = 1;
+	SAME_CODE(-ENOTSUP, sm_vm_create(store, "x", &o, &vm, err));
+	o.forward_signals = 0;
+	SAME_CODE(-ENOENT,
+		  sm_vm_restore(store, "/no/such/snapshot", &o, &vm, err));
+	SAME_CODE(-EINVAL, sm_vm_start(NULL, err));
+	SAME_CODE(-EINVAL, sm_vm_wait(NULL, &status, err));
+	SAME_CODE(-EINVAL, sm_vm_kill(NULL, SIGTERM, err));
+	SAME_CODE(-EINVAL, sm_vm_snapshot(NULL, "/tmp", err));
+	SAME_CODE(-EINVAL, sm_vm_snapshot_fds(NULL, &fds, err));
+	sm_exec_options_init(&x);
+	SAME_CODE(-EINVAL, sm_vm_exec(NULL, &x, &status, err));
+	SAME_CODE(-EINVAL, sm_vm_ports(NULL, buf, sizeof(buf), err));
+	SAME_CODE(-EINVAL,
+		  sm_vm_anonymous_volumes(NULL, buf, sizeof(buf), err));
+	CHECK_EQ(sm_vm_stop_signal(NULL), -EINVAL);
+	CHECK_EQ(sm_signal_number("TERM"), SIGTERM);
+	CHECK_EQ(sm_signal_number("nope"), -1);
+	sm_vm_destroy(NULL);
+	CHECK(sm_version() && sm_version()[0]);
+	sm_set_log(NULL, NULL);
+}
+
+/* sm_process_jail changes the whole process: in children. */
+static int jail_in_child(bool with_err)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sm_error e = {0};
+
+		_exit(-sm_process_jail(with_err ? &e : NULL));
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST(process_jail_same_code)
+{
+	CHECK_EQ(jail_in_child(true), jail_in_child(false));
+}
+
+int main(void)
+{
+	snprintf(root, sizeof(root), "/tmp/sm-api.XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	RUN(opts_take_older_newer_and_bad_sizes);
+	RUN(opts_give_fills_only_what_the_caller_has);
+	RUN(public_structs_have_no_tail_padding);
+	RUN(store_and_images);
+	RUN(boot);
+	RUN(vm_handles);
+	RUN(process_jail_same_code);
+	sm_store_close(store);
+	sm_rm_tree(root);
+	return test_summary();
+}
