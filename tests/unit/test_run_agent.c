@@ -1,13 +1,17 @@
 /*
  * The host side of the agent protocol (src/run/agent.c) against a hostile
  * guest played by the test over a socketpair: what it can make the host
- * print, and which exit statuses and frame orders the host accepts.
+ * print, which exit statuses and frame orders the host accepts, and how
+ * its frame parser takes frames cut anywhere, cut short, over the size
+ * cap, of no length or of a type it does not know.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,6 +241,321 @@ TEST(hello_then_exit_after_the_spec_is_the_status)
 	CHECK_STR(r.out, "x");
 }
 
+/*
+ * The guest of a streamed session: writes its frames `chunk` bytes at a
+ * time with a pause between (so the host's reads end anywhere in a
+ * frame), shuts its sending side when `eof`, then reads all the host
+ * sent until the host closes.
+ */
+struct streamer {
+	int fd;
+	const uint8_t *frames;
+	size_t len, chunk;
+	bool eof;
+	uint8_t got[4096]; /* what the host sent (the spec, the ack) */
+	size_t got_len;
+};
+
+static void *guest_stream(void *arg)
+{
+	struct streamer *g = arg;
+	uint8_t sink[4096];
+	ssize_t n;
+
+	for (size_t off = 0; off < g->len; off += g->chunk) {
+		size_t piece =
+		    g->len - off < g->chunk ? g->len - off : g->chunk;
+
+		if (sm_write_all(g->fd, g->frames + off, piece))
+			break;
+		if (g->chunk < 64)
+			usleep(200);
+	}
+	if (g->eof)
+		shutdown(g->fd, SHUT_WR);
+	while ((n = read(g->fd, sink, sizeof(sink))) > 0) {
+		size_t take = sizeof(g->got) - g->got_len;
+
+		take = (size_t)n < take ? (size_t)n : take;
+		memcpy(g->got + g->got_len, sink, take);
+		g->got_len += take;
+	}
+	return NULL;
+}
+
+struct srun {
+	int ret, status;
+	struct sm_error err;
+	uint8_t *out; /* all of stdout (malloc'd), out_len bytes */
+	size_t out_len;
+	uint16_t host_types[4]; /* the first frames the host sent */
+	uint32_t host_lens[4];
+	unsigned host_frames;
+	double secs;
+};
+
+/* What a file descriptor's file holds, malloc'd (one spare byte). */
+static uint8_t *slurp(int fd, size_t *len)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	uint8_t *p = malloc(size > 0 ? (size_t)size + 1 : 1);
+
+	*len = 0;
+	if (p && size > 0 && pread(fd, p, (size_t)size, 0) == size)
+		*len = (size_t)size;
+	return p;
+}
+
+/* An exec session fed by guest_stream; stdout goes to a memfd. */
+static void run_streamed(const uint8_t *frames, size_t len, size_t chunk,
+			 bool eof, struct srun *r)
+{
+	char *argv[] = {"nope", NULL};
+	struct run_spec spec = {.argv = argv};
+	struct agent_io io = {
+	    .in_fd = -1, .sig_fd = -1, .stop_fd = -1, .exec_fd = -1};
+	struct streamer g = {
+	    .frames = frames, .len = len, .chunk = chunk, .eof = eof};
+	struct timespec t0, t1;
+	int sv[2], out;
+	pthread_t guest;
+
+	memset(r, 0, sizeof(*r));
+	r->status = -1;
+	out = memfd_create("stdout", MFD_CLOEXEC);
+	if (out < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		r->ret = -9999;
+		return;
+	}
+	g.fd = sv[1];
+	io.out_fd = io.err_fd = out;
+	io.deadline_ns = deadline_in_5s();
+	if (pthread_create(&guest, NULL, guest_stream, &g)) {
+		r->ret = -9999;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r->ret = agent_exec_session(sv[0], &spec, &io, &r->status, &r->err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->secs = (double)(t1.tv_sec - t0.tv_sec) +
+		  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	close(sv[0]);
+	pthread_join(guest, NULL);
+	close(sv[1]);
+	r->out = slurp(out, &r->out_len);
+	close(out);
+	for (size_t off = 0; off + 8 <= g.got_len && r->host_frames < 4;) {
+		r->host_lens[r->host_frames] = sm_le32(g.got + off);
+		r->host_types[r->host_frames++] = sm_le16(g.got + off + 4);
+		off += 8 + (size_t)sm_le32(g.got + off);
+	}
+}
+
+static void free_srun(struct srun *r)
+{
+	free(r->out);
+}
+
+/* The same frames cut in pieces of 1, 3, 5, 8 and 13 bytes. */
+TEST(frames_split_across_reads_are_reassembled)
+{
+	static const size_t chunks[] = {1, 3, 5, 8, 13};
+	uint8_t buf[128];
+	size_t len = 0;
+	struct srun r;
+
+	frame(buf, &len, SM_F_STDOUT, "hello, ", 7);
+	frame(buf, &len, SM_F_STDERR, "", 0);
+	frame(buf, &len, SM_F_STDOUT, "world", 5);
+	exit_frame(buf, &len, 42);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		run_streamed(buf, len, chunks[i], false, &r);
+		CHECK_EQ(r.ret, 0);
+		CHECK_EQ(r.status, 42);
+		CHECK(r.out_len == 12 && !memcmp(r.out, "hello, world", 12));
+		/* the spec went out, then the exit's acknowledgement: a
+		 * frame of no payload */
+		CHECK_EQ(r.host_frames, 2);
+		CHECK_EQ(r.host_types[0], SM_F_SPEC);
+		CHECK_EQ(r.host_types[1], SM_F_EXIT_ACK);
+		CHECK_EQ(r.host_lens[1], 0);
+		free_srun(&r);
+	}
+}
+
+/* A guest that goes away mid-frame: nothing of the frame is relayed. */
+TEST(frame_cut_short_by_the_guest_closing)
+{
+	uint8_t buf[256];
+	size_t len = 0;
+	struct srun r;
+
+	frame(buf, &len, SM_F_STDOUT, "whole", 5);
+	frame(buf, &len, SM_F_STDOUT, "0123456789", 10);
+	/* in the second frame's header */
+	run_streamed(buf, 13 + 5, 1, true, &r);
+	CHECK_EQ(r.ret, -EPIPE);
+	CHECK(strstr(r.err.msg, "the guest closed the agent connection before "
+				"the process exited"));
+	CHECK(r.out_len == 5 && !memcmp(r.out, "whole", 5));
+	CHECK_EQ(r.status, -1);
+	free_srun(&r);
+	/* in its payload */
+	run_streamed(buf, len - 3, 4, true, &r);
+	CHECK_EQ(r.ret, -EPIPE);
+	CHECK(r.out_len == 5 && !memcmp(r.out, "whole", 5));
+	free_srun(&r);
+	/* a header cut short and nothing before it */
+	run_streamed(buf, 7, 1, true, &r);
+	CHECK_EQ(r.ret, -EPIPE);
+	CHECK_EQ(r.out_len, 0);
+	free_srun(&r);
+}
+
+/* Over the cap: refused from the header, without waiting for a payload
+ * that may never come (the guest keeps the connection open). */
+TEST(length_over_the_cap_refused_from_the_header)
+{
+	static const uint32_t lens[] = {SM_FRAME_MAX + 1, 0x80000000u,
+					0xffffffffu};
+	uint8_t hdr[8];
+	struct srun r;
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		sm_put_le32(hdr, lens[i]);
+		sm_put_le16(hdr + 4, SM_F_STDOUT);
+		sm_put_le16(hdr + 6, 0);
+		run_streamed(hdr, 8, 8, false, &r);
+		CHECK_EQ(r.ret, -EPROTO);
+		CHECK(strstr(r.err.msg, "oversized frame from the guest"));
+		CHECK(r.secs < 2.5); /* not the 5 s deadline */
+		CHECK_EQ(r.out_len, 0);
+		free_srun(&r);
+	}
+}
+
+/* A frame of exactly the cap, then a long stream of frames: the receive
+ * buffer's bound is per frame, not per session. */
+TEST(frames_up_to_the_cap_and_a_long_stream_pass)
+{
+	const size_t n_chunks = 160; /* 5 MiB of SM_DATA_CHUNK frames */
+	size_t len = 0, want = SM_FRAME_MAX + n_chunks * SM_DATA_CHUNK;
+	uint8_t *buf = malloc(want + 8 * (n_chunks + 3) + 4), *data;
+	struct srun r;
+	bool same = true;
+
+	data = malloc(SM_FRAME_MAX);
+	CHECK(buf && data);
+	if (!buf || !data) {
+		free(buf);
+		free(data);
+		return;
+	}
+	for (size_t i = 0; i < SM_FRAME_MAX; i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	frame(buf, &len, SM_F_STDOUT, data, SM_FRAME_MAX);
+	for (size_t i = 0; i < n_chunks; i++)
+		frame(buf, &len, SM_F_STDOUT, data + i, SM_DATA_CHUNK);
+	exit_frame(buf, &len, 0);
+	run_streamed(buf, len, 65536, false, &r);
+	CHECK_EQ(r.ret, 0);
+	CHECK_EQ(r.status, 0);
+	CHECK_EQ(r.out_len, want);
+	if (r.out_len == want) {
+		same = !memcmp(r.out, data, SM_FRAME_MAX);
+		for (size_t i = 0; i < n_chunks && same; i++)
+			same = !memcmp(r.out + SM_FRAME_MAX + i * SM_DATA_CHUNK,
+				       data + i, SM_DATA_CHUNK);
+	}
+	CHECK(same);
+	free_srun(&r);
+	free(buf);
+	free(data);
+}
+
+/* Types the guest never sends: unknown ones and the host's own. */
+TEST(unknown_frame_type_refused)
+{
+	static const uint16_t types[] = {
+	    0, 8, 99, 0xffff, SM_F_SPEC, SM_F_EXIT_ACK, SM_F_EXEC_HELLO};
+	char want[64];
+	struct srun r;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		uint8_t buf[64];
+		size_t len = 0;
+
+		frame(buf, &len, SM_F_STDOUT, "a", 1);
+		frame(buf, &len, types[i], "xyzw", 4);
+		frame(buf, &len, SM_F_STDOUT, "b", 1);
+		exit_frame(buf, &len, 0);
+		run_streamed(buf, len, len, false, &r);
+		CHECK_EQ(r.ret, -EPROTO);
+		snprintf(want, sizeof(want), "agent: unexpected frame type %u",
+			 types[i]);
+		CHECK(strcmp(r.err.msg, want) == 0);
+		/* what came before is relayed, nothing after */
+		CHECK(r.out_len == 1 && r.out[0] == 'a');
+		free_srun(&r);
+	}
+}
+
+/* No payload: fine for data, not for frames that must carry one. */
+TEST(zero_length_payloads)
+{
+	uint8_t buf[64], v[5] = {0};
+	char want[64];
+	size_t len = 0;
+	struct srun r;
+	struct run rr;
+
+	frame(buf, &len, SM_F_STDOUT, "", 0);
+	frame(buf, &len, SM_F_ERROR, "", 0);
+	exit_frame(buf, &len, 9);
+	run_streamed(buf, len, len, false, &r);
+	CHECK_EQ(r.ret, 0);
+	CHECK_EQ(r.status, 9);
+	/* an empty error is still the guest's line, quoted */
+	CHECK(r.out_len == 24 &&
+	      !memcmp(r.out, "supermachine: guest: \"\"\n", 24));
+	free_srun(&r);
+	/* an exit frame of 0 or 5 bytes */
+	for (uint32_t n = 0; n <= 5; n += 5) {
+		len = 0;
+		frame(buf, &len, SM_F_EXIT, v, n);
+		run_streamed(buf, len, len, false, &r);
+		CHECK_EQ(r.ret, -EPROTO);
+		snprintf(want, sizeof(want),
+			 "malformed exit frame (%u bytes, expected 4)", n);
+		CHECK(strstr(r.err.msg, want));
+		free_srun(&r);
+	}
+	/* a hello without its version (main session) */
+	len = 0;
+	frame(buf, &len, SM_F_HELLO, "", 0);
+	run_session(buf, len, true, NULL, 0, &rr);
+	CHECK_EQ(rr.ret, -EPROTO);
+	CHECK(strstr(rr.err.msg, "guest init speaks protocol 0, we speak 1"));
+}
+
+/* The exit ends the session: frames after it are not read. */
+TEST(frames_after_the_exit_are_not_relayed)
+{
+	uint8_t buf[64];
+	size_t len = 0;
+	struct srun r;
+
+	frame(buf, &len, SM_F_STDOUT, "in", 2);
+	exit_frame(buf, &len, 1);
+	frame(buf, &len, SM_F_STDOUT, "late", 4);
+	frame(buf, &len, 99, "", 0);
+	run_streamed(buf, len, len, false, &r);
+	CHECK_EQ(r.ret, 0);
+	CHECK_EQ(r.status, 1);
+	CHECK(r.out_len == 2 && !memcmp(r.out, "in", 2));
+	free_srun(&r);
+}
+
 int main(void)
 {
 	RUN(hostile_error_is_one_quoted_guest_line);
@@ -245,5 +564,12 @@ int main(void)
 	RUN(exit_before_the_spec_is_refused);
 	RUN(output_before_hello_is_refused);
 	RUN(hello_then_exit_after_the_spec_is_the_status);
+	RUN(frames_split_across_reads_are_reassembled);
+	RUN(frame_cut_short_by_the_guest_closing);
+	RUN(length_over_the_cap_refused_from_the_header);
+	RUN(frames_up_to_the_cap_and_a_long_stream_pass);
+	RUN(unknown_frame_type_refused);
+	RUN(zero_length_payloads);
+	RUN(frames_after_the_exit_are_not_relayed);
 	return test_summary();
 }
