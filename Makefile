@@ -34,6 +34,7 @@ LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC := $(sort $(shell find src -name '*.c'))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_INTERNAL := $(BUILD)/libsupermachine-internal.a
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -49,7 +50,7 @@ INIT_SRC := $(sort $(wildcard guest/init/*.c))
 
 .PHONY: all lib cli guest kernel tests check check-unit check-kvm check-long fuzz install clean format
 all: lib cli tools guest kernel
-lib: $(BUILD)/libsupermachine.a $(BUILD)/libsupermachine.so
+lib: $(BUILD)/libsupermachine.a $(LIB_INTERNAL) $(BUILD)/libsupermachine.so
 cli: $(BUILD)/supermachine
 tools: $(TOOL_BIN)
 guest: $(GUEST)/init $(GUEST)/initramfs.cpio
@@ -60,26 +61,37 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libsupermachine.a: $(LIB_OBJ)
+# Every object as it is: what the CLI, the tests and tools/ link (they
+# use internal functions).
+$(LIB_INTERNAL): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The installed static library: the objects linked into one whose hidden
+# (internal) symbols are made local, so a program that links it sees the
+# sm_* API only and may have its own check_name or registry_open.
+$(BUILD)/libsupermachine.a: $(LIB_OBJ)
+	@rm -f $@
+	$(LD) -r -o $(BUILD)/obj/libsupermachine.o $^
+	objcopy --localize-hidden $(BUILD)/obj/libsupermachine.o
+	ar rcs $@ $(BUILD)/obj/libsupermachine.o
 
 $(BUILD)/libsupermachine.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libsupermachine.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/supermachine: $(CLI_OBJ) $(BUILD)/libsupermachine.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsupermachine.a $(LDLIBS)
+$(BUILD)/supermachine: $(CLI_OBJ) $(LIB_INTERNAL)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB_INTERNAL) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(TEST_SUPPORT_OBJ) $(BUILD)/libsupermachine.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TEST_SUPPORT_OBJ) $(LIB_INTERNAL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Itests/support $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(BUILD)/libsupermachine.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/support $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB_INTERNAL) $(LDLIBS)
 
 # built from the guest init's own sources (included, not linked)
 $(BUILD)/tests/test_guest_spec: $(INIT_SRC) $(wildcard guest/init/*.h)
 
-$(BUILD)/tools/%: tools/src/%.c $(BUILD)/libsupermachine.a
+$(BUILD)/tools/%: tools/src/%.c $(LIB_INTERNAL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_INTERNAL) $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libsupermachine.a
 	@mkdir -p $(dir $@)

@@ -118,22 +118,22 @@ static void do_kill(struct request *q)
 }
 
 /*
- * The client sends the three files to write (sm_vm_snapshot_fds): the
- * VMM opens no path (docs/security.md, "Jail").
+ * The client sends the two files to write (sm_vm_snapshot_fds): the VMM
+ * opens no path (docs/security.md, "Jail").
  */
 static void do_snapshot(struct request *q)
 {
 	struct sm_error err = {0};
 	struct sm_snapshot_fds fds = {.size = sizeof(fds)};
 
-	if (q->nfds != 3) {
+	if (q->nfds != 2) {
 		reply_error(q->fd,
-			    "snapshot: three file descriptors are required");
+			    "snapshot: two file descriptors are required");
 		return;
 	}
 	fds.memory_fd = q->fds[0];
 	fds.state_fd = q->fds[1];
-	fds.conf_fd = q->fds[2];
+	fds.conf_fd = -1;
 	if (sm_vm_snapshot_fds(q->srv->vm, &fds, &err))
 		reply_error(q->fd, err.msg);
 	else

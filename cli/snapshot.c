@@ -1,10 +1,10 @@
 /*
  * supermachine snapshot CONTAINER DIR: saves a running container's VM to
- * DIR (state, memory, vm.conf) and lets it go on; `supermachine restore
- * DIR` resumes it, any number of times.
+ * DIR (state, with the machine's configuration, and memory) and lets it
+ * go on; `supermachine restore DIR` resumes it, any number of times.
  *
  * The container's VMM opens no path (docs/security.md, "Jail"): this
- * command makes the three files, as the caller, under temporary names in
+ * command makes the two files, as the caller, under temporary names in
  * DIR, sends their descriptors for the VMM to write, and renames them
  * into place once it succeeded. The VMM never names, links or owns a
  * file in DIR.
@@ -23,10 +23,10 @@
 #include "util/error.h"
 #include "util/fs.h"
 
-#define NFILES 3
-static const char *const names[NFILES] = {"memory", "state", "vm.conf"};
+#define NFILES 2
+static const char *const names[NFILES] = {"memory", "state"};
 /* guest memory and registers are the caller's alone */
-static const mode_t modes[NFILES] = {0600, 0600, 0644};
+static const mode_t modes[NFILES] = {0600, 0600};
 
 struct staged {
 	char tmp[NFILES][PATH_MAX];
@@ -77,7 +77,7 @@ static void unstage(struct staged *s)
 int cmd_snapshot(int argc, char **argv)
 {
 	struct sm_error err = {0};
-	struct staged s = {.fd = {-1, -1, -1}};
+	struct staged s = {.fd = {-1, -1}};
 	char abs[PATH_MAX];
 	json_t *req, *reply = NULL;
 	struct ctr ct = {0};

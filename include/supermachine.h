@@ -325,21 +325,23 @@ SM_API int sm_vm_wait(struct sm_vm *vm, int *exit_status, struct sm_error *err);
 /* Sends a signal to the process in the guest. */
 SM_API int sm_vm_kill(struct sm_vm *vm, int signo, struct sm_error *err);
 /*
- * Saves the running VM to dir (state, memory, vm.conf) and lets it go on.
+ * Saves the running VM to dir (state, which holds the machine's
+ * configuration too, and memory) and lets it go on.
  * Restoring it (any number of times, in any process) resumes the process
  * where it was; its output goes to the restorer's fds.
  */
 SM_API int sm_vm_snapshot(struct sm_vm *vm, const char *dir,
 			  struct sm_error *err);
 /*
- * The same into three regular files the caller opened for writing,
+ * The same into two regular files the caller opened for writing,
  * without a path: for a caller whose VMM can open none (a jailed VMM,
- * docs/security.md). They become DIR/memory, DIR/state and DIR/vm.conf
- * of a snapshot directory (the caller names and renames them).
+ * docs/security.md). They become DIR/memory and DIR/state of a snapshot
+ * directory (the caller names and renames them).
  */
 struct sm_snapshot_fds {
 	size_t size; /* sizeof(struct sm_snapshot_fds) */
-	int memory_fd, state_fd, conf_fd;
+	int memory_fd, state_fd;
+	int conf_fd;   /* not used (the configuration is in the state file) */
 	int reserved0; /* no tail padding (docs/errors.md) */
 };
 SM_API int sm_vm_snapshot_fds(struct sm_vm *vm,

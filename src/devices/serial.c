@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "devices/serial.h"
+#include "util/error.h"
 #include "vmm/vm.h"
 
 #define UART_IER_THRI 0x02
@@ -244,20 +245,54 @@ int serial_save(struct serial *s, struct sm_buf *out)
 	return out->oom ? -ENOMEM : 0;
 }
 
-int serial_restore(struct serial *s, const void *data, size_t len)
+/* The 8 saved registers: all or nothing, checked before any is set. */
+static int restore_checked(struct serial *s, const void *data, size_t len,
+			   struct sm_error *err)
 {
+	uint8_t v[8];
 	struct sm_reader r;
 
 	sm_reader_init(&r, data, len);
+	for (size_t i = 0; i < sizeof(v); i++)
+		v[i] = sm_get_u8(&r);
+	if (r.bad || r.left)
+		return sm_err(err, -EINVAL,
+			      "%zu bytes of UART state, expected %zu", len,
+			      sizeof(v));
+	if (v[7] > 1)
+		return sm_err(err, -EINVAL,
+			      "THR interrupt pending flag %u (0 or 1)", v[7]);
 	pthread_mutex_lock(&s->lock);
-	s->ier = sm_get_u8(&r);
-	s->lcr = sm_get_u8(&r);
-	s->mcr = sm_get_u8(&r);
-	s->scr = sm_get_u8(&r);
-	s->dll = sm_get_u8(&r);
-	s->dlm = sm_get_u8(&r);
-	s->fcr = sm_get_u8(&r);
-	s->thri_pending = sm_get_u8(&r) != 0;
+	s->ier = v[0];
+	s->lcr = v[1];
+	s->mcr = v[2];
+	s->scr = v[3];
+	s->dll = v[4];
+	s->dlm = v[5];
+	s->fcr = v[6];
+	s->thri_pending = v[7];
 	pthread_mutex_unlock(&s->lock);
-	return r.bad || r.left ? -EINVAL : 0;
+	return 0;
 }
+
+int serial_restore(struct serial *s, const void *data, size_t len)
+{
+	return restore_checked(s, data, len, NULL);
+}
+
+static int dev_save(void *dev, struct sm_buf *out)
+{
+	return serial_save(dev, out);
+}
+
+static int dev_restore(void *dev, const void *data, size_t len,
+		       struct sm_error *err)
+{
+	return restore_checked(dev, data, len, err);
+}
+
+const struct vm_device_ops serial_device_ops = {
+    .name = "serial port (8250)",
+    .save = dev_save,
+    .restore = dev_restore,
+};

@@ -7,6 +7,8 @@
 
 #include "util/buf.h"
 
+struct vm_device_ops;
+
 struct vm;
 
 /* out_fd: where console bytes go (-1: nowhere). */
@@ -27,5 +29,7 @@ bool serial_saw_panic(struct serial *s, char *line, size_t size);
 
 int serial_save(struct serial *s, struct sm_buf *out);
 int serial_restore(struct serial *s, const void *data, size_t len);
+/* Its entry in a VM's device table (vm_add_device). */
+extern const struct vm_device_ops serial_device_ops;
 
 #endif

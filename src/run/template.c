@@ -80,7 +80,7 @@ int template_save(const struct template *t, struct vm *vm, struct sm_error *err)
 		return sm_err_errno(err, "template directory %s", parent);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", t->dir, (int)getpid());
 	sm_rm_tree(tmp);
-	ret = snapshot_save(vm, tmp, err);
+	ret = snapshot_save(vm, tmp, NULL, 0, err);
 	if (!ret && rename(tmp, t->dir) < 0) {
 		/* another run won the race: its template is as good */
 		if (errno != EEXIST && errno != ENOTEMPTY)

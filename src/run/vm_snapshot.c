@@ -39,12 +39,15 @@
 #include "vmm/vm_run.h"
 #include "run/handle.h"
 
-/* What sm_vm_restore() needs to rebuild the machine (vm_conf.h). */
-/* vm.conf into f (closed here): 0, or -errno with err naming what */
-static int write_shape_to(const struct sm_vm *h, FILE *f, const char *what,
-			  struct sm_error *err)
+/*
+ * What sm_vm_restore() needs to rebuild the machine (vm_conf.h), as the
+ * text of the state file's SNAP_REC_VM_CONF record. *text: free() it.
+ */
+static int shape_text(const struct sm_vm *h, char **text, size_t *len,
+		      struct sm_error *err)
 {
 	struct vm_conf c = h->shape; /* image and slots; strings borrowed */
+	FILE *f;
 
 	c.cpus = h->vc.cpus;
 	c.memory_mib = h->vc.memory_mib;
@@ -58,35 +61,41 @@ static int write_shape_to(const struct sm_vm *h, FILE *f, const char *what,
 		c.user = h->spec.user;
 		c.stop_signal = h->spec.stop_signal;
 	}
+	*text = NULL;
+	f = open_memstream(text, len);
 	if (!f)
-		return sm_err_errno(err, "write %s", what);
+		return sm_err(err, -ENOMEM, "snapshot: out of memory");
 	vm_conf_write(f, &c);
-	if (fflush(f) || fsync(fileno(f)) < 0) {
-		fclose(f);
-		return sm_err_errno(err, "write %s", what);
+	if (fclose(f) || !*text) {
+		free(*text);
+		*text = NULL;
+		return sm_err(err, -ENOMEM, "snapshot: out of memory");
 	}
-	if (fclose(f))
-		return sm_err_errno(err, "write %s", what);
 	return 0;
 }
 
-static int fill_shape(int fd, void *h, struct sm_error *err)
-{
-	int own = dup(fd); /* fclose must leave fd to sm_atomic_write */
-	FILE *f = own < 0 ? NULL : fdopen(own, "w");
-
-	if (!f && own >= 0)
-		close(own);
-	return write_shape_to(h, f, VM_CONF_FILE, err);
-}
-
-static int write_shape(const struct sm_vm *h, const char *dir,
-		       struct sm_error *err)
+/*
+ * The machine's configuration: the state file's record, or vm.conf next
+ * to it in a snapshot from before it moved there.
+ */
+static int read_conf(struct vm_conf *c, const char *dir, struct sm_error *err)
 {
 	char path[PATH_MAX];
+	struct snap_file f = {0};
+	const struct snap_record *r;
+	int ret;
 
-	snprintf(path, sizeof(path), "%s/" VM_CONF_FILE, dir);
-	return sm_atomic_write(path, 0644, fill_shape, (void *)h, err);
+	snprintf(path, sizeof(path), "%s/" SNAP_STATE_FILE, dir);
+	ret = snap_read_file(&f, path, err);
+	if (ret)
+		return sm_err_wrap(err, ret, "restore %s", dir);
+	r = snap_find(&f, SNAP_REC_VM_CONF, 0);
+	if (r)
+		ret = vm_conf_parse(c, (const char *)r->data, r->len, err);
+	snap_file_free(&f);
+	if (!r)
+		return vm_conf_read(c, dir, err);
+	return ret ? sm_err_wrap(err, ret, "snapshot %s", dir) : 0;
 }
 
 /*
@@ -172,7 +181,7 @@ static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
 		      struct sm_error *err)
 {
 	int owners_in_xattr = 0;
-	int ret = vm_conf_read(&h->shape, dir, err);
+	int ret = read_conf(&h->shape, dir, err);
 
 	if (ret)
 		return ret;
@@ -200,6 +209,8 @@ static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
 SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 			  struct sm_error *err)
 {
+	char *text = NULL;
+	size_t len = 0;
 	int ret;
 
 	if (!h || !dir)
@@ -215,8 +226,11 @@ SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 		return sm_err(err, -EAGAIN,
 			      "the guest is still booting: snapshot it once "
 			      "its init is ready");
-	ret = snapshot_save(h->w.vm, dir, err);
-	return ret ? ret : write_shape(h, dir, err);
+	ret = shape_text(h, &text, &len, err);
+	if (!ret)
+		ret = snapshot_save(h->w.vm, dir, text, len, err);
+	free(text);
+	return ret;
 }
 
 static int snapshot_fd_ok(int fd, const char *name, struct sm_error *err)
@@ -234,8 +248,9 @@ SM_API int sm_vm_snapshot_fds(struct sm_vm *h, const struct sm_snapshot_fds *in,
 			      struct sm_error *err)
 {
 	struct sm_snapshot_fds all = {sizeof(all), -1, -1, -1, 0}, *fds = &all;
-	int ret, conf;
-	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
 
 	if (!h || !in)
 		return sm_err(err, -EINVAL,
@@ -251,17 +266,15 @@ SM_API int sm_vm_snapshot_fds(struct sm_vm *h, const struct sm_snapshot_fds *in,
 			      "the guest is still booting: snapshot it once "
 			      "its init is ready");
 	if ((ret = snapshot_fd_ok(fds->memory_fd, "memory", err)) ||
-	    (ret = snapshot_fd_ok(fds->state_fd, "state", err)) ||
-	    (ret = snapshot_fd_ok(fds->conf_fd, "vm.conf", err)))
+	    (ret = snapshot_fd_ok(fds->state_fd, "state", err)))
 		return ret;
-	ret = snapshot_save_fds(h->w.vm, fds->memory_fd, fds->state_fd, err);
-	if (ret)
-		return ret;
-	conf = fcntl(fds->conf_fd, F_DUPFD_CLOEXEC, 0);
-	f = conf >= 0 ? fdopen(conf, "w") : NULL;
-	if (!f && conf >= 0)
-		close(conf);
-	return write_shape_to(h, f, VM_CONF_FILE, err);
+	/* conf_fd is not used: the configuration is in the state file */
+	ret = shape_text(h, &text, &len, err);
+	if (!ret)
+		ret = snapshot_save_fds(h->w.vm, fds->memory_fd, fds->state_fd,
+					text, len, err);
+	free(text);
+	return ret;
 }
 
 int run_restore_dir(struct sm_store *store, const char *dir,

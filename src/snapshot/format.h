@@ -24,7 +24,7 @@
 #define SNAP_MAGIC "SMSNAP\0\1"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 0
+#define SNAP_MINOR 1	   /* 1: SNAP_REC_VM_CONF, SNAP_REC_DEVICE */
 #define SNAP_HEADER_LEN 16 /* magic, major, minor, count */
 #define SNAP_RECORD_HEADER_LEN 16
 #define SNAP_MAX_SIZE (64u << 20)
@@ -38,8 +38,13 @@ enum snap_record_type {
 	SNAP_REC_VM_INFO = 1, /* VM shape: memory layout, vCPU count */
 	SNAP_REC_HV_VM = 2,   /* hv_vm_save(): irqchip, PIT, kvmclock */
 	SNAP_REC_HV_VCPU = 3, /* hv_vcpu_save(), instance = vCPU index */
-	SNAP_REC_SERIAL = 16, /* the 8250 UART */
+	/* a device of the VM's table (vm->devices, src/vmm/vm.h), instance
+	 * = its index there; 0 is the 8250 UART, as SNAP_REC_SERIAL was */
+	SNAP_REC_DEVICE = 16,
 	SNAP_REC_VIRTIO = 17, /* a virtio-mmio device, instance = slot */
+	/* the machine's configuration (src/run/vm_conf.h text): written by
+	 * sm_vm_snapshot, absent from warm-start templates */
+	SNAP_REC_VM_CONF = 18,
 };
 
 /* Builds a state file in memory; records are appended in order. */

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "devices/serial.h"
 #include "snapshot/snapshot.h"
 #include "util/error.h"
 #include "virtio/device.h"
@@ -61,7 +60,14 @@ static int check_vm_info(struct vm *vm, const struct snap_record *r,
 	return 0;
 }
 
-static int collect(struct vm *vm, struct snap_writer *w, struct sm_error *err)
+/* The machine's configuration the caller gives (NULL: none). */
+struct conf {
+	const void *data;
+	size_t len;
+};
+
+static int collect(struct vm *vm, struct snap_writer *w,
+		   const struct conf *conf, struct sm_error *err)
 {
 	int ret;
 
@@ -77,10 +83,12 @@ static int collect(struct vm *vm, struct snap_writer *w, struct sm_error *err)
 		if (!ret)
 			ret = snap_end(w, err);
 	}
-	if (!ret) {
+	for (unsigned i = 0; !ret && i < vm->ndevices; i++) {
+		ret = vm->devices[i].ops->save(
+		    vm->devices[i].dev, snap_begin(w, SNAP_REC_DEVICE, i));
 		ret =
-		    serial_save(vm->serial, snap_begin(w, SNAP_REC_SERIAL, 0));
-		ret = ret ? sm_err(err, ret, "serial state") : snap_end(w, err);
+		    ret ? sm_err(err, ret, "%s state", vm->devices[i].ops->name)
+			: snap_end(w, err);
 	}
 	for (unsigned i = 0; !ret && i < vm->nvirtio; i++) {
 		ret = virtio_mmio_save(vm->virtio[i],
@@ -89,13 +97,16 @@ static int collect(struct vm *vm, struct snap_writer *w, struct sm_error *err)
 				   vm->virtio[i]->ops->name)
 			  : snap_end(w, err);
 	}
+	if (!ret && conf->data)
+		ret = snap_put(w, SNAP_REC_VM_CONF, 0, conf->data, conf->len,
+			       err);
 	return ret;
 }
 
 /* dir, or (dir NULL) the two descriptors: the VM paused and frozen
  * while its state and memory are written */
 static int save_to(struct vm *vm, const char *dir, int memory_fd, int state_fd,
-		   struct sm_error *err)
+		   const struct conf *conf, struct sm_error *err)
 {
 	struct snap_writer w;
 	char path[PATH_MAX];
@@ -109,7 +120,7 @@ static int save_to(struct vm *vm, const char *dir, int memory_fd, int state_fd,
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		virtio_freeze(vm->virtio[i]);
 	snap_writer_init(&w);
-	ret = collect(vm, &w, err);
+	ret = collect(vm, &w, conf, err);
 	if (!ret && dir) {
 		snprintf(path, sizeof(path), "%s/" SNAP_MEMORY_FILE, dir);
 		ret = gm_save_file(&vm->mem, path, err);
@@ -128,20 +139,23 @@ static int save_to(struct vm *vm, const char *dir, int memory_fd, int state_fd,
 	return ret;
 }
 
-int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err)
+int snapshot_save(struct vm *vm, const char *dir, const void *conf,
+		  size_t conf_len, struct sm_error *err)
 {
+	struct conf c = {conf, conf_len};
 	int ret;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return sm_err_errno(err, "snapshot directory %s", dir);
-	ret = save_to(vm, dir, -1, -1, err);
+	ret = save_to(vm, dir, -1, -1, &c, err);
 	return ret ? sm_err_wrap(err, ret, "snapshot %s", dir) : 0;
 }
 
 int snapshot_save_fds(struct vm *vm, int memory_fd, int state_fd,
-		      struct sm_error *err)
+		      const void *conf, size_t conf_len, struct sm_error *err)
 {
-	int ret = save_to(vm, NULL, memory_fd, state_fd, err);
+	struct conf c = {conf, conf_len};
+	int ret = save_to(vm, NULL, memory_fd, state_fd, &c, err);
 
 	return ret ? sm_err_wrap(err, ret, "snapshot") : 0;
 }
@@ -184,10 +198,23 @@ int snapshot_restore_cpus_devices(struct vm *vm, const struct snap_file *f,
 		if (ret)
 			return sm_err_wrap(err, ret, "vCPU %u", i);
 	}
-	r = snap_find(f, SNAP_REC_SERIAL, 0);
-	if (!r || serial_restore(vm->serial, r->data, r->len))
-		return sm_err(err, -EINVAL,
-			      "snapshot serial state is missing or malformed");
+	for (unsigned i = 0; i < vm->ndevices; i++) {
+		const char *name = vm->devices[i].ops->name;
+
+		r = snap_find(f, SNAP_REC_DEVICE, i);
+		if (!r)
+			return sm_err(err, -EINVAL,
+				      "snapshot has no state of the %s "
+				      "(device %u)",
+				      name, i);
+		ret = vm->devices[i].ops->restore(vm->devices[i].dev, r->data,
+						  r->len, err);
+		if (ret)
+			return sm_err_wrap(err, ret,
+					   "snapshot state of the %s (device "
+					   "%u)",
+					   name, i);
+	}
 	for (unsigned i = 0; i < vm->nvirtio; i++) {
 		const char *name = vm->virtio[i]->ops->name;
 

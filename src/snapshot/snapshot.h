@@ -14,11 +14,17 @@ struct vm;
 #define SNAP_STATE_FILE "state"
 #define SNAP_MEMORY_FILE "memory"
 
-/* Pauses the VM, writes dir/state and dir/memory, resumes it. */
-int snapshot_save(struct vm *vm, const char *dir, struct sm_error *err);
+/*
+ * Pauses the VM, writes dir/state and dir/memory, resumes it. conf
+ * (conf_len bytes; NULL: none) becomes the state file's
+ * SNAP_REC_VM_CONF record: the machine's configuration travels in the
+ * one atomic, checksummed file.
+ */
+int snapshot_save(struct vm *vm, const char *dir, const void *conf,
+		  size_t conf_len, struct sm_error *err);
 /* The same into two regular files open for writing: no path is used. */
 int snapshot_save_fds(struct vm *vm, int memory_fd, int state_fd,
-		      struct sm_error *err);
+		      const void *conf, size_t conf_len, struct sm_error *err);
 
 /*
  * Loads dir/state and checks it against the VM being built (vCPU count,

@@ -69,6 +69,7 @@ struct conn {
 	uint8_t *pending; /* guest bytes the host fd did not take yet */
 	size_t pending_len, pending_cap;
 	bool host_eof, guest_shut_send, guest_shut_rcv;
+	bool watched; /* in the I/O thread's epoll set (update_interest) */
 	/* control packets owed to the guest */
 	bool send_request, send_response, send_rst, send_shutdown, send_credit;
 };
@@ -107,7 +108,6 @@ static struct conn *conn_new(struct vsock_dev *v, uint32_t gport,
 			     uint32_t hport, int fd)
 {
 	struct conn *c;
-	struct epoll_event ev = {.events = 0};
 
 	if (v->nconns >= v->max_conns)
 		return NULL;
@@ -117,8 +117,6 @@ static struct conn *conn_new(struct vsock_dev *v, uint32_t gport,
 	c->guest_port = gport;
 	c->host_port = hport;
 	c->fd = fd;
-	ev.data.ptr = c;
-	epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev);
 	c->next = v->conns;
 	v->conns = c;
 	v->nconns++;
@@ -133,7 +131,8 @@ static void conn_free(struct vsock_dev *v, struct conn *c)
 			break;
 		}
 	}
-	epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->watched)
+		epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	v->buffered -= c->pending_len;
 	free(c->pending);
@@ -412,12 +411,20 @@ static size_t next_packet(struct vsock_dev *v, struct conn *c,
 		/*
 		 * Nothing to pass on now: a credit update may still be owed.
 		 * Without it a guest that only sends (its stdin is done)
-		 * runs out of credit and stalls.
+		 * runs out of credit and stalls. The end of the host's
+		 * stream goes out now too: nothing else would wake us for it
+		 * once the hung-up socket left the epoll set.
 		 */
-		if (!c->send_credit)
+		if (c->send_credit) {
+			fill_hdr(v, c, &h, OP_CREDIT_UPDATE);
+			c->send_credit = false;
+		} else if (c->send_shutdown) {
+			fill_hdr(v, c, &h, OP_SHUTDOWN);
+			h.flags = SHUTDOWN_RCV | SHUTDOWN_SEND;
+			c->send_shutdown = false;
+		} else {
 			return 0;
-		fill_hdr(v, c, &h, OP_CREDIT_UPDATE);
-		c->send_credit = false;
+		}
 	} else if (c->send_shutdown) {
 		fill_hdr(v, c, &h, OP_SHUTDOWN);
 		h.flags = SHUTDOWN_RCV | SHUTDOWN_SEND;
@@ -515,7 +522,19 @@ static void update_interest(struct vsock_dev *v)
 			ev.events |= EPOLLIN;
 		if (c->pending_len)
 			ev.events |= EPOLLOUT;
-		epoll_ctl(v->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		/* nothing wanted: out of the set, where a hung-up host end
+		 * (EPOLLHUP cannot be masked) would wake this thread in a
+		 * loop until the guest resets the connection, or forever */
+		if (!ev.events) {
+			if (c->watched &&
+			    epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+				c->watched = false;
+			continue;
+		}
+		if (epoll_ctl(v->epfd,
+			      c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+			      &ev) == 0)
+			c->watched = true;
 	}
 }
 

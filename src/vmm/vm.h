@@ -25,6 +25,24 @@ struct vm_vcpu {
 	bool started;
 };
 
+struct sm_buf;
+
+/*
+ * A device with snapshot state other than the virtio ones (whose
+ * transport saves them): one ops table per device type, each device
+ * registered in the VM's explicit table when the machine is built
+ * (vm_add_device). restore takes the saved bytes (untrusted input) and
+ * says in err why it refuses them.
+ */
+struct vm_device_ops {
+	const char *name;
+	int (*save)(void *dev, struct sm_buf *out);
+	int (*restore)(void *dev, const void *data, size_t len,
+		       struct sm_error *err);
+};
+
+#define VM_MAX_DEVICES 8
+
 struct vm {
 	struct hv_vm *hv;
 	struct guest_mem mem;
@@ -32,6 +50,11 @@ struct vm {
 	struct vm_vcpu vcpus[VM_MAX_CPUS];
 	struct bus pio, mmio;
 	struct serial *serial;
+	struct {
+		const struct vm_device_ops *ops;
+		void *dev;
+	} devices[VM_MAX_DEVICES]; /* in snapshot order */
+	unsigned ndevices;
 	struct virtio_dev *virtio[VM_MAX_VIRTIO];
 	unsigned nvirtio;
 	/* shared-memory windows (DAX), each its own memory slot */
@@ -58,6 +81,10 @@ struct vm {
 void vm_irq_pulse(struct vm *vm, unsigned irq);
 /* The descriptors vm_irq_pulse() needs (hv_vm_irq_fds); 0 without a VM. */
 size_t vm_irq_fds(const struct vm *vm, int *fds, size_t max);
+
+/* Registers dev in vm's device table (snapshot order: registration). */
+int vm_add_device(struct vm *vm, const struct vm_device_ops *ops, void *dev,
+		  struct sm_error *err);
 
 /*
  * Ends the VM (the first call wins) and makes every vCPU leave the guest.

@@ -76,6 +76,17 @@ static int add_pio(struct vm *vm, const char *name, uint64_t base,
 	return 0;
 }
 
+int vm_add_device(struct vm *vm, const struct vm_device_ops *ops, void *dev,
+		  struct sm_error *err)
+{
+	if (vm->ndevices >= VM_MAX_DEVICES)
+		return sm_err(err, -ENOSPC, "more than %d devices (%s)",
+			      VM_MAX_DEVICES, ops->name);
+	vm->devices[vm->ndevices].ops = ops;
+	vm->devices[vm->ndevices++].dev = dev;
+	return 0;
+}
+
 static int setup_platform_devices(struct vm *vm, int console_fd,
 				  struct sm_error *err)
 {
@@ -84,8 +95,10 @@ static int setup_platform_devices(struct vm *vm, int console_fd,
 	vm->serial = serial_create(vm, SERIAL_COM1_IRQ, console_fd);
 	if (!vm->serial)
 		return sm_err(err, -ENOMEM, "out of memory");
-	ret = add_pio(vm, "serial", SERIAL_COM1, 8, serial_read, serial_write,
-		      vm->serial, err);
+	ret = vm_add_device(vm, &serial_device_ops, vm->serial, err);
+	if (!ret)
+		ret = add_pio(vm, "serial", SERIAL_COM1, 8, serial_read,
+			      serial_write, vm->serial, err);
 	if (!ret)
 		ret = add_pio(vm, "i8042", I8042_DATA, 5, i8042_read,
 			      i8042_write, vm, err);

@@ -55,7 +55,7 @@ static void make_seeds(void)
 	snap_end(&w, NULL);
 	snap_put(&w, SNAP_REC_HV_VM, 0, "HVM1", 4, NULL);
 	snap_put(&w, SNAP_REC_HV_VCPU, 0, "HVC1", 4, NULL);
-	serial_save(ser, snap_begin(&w, SNAP_REC_SERIAL, 0));
+	serial_save(ser, snap_begin(&w, SNAP_REC_DEVICE, 0));
 	snap_end(&w, NULL);
 	snap_put(&w, SNAP_REC_VIRTIO, 0, zero, sizeof(zero), NULL);
 	snap_put(&w, SNAP_REC_VIRTIO, 1, zero, 40, NULL);
@@ -74,7 +74,7 @@ FUZZ_SEEDS(make_seeds)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t types[] = {SNAP_REC_VM_INFO, SNAP_REC_HV_VM,
-					 SNAP_REC_HV_VCPU, SNAP_REC_SERIAL,
+					 SNAP_REC_HV_VCPU, SNAP_REC_DEVICE,
 					 SNAP_REC_VIRTIO};
 	static struct serial ser = {.lock = PTHREAD_MUTEX_INITIALIZER,
 				    .out_fd = -1};
@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 			for (uint32_t inst = 0; inst < 4; inst++)
 				snap_find(&f, types[i], inst);
-		r = snap_find(&f, SNAP_REC_SERIAL, 0);
+		r = snap_find(&f, SNAP_REC_DEVICE, 0);
 		if (r)
 			serial_restore(&ser, r->data, r->len);
 		snap_file_free(&f);

@@ -24,18 +24,18 @@ trap 'rm -rf "$work"' EXIT
 
 OCI_SRC="src/oci/*.c src/util/*.c"
 OCI_LIBS=$(pkg-config --libs libcurl libarchive jansson libcrypto 2>/dev/null)
-VIRTIO_SRC="src/virtio/queue.c src/vmm/guest_mem.c src/util/error.c src/util/buf.c"
+VIRTIO_SRC="src/virtio/queue.c src/vmm/guest_mem.c src/util/error.c src/util/buf.c src/util/fs.c"
 # NAME|SOURCES (besides tests/fuzz/fuzz_NAME.c)|LIBS|max_len
 targets=(
 	"fuse_decoder|src/fuse/*.c tests/support/memfs.c src/util/error.c src/util/fs.c||8192"
 	"virtq|$VIRTIO_SRC||65536"
-	"vsock|$VIRTIO_SRC src/virtio/mmio.c src/virtio/registry.c src/virtio/net.c src/virtio/rng.c src/virtio/fs.c src/fuse/*.c src/util/fs.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|65536"
+	"vsock|$VIRTIO_SRC src/virtio/mmio.c src/virtio/registry.c src/virtio/net.c src/virtio/rng.c src/virtio/fs.c src/fuse/*.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|65536"
 	"virtio_net|$VIRTIO_SRC src/virtio/mmio.c src/net/backend.c||65536"
-	"virtio_restore|$VIRTIO_SRC src/virtio/mmio.c src/virtio/net.c src/virtio/vsock.c src/virtio/rng.c src/virtio/fs.c src/virtio/registry.c src/fuse/*.c src/util/fs.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|4096"
-	"snapshot|src/snapshot/format.c src/util/error.c src/util/buf.c||65536"
+	"virtio_restore|$VIRTIO_SRC src/virtio/mmio.c src/virtio/net.c src/virtio/vsock.c src/virtio/rng.c src/virtio/fs.c src/virtio/registry.c src/fuse/*.c src/net/backend.c src/sandbox/*.c src/util/log.c|-lseccomp|4096"
+	"snapshot|src/snapshot/format.c src/util/error.c src/util/buf.c src/util/fs.c||65536"
 	"hv_state|src/util/error.c src/util/buf.c||65536"
 	"fuse_state|src/fuse/*.c tests/support/memfs.c src/util/error.c src/util/fs.c||8192"
-	"agent|src/run/volumes.c src/util/error.c src/util/guest_text.c||65536"
+	"agent|src/run/volumes.c src/util/error.c src/util/fs.c src/util/guest_text.c||65536"
 	"oci_manifest|$OCI_SRC|$OCI_LIBS|16384"
 	"oci_config|$OCI_SRC|$OCI_LIBS|16384"
 	"oci_ref|src/oci/ref.c src/util/error.c||512"
@@ -44,7 +44,7 @@ targets=(
 	"oci_load|$OCI_SRC|$OCI_LIBS|131072"
 	"vm_conf|src/run/vm_conf.c src/run/volumes.c src/util/error.c||65536"
 	"lo_guard|src/net/lo_guard.c||8192"
-	"guest_spec|guest/init/spec.c src/run/volumes.c src/util/error.c src/util/guest_text.c||65536"
+	"guest_spec|guest/init/spec.c src/run/volumes.c src/util/error.c src/util/fs.c src/util/guest_text.c||65536"
 )
 
 if ! command -v clang >/dev/null; then

@@ -89,4 +89,13 @@ if [ -z "$others" ] && echo "$syms" | grep -qx sm_run && echo "$syms" | grep -qx
 else
 	fail install_exports_only_sm_symbols "non-sm_ exports: ${others:-none}; sm_run present: $(echo "$syms" | grep -cx sm_run)"
 fi
+# The static library too: its internal symbols are local, so an
+# embedder's program may define its own of the same names.
+ssyms=$(nm -g --defined-only "$r/lib/libsupermachine.a" 2>/dev/null | awk 'NF == 3 { print $3 }')
+sothers=$(echo "$ssyms" | grep -v '^sm_' | grep -v '^$' | head -5 | tr '\n' ' ')
+if [ -z "$sothers" ] && echo "$ssyms" | grep -qx sm_run; then
+	pass install_static_exports_only_sm_symbols
+else
+	fail install_static_exports_only_sm_symbols "non-sm_ globals: ${sothers:-none}"
+fi
 [ "$failures" = 0 ]

@@ -196,15 +196,19 @@ sm run -d --pull never --name counter "$IMG_BBOX" sh -c \
 	'echo counting; i=0; while [ $i -lt 150 ]; do i=$((i+1)); echo $i >/tmp/i; sleep 0.1; done; echo "counted $i from $(cat /tmp/i)"'
 wait_for 120 '"$SM" logs counter 2>/dev/null | grep -q counting'
 sm snapshot counter "$TMP/snap"
-expect ctr_snapshot_cli '[ $rc = 0 ] && [ -f "$TMP/snap/vm.conf" ]' "snapshot failed: $(cat "$TMP/err")"
+# the machine's configuration is a record of the state file (format 1.1)
+CONF=$SM_BUILD/tools/snapshot-conf
+"$CONF" get "$TMP/snap" >"$TMP/snap.conf" 2>&1
+expect ctr_snapshot_cli '[ $rc = 0 ] && [ -f "$TMP/snap/state" ] && [ ! -e "$TMP/snap/vm.conf" ] && grep -q "^version 2" "$TMP/snap.conf"' \
+	"snapshot failed: $(cat "$TMP/err"); $(ls "$TMP/snap"); $(head -c 200 "$TMP/snap.conf")"
 "$SM" restore "$TMP/snap" >"$TMP/r1" 2>&1 &
 r1=$!
 "$SM" restore "$TMP/snap" >"$TMP/r2" 2>&1
 rc2=$?
 bounded_wait 300 $r1
 rc1=$?
-expect ctr_snapshot_keeps_exec_base 'grep -q "^env PATH=" "$TMP/snap/vm.conf" && grep -q "^cwd /" "$TMP/snap/vm.conf"' \
-	"vm.conf lacks the process's env/cwd: $(head -c 300 "$TMP/snap/vm.conf")"
+expect ctr_snapshot_keeps_exec_base 'grep -q "^env PATH=" "$TMP/snap.conf" && grep -q "^cwd /" "$TMP/snap.conf"' \
+	"the configuration lacks the process's env/cwd: $(head -c 300 "$TMP/snap.conf")"
 expect ctr_snapshot_restores_continue '[ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -qx "counted 150 from 150" "$TMP/r1" && grep -qx "counted 150 from 150" "$TMP/r2"' \
 	"restores did not finish the count ($rc1 $rc2): $(cat "$TMP/r1" "$TMP/r2" | head -c 400)"
 # The snapshot can land between the counter's truncate of /tmp/i and its
@@ -242,8 +246,9 @@ sm run -d --pull never --name vsnap -v "$TMP/vsrc:/data" "$IMG_BBOX" sh -c 'echo
 wait_for 120 '"$SM" logs vsnap 2>/dev/null | grep -q up'
 sm snapshot vsnap "$TMP/vsnap"
 sm rm -f vsnap
-expect ctr_snapshot_stores_no_host_path '[ -f "$TMP/vsnap/vm.conf" ] && ! grep -q "$TMP" "$TMP/vsnap/vm.conf" &&
-	grep -qx "slot0 rw /data" "$TMP/vsnap/vm.conf"' "vm.conf: $(head -c 400 "$TMP/vsnap/vm.conf")"
+"$CONF" get "$TMP/vsnap" >"$TMP/vsnap.conf" 2>&1
+expect ctr_snapshot_stores_no_host_path '! grep -q "$TMP" "$TMP/vsnap.conf" && ! grep -q "$TMP" "$TMP/vsnap/state" &&
+	grep -qx "slot0 rw /data" "$TMP/vsnap.conf"' "configuration: $(head -c 400 "$TMP/vsnap.conf")"
 sm restore "$TMP/vsnap" cat /data/f
 expect ctr_restore_needs_the_volume '[ $rc = 125 ] && grep -q "give its directory (-v HOST:/data)" "$TMP/err"' \
 	"restore without -v: $rc, $(head -c 300 "$TMP/err")"
@@ -251,7 +256,7 @@ sm restore -v "$TMP/vother:/data" "$TMP/vsnap" cat /data/f
 expect ctr_restore_binds_the_restorers_volume '[ $rc = 0 ] && grep -qx from-other "$TMP/out"' \
 	"restore -v other: $rc, $(cat "$TMP/out" "$TMP/err" | head -c 300)"
 cp -r "$TMP/vsnap" "$TMP/vhostile"
-sed -i 's/^cpus .*/cpus 4294967297/' "$TMP/vhostile/vm.conf"
+sed 's/^cpus .*/cpus 4294967297/' "$TMP/vsnap.conf" | "$CONF" put "$TMP/vhostile"
 sm restore -v "$TMP/vother:/data" "$TMP/vhostile" true
 expect ctr_restore_refuses_hostile_vm_conf '[ $rc = 125 ] && grep -q "vm.conf: line [0-9]*: cpus: not in 1..64" "$TMP/err"' \
 	"hostile cpus: $rc, $(head -c 300 "$TMP/err")"
@@ -288,7 +293,7 @@ expect ctr_jail_every_thread '[ -d /proc/$jpid/task ] && [ -z "$jbad" ] && [ $jf
 sm exec jailed sh -c 'echo in-jail'
 expect ctr_jail_exec_works '[ $rc = 0 ] && grep -qx in-jail "$TMP/out"' "exec: $rc $(head -c 200 "$TMP/err")"
 sm snapshot jailed "$TMP/jsnap"
-expect ctr_jail_snapshot_works '[ $rc = 0 ] && [ -f "$TMP/jsnap/vm.conf" ] && [ "$(stat -c %u "$TMP/jsnap/vm.conf")" = "$(id -u)" ] &&
+expect ctr_jail_snapshot_works '[ $rc = 0 ] && [ -f "$TMP/jsnap/state" ] && [ "$(stat -c %u "$TMP/jsnap/state")" = "$(id -u)" ] &&
 	[ -z "$(ls -A "$TMP/jsnap" | grep staging)" ]' "snapshot: $rc $(head -c 200 "$TMP/err"); $(ls -la "$TMP/jsnap" 2>&1 | head -c 300)"
 sm restore "$TMP/jsnap" echo restored
 expect ctr_jail_snapshot_restores '[ $rc = 0 ] && grep -qx restored "$TMP/out"' "restore: $rc $(head -c 200 "$TMP/err")"

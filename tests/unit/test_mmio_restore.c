@@ -118,7 +118,7 @@ static struct vm *new_vm(const char *memory_file)
 	if (!vm)
 		abort();
 	/* no vCPUs without KVM: snapshot_restore_cpus_devices() goes
-	 * straight to the serial port and the devices */
+	 * straight to the device table (the serial port) and virtio */
 	vm->ncpus = 0;
 	if (memory_file
 		? gm_create_from_file(&vm->mem, layout, 1, memory_file, &err)
@@ -127,7 +127,8 @@ static struct vm *new_vm(const char *memory_file)
 		abort();
 	}
 	vm->serial = serial_create(vm, 4, -1);
-	if (!vm->serial)
+	if (!vm->serial ||
+	    vm_add_device(vm, &serial_device_ops, vm->serial, NULL))
 		abort();
 	add_device(vm, &virtio_rng_ops, NULL);
 	add_device(vm, &virtio_fs_ops, &fs);
@@ -433,7 +434,7 @@ static void state_of(struct snap_file *f, const void *rng, size_t rng_len,
 	struct sm_error e = {0};
 
 	snap_writer_init(&w);
-	if (serial_save(vm2->serial, snap_begin(&w, SNAP_REC_SERIAL, 0)) ||
+	if (serial_save(vm2->serial, snap_begin(&w, SNAP_REC_DEVICE, 0)) ||
 	    snap_end(&w, &e) ||
 	    (rng &&
 	     snap_put(&w, SNAP_REC_VIRTIO, SLOT_RNG, rng, rng_len, &e)) ||
@@ -476,6 +477,33 @@ TEST(snapshot_restore_names_device_slot_and_field)
  * share's worker. Its refusal used to reach the user as "missing or
  * malformed" only: the worker's restore got no error object.
  */
+/* A device of the VM's table (vm->devices: the serial port) says which
+ * one and why, as virtio devices do. */
+TEST(platform_device_refusal_names_it)
+{
+	struct snap_writer w;
+	struct snap_file f;
+	struct sm_error e = {0};
+	const uint8_t three[3] = {0};
+
+	CHECK(vm2->ndevices >= 1);
+	snap_writer_init(&w);
+	if (snap_put(&w, SNAP_REC_DEVICE, 0, three, sizeof(three), &e) ||
+	    snap_put(&w, SNAP_REC_VIRTIO, SLOT_RNG, rng_rec.data, rng_rec.len,
+		     &e) ||
+	    snap_put(&w, SNAP_REC_VIRTIO, SLOT_FS, fs_rec.data, fs_rec.len,
+		     &e) ||
+	    snap_finish(&w, &e) || snap_parse(&f, w.buf.data, w.buf.len, &e))
+		abort();
+	snap_writer_free(&w);
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ(snapshot_restore_cpus_devices(vm2, &f, &err), -EINVAL);
+	CHECK(strcmp(err.msg, "snapshot state of the serial port (8250) "
+			      "(device 0): 3 bytes of UART state, expected "
+			      "8") == 0);
+	snap_file_free(&f);
+}
+
 TEST(fs_state_refusal_says_what_was_wrong)
 {
 	const unsigned own = O_OWN(2) + 4; /* FUSE state: SERVER record */
@@ -529,6 +557,7 @@ int main(void)
 	RUN(device_record_length_must_be_what_follows);
 	RUN(device_state_for_a_stateless_device_refused);
 	RUN(snapshot_restore_names_device_slot_and_field);
+	RUN(platform_device_refusal_names_it);
 	RUN(fs_state_refusal_says_what_was_wrong);
 	vm_destroy(vm2);
 	vm_destroy(vm1);

@@ -172,6 +172,7 @@ TEST(other_major_refused)
 
 	build(&w);
 	w.buf.data[8] = 2;
+	w.buf.data[10] = 0;
 	fix_crc(w.buf.data, w.buf.len);
 	refused(w.buf.data, w.buf.len, -EPROTONOSUPPORT,
 		"format version 2.0, this build reads only version 1.x");
