@@ -325,23 +325,45 @@ static void keep_manifest_blobs(struct sm_store *s, const char *hex,
 	json_decref(m);
 }
 
+/*
+ * Deletes images/HEX. It is moved under tmp/ first: removing the tree in
+ * place, a kill half-way left images/HEX with part of its rootfs, which
+ * the next pull of that image took for the whole image (assemble_locked()
+ * skips an image whose directory exists). Under tmp/, what a kill leaves
+ * is removed by store_clean_stale(). The caller holds the gc lock.
+ */
+static void remove_image(DIR *images, int tmpfd, const char *hex)
+{
+	char gone[300];
+
+	snprintf(gone, sizeof(gone), "rm-%s", hex);
+	store_rmtree_at(tmpfd, gone);
+	if (tmpfd >= 0 && !renameat(dirfd(images), hex, tmpfd, gone))
+		store_rmtree_at(tmpfd, gone);
+	else
+		store_rmtree_at(dirfd(images), hex);
+}
+
 /* Deletes images no name points at, then blobs no image uses. Skipped
  * while a pull holds the gc lock (it may be writing blobs right now). */
 static void collect_garbage(struct sm_store *s, json_t *refs)
 {
 	_cleanup_free_ char *idir = store_path(s, "images");
 	_cleanup_free_ char *bdir = store_path(s, "blobs/sha256");
+	_cleanup_free_ char *tdir = store_path(s, "tmp");
 	_cleanup_free_ char *lp = store_path(s, "locks/gc.lock");
 	_cleanup_close_ int gc =
 	    lp ? open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+	_cleanup_close_ int tmpfd = -1;
 	json_t *keep = json_object(), *v;
 	const char *k;
 	struct dirent *e;
 	DIR *d;
 
 	if (gc < 0 || flock(gc, LOCK_EX | LOCK_NB) < 0 || !idir || !bdir ||
-	    !keep)
+	    !tdir || !keep)
 		goto out;
+	tmpfd = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	json_object_foreach(refs, k, v)
 	{
 		const char *dg =
@@ -358,7 +380,7 @@ static void collect_garbage(struct sm_store *s, json_t *refs)
 		if (e->d_name[0] == '.')
 			continue;
 		if (!json_object_get(keep, e->d_name))
-			store_rmtree_at(dirfd(d), e->d_name);
+			remove_image(d, tmpfd, e->d_name);
 		else
 			keep_manifest_blobs(s, e->d_name, keep);
 	}

@@ -44,11 +44,16 @@ static int import_stream(struct load *l, struct archive *a, int64_t size,
 
 	if (r)
 		return r;
-	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
-		if (blob_writer_write(&w, buf, len)) {
+	while ((r = archive_read_data_block(a, &buf, &len, &off)) ==
+	       ARCHIVE_OK) {
+		int wr = blob_writer_write(&w, buf, len);
+		if (wr) {
+			/* its errno: a full disk must say "No space left" */
 			blob_writer_abort(&w);
-			return sm_err(l->err, -EIO, "write blob");
+			return sm_err(l->err, wr, "write blob: %s",
+				      strerror(-wr));
 		}
+	}
 	if (r != ARCHIVE_EOF) {
 		blob_writer_abort(&w);
 		return sm_err(l->err, -EIO, "%s", archive_error_string(a));
@@ -158,9 +163,10 @@ static int ensure_blob(struct load *l, const char *digest)
 	}
 	r = blob_writer_open(&w, l->s, st.st_size, l->err);
 	while (!r && (n = read(fd, buf, sizeof(buf))) > 0)
-		if (blob_writer_write(&w, buf, n)) {
+		if ((r = blob_writer_write(&w, buf, n))) {
+			/* its errno, as in import_stream() */
 			blob_writer_abort(&w);
-			r = sm_err(l->err, -EIO, "write blob");
+			r = sm_err(l->err, r, "write blob: %s", strerror(-r));
 		}
 	close(fd);
 	if (!r)

@@ -31,6 +31,7 @@ struct sink {
 	int checked;	       /* status looked at for this response */
 	int to_err;	       /* non-2xx: body goes to errbuf */
 	int overflow;	       /* too large for the sink */
+	int werr;	       /* a blob write failed: -errno (ENOSPC...) */
 	char errbuf[ERRBODY_MAX];
 	size_t errlen;
 	CURL *h;
@@ -152,8 +153,15 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *opaque)
 		return n;
 	}
 	if (s->w) {
-		if (blob_writer_write(s->w, p, n)) {
-			s->overflow = 1;
+		int r = blob_writer_write(s->w, p, n);
+		if (r) {
+			/* only -EFBIG is the blob being too large; any other
+			 * error is the store's disk (a full one: ENOSPC), and
+			 * the pull must say so, not blame the registry */
+			if (r == -EFBIG)
+				s->overflow = 1;
+			else
+				s->werr = r;
 			return 0;
 		}
 		if (s->cb)
@@ -461,6 +469,11 @@ static int fetch(struct registry *r, CURL *h, const char *path,
 			hdrs = curl_slist_append(hdrs, range);
 		cc = perform(h, url, hdrs, s, rs, 0);
 		curl_slist_free_all(hdrs);
+		if (s->werr) {
+			ret = sm_err(err, s->werr, "%s: write to the store: %s",
+				     what, strerror(-s->werr));
+			break;
+		}
 		if (s->overflow) {
 			ret = sm_err(err, -EFBIG, "%s: larger than expected",
 				     what);

@@ -319,3 +319,64 @@ int store_rmtree(const char *path)
 {
 	return store_rmtree_at(AT_FDCWD, path);
 }
+
+/* flock(LOCK_EX | LOCK_NB) of ROOT/locks/NAME.lock: the fd, or -1 when
+ * another process holds it (or it cannot be opened). */
+static int try_lock(struct sm_store *s, const char *name)
+{
+	_cleanup_free_ char *p = store_path(s, "locks/%s.lock", name);
+	int fd = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * A pull or load killed half-way (SIGKILL, OOM, power) leaves its
+ * temporaries: tmp/blob-* (a partial download), tmp/img-* (a
+ * half-unpacked image, often the size of the image), and a
+ * refs.json.tmp.* from sm_atomic_write(). Nothing reads them, but nothing
+ * removed them either, so each crash kept its disk space for good.
+ *
+ * Who may still own them, from the locks: every writer of tmp/ (oci_pull,
+ * sm_image_load, and rmi's collection, which takes it exclusively) holds
+ * the gc lock for as long as its temporaries exist, and refs.json is
+ * written only under the refs lock. So when gc can be taken exclusively
+ * at once, every entry in tmp/ belongs to a process that is gone; the
+ * same for refs.json.tmp.* and the refs lock. A busy lock means someone
+ * is at work: nothing is touched, a later command cleans. Best effort,
+ * silent (a store we may only read stays as it is).
+ */
+void store_clean_stale(struct sm_store *s)
+{
+	_cleanup_free_ char *tdir = store_path(s, "tmp");
+	struct dirent *e;
+	int lk;
+	DIR *d;
+
+	if (!tdir)
+		return;
+	lk = try_lock(s, "gc");
+	if (lk >= 0) {
+		d = opendir(tdir);
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				store_rmtree_at(dirfd(d), e->d_name);
+		if (d)
+			closedir(d);
+		store_unlock(lk);
+	}
+	lk = try_lock(s, "refs");
+	if (lk >= 0) {
+		d = opendir(s->root);
+		while (d && (e = readdir(d)))
+			if (!strncmp(e->d_name, "refs.json.tmp.", 14))
+				unlinkat(dirfd(d), e->d_name, 0);
+		if (d)
+			closedir(d);
+		store_unlock(lk);
+	}
+}

@@ -73,6 +73,10 @@ int store_put_blob(struct sm_store *s, const void *p, size_t n,
 int store_refs_load(struct sm_store *s, json_t **refs, struct sm_error *err);
 int store_refs_save(struct sm_store *s, json_t *refs, struct sm_error *err);
 
+/* Removes the temporaries of pulls and loads that died (tmp/ entries,
+ * refs.json.tmp.*) when no live process can own them (store.c). */
+void store_clean_stale(struct sm_store *s);
+
 /* Removes a directory tree without following symlinks. */
 int store_rmtree_at(int dirfd, const char *name);
 int store_rmtree(const char *path);

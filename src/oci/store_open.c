@@ -141,6 +141,8 @@ SM_API int sm_store_open(struct sm_store **out,
 			return r;
 		}
 	}
+	/* what a killed pull or load left behind (store.c) */
+	store_clean_stale(s);
 	*out = s;
 	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "test.h"
 #include "oci/store.h"
+#include "util/fs.h"
 
 static char root[] = "/tmp/sm-test-store-XXXXXX";
 static struct sm_store *st;
@@ -175,6 +176,47 @@ TEST(write_file_and_refs)
 	free(p);
 }
 
+static int exists(const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return access(p, F_OK) == 0;
+}
+
+/* What a killed pull left (tmp/ entries, refs.json.tmp.*) is removed when
+ * the store is opened, but not while a live process holds the locks its
+ * writers hold (gc for tmp/, refs for refs.json): it may be theirs. */
+TEST(stale_temporaries_removed_unless_owned)
+{
+	struct sm_store_options o = {.size = sizeof(o), .root = root};
+	struct sm_error err = {0};
+	struct sm_store *again = NULL;
+	char p[512];
+	int gc, refs, fd;
+
+	snprintf(p, sizeof(p), "%s/tmp/img-dead/rootfs", root);
+	CHECK_EQ(sm_mkdir_p(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/tmp/blob-dead", root);
+	CHECK((fd = open(p, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/refs.json.tmp.dead", root);
+	CHECK((fd = open(p, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	gc = store_lock(st, "gc", 0, &err);
+	refs = store_lock(st, "refs", 0, &err);
+	CHECK(gc > 2 && refs > 2);
+	store_clean_stale(st); /* a pull at work: all kept */
+	CHECK(exists("tmp/img-dead/rootfs") && exists("tmp/blob-dead") &&
+	      exists("refs.json.tmp.dead"));
+	store_unlock(gc);
+	store_unlock(refs);
+	CHECK_EQ(sm_store_open(&again, &o, &err), 0);
+	CHECK_EQ(count_tmp(), 0);
+	CHECK(!exists("refs.json.tmp.dead") && exists("tmp"));
+	sm_store_close(again);
+}
+
 int main(void)
 {
 	RUN(open_creates_layout);
@@ -184,6 +226,7 @@ int main(void)
 	RUN(lock_excludes_other_process);
 	RUN(shared_lock_excludes_writers_only);
 	RUN(write_file_and_refs);
+	RUN(stale_temporaries_removed_unless_owned);
 	sm_store_close(st);
 	store_rmtree(root);
 	return test_summary();
