@@ -134,7 +134,7 @@ check-kvm: all tests
 # and every other fuzz target for 2 (CI: 16 s each, under 5 minutes in all;
 # docs/fuzzing.md). Run before calling an issue resolved.
 check-long: all tests
-	SM_FUSE_RACE_N=1000000 FUZZ_S=120 FUZZ_FUSE_S=600 tests/run $(BUILD)
+	SM_FUSE_RACE_N=1000000 SM_CRASH_TRIALS=20 FUZZ_S=120 FUZZ_FUSE_S=600 tests/run $(BUILD)
 
 # Every fuzz target, FUZZ_S seconds each (default 16): make fuzz FUZZ_S=60
 FUZZ_S ?= 16

@@ -1,8 +1,11 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,6 +69,35 @@ int template_locate(struct template *t, const char *image_dir,
 	return 0;
 }
 
+/*
+ * What a save killed half-way left (KEY.tmp-PID, its process gone): the
+ * renamed template is whole or absent, but the temporary one would stay
+ * forever. A live PID's is another run's save in progress.
+ */
+static void drop_stale_saves(const char *parent)
+{
+	DIR *d = opendir(parent);
+	char path[PATH_MAX];
+
+	for (struct dirent *e; d && (e = readdir(d));) {
+		const char *at = strstr(e->d_name, ".tmp-");
+		char *end;
+		long pid;
+
+		if (!at)
+			continue;
+		pid = strtol(at + 5, &end, 10);
+		if (*end || pid <= 0 || pid == getpid() ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent,
+				     e->d_name) < sizeof(path))
+			sm_rm_tree(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 int template_save(const struct template *t, struct vm *vm, struct sm_error *err)
 {
 	char parent[PATH_MAX], tmp[PATH_MAX + 32];
@@ -78,6 +110,7 @@ int template_save(const struct template *t, struct vm *vm, struct sm_error *err)
 		*slash = '\0';
 	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
 		return sm_err_errno(err, "template directory %s", parent);
+	drop_stale_saves(parent);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", t->dir, (int)getpid());
 	sm_rm_tree(tmp);
 	ret = snapshot_save(vm, tmp, NULL, 0, err);

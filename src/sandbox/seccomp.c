@@ -222,15 +222,14 @@ static int add_role_rules(scmp_filter_ctx ctx, const struct sb_role *r)
 static struct {
 	pthread_mutex_t lock;
 	pid_t pid;
-	struct sock_filter *prog[SM_ROLE_COUNT];
-	unsigned short len[SM_ROLE_COUNT];
-	int guard[SM_ROLE_COUNT]; /* the guard_fd it was built for */
+	struct sock_fprog prog[SM_ROLE_COUNT];
 } progs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Builds role's filter and exports it as BPF into the cache. */
-static int build_program(enum sm_thread_role role)
+static int build_program(enum sm_thread_role role, struct sock_fprog *out)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	struct sock_filter *prog = NULL;
 	int ret, fd = -1;
 	off_t size = 0;
 
@@ -245,43 +244,45 @@ static int build_program(enum sm_thread_role role)
 		     size % sizeof(struct sock_filter) ||
 		     size / sizeof(struct sock_filter) > BPF_MAXINSNS))
 		ret = -EINVAL;
-	if (!ret && !(progs.prog[role] = malloc((size_t)size)))
+	if (!ret && !(prog = malloc((size_t)size)))
 		ret = -ENOMEM;
-	if (!ret && pread(fd, progs.prog[role], (size_t)size, 0) != size) {
-		free(progs.prog[role]);
-		progs.prog[role] = NULL;
+	if (!ret && pread(fd, prog, (size_t)size, 0) != size)
 		ret = -EIO;
-	}
 	if (!ret)
-		progs.len[role] =
-		    (unsigned short)(size / sizeof(struct sock_filter));
+		*out = (struct sock_fprog){
+		    (unsigned short)(size / sizeof(struct sock_filter)), prog};
+	else
+		free(prog);
 	if (fd >= 0)
 		close(fd);
 	seccomp_release(ctx);
 	return ret;
 }
 
-static int role_program(enum sm_thread_role role, struct sock_fprog *out)
+/*
+ * The role's program: the process's cached one, or (*own set: free it
+ * after loading) one built for this thread alone when its filter depends
+ * on the thread's guarded fd. A cached program is never freed while the
+ * process runs: another thread may be loading it.
+ */
+static int role_program(enum sm_thread_role role, struct sock_fprog *out,
+			bool *own)
 {
 	int ret = 0;
 
+	*own = guard_fd >= 0;
+	if (*own)
+		return build_program(role, out);
 	pthread_mutex_lock(&progs.lock);
-	if (progs.pid != getpid()) {
-		for (int r = 0; r < SM_ROLE_COUNT; r++) {
-			free(progs.prog[r]);
-			progs.prog[r] = NULL;
-		}
+	if (progs.pid != getpid()) { /* a forked child: one thread */
+		for (int r = 0; r < SM_ROLE_COUNT; r++)
+			free(progs.prog[r].filter);
+		memset(progs.prog, 0, sizeof(progs.prog));
 		progs.pid = getpid();
 	}
-	if (progs.prog[role] && progs.guard[role] != guard_fd) {
-		free(progs.prog[role]); /* a worker with another guard */
-		progs.prog[role] = NULL;
-	}
-	if (!progs.prog[role]) {
-		ret = build_program(role);
-		progs.guard[role] = guard_fd;
-	}
-	*out = (struct sock_fprog){progs.len[role], progs.prog[role]};
+	if (!progs.prog[role].filter)
+		ret = build_program(role, &progs.prog[role]);
+	*out = progs.prog[role];
 	pthread_mutex_unlock(&progs.lock);
 	return ret;
 }
@@ -293,7 +294,8 @@ void sm_sandbox_set_guard_fd(int fd)
 
 int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err)
 {
-	struct sock_fprog prog;
+	struct sock_fprog prog = {0, NULL};
+	bool own = false;
 	int ret;
 
 	if ((unsigned)role >= SM_ROLE_COUNT)
@@ -307,12 +309,14 @@ int sm_sandbox_enter_role(enum sm_thread_role role, struct sm_error *err)
 	if (setup_ret)
 		return sm_err(err, setup_ret, "seccomp: SIGSYS handler: %s",
 			      strerror(-setup_ret));
-	ret = role_program(role, &prog);
+	ret = role_program(role, &prog, &own);
 	thread_role = role; /* before the filter: the handler reads it */
 	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		ret = -errno;
 	if (!ret && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		ret = -errno;
+	if (own)
+		free(prog.filter);
 	if (ret) {
 		thread_role = -1;
 		return sm_err(err, ret, "seccomp: the %s filter: %s",

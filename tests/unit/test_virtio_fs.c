@@ -642,6 +642,44 @@ TEST(worker_proc_handle_only_reopens)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* Devices made by several threads at once (two restores in one process):
+ * each worker's filter is its own, as its guard is; a cached one freed
+ * under another thread's load gave "the fuse filter: Invalid argument". */
+static void *make_devices(void *arg)
+{
+	struct virtio_fs_config cfg = {.tag = "t", .dir = share};
+	int *failed = arg;
+
+	for (int i = 0; i < 10; i++) {
+		struct virtio_dev d;
+
+		memset(&d, 0, sizeof(d));
+		pthread_mutex_init(&d.lock, NULL);
+		pthread_cond_init(&d.thawed, NULL);
+		d.ops = &virtio_fs_ops;
+		d.mem = &gm;
+		if (virtio_fs_ops.init(&d, &cfg, NULL))
+			(*failed)++;
+		else
+			virtio_fs_ops.destroy(&d);
+	}
+	return NULL;
+}
+
+TEST(workers_start_side_by_side)
+{
+	pthread_t t[4];
+	int failed[4] = {0};
+
+	setup_dev(0);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, make_devices, &failed[i]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_EQ(failed[i], 0);
+	}
+}
+
 /* Snapshot: while frozen the worker leaves the queue alone; thaw lets it
  * serve what was notified meanwhile. */
 TEST(frozen_worker_waits_for_thaw)
@@ -723,6 +761,7 @@ int main(void)
 	RUN(worker_sees_no_other_threads_descriptors);
 	RUN(worker_changes_metadata_without_proc);
 	RUN(worker_proc_handle_only_reopens);
+	RUN(workers_start_side_by_side);
 	RUN(frozen_worker_waits_for_thaw);
 	RUN(worker_throughput_vs_inline);
 	virtio_fs_ops.destroy(&dev);
