@@ -165,6 +165,45 @@ static int by_created_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/*
+ * Record directories without meta: a create killed before its last
+ * write. Called with root/.lock held exclusively, which every create
+ * holds until its meta is written, so none of them is in progress.
+ */
+static void drop_unfinished(const char *root)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(root);
+
+	while (d && (de = readdir(d))) {
+		if (strlen(de->d_name) != CTR_ID_LEN ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s/meta", root,
+				     de->d_name) >= sizeof(path) ||
+		    access(path, F_OK) == 0 || errno != ENOENT)
+			continue;
+		path[strlen(path) - strlen("/meta")] = '\0';
+		sm_rm_tree(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* drop_unfinished when no create holds the lock (never waits for it). */
+static void drop_unfinished_if_idle(const char *root)
+{
+	char lock[PATH_MAX + 8];
+	int lfd;
+
+	snprintf(lock, sizeof(lock), "%s/.lock", root);
+	lfd = open(lock, O_RDWR | O_CLOEXEC);
+	if (lfd < 0)
+		return;
+	if (flock(lfd, LOCK_EX | LOCK_NB) == 0)
+		drop_unfinished(root);
+	close(lfd);
+}
+
 int ctr_list(struct ctr **list, size_t *n, struct sm_error *err)
 {
 	char root[PATH_MAX];
@@ -176,6 +215,7 @@ int ctr_list(struct ctr **list, size_t *n, struct sm_error *err)
 
 	if (r)
 		return r;
+	drop_unfinished_if_idle(root);
 	d = opendir(root);
 	if (!d)
 		return set_err(err, -errno, "read %s: %s", root,
@@ -350,8 +390,10 @@ int ctr_create(struct ctr *c, const char *name, json_t *meta,
 	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lfd < 0 || flock(lfd, LOCK_EX))
 		r = set_err(err, -errno, "lock %s: %s", lock, strerror(errno));
-	if (!r)
+	if (!r) {
+		drop_unfinished(root);
 		r = pick_name(name, c->name, sizeof(c->name), err);
+	}
 	if (!r) {
 		random_id(c->id);
 		if (ctr_join(c->dir, sizeof(c->dir), root, c->id) ||
