@@ -133,8 +133,14 @@ TEST(store_and_images)
 	so.size = offsetof(struct sm_store_options, rootless);
 	SAME_CODE(-EINVAL, sm_store_open(NULL, &so, err));
 	CHECK_EQ(sm_store_open(&store, &so, NULL), 0);
-	SAME_CODE(0, sm_image_list(store, &list, err));
-	free(list);
+	{
+		struct sm_error e = {0};
+
+		CHECK_EQ(sm_image_list(store, &list, &e), 0);
+		free(list);
+		CHECK_EQ(sm_image_list(store, &list, NULL), 0);
+		free(list);
+	}
 	SAME_CODE(-EINVAL, sm_image_list(NULL, &list, err));
 	CHECK(sm_image_info_at(NULL, 0) == NULL);
 	SAME_CODE(-ENOENT,
