@@ -225,7 +225,9 @@ int fuse_passthrough_confine(void *be, struct sm_error *err)
 
 /* Where the guard goes: above every fd the worker may hold (those kept
  * and fd_budget more, filled from the lowest free number up), below the
- * descriptor limit. */
+ * descriptor limit; rounded up so that the workers of a process share one
+ * number, and so one seccomp program (its filter names the guard). */
+#define GUARD_ALIGN 4096
 static int guard_slot(const int *kept, size_t n, size_t fd_budget)
 {
 	struct rlimit lim;
@@ -234,7 +236,8 @@ static int guard_slot(const int *kept, size_t n, size_t fd_budget)
 
 	for (size_t i = 0; i < n; i++)
 		top = kept[i] > top ? kept[i] : top;
-	slot = (uint64_t)top + fd_budget + 1;
+	slot = ((uint64_t)top + fd_budget + GUARD_ALIGN) / GUARD_ALIGN *
+	       GUARD_ALIGN;
 	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur <= slot)
 		slot = lim.rlim_cur - 1;
 	return slot > (uint64_t)top && slot < INT_MAX ? (int)slot : -EMFILE;

@@ -64,6 +64,10 @@ bool sm_sandbox_thread_policy(void);
  */
 void sm_sandbox_set_guard_fd(int fd);
 
+/* How many role programs this process has built (each is cached by role
+ * and guard): what a test counts. */
+unsigned sm_sandbox_programs_built(void);
+
 /*
  * pthread_create() whose thread enters role before fn runs (when the
  * creator's policy is on). A thread that cannot install its filter

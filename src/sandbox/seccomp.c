@@ -219,10 +219,26 @@ static int add_role_rules(scmp_filter_ctx ctx, const struct sb_role *r)
  * 1 ms, loading a built one a few microseconds (docs/security.md,
  * "Cost"). Keyed by pid: a forked child's SB_OWN_PID differs.
  */
+/*
+ * Built programs, kept for the life of the process (another thread may be
+ * loading one, so none is freed). A filter that names a guarded fd is
+ * cached under that fd's number: FUSE workers put their guard at the same
+ * number where they can (fuse_passthrough_own_fds), so one build serves
+ * all of them; building one costs about as much as a thread start.
+ */
+#define SB_CACHED 16
+
+struct sb_cached {
+	int role; /* -1: free slot */
+	int guard;
+	struct sock_fprog prog;
+};
+
 static struct {
 	pthread_mutex_t lock;
 	pid_t pid;
-	struct sock_fprog prog[SM_ROLE_COUNT];
+	struct sb_cached slot[SB_CACHED];
+	unsigned built; /* sm_sandbox_programs_built */
 } progs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Builds role's filter and exports it as BPF into the cache. */
@@ -259,32 +275,61 @@ static int build_program(enum sm_thread_role role, struct sock_fprog *out)
 	return ret;
 }
 
+/* Forgets a parent's programs in a forked child (it has one thread). */
+static void progs_reset_after_fork(void)
+{
+	if (progs.pid == getpid())
+		return;
+	for (int i = 0; i < SB_CACHED; i++) {
+		if (progs.slot[i].role >= 0 && progs.pid)
+			free(progs.slot[i].prog.filter);
+		progs.slot[i] = (struct sb_cached){.role = -1};
+	}
+	progs.pid = getpid();
+}
+
 /*
- * The role's program: the process's cached one, or (*own set: free it
- * after loading) one built for this thread alone when its filter depends
- * on the thread's guarded fd. A cached program is never freed while the
- * process runs: another thread may be loading it.
+ * The role's program for this thread's guard: the cached one, a new one
+ * cached, or (*own set: free it after loading) one for this thread alone
+ * when the cache is full.
  */
 static int role_program(enum sm_thread_role role, struct sock_fprog *out,
 			bool *own)
 {
+	struct sb_cached *free_slot = NULL;
 	int ret = 0;
 
-	*own = guard_fd >= 0;
-	if (*own)
-		return build_program(role, out);
+	*own = false;
 	pthread_mutex_lock(&progs.lock);
-	if (progs.pid != getpid()) { /* a forked child: one thread */
-		for (int r = 0; r < SM_ROLE_COUNT; r++)
-			free(progs.prog[r].filter);
-		memset(progs.prog, 0, sizeof(progs.prog));
-		progs.pid = getpid();
+	progs_reset_after_fork();
+	for (int i = 0; i < SB_CACHED; i++) {
+		struct sb_cached *c = &progs.slot[i];
+
+		if (c->role == (int)role && c->guard == guard_fd) {
+			*out = c->prog;
+			pthread_mutex_unlock(&progs.lock);
+			return 0;
+		}
+		if (c->role < 0 && !free_slot)
+			free_slot = c;
 	}
-	if (!progs.prog[role].filter)
-		ret = build_program(role, &progs.prog[role]);
-	*out = progs.prog[role];
+	ret = build_program(role, out);
+	progs.built += !ret;
+	if (!ret && free_slot)
+		*free_slot = (struct sb_cached){role, guard_fd, *out};
+	*own = !ret && !free_slot;
 	pthread_mutex_unlock(&progs.lock);
 	return ret;
+}
+
+unsigned sm_sandbox_programs_built(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&progs.lock);
+	n = progs.built;
+	pthread_mutex_unlock(&progs.lock);
+	return n;
 }
 
 void sm_sandbox_set_guard_fd(int fd)

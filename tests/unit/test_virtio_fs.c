@@ -643,8 +643,8 @@ TEST(worker_proc_handle_only_reopens)
 }
 
 /* Devices made by several threads at once (two restores in one process):
- * each worker's filter is its own, as its guard is; a cached one freed
- * under another thread's load gave "the fuse filter: Invalid argument". */
+ * a cached filter freed under another thread's load once gave "the fuse
+ * filter: Invalid argument"; now none is freed. */
 static void *make_devices(void *arg)
 {
 	struct virtio_fs_config cfg = {.tag = "t", .dir = share};
@@ -678,6 +678,42 @@ TEST(workers_start_side_by_side)
 		pthread_join(t[i], NULL);
 		CHECK_EQ(failed[i], 0);
 	}
+}
+
+/* A VM has a worker per share (the rootfs and each volume): they put
+ * their guard at one number and so share one seccomp program, whose build
+ * costs as much as the thread. */
+TEST(workers_share_guard_and_program)
+{
+	struct virtio_fs_config cfg = {.tag = "t", .dir = share};
+	struct virtio_dev d[3];
+	unsigned built = 0;
+	int fds[40], ok = 1;
+
+	/* the second and third workers keep fds above the first's */
+	for (int i = 0; i < 40; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < 3; i++) {
+		pthread_mutex_init(&d[i].lock, NULL);
+		pthread_cond_init(&d[i].thawed, NULL);
+		d[i].ops = &virtio_fs_ops;
+		d[i].mem = &gm;
+		if (i == 1)
+			built = sm_sandbox_programs_built();
+		CHECK_EQ(virtio_fs_ops.init(&d[i], &cfg, NULL), 0);
+		if (i == 0)
+			for (int k = 0; k < 40; k++)
+				close(fds[k]);
+	}
+	for (int i = 1; i < 3; i++)
+		ok &= virtio_fs_guard_fd(&d[i]) == virtio_fs_guard_fd(&d[0]);
+	CHECK(virtio_fs_guard_fd(&d[0]) > 0);
+	CHECK(ok);
+	if (sm_sandbox_thread_policy())
+		CHECK_EQ(sm_sandbox_programs_built(), built);
+	for (int i = 0; i < 3; i++)
+		virtio_fs_ops.destroy(&d[i]);
 }
 
 /* Snapshot: while frozen the worker leaves the queue alone; thaw lets it
@@ -762,6 +798,7 @@ int main(void)
 	RUN(worker_changes_metadata_without_proc);
 	RUN(worker_proc_handle_only_reopens);
 	RUN(workers_start_side_by_side);
+	RUN(workers_share_guard_and_program);
 	RUN(frozen_worker_waits_for_thaw);
 	RUN(worker_throughput_vs_inline);
 	virtio_fs_ops.destroy(&dev);
