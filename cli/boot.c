@@ -46,6 +46,8 @@ int cli_parse_mib(const char *s, uint64_t *mib)
 		break;
 	case 'g':
 	case 'G':
+		if (v > UINT64_MAX / 1024)
+			return -EINVAL;
 		v *= 1024;
 		break;
 	case 'k':
@@ -58,6 +60,22 @@ int cli_parse_mib(const char *s, uint64_t *mib)
 	if (*end && end[1] && !((end[1] == 'b' || end[1] == 'B') && !end[2]))
 		return -EINVAL;
 	*mib = v;
+	return 0;
+}
+
+int cli_parse_memory(const char *s, uint64_t *mib)
+{
+	if (cli_parse_mib(s, mib)) {
+		fprintf(stderr, "supermachine: --memory: bad size '%s'\n", s);
+		return -1;
+	}
+	if (*mib < SM_MIN_MEMORY_MIB) {
+		fprintf(stderr,
+			"supermachine: --memory %s: the minimum is %u MiB (the "
+			"guest's kernel and init need it)\n",
+			s, SM_MIN_MEMORY_MIB);
+		return -1;
+	}
 	return 0;
 }
 
@@ -160,7 +178,9 @@ int cmd_boot(int argc, char **argv)
 	int c, timing = 0, ret;
 	char *full;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		switch (c) {
 		case 'k':
 			cfg.kernel = optarg;
@@ -180,13 +200,8 @@ int cmd_boot(int argc, char **argv)
 			}
 			break;
 		case 'm':
-			if (cli_parse_mib(optarg, &cfg.memory_mib)) {
-				fprintf(
-				    stderr,
-				    "supermachine: --memory: bad size '%s'\n",
-				    optarg);
+			if (cli_parse_memory(optarg, &cfg.memory_mib))
 				return CLI_EXIT_FAILURE;
-			}
 			break;
 		case 't':
 			cfg.timeout_ms = (unsigned)(atof(optarg) * 1000);

@@ -1,5 +1,7 @@
-/* supermachine images: list the named images in the store. */
+/* supermachine images [REPOSITORY[:TAG]]: list the named images in the
+ * store (those of one repository, as docker's filter). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,22 @@ static void split_name(const char *full, char *repo, size_t rl, char *tag,
 		snprintf(repo, rl, "<none>");
 }
 
+/* docker's filter: REPOSITORY[:TAG] as images shows them ("alpine",
+ * "ghcr.io/o/i") or in full ("docker.io/library/alpine"). */
+static bool wanted(const char *filter, const char *full, const char *repo,
+		   const char *tag)
+{
+	char frepo[512], ftag[160];
+
+	if (!filter)
+		return true;
+	split_name(filter, frepo, sizeof(frepo), ftag, sizeof(ftag));
+	if (strcmp(ftag, "<none>") && strcmp(ftag, tag))
+		return false;
+	return !strcmp(frepo, repo) || (!strncmp(full, frepo, strlen(frepo)) &&
+					full[strlen(frepo)] == ':');
+}
+
 int cmd_images(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -70,9 +88,12 @@ int cmd_images(int argc, char **argv)
 	struct sm_store *s;
 	struct sm_image_info *l;
 	struct sm_error err = {0};
+	const char *filter;
 	int c, n, quiet = 0, digests = 0;
 
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "qh", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		switch (c) {
 		case 'q':
 			quiet = 1;
@@ -81,12 +102,19 @@ int cmd_images(int argc, char **argv)
 			digests = 1;
 			break;
 		case 'h':
-			printf("usage: supermachine images [-q] [--digests]\n");
+			printf("usage: supermachine images [-q] [--digests] "
+			       "[REPOSITORY[:TAG]]\n");
 			return 0;
 		default:
 			return CLI_EXIT_FAILURE;
 		}
 	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "supermachine: images takes at most one "
+				"REPOSITORY[:TAG]\n");
+		return CLI_EXIT_FAILURE;
+	}
+	filter = optind < argc ? argv[optind] : NULL;
 	if (cli_open_store(&s, NULL))
 		return CLI_EXIT_FAILURE;
 	n = sm_image_list(s, &l, &err);
@@ -106,11 +134,13 @@ int cmd_images(int argc, char **argv)
 		char repo[512], tag[160], size[32], created[32] = "N/A";
 		const char *id = l[i].id[0] ? l[i].id + 7 : "?";
 
+		split_name(l[i].name, repo, sizeof(repo), tag, sizeof(tag));
+		if (!wanted(filter, l[i].name, repo, tag))
+			continue;
 		if (quiet) {
 			printf("%.12s\n", id);
 			continue;
 		}
-		split_name(l[i].name, repo, sizeof(repo), tag, sizeof(tag));
 		cli_human_size(l[i].size, size, sizeof(size));
 		if (l[i].created) {
 			time_t t = l[i].created;

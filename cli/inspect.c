@@ -14,7 +14,9 @@ int cmd_inspect(int argc, char **argv)
 	struct sm_store *s;
 	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		if (c == 'h') {
 			printf("usage: supermachine inspect IMAGE...\n");
 			return 0;

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ctr.h"
 
 int cmd_kill(int argc, char **argv)
 {
@@ -16,7 +15,9 @@ int cmd_kill(int argc, char **argv)
 	const char *sig_name = "KILL";
 	int sig, c, status = 0;
 
-	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		if (c == 's') {
 			sig_name = optarg;
 			continue;
@@ -37,22 +38,18 @@ int cmd_kill(int argc, char **argv)
 		return CLI_EXIT_FAILURE;
 	}
 	for (int i = optind; i < argc; i++) {
+		int st = 0;
+		struct sm_container *ct = cli_open_container(argv[i], &st);
 		struct sm_error err = {0};
-		json_t *req =
-		    json_pack("{s:s, s:i}", "op", "kill", "signal", sig);
-		json_t *reply = NULL;
-		struct ctr ct = {0};
 
-		if (ctr_find(&ct, argv[i], &err) == 0 &&
-		    ctr_request(&ct, req, NULL, 0, &reply, NULL, &err) == 0) {
-			printf("%s\n", argv[i]);
-		} else {
+		if (ct && sm_container_kill(ct, sig, &err)) {
 			cli_print_error(&err);
-			status = 1;
+			st = cli_container_status(&err);
 		}
-		json_decref(req);
-		json_decref(reply);
-		ctr_release(&ct);
+		if (!st)
+			printf("%s\n", argv[i]);
+		status = status > st ? status : st;
+		sm_container_close(ct);
 	}
 	return status;
 }

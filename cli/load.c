@@ -21,7 +21,9 @@ int cmd_load(int argc, char **argv)
 	struct sm_store *s;
 	int c, n;
 
-	while ((c = getopt_long(argc, argv, "i:t:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "i:t:h", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		switch (c) {
 		case 'i':
 			in = optarg;

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "ctr.h"
 
 /* Copies what is new in `from` to `to`; returns bytes copied. */
 static ssize_t copy_new(int from, int to)
@@ -26,13 +25,13 @@ static ssize_t copy_new(int from, int to)
 	return total;
 }
 
-static int open_log(struct ctr *c, const char *file)
+/* Whether the container still runs (its logs may grow). */
+static bool running(struct sm_container *ct)
 {
-	char path[PATH_MAX];
+	struct sm_container_info i = {.struct_size = sizeof(i)};
 
-	if (ctr_path(c, file, path, sizeof(path)))
-		return -1;
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return sm_container_inspect(ct, &i, NULL) == 0 &&
+	       i.status == SM_CONTAINER_RUNNING;
 }
 
 int cmd_logs(int argc, char **argv)
@@ -44,9 +43,11 @@ int cmd_logs(int argc, char **argv)
 	};
 	struct sm_error err = {0};
 	int follow = 0, c, out, errfd;
-	struct ctr ct;
+	struct sm_container *ct;
 
-	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "f", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		if (c == 'f') {
 			follow = 1;
 			continue;
@@ -60,29 +61,20 @@ int cmd_logs(int argc, char **argv)
 			"usage: supermachine logs [-f|--follow] CONTAINER\n");
 		return CLI_EXIT_FAILURE;
 	}
-	if (ctr_find(&ct, argv[optind], &err)) {
+	if (!(ct = cli_open_container(argv[optind], &c)))
+		return c;
+	if (sm_container_logs(ct, &out, &errfd, &err)) {
 		cli_print_error(&err);
-		return CLI_EXIT_FAILURE;
-	}
-	out = open_log(&ct, "stdout.log");
-	errfd = open_log(&ct, "stderr.log");
-	if (out < 0 || errfd < 0) {
-		fprintf(stderr,
-			"supermachine: %s keeps no logs (only detached "
-			"containers do)\n",
-			ct.name);
-		ctr_release(&ct);
-		return CLI_EXIT_FAILURE;
+		sm_container_close(ct);
+		return cli_container_status(&err);
 	}
 	for (;;) {
 		ssize_t a = copy_new(out, 1), b = copy_new(errfd, 2);
-		bool running;
 
 		if (!follow || a < 0 || b < 0)
 			break;
-		ctr_load(&ct, NULL);
-		running = ctr_running(&ct);
-		if (!running) { /* ended: what it wrote before is all there */
+		if (!running(
+			ct)) { /* ended: what it wrote before is all there */
 			copy_new(out, 1);
 			copy_new(errfd, 2);
 			break;
@@ -92,6 +84,6 @@ int cmd_logs(int argc, char **argv)
 	}
 	close(out);
 	close(errfd);
-	ctr_release(&ct);
+	sm_container_close(ct);
 	return 0;
 }

@@ -87,7 +87,9 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	cli_globals.root = getenv("SUPERMACHINE_ROOT");
 	/* '+' stops at the first non-option: the subcommand. */
-	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+vh", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		switch (c) {
 		case 'r':
 			cli_globals.root = optarg;

@@ -1,15 +1,14 @@
 /*
  * supermachine port CONTAINER [PRIVATE_PORT[/PROTO]]: the container's
  * published ports, as docker prints them ("80/tcp -> 127.0.0.1:34567").
- * Reads the "ports" line the owning process put in the record when the
- * VM started (sm_vm_ports(): "127.0.0.1:34567->80/tcp, ...").
+ * Reads the container's ports (sm_container_ports(), as sm_vm_ports():
+ * "127.0.0.1:34567->80/tcp, ...").
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "ctr.h"
 
 struct published {
 	char addr[64];
@@ -89,7 +88,8 @@ static int print_ports(const char *line, const char *filter_arg,
 int cmd_port(int argc, char **argv)
 {
 	struct sm_error err = {0};
-	struct ctr ct = {0};
+	struct sm_container *ct;
+	char ports[4096];
 	const char *filter = NULL;
 	unsigned want_port = 0;
 	char want_proto[4] = "";
@@ -109,24 +109,19 @@ int cmd_port(int argc, char **argv)
 			return CLI_EXIT_FAILURE;
 		}
 	}
-	if (ctr_find(&ct, argv[1], &err) || ctr_load(&ct, &err)) {
+	if (!(ct = cli_open_container(argv[1], &status)))
+		return status;
+	if (sm_container_ports(ct, ports, sizeof(ports), &err)) {
 		cli_print_error(&err);
-		ctr_release(&ct);
-		return CLI_EXIT_FAILURE;
-	}
-	if (!ctr_running(&ct)) {
-		fprintf(stderr, "supermachine: container %s is not running\n",
-			argv[1]);
-		status = CLI_EXIT_FAILURE;
-	} else if (!print_ports(ctr_str(ct.state, "ports"), filter, want_port,
-				want_proto) &&
+		status = cli_container_status(&err);
+	} else if (!print_ports(ports, filter, want_port, want_proto) &&
 		   filter) {
 		fprintf(
 		    stderr,
 		    "supermachine: no public port '%u/%s' published for %s\n",
 		    want_port, want_proto, argv[1]);
-		status = CLI_EXIT_FAILURE;
+		status = 1; /* docker's */
 	}
-	ctr_release(&ct);
+	sm_container_close(ct);
 	return status;
 }

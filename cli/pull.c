@@ -1,5 +1,6 @@
 /* supermachine pull: fetch an image; docker-like progress on a TTY. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,23 @@ static void on_progress(const struct sm_pull_progress *p, void *opaque)
 	}
 }
 
+/* The manifest digest ref has in the store now; "" when none. */
+static void manifest_digest(struct sm_store *s, const char *ref, char *buf,
+			    size_t size)
+{
+	char *text = NULL;
+	json_t *o;
+
+	buf[0] = '\0';
+	if (sm_image_inspect(s, ref, &text, NULL))
+		return;
+	o = json_loads(text, 0, NULL);
+	free(text);
+	snprintf(buf, size, "%s",
+		 json_string_value(json_object_get(o, "Digest")) ?: "");
+	json_decref(o);
+}
+
 int cmd_pull(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -133,9 +151,12 @@ int cmd_pull(int argc, char **argv)
 	const char *insecure[16] = {0};
 	unsigned int ni = 0;
 	struct sm_store *s;
+	char before[72];
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "qhj:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "qhj:", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		switch (c) {
 		case 'p':
 			o.platform = optarg;
@@ -168,6 +189,7 @@ int cmd_pull(int argc, char **argv)
 		return CLI_EXIT_FAILURE;
 	o.progress = on_progress;
 	o.progress_opaque = &v;
+	manifest_digest(s, argv[optind], before, sizeof(before));
 	r = sm_image_pull(s, argv[optind], &o, &info, &err);
 	sm_store_close(s);
 	free(v.l);
@@ -175,8 +197,11 @@ int cmd_pull(int argc, char **argv)
 		cli_print_error(&err);
 		return CLI_EXIT_FAILURE;
 	}
-	if (!v.quiet)
-		printf("Digest: %s\nStatus: downloaded %s\n", info.repo_digest,
+	if (!v.quiet) /* docker's words */
+		printf("Digest: %s\nStatus: %s %s\n", info.repo_digest,
+		       strcmp(before, info.digest)
+			   ? "Downloaded newer image for"
+			   : "Image is up to date for",
 		       info.name);
 	else
 		printf("%s\n", info.name);

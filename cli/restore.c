@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "container/container.h"
 
 static void usage(FILE *f)
 {
@@ -30,13 +31,16 @@ static void usage(FILE *f)
 	    f,
 	    "usage: supermachine restore [-d] [--name NAME] [--rm] "
 	    "[--stop-timeout SEC]\n"
-	    "                           [--network slirp[:OPTIONS]] [-v "
-	    "HOST:GUEST[:ro]]... DIR\n"
+	    "                           [--network slirp[:OPTIONS]] [-p "
+	    "[IP:][HPORT:]PORT[/udp]]...\n"
+	    "                           [-v HOST:GUEST[:ro]]... DIR\n"
 	    "       supermachine restore [-i] [--network slirp[:OPTIONS]] [-v "
 	    "HOST:GUEST[:ro]]... DIR COMMAND [ARG...]\n"
 	    "A VM saved with a network gets a fresh slirp (run's --network, "
 	    "e.g.\n"
-	    "slirp:allow_host_loopback=true; default slirp); its volumes are\n"
+	    "slirp:allow_host_loopback=true; default slirp) and the ports "
+	    "given\n"
+	    "here (-p, as run's: a snapshot keeps none); its volumes are\n"
 	    "bound to the directories given here (-v, --mount).\n"
 	    "--security-opt seccomp=unconfined: no seccomp filters "
 	    "(debugging);\n"
@@ -55,7 +59,8 @@ struct vol_args {
 static int push_vol(const char **list, int *n, const char *s)
 {
 	if (*n >= MAX_VOLS) {
-		fprintf(stderr, "supermachine: more than %d volumes\n",
+		fprintf(stderr,
+			"supermachine: more than %d of -v, --mount or -p\n",
 			MAX_VOLS);
 		return -1;
 	}
@@ -73,11 +78,13 @@ static void set_volumes(struct sm_run_options *o, const struct vol_args *va)
 /*
  * restore DIR CMD...: CMD in the resumed VM, then the VM ends. o holds
  * what was parsed (volumes, network, --security-opt, --guest-limit);
- * jail_main: this is the VMM's own process (cli/vmm_proc.c).
+ * jail_main: this is the VMM's own process (src/container/keeper.c).
  */
 static int restore_and_exec(const char *dir, char **cmd,
 			    struct sm_run_options *o, bool jail_main)
 {
+	struct sm_store_options so = {.size = sizeof(so),
+				      .root = cli_globals.root};
 	struct sm_store *store = NULL;
 	struct sm_error err = {0};
 	struct sm_exec_options e;
@@ -88,14 +95,14 @@ static int restore_and_exec(const char *dir, char **cmd,
 	sm_exec_options_init(&e);
 	e.argv = (const char *const *)cmd;
 	e.interactive = o->interactive;
-	e.signal_fd = cli_signal_pipe(); /* in this process: the VMM's */
-	if (cli_open_store(&store, NULL))
-		return CLI_EXIT_FAILURE;
-	if ((jail_main && cli_vmm_enter_userns(o->verbose, &err) < 0) ||
-	    sm_vm_restore(store, dir, o, &vm, &err) || sm_vm_start(vm, &err)) {
+	/* the VMM's own process gets a pipe of its own; its keeper passes
+	 * on what it is sent */
+	e.signal_fd = jail_main ? ctr_signal_pipe_fresh() : sm_signal_pipe();
+	if (sm_store_open(&store, &so, &err) ||
+	    (jail_main && ctr_vmm_enter_userns(&err) < 0) ||
+	    sm_vm_restore(store, dir, o, &vm, &err) || sm_vm_start(vm, &err) ||
+	    ctr_enter_control(o, jail_main, &err)) {
 		cli_print_error(&err);
-		status = CLI_EXIT_FAILURE;
-	} else if (cli_enter_control(o, jail_main)) {
 		status = CLI_EXIT_FAILURE;
 	} else if (sm_vm_exec(vm, &e, &status, &err)) {
 		cli_print_error(&err);
@@ -112,20 +119,22 @@ static int restore_and_exec_kept(const char *dir, char **cmd,
 				 struct sm_run_options *o)
 {
 	const int stdio[] = {0, 1, 2};
-	int from_vmm = -1, to_keeper = -1;
+	int from_vmm = -1, to_keeper = -1, sig_fd;
 	pid_t pid;
 
-	if (!cli_jails_main_thread(o))
+	if (!ctr_jails_main_thread(o))
 		return restore_and_exec(dir, cmd, o, false);
+	sig_fd = sm_signal_pipe(); /* before the fork: no signal is lost */
 	fflush(NULL);
-	pid = cli_vmm_fork(&from_vmm, &to_keeper, stdio, 3);
+	pid = ctr_vmm_fork(&from_vmm, &to_keeper, stdio, 3);
 	if (pid == 0)
 		_exit(restore_and_exec(dir, cmd, o, true));
 	if (pid < 0) {
 		perror("supermachine: fork");
 		return CLI_EXIT_FAILURE;
 	}
-	return cli_vmm_wait(pid, from_vmm, NULL, NULL); /* it says nothing */
+	return ctr_vmm_wait(pid, from_vmm, sig_fd, NULL, NULL); /* it says
+								 * nothing */
 }
 
 int cmd_restore(int argc, char **argv)
@@ -139,19 +148,24 @@ int cmd_restore(int argc, char **argv)
 	    {"volume", required_argument, NULL, 'v'},
 	    {"mount", required_argument, NULL, 'm'},
 	    {"network", required_argument, NULL, 'N'},
+	    {"publish", required_argument, NULL, 'p'},
 	    {"security-opt", required_argument, NULL, 'S'},
 	    {"guest-limit", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct sm_run_options o;
-	struct run_job job = {.o = &o, .stop_timeout = 10};
+	struct sm_container_options job = {
+	    .size = sizeof(job), .run = &o, .stop_timeout = 10};
 	static struct vol_args va; /* o points into it until the job ends */
-	int c;
+	static const char *publish[MAX_VOLS + 1];
+	int c, npub = 0;
 
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
-	while ((c = getopt_long(argc, argv, "+div:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+div:p:", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		switch (c) {
 		case 'i':
 			o.interactive = 1;
@@ -179,6 +193,10 @@ int cmd_restore(int argc, char **argv)
 		case 'N':
 			o.network = optarg;
 			break;
+		case 'p': /* the snapshot keeps no host port: given here */
+			if (push_vol(publish, &npub, optarg))
+				return CLI_EXIT_FAILURE;
+			break;
 		case 'S':
 			if (cli_security_opt(optarg, &o))
 				return CLI_EXIT_FAILURE;
@@ -193,6 +211,7 @@ int cmd_restore(int argc, char **argv)
 		}
 	}
 	set_volumes(&o, &va);
+	o.publish = npub ? publish : NULL;
 	if (optind + 1 < argc && !job.detach)
 		return restore_and_exec_kept(argv[optind], argv + optind + 1,
 					     &o);
@@ -201,6 +220,5 @@ int cmd_restore(int argc, char **argv)
 		return CLI_EXIT_FAILURE;
 	}
 	job.restore_dir = argv[optind];
-	job.image = argv[optind];
-	return cli_run_job(&job);
+	return cli_run_container(&job);
 }

@@ -1,4 +1,10 @@
-/* supermachine rmi: remove names; unused images and blobs go too. */
+/*
+ * supermachine rmi [-f] IMAGE...: removes names; unused images and blobs
+ * go too. An image a running container uses is not left nameless (exit 1,
+ * docker's conflict) unless -f, which untags it: it goes once the last
+ * container using it ended.
+ */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 
@@ -7,19 +13,24 @@
 int cmd_rmi(int argc, char **argv)
 {
 	static const struct option opts[] = {
+	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct sm_store *s;
-	int c, rc = 0;
+	int c, rc = 0, force = 0;
 
-	while ((c = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hf", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		if (c == 'h') {
-			printf("usage: supermachine rmi IMAGE...\n");
+			printf(
+			    "usage: supermachine rmi [-f|--force] IMAGE...\n");
 			return 0;
 		}
 		if (c != 'f')
 			return CLI_EXIT_FAILURE;
+		force = 1;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "usage: supermachine rmi IMAGE...\n");
@@ -29,9 +40,14 @@ int cmd_rmi(int argc, char **argv)
 		return CLI_EXIT_FAILURE;
 	for (int i = optind; i < argc; i++) {
 		struct sm_error err = {0};
-		if (sm_image_remove(s, argv[i], &err)) {
+
+		if (force ? sm_image_untag(s, argv[i], &err)
+			  : sm_image_remove(s, argv[i], &err)) {
 			cli_print_error(&err);
-			rc = CLI_EXIT_FAILURE;
+			/* docker's conflict is 1, like its other refusals */
+			rc = rc			  ? rc
+			     : err.code == -EBUSY ? 1
+						  : CLI_EXIT_FAILURE;
 		} else {
 			printf("Untagged: %s\n", argv[i]);
 		}

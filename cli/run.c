@@ -214,15 +214,18 @@ int cmd_run(int argc, char **argv)
 	};
 	struct sm_run_options o;
 	struct strlist env = {0}, env_files = {0}, cmd = {0}, publish = {0};
-	struct run_job job = {.o = &o, .stop_timeout = 10};
+	struct sm_container_options job = {
+	    .size = sizeof(job), .run = &o, .stop_timeout = 10};
 	int c, status;
 	struct strlist vols = {0}, mounts = {0}, tmpfs = {0};
 	double cpus;
 
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
-	while ((c = getopt_long(argc, argv, "+e:w:u:ith:m:dv:p:P", opts,
-				NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+e:w:u:ith:m:dv:p:P", opts)) !=
+	       -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
 		switch (c) {
 		case 'e':
 			if (push(&env, optarg))
@@ -262,13 +265,8 @@ int cmd_run(int argc, char **argv)
 			o.cpus = (unsigned)ceil(cpus); /* whole vCPUs */
 			break;
 		case 'm':
-			if (cli_parse_mib(optarg, &o.memory_mib)) {
-				fprintf(
-				    stderr,
-				    "supermachine: --memory: bad size '%s'\n",
-				    optarg);
+			if (cli_parse_memory(optarg, &o.memory_mib))
 				return CLI_EXIT_FAILURE;
-			}
 			break;
 		case OPT_PULL:
 			if (parse_pull(optarg, &o.pull)) {
@@ -392,7 +390,7 @@ int cmd_run(int argc, char **argv)
 	job.image = argv[optind];
 	if (o.tty && o.interactive && !job.detach)
 		raw_mode(0);
-	status = cli_run_job(&job);
+	status = cli_run_container(&job);
 	restore_mode();
 	return status;
 }

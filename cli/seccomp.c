@@ -1,8 +1,6 @@
 /*
  * supermachine seccomp [ROLE...]: prints the allow-list of each thread
- * role (docs/security.md, "Seccomp"), for auditing. Also the CLI's side
- * of the filters: --security-opt, and the control role of the main thread
- * once its VM runs.
+ * role (docs/security.md, "Seccomp"), for auditing; and --security-opt.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,43 +69,4 @@ int cli_security_opt(const char *arg, struct sm_run_options *o)
 		"seccomp=unconfined, jail=off, jail-user=USER)\n",
 		arg);
 	return -1;
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1 /* LeakSanitizer's exit check clones and ptraces */
-#else
-#define SANITIZED 0
-#endif
-
-void cli_thread_policy(const struct sm_run_options *o)
-{
-	sm_sandbox_set_thread_policy(!o->seccomp_unconfined && !SANITIZED);
-	sm_jail_set_thread_policy(!o->jail_off);
-}
-
-bool cli_jails_main_thread(const struct sm_run_options *o)
-{
-	return !o->jail_off && !SANITIZED; /* rootless: cli_vmm_enter_userns */
-}
-
-int cli_enter_control(const struct sm_run_options *o, bool jail_main)
-{
-	struct sm_error err = {0};
-
-	if (jail_main && sm_process_jail(&err)) {
-		cli_print_error(&err);
-		return -1;
-	}
-	/* the id change cleared the death signal for a moment */
-	if (!cli_vmm_keeper_alive()) {
-		fprintf(stderr, "supermachine: the VM's keeper is gone\n");
-		return -1;
-	}
-	if (o->seccomp_unconfined || SANITIZED)
-		return 0;
-	if (sm_sandbox_enter_role(SM_ROLE_CONTROL, &err)) {
-		cli_print_error(&err);
-		return -1;
-	}
-	return 0;
 }

@@ -189,9 +189,14 @@ sm_image_info_at(const struct sm_image_info *list, int i);
 SM_API int sm_image_list(struct sm_store *store, struct sm_image_info **list,
 			 struct sm_error *err);
 /* Removes a name (or an image ID prefix with all its names); unreferenced
- * images and blobs are deleted. */
+ * images and blobs are deleted. -EBUSY (docker's conflict) when that
+ * would leave nameless an image a running VM uses. */
 SM_API int sm_image_remove(struct sm_store *store, const char *ref,
 			   struct sm_error *err);
+/* sm_image_remove() even then (docker rmi -f): the image a VM uses stays,
+ * nameless, and goes with the first removal after its last VM ended. */
+SM_API int sm_image_untag(struct sm_store *store, const char *ref,
+			  struct sm_error *err);
 
 struct sm_load_options {
 	size_t size;	      /* sizeof(struct sm_load_options) */
@@ -212,6 +217,9 @@ SM_API int sm_image_inspect(struct sm_store *store, const char *ref,
 
 /* ---- Running images (docker run semantics) ---- */
 
+/* The least guest memory a run takes (its kernel and init need it). */
+#define SM_MIN_MEMORY_MIB 64
+
 enum sm_pull_policy {
 	SM_PULL_MISSING = 0, /* pull only when the image is not in the store */
 	SM_PULL_ALWAYS = 1,
@@ -230,7 +238,7 @@ struct sm_run_options {
 	int tty;		      /* -t: a pty in the guest */
 	int interactive;	      /* -i: forward stdin_fd until EOF */
 	unsigned int cpus;	      /* 0: 1 */
-	uint64_t memory_mib;	      /* 0: 512 */
+	uint64_t memory_mib;	      /* 0: 512; else >= SM_MIN_MEMORY_MIB */
 	enum sm_pull_policy pull;
 	const char *kernel, *initrd;	    /* NULL: the installed defaults */
 	int stdin_fd, stdout_fd, stderr_fd; /* set by sm_run_options_init */
@@ -288,7 +296,7 @@ struct sm_run_options {
 	/* -1 (sm_run_options_init), or readable: one int signal number
 	 * per read, sent to the guest's process (SIGWINCH: the terminal's
 	 * new size), as sm_exec_options.signal_fd. The caller's signal
-	 * handler writes them (the CLI: cli/signals.c). */
+	 * handler writes them (sm_signal_pipe()). */
 	int signal_fd;
 	unsigned int reserved1; /* keeps the size a multiple of 8 */
 };
@@ -322,6 +330,15 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 SM_API int sm_vm_start(struct sm_vm *vm, struct sm_error *err);
 /* Waits for the process; *exit_status as for sm_run(). */
 SM_API int sm_vm_wait(struct sm_vm *vm, int *exit_status, struct sm_error *err);
+/*
+ * After sm_vm_start(): waits (up to timeout_ms; 0: no bound) until the
+ * VM's process runs (0), or it could not start (its command not found or
+ * not executable, a working directory that is not one): -ENOEXEC with
+ * *exit_status (127, 126, 125, as docker) and err saying why. -ESRCH: the
+ * VM ended first; -ETIMEDOUT: past the bound.
+ */
+SM_API int sm_vm_wait_started(struct sm_vm *vm, unsigned int timeout_ms,
+			      int *exit_status, struct sm_error *err);
 /* Sends a signal to the process in the guest. */
 SM_API int sm_vm_kill(struct sm_vm *vm, int signo, struct sm_error *err);
 /*
@@ -422,6 +439,159 @@ SM_API void sm_vm_destroy(struct sm_vm *vm);
  * outlives the id change. 0 or -errno.
  */
 SM_API int sm_process_jail(struct sm_error *err);
+
+/*
+ * ---- Containers (docs/containers.md) ----
+ *
+ * A container is a VM with a record that other processes find it by: its
+ * id, name, image, command and state, its logs when detached, and a
+ * control socket answered by the process that owns the VM. There is no
+ * daemon: the VM runs in the process that called sm_container_start() (a
+ * process of its own under it when the VMM jails its main thread), or,
+ * detached, in a forked supervisor. Records live in the runtime directory:
+ * $SUPERMACHINE_RUNTIME, else /run/supermachine for root, else
+ * $XDG_RUNTIME_DIR/supermachine, else /tmp/supermachine-UID.
+ */
+struct sm_container; /* a handle on one record; opaque */
+
+struct sm_container_options {
+	size_t size;		 /* sizeof(struct sm_container_options) */
+	const char *store_root;	 /* the image store; NULL: the default */
+	const char *image;	 /* what to run, or: */
+	const char *restore_dir; /* resume this snapshot (sm_vm_restore) */
+	const char *name;	 /* NULL: generated ("brave_turing") */
+	/* the VM's options (sm_run_options_init); the caller's until
+	 * sm_container_start() returns. With detach, its fds are the
+	 * supervisor's: stdio goes to the record's logs. */
+	struct sm_run_options *run;
+	int detach;	  /* start returns once the VM runs (docker -d) */
+	int auto_remove;  /* the record goes when the VM ends (--rm) */
+	int stop_timeout; /* seconds sm_container_stop() waits; 0: 10 */
+	unsigned int pids_limit;   /* cgroup v2 limits of the VM's process, */
+	unsigned int cpu_shares;   /* where the host delegates them; 0: none */
+	unsigned int reserved0;	   /* no tail padding (docs/errors.md) */
+	const char *cgroup_parent; /* NULL: "supermachine" (with a limit) */
+};
+
+enum sm_container_status {
+	SM_CONTAINER_CREATED = 0,
+	SM_CONTAINER_RUNNING = 1,
+	SM_CONTAINER_EXITED = 2,
+};
+
+struct sm_container_info {
+	/* sizeof(struct sm_container_info): set by the caller of
+	 * sm_container_inspect() (that many bytes are filled); in a list
+	 * the library's, the stride of sm_container_info_at() */
+	size_t struct_size;
+	char id[72]; /* 64 hex digits */
+	char name[128];
+	char image[1024];   /* the image reference, or the snapshot dir */
+	char command[1024]; /* entrypoint and command, as docker ps shows */
+	char ports[1024];   /* as sm_vm_ports(), while running */
+	char error[1024];   /* why the VM failed, when it did */
+	int status;	    /* enum sm_container_status */
+	int exit_code;	    /* EXITED: the exit status; -1 when the process
+			     * died without saying (SIGKILL) */
+	int pid;	    /* the VM's process */
+	int detached;
+	int auto_remove;
+	int stop_timeout;   /* seconds */
+	int64_t created_ns; /* CLOCK_REALTIME */
+	int64_t changed_ns; /* when it started or exited */
+};
+
+/*
+ * Makes a record for a container to run (a new id, the name checked
+ * unique). A foreground container (no detach) without a name runs even
+ * where no record can be made: the handle's id is then "" and nothing
+ * else finds it.
+ */
+SM_API int sm_container_create(const struct sm_container_options *o,
+			       struct sm_container **c, struct sm_error *err);
+/*
+ * Runs it. Foreground: until the VM ends, with *exit_status its process's
+ * status (124: o->run's timeout; 125: the VM failed, err says why and the
+ * return is -errno); the record stays, EXITED, for the caller to remove.
+ * Detached: returns once the VM's process runs (the record says RUNNING);
+ * a supervisor process of the container's own keeps it. A process that
+ * could not start (docker run -d of a missing command): -ENOEXEC, its
+ * status (127, 126) in *exit_status, and no record left; any other
+ * failure sets it to 125. A handle made by
+ * sm_container_create() starts once. The VMM's main thread is confined
+ * once the VM runs (docs/security.md): in a process of its own, forked
+ * here, unless the run's jail is off; then, in the foreground, it is the
+ * calling thread, which keeps the control role's seccomp filter (unless
+ * seccomp is unconfined): call it from a process or thread that is the
+ * container's alone.
+ */
+SM_API int sm_container_start(struct sm_container *c, int *exit_status,
+			      struct sm_error *err);
+/* A container by full id, unique id prefix or name. -ENOENT: none. */
+SM_API int sm_container_open(const char *ref, struct sm_container **c,
+			     struct sm_error *err);
+SM_API const char *sm_container_id(const struct sm_container *c);
+SM_API const char *sm_container_name(const struct sm_container *c);
+/* Its record now (info->struct_size set by the caller). */
+SM_API int sm_container_inspect(struct sm_container *c,
+				struct sm_container_info *info,
+				struct sm_error *err);
+/* Every record, newest first; free *list with free(). Returns the count. */
+SM_API int sm_container_list(struct sm_container_info **list,
+			     struct sm_error *err);
+/* The i-th entry of a list, whatever header the caller was built against. */
+SM_API const struct sm_container_info *
+sm_container_info_at(const struct sm_container_info *list, int i);
+/*
+ * docker stop: the stop signal (the image's StopSignal, else SIGTERM),
+ * SIGKILL after timeout_s (-1: the container's stop_timeout); returns
+ * once the record says EXITED. A container not running: 0.
+ */
+SM_API int sm_container_stop(struct sm_container *c, int timeout_s,
+			     struct sm_error *err);
+/* A signal to the container's process. -ESRCH: it does not run. */
+SM_API int sm_container_kill(struct sm_container *c, int signo,
+			     struct sm_error *err);
+/* Removes the record and its logs; -EBUSY while it runs unless force
+ * (SIGKILL, then wait for its end). */
+SM_API int sm_container_remove(struct sm_container *c, int force,
+			       struct sm_error *err);
+/* The detached container's logs, opened for reading. -ENOENT: it keeps
+ * none (only detached containers do). */
+SM_API int sm_container_logs(struct sm_container *c, int *stdout_fd,
+			     int *stderr_fd, struct sm_error *err);
+/*
+ * docker exec: runs o's command in the running container's VM, o's fds
+ * passed to the container's process, o->signal_fd's signals relayed;
+ * *exit_status its status.
+ */
+SM_API int sm_container_exec(struct sm_container *c,
+			     const struct sm_exec_options *o, int *exit_status,
+			     struct sm_error *err);
+/* The published ports, as sm_vm_ports(). -ESRCH: not running. */
+SM_API int sm_container_ports(struct sm_container *c, char *buf, size_t size,
+			      struct sm_error *err);
+/*
+ * Saves the running container's VM into dir (made when missing) for
+ * sm_vm_restore(); it goes on. The files are made by the caller and
+ * written by the container's process (docs/snapshot.md).
+ */
+SM_API int sm_container_snapshot(struct sm_container *c, const char *dir,
+				 struct sm_error *err);
+SM_API void sm_container_close(struct sm_container *c);
+
+/*
+ * For a program that wants docker's signal handling: installs handlers
+ * for SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH in the calling
+ * process (once) and returns the read end of their pipe, for
+ * sm_run_options.signal_fd and sm_exec_options.signal_fd: one int per
+ * signal, with SM_SIGNAL_FROM_TERMINAL set when the kernel sent it to the
+ * terminal's whole foreground process group (^C, a hang-up, a resize).
+ * -1 when no pipe can be made. The library calls it only in processes it
+ * forks.
+ */
+#define SM_SIGNAL_FROM_TERMINAL 0x10000
+SM_API int sm_signal_pipe(void);
 
 #ifdef __cplusplus
 }

@@ -283,21 +283,27 @@ static int has_env(char **env, const char *key)
 	return 0;
 }
 
+/* What failed before the process ran, told through the CLOEXEC pipe
+ * with its errno (exec_failure). */
+enum start_stage { STAGE_IDS, STAGE_CWD, STAGE_EXEC };
+
 static void exec_child(struct spec *sp, struct ids *id, int errfd)
 {
 	extern char **environ;
-	int e;
+	int why[2] = {STAGE_IDS, 0};
 
 	if (setgroups((size_t)id->ngroups, id->groups) || setgid(id->gid) ||
 	    setuid(id->uid))
 		goto fail;
+	why[0] = STAGE_CWD;
 	if (chdir(sp->cwd ? sp->cwd : "/"))
 		goto fail;
+	why[0] = STAGE_EXEC;
 	environ = sp->env;
 	execvp(sp->argv[0], sp->argv);
 fail:
-	e = errno;
-	if (write(errfd, &e, sizeof(e)) < 0) {
+	why[1] = errno;
+	if (write(errfd, why, sizeof(why)) < 0) {
 		/* the parent reports a generic failure then */
 	}
 	_exit(127);
@@ -366,21 +372,35 @@ static int start_child(struct spec *sp, struct ids *id, struct child *c)
 }
 
 /* Exec failed: the child told us errno through the CLOEXEC pipe. */
-static int exec_failure(int sock, struct child *c, const char *argv0)
+static int exec_failure(int sock, struct child *c, const struct spec *sp)
 {
-	int e = 0;
+	int why[2] = {0, 0}, e;
+	const char *argv0 = sp->argv[0];
 	char msg[512];
-	ssize_t n = read(c->err_pipe, &e, sizeof(e));
+	ssize_t n = read(c->err_pipe, why, sizeof(why));
 
 	close(c->err_pipe);
 	c->err_pipe = -1;
-	if (n != sizeof(e))
+	if (n != sizeof(why))
 		return 0; /* exec succeeded */
-	snprintf(msg, sizeof(msg), "exec: \"%s\": %s", argv0,
-		 e == ENOENT ? "executable file not found in $PATH"
-			     : strerror(e));
+	e = why[1];
+	if (why[0] == STAGE_CWD) /* name the directory, as docker does */
+		snprintf(msg, sizeof(msg),
+			 "chdir to the working directory \"%s\": %s",
+			 sp->cwd ? sp->cwd : "/", strerror(e));
+	else if (why[0] == STAGE_IDS)
+		snprintf(msg, sizeof(msg), "set the user's ids: %s",
+			 strerror(e));
+	else if (e == ENOENT && !strchr(argv0, '/'))
+		snprintf(msg, sizeof(msg),
+			 "exec: \"%s\": executable file not found in $PATH",
+			 argv0);
+	else /* a path: it is not there, or cannot run */
+		snprintf(msg, sizeof(msg), "exec: \"%s\": %s", argv0,
+			 e == ENOENT ? "no such file or directory"
+				     : strerror(e));
 	sm_send_frame(sock, SM_F_ERROR, msg, (uint32_t)strlen(msg));
-	return e == ENOENT ? 127 : 126;
+	return why[0] == STAGE_EXEC && e == ENOENT ? 127 : 126;
 }
 
 static int relay_output(int sock, int *fd, uint16_t type)
@@ -695,13 +715,14 @@ static int run_process(int sock, struct spec *sp)
 		status = 125;
 		goto out;
 	}
-	status = exec_failure(sock, &c, sp->argv[0]);
+	status = exec_failure(sock, &c, sp);
 	if (status) {
 		int ws;
 
 		waitpid(c.pid, &ws, 0);
 		goto out;
 	}
+	sm_send_frame(sock, SM_F_STARTED, NULL, 0);
 	status = supervise(&sock, &c, sp->tty);
 out:
 	sm_put_le32(st, (uint32_t)status);

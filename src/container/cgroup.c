@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "container/container.h"
 #include "util/error.h"
 
 #define CGROOT "/sys/fs/cgroup"
@@ -39,8 +39,8 @@ static int write_file(const char *dir, const char *file, const char *val,
 	return ret;
 }
 
-int cli_cgroup_path(const struct run_job *j, const char *id, char *buf,
-		    size_t size)
+static int cgroup_path(const struct sm_container_options *j, const char *id,
+		       char *buf, size_t size)
 {
 	const char *parent =
 	    j->cgroup_parent ? j->cgroup_parent : "supermachine";
@@ -51,7 +51,7 @@ int cli_cgroup_path(const struct run_job *j, const char *id, char *buf,
 	return 0;
 }
 
-bool cli_cgroup_wanted(const struct run_job *j)
+bool ctr_cgroup_wanted(const struct sm_container_options *j)
 {
 	return j->pids_limit || j->cpu_shares || j->cgroup_parent;
 }
@@ -107,21 +107,22 @@ static void remember_origin(void)
 		fclose(f);
 }
 
-int cli_cgroup_enter(const struct run_job *j, const char *id,
+int ctr_cgroup_enter(const struct sm_container_options *j, const char *id,
 		     struct sm_error *err)
 {
 	char dir[PATH_MAX], v[32];
 	struct stat st;
-	unsigned mib = j->o->memory_mib ? j->o->memory_mib : DEFAULT_GUEST_MIB;
+	unsigned mib =
+	    j->run->memory_mib ? j->run->memory_mib : DEFAULT_GUEST_MIB;
 	int ret;
 
-	if (!cli_cgroup_wanted(j))
+	if (!ctr_cgroup_wanted(j))
 		return 0;
 	if (stat(CGROOT "/cgroup.controllers", &st) < 0)
 		return sm_err(
 		    err, -ENOTSUP,
 		    "cgroup limits need cgroup v2 mounted at " CGROOT);
-	if (cli_cgroup_path(j, id, dir, sizeof(dir)))
+	if (cgroup_path(j, id, dir, sizeof(dir)))
 		return sm_err(err, -EINVAL,
 			      "--cgroup-parent %s: want a relative "
 			      "path without ..",
@@ -147,20 +148,20 @@ int cli_cgroup_enter(const struct run_job *j, const char *id,
 	return ret;
 }
 
-void cli_cgroup_remove(const struct run_job *j, const char *id)
+void ctr_cgroup_remove(const struct sm_container_options *j, const char *id)
 {
 	char dir[PATH_MAX];
 
-	if (cli_cgroup_wanted(j) && !cli_cgroup_path(j, id, dir, sizeof(dir)))
+	if (ctr_cgroup_wanted(j) && !cgroup_path(j, id, dir, sizeof(dir)))
 		rmdir(dir);
 }
 
 /* A VMM that was not jailed goes back where it came from, then removes
  * its cgroup. */
-void cli_cgroup_leave(const struct run_job *j, const char *id)
+void ctr_cgroup_leave(const struct sm_container_options *j, const char *id)
 {
-	if (!cli_cgroup_wanted(j) || !origin[0])
+	if (!ctr_cgroup_wanted(j) || !origin[0])
 		return;
 	write_file(origin, "cgroup.procs", "0", NULL);
-	cli_cgroup_remove(j, id);
+	ctr_cgroup_remove(j, id);
 }

@@ -1,5 +1,6 @@
 /*
- * Containers: the CLI's record of running and exited VMs, for `ps`,
+ * Containers, inside the library (the public API: sm_container_* in
+ * supermachine.h): the record of running and exited VMs, for `ps`,
  * `logs`, `stop`, `kill`, `rm`, `exec` and `snapshot` (docs/containers.md).
  *
  * There is no daemon. Each VM runs in its own process (the `run` process,
@@ -15,8 +16,8 @@
  * $XDG_RUNTIME_DIR/supermachine, else /tmp/supermachine-UID: a tmpfs,
  * because unix sockets cannot live on every file system.
  */
-#ifndef SM_CLI_CTR_H
-#define SM_CLI_CTR_H
+#ifndef SM_CONTAINER_H
+#define SM_CONTAINER_H
 
 #include <jansson.h>
 #include <limits.h>
@@ -65,6 +66,9 @@ bool ctr_running(const struct ctr *c);
 const char *ctr_str(json_t *obj, const char *key); /* "" when missing */
 int64_t ctr_int(json_t *obj, const char *key);
 
+/* docker's COMMAND: entrypoint and command (command.c). */
+void ctr_command(json_t *meta, char *buf, size_t size);
+
 /* dir/file into buf; -ENAMETOOLONG when it does not fit. */
 int ctr_join(char *buf, size_t size, const char *dir, const char *file);
 int ctr_path(const struct ctr *c, const char *file, char *buf, size_t size);
@@ -80,7 +84,7 @@ int ctr_request(const struct ctr *c, json_t *req, const int *fds, int nfds,
 int ctr_read_line(int fd, json_t **msg, struct sm_error *err);
 int ctr_write_line(int fd, json_t *msg);
 
-/* ---- inside the VM's process (cli/ctr_serve.c) ---- */
+/* ---- inside the VM's process (serve.c) ---- */
 
 struct ctr_server;
 
@@ -91,5 +95,77 @@ int ctr_serve_start(struct ctr *c, struct sm_vm *vm, int stop_timeout,
 void ctr_serve_stop(struct ctr_server *srv);
 /* Marks the process finished: requests waiting in `stop` return. */
 void ctr_serve_exited(struct ctr_server *srv);
+
+/* ---- the handle (api.c, start.c) ---- */
+
+struct sm_container {
+	struct ctr rec;
+	bool recorded; /* false: a foreground run whose record failed */
+	bool started;
+	struct sm_container_options o; /* create's, for start */
+	char *store_root, *image, *restore_dir, *cgroup_parent; /* copies */
+};
+
+/* The status a VMM exits with after it failed (docker's number). */
+#define CTR_EXIT_FAILURE 125
+
+/* ---- the VM's process (start.c, keeper.c, confine.c) ---- */
+
+int ctr_start_foreground(struct sm_container *c, int *status,
+			 struct sm_error *err);
+/* status: the process's when it could not start (-ENOEXEC), else 125 */
+int ctr_start_detached(struct sm_container *c, int *status,
+		       struct sm_error *err);
+
+/* CLOCK_REALTIME in nanoseconds: the records' times. */
+int64_t ctr_wall_ns(void);
+
+/* The state file: status, pid, time, exit code, error, ports. */
+void ctr_write_state_of(struct ctr *c, pid_t pid, const char *status,
+			int exit_code, const char *error, const char *ports);
+
+/*
+ * The VMM's process (keeper.c, docs/security.md, "The keeper"). In the
+ * parent (the keeper) the child's pid and *from_vmm, the read end of a
+ * pipe the child writes; in the child 0 and *to_keeper, and the child
+ * dies with its keeper; with keep non-NULL every fd above 2 but those (at
+ * most 15) and the pipe is closed in the child. -1: no fork.
+ */
+pid_t ctr_vmm_fork(int *from_vmm, int *to_keeper, const int *keep,
+		   size_t nkeep);
+/* In the child, without root, while it has one thread: a user namespace
+ * whose uid 0 is the caller's (docs/security.md, "Rootless"). 1: entered;
+ * 0: not (root, or a host that allows none); -errno and err: the
+ * namespace is there but its id maps are not. */
+int ctr_vmm_enter_userns(struct sm_error *err);
+/* In the child: false once its keeper is gone. */
+bool ctr_vmm_keeper_alive(void);
+/*
+ * In the keeper: until the VMM ended, passes it the signals read from
+ * sig_fd (-1: none) that did not reach it from the terminal too, and
+ * hands each line it writes on its pipe (from_vmm, closed here) to line.
+ * Returns its exit status, or 128 + the signal that ended it.
+ */
+int ctr_vmm_wait(pid_t pid, int from_vmm, int sig_fd,
+		 void (*line)(void *, char *), void *opaque);
+
+/* The thread policies of o, for this thread and those it starts. */
+void ctr_thread_policy(const struct sm_run_options *o);
+/* Whether the VMM jails its main thread, in a process of its own. */
+bool ctr_jails_main_thread(const struct sm_run_options *o);
+/* The main thread once its VM runs: jailed when jail_main, then its
+ * seccomp filter (unless o says unconfined). */
+int ctr_enter_control(const struct sm_run_options *o, bool jail_main,
+		      struct sm_error *err);
+
+/* cgroup v2 limits (cgroup.c): wanted when any is given. */
+bool ctr_cgroup_wanted(const struct sm_container_options *o);
+int ctr_cgroup_enter(const struct sm_container_options *o, const char *id,
+		     struct sm_error *err);
+void ctr_cgroup_remove(const struct sm_container_options *o, const char *id);
+void ctr_cgroup_leave(const struct sm_container_options *o, const char *id);
+
+/* A fresh signal pipe in a forked child (signals.c). */
+int ctr_signal_pipe_fresh(void);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * One VM, one process (docs/security.md, "The keeper"): the CLI forks,
- * the child becomes the VMM and jails its main thread once the VM runs;
- * the parent, its keeper, never touches the guest. It waits, passes on
- * the signals sent to it, and does what needs the host's files after the
- * VMM ended. The two live and die together: the child gets SIGKILL when
- * its keeper dies (the death signal survives the jail's id change, see
- * sm_process_jail()).
+ * One VM, one process (docs/security.md, "The keeper"): the library
+ * forks, the child becomes the VMM and jails its main thread once the VM
+ * runs; the parent, its keeper, never touches the guest. It waits, passes
+ * on the signals its caller hands it, and does what needs the host's
+ * files after the VMM ended. The two live and die together: the child gets
+ * SIGKILL when its keeper dies (the death signal survives the jail's id change,
+ * see sm_process_jail()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,19 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "container/container.h"
+#include "util/log.h"
 #include "util/error.h"
 #include "util/fs.h"
 
-/* signals that reach a foreground `run` and are the guest's to see */
-static const int passed_on[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
-static volatile pid_t vmm_pid;
 static pid_t keeper_pid; /* in the child: the parent it was forked from */
-static struct sigaction saved[sizeof(passed_on) / sizeof(passed_on[0])];
 
 /* In the child: SIGKILL when the keeper dies, and it is still there. */
 static bool tie_to_keeper(void)
@@ -35,7 +33,7 @@ static bool tie_to_keeper(void)
 	       getppid() == keeper_pid;
 }
 
-pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
+pid_t ctr_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
 {
 	pid_t parent = getpid(), pid;
 	int p[2];
@@ -56,7 +54,7 @@ pid_t cli_vmm_fork(int *from_vmm, int *to_keeper, const int *keep, size_t nkeep)
 	close(p[0]);
 	keeper_pid = parent;
 	if (!tie_to_keeper())
-		_exit(CLI_EXIT_FAILURE); /* the keeper is gone already */
+		_exit(CTR_EXIT_FAILURE); /* the keeper is gone already */
 	if (keep) {
 		int all[SM_KEEP_FDS_MAX];
 		size_t n = 0;
@@ -81,7 +79,7 @@ static int write_proc(const char *path, const char *text)
 	return ret;
 }
 
-int cli_vmm_enter_userns(bool verbose, struct sm_error *err)
+int ctr_vmm_enter_userns(struct sm_error *err)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -91,12 +89,11 @@ int cli_vmm_enter_userns(bool verbose, struct sm_error *err)
 	if (uid == 0)
 		return 0;
 	if (unshare(CLONE_NEWUSER) < 0) {
-		if (verbose) /* a host that allows none: as before */
-			fprintf(stderr,
-				"supermachine: no user namespace for "
-				"the VMM (%s): it runs with no_new_privs "
-				"only\n",
-				strerror(errno));
+		/* a host that allows none: as before */
+		sm_log(SM_LOG_INFO,
+		       "no user namespace for the VMM (%s): it runs with "
+		       "no_new_privs only",
+		       strerror(errno));
 		return 0;
 	}
 	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
@@ -116,77 +113,81 @@ int cli_vmm_enter_userns(bool verbose, struct sm_error *err)
 	return 1;
 }
 
-bool cli_vmm_keeper_alive(void)
+bool ctr_vmm_keeper_alive(void)
 {
 	return !keeper_pid || getppid() == keeper_pid;
 }
 
+/* Splits what arrived on the VMM's pipe into lines for line(); false at
+ * its end. */
+struct lines {
+	char buf[8192];
+	size_t len;
+};
+
+static bool read_lines(struct lines *l, int fd, void (*line)(void *, char *),
+		       void *opaque)
+{
+	ssize_t n = read(fd, l->buf + l->len, sizeof(l->buf) - 1 - l->len);
+	char *start = l->buf, *nl;
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	l->len += (size_t)n;
+	l->buf[l->len] = '\0';
+	while ((nl = memchr(start, '\n', l->len - (size_t)(start - l->buf)))) {
+		*nl = '\0';
+		if (line)
+			line(opaque, start);
+		start = nl + 1;
+	}
+	l->len -= (size_t)(start - l->buf);
+	memmove(l->buf, start, l->len);
+	if (l->len == sizeof(l->buf) - 1)
+		l->len = 0; /* a line that long is nobody's */
+	return true;
+}
+
 /*
  * A signal sent to the keeper (kill, timeout(1), a CI runner) is for the
- * container: the VMM passes it to the guest. One from the terminal
- * (si_code SI_KERNEL: ^C, a hang-up, a resize) reached the VMM too, as it
- * shares the foreground process group: passing it on would double it.
+ * container: the VMM passes it to the guest. One from the terminal (^C, a
+ * hang-up, a resize) reached the VMM too, as it shares the foreground
+ * process group: passing it on would double it.
  */
-static void pass_on(int sig, siginfo_t *si, void *ctx)
+static void pass_on(int sig_fd, pid_t pid)
 {
-	int saved_errno = errno;
+	int sig;
 
-	(void)ctx;
-	if (si->si_code != SI_KERNEL && vmm_pid > 0)
-		kill(vmm_pid, sig);
-	errno = saved_errno;
+	while (read(sig_fd, &sig, sizeof(sig)) == sizeof(sig))
+		if (!(sig & SM_SIGNAL_FROM_TERMINAL))
+			kill(pid, sig);
 }
 
-static void pass_signals(pid_t pid)
+int ctr_vmm_wait(pid_t pid, int from_vmm, int sig_fd,
+		 void (*line)(void *, char *), void *opaque)
 {
-	struct sigaction sa = {.sa_sigaction = pass_on,
-			       .sa_flags = SA_SIGINFO | SA_RESTART};
-
-	vmm_pid = pid;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
-		sigaction(passed_on[i], &sa, &saved[i]);
-}
-
-/* Hands each line the VMM writes to line, until it closes the pipe. */
-static void read_lines(int fd, void (*line)(void *, char *), void *opaque)
-{
-	char buf[8192];
-	size_t len = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0 ||
-	       (n < 0 && errno == EINTR)) {
-		char *start = buf, *nl;
-
-		len += n > 0 ? (size_t)n : 0;
-		buf[len] = '\0';
-		while (
-		    (nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
-			*nl = '\0';
-			if (line)
-				line(opaque, start);
-			start = nl + 1;
-		}
-		len -= (size_t)(start - buf);
-		memmove(buf, start, len);
-		if (len == sizeof(buf) - 1)
-			len = 0; /* a line that long is nobody's */
-	}
-}
-
-int cli_vmm_wait(pid_t pid, int from_vmm, void (*line)(void *, char *),
-		 void *opaque)
-{
+	struct lines l = {.len = 0};
+	bool open = true;
 	int ws = 0;
 
-	pass_signals(pid);
-	read_lines(from_vmm, line, opaque);
+	while (open) {
+		struct pollfd p[2] = {{.fd = from_vmm, .events = POLLIN},
+				      {.fd = sig_fd, .events = POLLIN}};
+
+		if (poll(p, sig_fd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (sig_fd >= 0 && p[1].revents)
+			pass_on(sig_fd, pid);
+		if (p[0].revents)
+			open = read_lines(&l, from_vmm, line, opaque);
+	}
 	close(from_vmm);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
-		sigaction(passed_on[i], &saved[i], NULL);
-	vmm_pid = 0;
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }

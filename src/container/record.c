@@ -1,4 +1,4 @@
-/* Container records on disk (cli/ctr.h, docs/containers.md). */
+/* Container records on disk (container.h, docs/containers.md). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctr.h"
+#include "container/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -167,8 +167,9 @@ static int by_created_desc(const void *a, const void *b)
 
 /*
  * Record directories without meta: a create killed before its last
- * write. Called with root/.lock held exclusively, which every create
- * holds until its meta is written, so none of them is in progress.
+ * write; and .rm-ID, a removal cut short. Called with root/.lock held
+ * exclusively, which every create holds until its meta is written, so
+ * none of them is in progress.
  */
 static void drop_unfinished(const char *root)
 {
@@ -177,6 +178,12 @@ static void drop_unfinished(const char *root)
 	DIR *d = opendir(root);
 
 	while (d && (de = readdir(d))) {
+		if (!strncmp(de->d_name, ".rm-", 4) &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", root,
+				     de->d_name) < sizeof(path)) {
+			sm_rm_tree(path); /* a removal cut short */
+			continue;
+		}
 		if (strlen(de->d_name) != CTR_ID_LEN ||
 		    (size_t)snprintf(path, sizeof(path), "%s/%s/meta", root,
 				     de->d_name) >= sizeof(path) ||
@@ -413,7 +420,35 @@ int ctr_create(struct ctr *c, const char *name, json_t *meta,
 	return r;
 }
 
+static int remove_in_place(struct ctr *c, struct sm_error *err);
+
+/*
+ * Renamed out of the way first: the process that owns a record may write
+ * its last state a moment after a `rm -f` saw it dead (a keeper, after
+ * reaping its VMM); that write then finds no record rather than filling
+ * one being removed. What a crash leaves as .rm-ID goes with the next
+ * create (drop_unfinished).
+ */
 int ctr_remove(struct ctr *c, struct sm_error *err)
+{
+	char gone[PATH_MAX];
+	const char *slash = strrchr(c->dir, '/');
+
+	if (slash && (size_t)snprintf(gone, sizeof(gone), "%.*s/.rm-%s",
+				      (int)(slash - c->dir), c->dir,
+				      c->id) < sizeof(gone)) {
+		if (rename(c->dir, gone) == 0) {
+			sm_rm_tree(gone);
+			return 0;
+		}
+		if (errno == ENOENT)
+			return 0; /* removed already */
+	}
+	return remove_in_place(c, err);
+}
+
+/* The files of a record, then its directory. */
+static int remove_in_place(struct ctr *c, struct sm_error *err)
 {
 	static const char *const files[] = {"state", "stdout.log", "stderr.log",
 					    "ctl.sock", "meta"};

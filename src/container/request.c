@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctr.h"
+#include "container/container.h"
 
 #define CTR_LINE_MAX (64 * 1024)
 
@@ -81,8 +81,7 @@ static int connect_ctl(const struct ctr *c, struct sm_error *err)
 		if (err) {
 			err->code = -e;
 			snprintf(err->msg, sizeof(err->msg),
-				 "container %s is not running (%s)", c->name,
-				 strerror(e));
+				 "container %s is not running", c->name);
 		}
 		return -e;
 	}

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctr.h"
+#include "container/container.h"
 #include "sandbox/sandbox.h"
 
 #define REQ_MAX (64 * 1024)

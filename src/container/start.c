@@ -1,8 +1,8 @@
 /*
- * The life of a `run`: in the foreground, or detached (-d) in a forked
- * supervisor process. Either way the process that owns the VM handle
- * keeps a container record and answers the control socket (cli/ctr.h),
- * so `ps`, `exec`, `stop`, `kill` and `snapshot` reach it.
+ * sm_container_start(): the life of a container, in the foreground or
+ * detached in a forked supervisor process. Either way the process that
+ * owns the VM handle keeps its record and answers the control socket
+ * (container.h), so `ps`, `exec`, `stop`, `kill` and `snapshot` reach it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "ctr.h"
+#include "container/container.h"
 #include "sandbox/sandbox.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/log.h"
 
-static int64_t now_ns(void)
+int64_t ctr_wall_ns(void)
 {
 	struct timespec ts;
 
@@ -29,28 +29,12 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static json_t *make_meta(const struct run_job *j)
-{
-	json_t *cmd = json_array();
-	json_t *m;
-
-	for (const char *const *a = j->o->cmd; a && *a; a++)
-		json_array_append_new(cmd, json_string(*a));
-	m = json_pack("{s:s, s:o, s:s?, s:I, s:b, s:b, s:i}", "image",
-		      j->restore_dir ? j->restore_dir : j->image, "cmd", cmd,
-		      "entrypoint", j->o->entrypoint, "created_ns",
-		      (json_int_t)now_ns(), "detached", j->detach,
-		      "auto_remove", j->auto_remove, "stop_timeout",
-		      j->stop_timeout);
-	return m;
-}
-
-static void write_state_of(struct ctr *c, pid_t pid, const char *status,
-			   int exit_code, const char *error, const char *ports)
+void ctr_write_state_of(struct ctr *c, pid_t pid, const char *status,
+			int exit_code, const char *error, const char *ports)
 {
 	json_t *s =
 	    json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?}", "status", status,
-		      "pid", (int)pid, "time_ns", (json_int_t)now_ns(),
+		      "pid", (int)pid, "time_ns", (json_int_t)ctr_wall_ns(),
 		      "exit_code", exit_code, "error", error, "ports", ports);
 
 	if (s)
@@ -61,7 +45,7 @@ static void write_state_of(struct ctr *c, pid_t pid, const char *status,
 static void write_state(struct ctr *c, const char *status, int exit_code,
 			const char *error, const char *ports)
 {
-	write_state_of(c, getpid(), status, exit_code, error, ports);
+	ctr_write_state_of(c, getpid(), status, exit_code, error, ports);
 }
 
 /* ---- the keeper's side of a jailed VMM (docs/security.md, "Jail") ---- */
@@ -85,69 +69,105 @@ static void tell_keeper_start(struct sm_vm *vm, int keeper_fd)
 		return;
 }
 
-static void tell_keeper_exit(int keeper_fd, int status, const char *error)
+/* "exit STATUS CODE WHY": the status, and the -errno and message of a
+ * VM that failed (0 and "" when it did not). */
+static void tell_keeper_exit(int keeper_fd, int status,
+			     const struct sm_error *err)
 {
 	char line[sizeof(((struct sm_error *)0)->msg) + 32];
-	int n = snprintf(line, sizeof(line), "exit %d %s\n", status,
-			 error ? error : "");
+	int n = snprintf(line, sizeof(line), "exit %d %d %s\n", status,
+			 err ? err->code : 0, err ? err->msg : "");
 
 	if (n > 0 && write(keeper_fd, line, strlen(line)) < 0)
 		return;
 }
 
-/*
- * Runs the VM to its end with the record kept up to date. notify_fd >= 0
- * (detached): "ok" or the error goes there once the VM started.
- */
-static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
-			int keeper_fd)
+/* Where a VM that failed to start says why: the notify pipe of a
+ * detached start (closed), else err already holds it. */
+static void notify(int *notify_fd, const char *msg)
 {
-	struct sm_error err = {0};
+	if (*notify_fd < 0)
+		return;
+	if (write(*notify_fd, msg, strlen(msg)) < 0) {
+		/* the caller is gone: nobody to tell */
+	}
+	close(*notify_fd);
+	*notify_fd = -1;
+}
+
+/* How long a detached start waits for its process (a cold boot under an
+ * emulated host takes tens of seconds). */
+#define START_WAIT_MS (300 * 1000)
+
+/* A process that could not start, to the detached start's caller. */
+static void notify_exit(int *notify_fd, int status, const char *why)
+{
+	char line[sizeof(((struct sm_error *)0)->msg) + 32];
+
+	snprintf(line, sizeof(line), "exit %d %s", status, why);
+	notify(notify_fd, line);
+}
+
+static int open_store(const struct sm_container *k, struct sm_store **store,
+		      struct sm_error *err)
+{
+	struct sm_store_options so = {.size = sizeof(so),
+				      .root = k->o.store_root};
+
+	return sm_store_open(store, &so, err);
+}
+
+/*
+ * Runs the VM to its end with the record kept up to date; its exit
+ * status, and err when the VM failed. notify_fd >= 0 (detached): "ok" or
+ * the error goes there once the VM started.
+ */
+static int run_recorded(struct sm_container *k, int notify_fd, int keeper_fd,
+			struct sm_error *err)
+{
+	struct sm_run_options *o = k->o.run;
+	struct ctr *c = k->recorded ? &k->rec : NULL;
 	struct ctr_server *srv = NULL;
 	struct sm_store *store = NULL;
 	struct sm_vm *vm = NULL;
 	int status = 0, ret;
 
-	/* a restore finds the snapshot's image in the store too */
-	if (cli_open_store(&store, NULL))
-		return CLI_EXIT_FAILURE;
 	if (keeper_fd >= 0)
-		j->o->remove_anonymous = 0; /* the keeper does it */
-	if (cli_cgroup_wanted(j) && (!c || cli_cgroup_enter(j, c->id, &err))) {
-		if (!c)
-			sm_err(&err, -EINVAL,
-			       "cgroup limits need a container record");
-		if (notify_fd >= 0) {
-			if (write(notify_fd, err.msg, strlen(err.msg)) < 0)
-				notify_fd = -1;
-			close(notify_fd);
-		} else {
-			cli_print_error(&err);
-		}
+		o->remove_anonymous = 0; /* the keeper does it */
+	/* a restore finds the snapshot's image in the store too */
+	ret = open_store(k, &store, err);
+	if (!ret && ctr_cgroup_wanted(&k->o))
+		ret = c ? ctr_cgroup_enter(&k->o, c->id, err)
+			: sm_err(err, -EINVAL,
+				 "cgroup limits need a container record");
+	if (ret) {
+		notify(&notify_fd, err->msg);
 		sm_store_close(store);
-		return CLI_EXIT_FAILURE;
+		return CTR_EXIT_FAILURE;
 	}
-	cli_thread_policy(j->o); /* for the control socket's threads */
-	if (!j->detach) /* the user's (or the keeper's) signals go in */
-		j->o->signal_fd = cli_signal_pipe();
+	ctr_thread_policy(o); /* for the control socket's threads */
+	/* the kept child's own: the keeper passes on what it is sent */
+	if (keeper_fd >= 0 && o->signal_fd >= 0)
+		o->signal_fd = ctr_signal_pipe_fresh();
 	/* rootless: a user namespace while this process has one thread */
-	ret = keeper_fd >= 0 ? cli_vmm_enter_userns(j->o->verbose, &err) : 0;
-	if (ret >= 0 && j->restore_dir)
-		ret = sm_vm_restore(store, j->restore_dir, j->o, &vm, &err);
+	ret = keeper_fd >= 0 ? ctr_vmm_enter_userns(err) : 0;
+	if (ret >= 0 && k->o.restore_dir)
+		ret = sm_vm_restore(store, k->o.restore_dir, o, &vm, err);
 	else if (ret >= 0)
-		ret = sm_vm_create(store, j->image, j->o, &vm, &err);
-	if (!ret && c && ctr_serve_start(c, vm, j->stop_timeout, &srv, &err)) {
+		ret = sm_vm_create(store, k->o.image, o, &vm, err);
+	if (!ret && c && ctr_serve_start(c, vm, k->o.stop_timeout, &srv, err)) {
 		srv = NULL;
-		if (j->detach)
-			ret = err.code ? err.code : -EIO;
-		else if (j->o->verbose) /* a convenience in the foreground */
-			fprintf(stderr, "supermachine: no control socket: %s\n",
-				err.msg);
+		if (k->o.detach)
+			ret = err->code ? err->code : -EIO;
+		else /* a convenience in the foreground: it goes on */
+			sm_log(SM_LOG_WARN, "no control socket: %s", err->msg);
+		if (!ret)
+			*err = (struct sm_error){0};
 	}
 	if (!ret && keeper_fd >= 0)
 		tell_keeper_start(vm, keeper_fd);
 	if (!ret)
-		ret = sm_vm_start(vm, &err);
+		ret = sm_vm_start(vm, err);
 	if (c && !ret) {
 		char ports[1024] = "";
 
@@ -155,35 +175,32 @@ static int run_recorded(struct run_job *j, struct ctr *c, int notify_fd,
 		write_state(c, "running", 0, NULL, ports);
 	}
 	/* docs/security.md: the filter, and the jail for a kept VMM */
-	if (!ret && cli_enter_control(j->o, keeper_fd >= 0))
-		ret = sm_err(&err, -EPERM,
-			     "cannot confine the VMM's main thread");
-	if (notify_fd >= 0) {
-		const char *msg = ret ? err.msg : "ok";
-
-		if (write(notify_fd, msg, strlen(msg)) < 0)
-			ret = ret ? ret : -EPIPE;
-		close(notify_fd);
-	}
 	if (!ret)
-		ret = sm_vm_wait(vm, &status, &err);
-	if (ret) {
-		if (notify_fd < 0)
-			cli_print_error(&err);
-		status = ret == -ETIMEDOUT ? 124 : CLI_EXIT_FAILURE;
-	}
+		ret = ctr_enter_control(o, keeper_fd >= 0, err);
+	/* detached: "ok" once the process runs, as docker's run -d (its
+	 * command not found: "exit 127 why") */
+	if (!ret && notify_fd >= 0 &&
+	    (ret = sm_vm_wait_started(vm, START_WAIT_MS, &status, err)) ==
+		-ENOEXEC)
+		notify_exit(&notify_fd, status, err->msg);
+	notify(&notify_fd, ret ? err->msg : "ok");
+	if (!ret)
+		ret = sm_vm_wait(vm, &status, err);
+	if (ret == -ENOEXEC) /* the process's status: 127, 126 */
+		sm_vm_wait(vm, &status, NULL);
+	else if (ret)
+		status = ret == -ETIMEDOUT ? 124 : CTR_EXIT_FAILURE;
 	if (srv)
 		ctr_serve_exited(srv);
 	if (keeper_fd >= 0)
-		tell_keeper_exit(keeper_fd, status, ret ? err.msg : NULL);
+		tell_keeper_exit(keeper_fd, status, ret ? err : NULL);
 	else if (c)
-		write_state(c, "exited", status, ret ? err.msg : NULL, NULL);
+		write_state(c, "exited", status, ret ? err->msg : NULL, NULL);
 	ctr_serve_stop(srv);
 	sm_vm_destroy(vm);
-	if (store)
-		sm_store_close(store);
+	sm_store_close(store);
 	if (keeper_fd < 0 && c)
-		cli_cgroup_leave(j, c->id);
+		ctr_cgroup_leave(&k->o, c->id);
 	return status;
 }
 
@@ -193,6 +210,7 @@ struct kept {
 	size_t nanon;
 	bool started, exited;
 	int status;
+	int code; /* the VMM's -errno when its VM failed */
 	char error[512];
 };
 
@@ -215,7 +233,9 @@ static void kept_line(void *opaque, char *line)
 		long v = strtol(line + 5, &end, 10);
 
 		k->exited = true;
-		k->status = v >= 0 && v <= 255 ? (int)v : CLI_EXIT_FAILURE;
+		k->status = v >= 0 && v <= 255 ? (int)v : CTR_EXIT_FAILURE;
+		v = strtol(end, &end, 10);
+		k->code = v < 0 && v > -4096 ? (int)v : 0;
 		/* the VMM's words, shown by ps: printable ASCII only */
 		end += *end == ' ';
 		for (size_t i = 0; end[i] && i < sizeof(k->error) - 1; i++)
@@ -227,12 +247,14 @@ static void kept_line(void *opaque, char *line)
 /*
  * A jailed VMM cannot write its record's end, remove its record (--rm)
  * or its anonymous volumes: its parent, this keeper, does, after it
- * ended (cli/vmm_proc.c). The keeper never touches the guest or its
- * devices. c may be NULL: a foreground run whose record failed.
+ * ended (keeper.c). The keeper never touches the guest or its devices.
  */
-static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
+static int run_kept(struct sm_container *kc, int notify_fd,
+		    struct sm_error *err)
 {
-	const int stdio[] = {j->o->stdin_fd, j->o->stdout_fd, j->o->stderr_fd};
+	struct sm_run_options *o = kc->o.run;
+	const int stdio[] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+	struct ctr *c = kc->recorded ? &kc->rec : NULL;
 	struct kept k = {0};
 	char sock[PATH_MAX];
 	int from_vmm = -1, to_keeper = -1, status;
@@ -240,19 +262,21 @@ static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 
 	fflush(NULL);
 	/* detached: the supervisor closed the caller's fds already */
-	pid = cli_vmm_fork(&from_vmm, &to_keeper, notify_fd < 0 ? stdio : NULL,
+	pid = ctr_vmm_fork(&from_vmm, &to_keeper, notify_fd < 0 ? stdio : NULL,
 			   3);
-	if (pid == 0)
-		_exit(run_recorded(j, c, notify_fd, to_keeper));
+	if (pid == 0) {
+		struct sm_error child_err = {0};
+
+		_exit(run_recorded(kc, notify_fd, to_keeper, &child_err));
+	}
 	if (notify_fd >= 0)
 		close(notify_fd);
 	if (pid < 0) {
-		fprintf(stderr,
-			"supermachine: cannot fork the VM's process: %s\n",
-			strerror(errno));
-		return CLI_EXIT_FAILURE;
+		sm_err_errno(err, "cannot fork the VM's process");
+		return CTR_EXIT_FAILURE;
 	}
-	status = cli_vmm_wait(pid, from_vmm, kept_line, &k);
+	status = ctr_vmm_wait(pid, from_vmm, notify_fd < 0 ? o->signal_fd : -1,
+			      kept_line, &k);
 	if (!k.exited) { /* it died before it could say how */
 		k.status = status;
 		if (status == SM_SECCOMP_EXIT_STATUS)
@@ -260,16 +284,19 @@ static int run_kept(struct run_job *j, struct ctr *c, int notify_fd)
 				 "the VMM made a forbidden system call (its "
 				 "line is in the container's log)");
 	}
+	if (k.error[0] || k.code)
+		sm_err(err, k.code ? k.code : -EIO, "%s",
+		       k.error[0] ? k.error : "the VM failed");
 	if (c) {
-		write_state_of(c, pid, "exited", k.status,
-			       k.error[0] ? k.error : NULL, NULL);
+		ctr_write_state_of(c, pid, "exited", k.status,
+				   k.error[0] ? k.error : NULL, NULL);
+		/* the VMM could not: it had no path to it */
 		if (!ctr_path(c, "ctl.sock", sock, sizeof(sock)))
-			unlink(
-			    sock); /* the VMM could not: it had no path to it */
-		cli_cgroup_remove(j, c->id); /* empty now */
+			unlink(sock);
+		ctr_cgroup_remove(&kc->o, c->id); /* empty now */
 	}
 	for (size_t i = 0; i < k.nanon; i++) {
-		if (j->o->remove_anonymous)
+		if (o->remove_anonymous)
 			sm_rm_tree(k.anon[i]);
 		free(k.anon[i]);
 	}
@@ -289,16 +316,18 @@ static int open_log(struct ctr *c, const char *file)
 }
 
 /* The supervisor: a session of its own, stdio to the logs. Never returns. */
-static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
+static void supervise(struct sm_container *k, int notify_fd)
 {
+	struct sm_run_options *o = k->o.run;
+	struct sm_error err = {0};
 	int nul, keep_open[2] = {-1, -1};
 	int status;
 
-	/* nothing the caller's shell left open reaches the VMM: only the
+	/* nothing the caller's process left open reaches the VMM: only the
 	 * notify pipe (as fd 3) outlives this */
 	if (notify_fd != 3) {
 		if (dup2(notify_fd, 3) < 0)
-			_exit(CLI_EXIT_FAILURE);
+			_exit(CTR_EXIT_FAILURE);
 		notify_fd = 3;
 	}
 	close_range(4, ~0U, 0);
@@ -307,50 +336,70 @@ static void supervise(struct run_job *j, struct ctr *c, int notify_fd)
 	dup2(nul, 0);
 	dup2(nul, 1);
 	dup2(nul, 2);
-	j->o->stdout_fd = open_log(c, "stdout.log");
-	j->o->stderr_fd = open_log(c, "stderr.log");
-	j->o->stdin_fd = nul;
+	o->stdout_fd = open_log(&k->rec, "stdout.log");
+	o->stderr_fd = open_log(&k->rec, "stderr.log");
+	o->stdin_fd = nul;
 	/* docker run -di: stdin stays open, with nothing ever written */
-	if (j->o->interactive && pipe2(keep_open, O_CLOEXEC) == 0)
-		j->o->stdin_fd = keep_open[0];
-	j->o->signal_fd = -1; /* detached: signals come as requests */
-	j->o->verbose = 0;
-	if (j->o->stdout_fd < 0 || j->o->stderr_fd < 0) {
-		if (write(notify_fd, "cannot open the container's log files",
-			  37) < 0)
-			_exit(CLI_EXIT_FAILURE);
-		_exit(CLI_EXIT_FAILURE);
+	if (o->interactive && pipe2(keep_open, O_CLOEXEC) == 0)
+		o->stdin_fd = keep_open[0];
+	o->signal_fd = -1; /* detached: signals come as requests */
+	o->verbose = 0;
+	if (o->stdout_fd < 0 || o->stderr_fd < 0) {
+		notify(&notify_fd, "cannot open the container's log files");
+		_exit(CTR_EXIT_FAILURE);
 	}
 	/* what the VMM itself says on its way out (a seccomp line) */
-	dup2(j->o->stderr_fd, 2);
-	status = cli_jails_main_thread(j->o)
-		     ? run_kept(j, c, notify_fd)
-		     : run_recorded(j, c, notify_fd, -1);
-	if (j->auto_remove)
-		ctr_remove(c, NULL);
+	dup2(o->stderr_fd, 2);
+	status = ctr_jails_main_thread(o)
+		     ? run_kept(k, notify_fd, &err)
+		     : run_recorded(k, notify_fd, -1, &err);
+	if (k->o.auto_remove)
+		ctr_remove(&k->rec, NULL);
 	_exit(status);
 }
 
-static int run_detached(struct run_job *j, struct ctr *c)
+/* What the supervisor said instead of "ok": "exit STATUS WHY" when the
+ * process could not start (-ENOEXEC and its status), else why the VM did
+ * not. */
+static int start_failure(char *msg, ssize_t got, int *status,
+			 struct sm_error *err)
+{
+	char *why;
+	long v;
+
+	*status = CTR_EXIT_FAILURE;
+	if (!strncmp(msg, "exit ", 5)) {
+		v = strtol(msg + 5, &why, 10);
+		if (v > 0 && v < 256 && *why == ' ') {
+			*status = (int)v;
+			return sm_err(err, -ENOEXEC, "%s", why + 1);
+		}
+	}
+	return sm_err(err, -EIO, "%s",
+		      got ? msg : "the VM's supervisor failed to start");
+}
+
+int ctr_start_detached(struct sm_container *k, int *status,
+		       struct sm_error *err)
 {
 	char msg[1024];
 	int p[2];
 	ssize_t n, got = 0;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC)) {
-		perror("supermachine: pipe");
-		return CLI_EXIT_FAILURE;
-	}
+	*status = CTR_EXIT_FAILURE;
+	if (pipe2(p, O_CLOEXEC))
+		return sm_err_errno(err, "start %s: pipe", k->rec.name);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		perror("supermachine: fork");
-		return CLI_EXIT_FAILURE;
+		close(p[0]);
+		close(p[1]);
+		return sm_err_errno(err, "start %s: fork", k->rec.name);
 	}
 	if (pid == 0) {
 		close(p[0]);
-		supervise(j, c, p[1]);
+		supervise(k, p[1]);
 	}
 	close(p[1]);
 	while ((n = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 ||
@@ -359,45 +408,23 @@ static int run_detached(struct run_job *j, struct ctr *c)
 	close(p[0]);
 	msg[got] = '\0';
 	if (strcmp(msg, "ok") == 0) {
-		printf("%s\n", c->id);
+		*status = 0;
 		return 0;
 	}
-	fprintf(stderr, "supermachine: %s\n",
-		got ? msg : "the VM's supervisor failed to start");
 	waitpid(pid, NULL, 0);
-	ctr_remove(c, NULL);
-	return CLI_EXIT_FAILURE;
+	ctr_remove(&k->rec, NULL);
+	return start_failure(msg, got, status, err);
 }
 
-int cli_run_job(struct run_job *j)
+int ctr_start_foreground(struct sm_container *k, int *status,
+			 struct sm_error *err)
 {
-	struct sm_error err = {0};
-	struct ctr c;
-	json_t *meta = make_meta(j);
-	int ret, status;
+	struct sm_error e = {0};
 
-	if (!meta) {
-		fprintf(stderr, "supermachine: out of memory\n");
-		return CLI_EXIT_FAILURE;
-	}
-	ret = ctr_create(&c, j->name, meta, &err);
-	if (ret && (j->name || j->detach)) {
-		cli_print_error(&err);
-		ctr_release(&c);
-		return CLI_EXIT_FAILURE;
-	}
-	if (j->detach) {
-		status = run_detached(j, &c);
-		ctr_release(&c);
-		return status;
-	}
 	/* docs/security.md, "The keeper": the VMM in a process of its own */
-	if (cli_jails_main_thread(j->o))
-		status = run_kept(j, ret ? NULL : &c, -1);
+	if (ctr_jails_main_thread(k->o.run))
+		*status = run_kept(k, -1, &e);
 	else
-		status = run_recorded(j, ret ? NULL : &c, -1, -1);
-	if (!ret)
-		ctr_remove(&c, NULL); /* a foreground run leaves no record */
-	ctr_release(&c);
-	return status;
+		*status = run_recorded(k, -1, -1, &e);
+	return e.code ? sm_err(err, e.code, "%s", e.msg) : 0;
 }

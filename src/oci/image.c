@@ -1,6 +1,7 @@
 /* Image records: assembly, names, list, remove, inspect, lookup. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,57 @@ static void keep_manifest_blobs(struct sm_store *s, const char *hex,
  * skips an image whose directory exists). Under tmp/, what a kill leaves
  * is removed by store_clean_stale(). The caller holds the gc lock.
  */
+int image_pin(struct sm_store *s, const char *hex, struct sm_error *err)
+{
+	_cleanup_free_ char *dir = store_path(s, "images/%s", hex);
+	int fd;
+
+	if (!dir)
+		return sm_err(err, -ENOMEM, "out of memory");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sm_err_errno(err, "image sha256:%.12s", hex);
+	while (flock(fd, LOCK_SH) < 0) {
+		if (errno != EINTR) {
+			int r =
+			    sm_err_errno(err, "hold image sha256:%.12s", hex);
+
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+/* The image directory hex of images, locked exclusively for removal; -1
+ * while a VM holds it (image_pin) or when it is not there. */
+static int image_claim(int images, const char *hex)
+{
+	int fd = openat(images, hex, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether a VM holds the image hex. */
+static bool image_in_use(struct sm_store *s, const char *hex)
+{
+	_cleanup_free_ char *idir = store_path(s, "images");
+	_cleanup_close_ int images =
+	    idir ? open(idir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int fd = -1;
+
+	if (images < 0)
+		return false;
+	fd = openat(images, hex, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	return flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
 static void remove_image(DIR *images, int tmpfd, const char *hex)
 {
 	char gone[300];
@@ -377,12 +429,16 @@ static void collect_garbage(struct sm_store *s, json_t *refs)
 	}
 	d = opendir(idir);
 	while (d && (e = readdir(d))) {
+		int claim;
+
 		if (e->d_name[0] == '.')
 			continue;
-		if (!json_object_get(keep, e->d_name))
-			remove_image(d, tmpfd, e->d_name);
-		else
+		if (json_object_get(keep, e->d_name))
 			keep_manifest_blobs(s, e->d_name, keep);
+		else if ((claim = image_claim(dirfd(d), e->d_name)) >= 0) {
+			remove_image(d, tmpfd, e->d_name);
+			close(claim);
+		} /* else a VM uses it: nameless, it goes after its end */
 	}
 	if (d)
 		closedir(d);
@@ -427,8 +483,48 @@ static int remove_refs(json_t *refs, const char *key, int by_id,
 	return 0;
 }
 
-SM_API int sm_image_remove(struct sm_store *s, const char *ref,
-			   struct sm_error *err)
+/* Whether any name in refs still points at manifest digest dg. */
+static bool still_named(json_t *refs, const char *dg)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(refs, k, v)
+	{
+		const char *d = json_string_value(json_object_get(v, "digest"));
+
+		if (d && !strcmp(d, dg))
+			return true;
+	}
+	return false;
+}
+
+/* Unless force: -EBUSY when removing key's names leaves its image
+ * nameless while a VM uses it (docker's conflict). */
+static int check_in_use(struct sm_store *s, json_t *refs, const char *key,
+			int by_id, const char *ref, bool force,
+			struct sm_error *err)
+{
+	const char *d = json_string_value(
+	    json_object_get(json_object_get(refs, key), "digest"));
+	_cleanup_free_ char *dg = d ? strdup(d) : NULL;
+	json_t *after = force || !dg ? NULL : json_deep_copy(refs);
+	int r = 0;
+
+	if (after && !remove_refs(after, key, by_id, NULL) &&
+	    !still_named(after, dg) && oci_digest_valid(dg) &&
+	    image_in_use(s, dg + 7))
+		r = sm_err(err, -EBUSY,
+			   "conflict: unable to remove repository reference "
+			   "\"%s\" (must force): a running container uses its "
+			   "image %.19s",
+			   ref, dg);
+	json_decref(after);
+	return r;
+}
+
+static int remove_names(struct sm_store *s, const char *ref, bool force,
+			struct sm_error *err)
 {
 	json_t *refs = NULL;
 	const char *key = NULL;
@@ -445,6 +541,8 @@ SM_API int sm_image_remove(struct sm_store *s, const char *ref,
 	if (!r)
 		r = image_lookup(s, refs, ref, &key, &by_id, err);
 	if (!r)
+		r = check_in_use(s, refs, key, by_id, ref, force, err);
+	if (!r)
 		r = remove_refs(refs, key, by_id, err);
 	if (!r) {
 		r = store_refs_save(s, refs, err);
@@ -456,4 +554,16 @@ SM_API int sm_image_remove(struct sm_store *s, const char *ref,
 	if (r)
 		sm_err_wrap(err, r, "remove %s", ref);
 	return r;
+}
+
+SM_API int sm_image_remove(struct sm_store *s, const char *ref,
+			   struct sm_error *err)
+{
+	return remove_names(s, ref, false, err);
+}
+
+SM_API int sm_image_untag(struct sm_store *s, const char *ref,
+			  struct sm_error *err)
+{
+	return remove_names(s, ref, true, err);
 }

@@ -41,6 +41,15 @@ int image_tag(struct sm_store *s, const char *name, const char *mdigest,
 int image_info(struct sm_store *s, const char *name, const char *mdigest,
 	       const char *repo_digest, struct sm_image_info *info);
 
+/*
+ * A running VM's hold on an image: a shared flock on ROOT/images/HEX for
+ * as long as the returned fd is open. An image held is never deleted:
+ * sm_image_remove() refuses to leave it nameless, sm_image_untag() does
+ * and the image goes with the first removal after its last VM ended
+ * (docs/images.md, "In use"). The fd or -errno.
+ */
+int image_pin(struct sm_store *s, const char *hex, struct sm_error *err);
+
 /* Pulls ref (parsed) into the store. */
 int oci_pull(struct sm_store *s, const char *ref,
 	     const struct sm_pull_options *o, struct sm_image_info *info,

@@ -5,15 +5,18 @@
 #include <unistd.h>
 
 #include "oci/image.h"
+#include "oci/ref.h"
 #include "oci/oci.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 
-/* Name and manifest digest for ref, from refs.json. */
+/* Name and manifest digest for ref, from refs.json; with pin_fd, the
+ * image held (image_pin) under the same lock, so no removal comes in
+ * between. */
 static int find(struct sm_store *s, const char *ref, char **name, char *digest,
-		struct sm_error *err)
+		int *pin_fd, struct sm_error *err)
 {
-	json_t *refs;
+	json_t *refs = NULL;
 	const char *key;
 	int lk, r, by_id;
 
@@ -21,17 +24,28 @@ static int find(struct sm_store *s, const char *ref, char **name, char *digest,
 	if (lk < 0)
 		return lk;
 	r = store_refs_load(s, &refs, err);
-	store_unlock(lk);
-	if (r)
-		return r;
-	r = image_lookup(s, refs, ref, &key, &by_id, err);
+	if (!r)
+		r = image_lookup(s, refs, ref, &key, &by_id, err);
 	if (!r) {
 		const char *d = json_string_value(
 		    json_object_get(json_object_get(refs, key), "digest"));
 		snprintf(digest, 72, "%s", d ? d : "");
+		if (pin_fd && (!oci_digest_valid(digest) ||
+			       (*pin_fd = image_pin(s, digest + 7, err)) < 0))
+			r = oci_digest_valid(digest)
+				? *pin_fd
+				: sm_err(err, -EINVAL,
+					 "refs.json: %s has no digest", key);
+	}
+	store_unlock(lk);
+	if (!r) {
 		*name = strdup(strncmp(key, "sha256:", 7) ? key : "");
 		if (!*name)
 			r = sm_err(err, -ENOMEM, "out of memory");
+	}
+	if (r && pin_fd && *pin_fd >= 0) {
+		close(*pin_fd);
+		*pin_fd = -1;
 	}
 	json_decref(refs);
 	return r;
@@ -50,6 +64,7 @@ static int fill(struct sm_store *s, char *name, const char *digest,
 		free(name);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
+	img->pin_fd = -1;
 	img->name = name;
 	img->manifest_digest = strdup(digest);
 	img->dir = store_path(s, "images/%s", digest + 7);
@@ -88,18 +103,22 @@ int oci_image_get(struct sm_store *s, const char *ref,
 {
 	char digest[72];
 	char *name = NULL;
-	int r;
+	int pin = -1, *pin_fd = o && o->pin ? &pin : NULL, r;
 
 	*out = NULL;
-	r = find(s, ref, &name, digest, err);
+	r = find(s, ref, &name, digest, pin_fd, err);
 	if (r == -ENOENT && !(o && o->no_pull)) {
 		r = oci_pull(s, ref, o ? o->pull : NULL, NULL, err);
 		if (!r)
-			r = find(s, ref, &name, digest, err);
+			r = find(s, ref, &name, digest, pin_fd, err);
 	}
-	if (r)
-		return r;
-	return fill(s, name, digest, out, err);
+	if (!r)
+		r = fill(s, name, digest, out, err);
+	if (!r)
+		(*out)->pin_fd = pin;
+	else if (pin >= 0)
+		close(pin);
+	return r;
 }
 
 void oci_image_free(struct oci_image *img)
@@ -112,6 +131,8 @@ void oci_image_free(struct oci_image *img)
 	free(img->dir);
 	free(img->rootfs);
 	oci_config_free(&img->config);
+	if (img->pin_fd >= 0)
+		close(img->pin_fd);
 	free(img);
 }
 

@@ -42,10 +42,12 @@ struct oci_image {
 	 * bits), i.e. the image was unpacked without root. */
 	int owners_in_xattr;
 	struct oci_config config;
+	int pin_fd; /* the image held (image_pin) while it is open; or -1 */
 };
 
 struct oci_get_options {
-	int no_pull;			    /* fail instead of pulling */
+	int no_pull; /* fail instead of pulling */
+	int pin;     /* hold the image until oci_image_free (for a VM) */
 	const struct sm_pull_options *pull; /* may be NULL */
 };
 

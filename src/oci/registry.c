@@ -424,12 +424,13 @@ static char *auth_header(struct registry *r, CURL *h)
 	return out;
 }
 
+/* Worth another try. A refused connection (CURLE_COULDNT_CONNECT) is
+ * not: nothing listens there, and docker says so at once. */
 static int transient(CURLcode cc)
 {
-	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_PARTIAL_FILE ||
-	       cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
-	       cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_GOT_NOTHING ||
-	       cc == CURLE_COULDNT_RESOLVE_HOST ||
+	return cc == CURLE_PARTIAL_FILE || cc == CURLE_RECV_ERROR ||
+	       cc == CURLE_SEND_ERROR || cc == CURLE_OPERATION_TIMEDOUT ||
+	       cc == CURLE_GOT_NOTHING || cc == CURLE_COULDNT_RESOLVE_HOST ||
 	       cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_HTTP2 ||
 	       cc == CURLE_HTTP2_STREAM;
 }

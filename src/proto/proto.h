@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #define SM_AGENT_PORT 1024
-#define SM_PROTO_VERSION 1
+/* 2: the init says SM_F_STARTED once the process runs. A host takes
+ * inits from SM_PROTO_VERSION_MIN on (a restored snapshot's). */
+#define SM_PROTO_VERSION 2
+#define SM_PROTO_VERSION_MIN 1
 #define SM_FRAME_MAX (256 * 1024)
 #define SM_DATA_CHUNK (32 * 1024)
 
@@ -40,6 +43,7 @@ enum sm_frame_type {
 			  * runs already, relay it (no spec) */
 	SM_F_EXEC_HELLO = 7, /* u32 protocol version, u32 exec id: first
 			      * frame of an exec connection */
+	SM_F_STARTED = 8,    /* (v2) the process runs: its exec succeeded */
 	/* host -> guest */
 	SM_F_SPEC = 16,	 /* records, see below; starts the process */
 	SM_F_STDIN = 17, /* data */

@@ -224,6 +224,7 @@ struct session {
 	const struct agent_io *io;
 	struct rxbuf rx;
 	bool stdin_done, hello, resumed;
+	uint32_t version; /* the init's protocol (its hello) */
 	int status;
 	bool exited;
 	uint8_t *tx; /* frames not yet taken by the socket, in order */
@@ -288,16 +289,87 @@ static void tx_drain(struct session *s)
  * see it, but as the guest's (quoted, escaped, on one line of our own),
  * never as a line the guest wrote (docs/security.md, "Guest text").
  */
+/* The session's outputs to other threads (agent_io's "out" fields): the
+ * io the session was given is its caller's, writable there. */
+static struct agent_io *mutable_io(struct session *s)
+{
+	return (struct agent_io *)s->io;
+}
+
+/* Once: the process runs (1) or could not start (-1, with its status). */
+static void set_started(struct session *s, int state, int status)
+{
+	struct agent_io *io = mutable_io(s);
+
+	if (__atomic_load_n(&io->started, __ATOMIC_ACQUIRE))
+		return;
+	io->start_status = status;
+	__atomic_store_n(&io->started, state, __ATOMIC_RELEASE);
+	if (io->on_started)
+		io->on_started(io->on_started_opaque);
+}
+
+/* The host directory behind a volume tag ("smvol3"), or NULL. */
+static const char *tag_dir(const struct agent_io *io, const char *tag,
+			   size_t len)
+{
+	unsigned n = io->nshares ? *io->nshares : 0;
+
+	for (unsigned i = 0; io->shares && i < n; i++) {
+		const char *t = io->shares[i].tag;
+
+		if (t && strlen(t) == len && !strncmp(t, tag, len) &&
+		    strncmp(t, "rootfs", 6))
+			return io->shares[i].dir;
+	}
+	return NULL;
+}
+
+/* text with each volume tag replaced by its host directory into out. */
+static void name_volumes(const struct agent_io *io, const char *text, char *out,
+			 size_t size)
+{
+	size_t o = 0;
+
+	while (*text && o + 1 < size) {
+		size_t len = 0;
+		const char *dir = NULL;
+
+		if (!strncmp(text, "smvol", 5)) {
+			len = 5 + strspn(text + 5, "0123456789");
+			dir = len > 5 ? tag_dir(io, text, len) : NULL;
+		}
+		if (dir) {
+			o += (size_t)snprintf(out + o, size - o, "%s", dir);
+			text += len;
+		} else {
+			out[o++] = *text++;
+		}
+		o = o < size ? o : size - 1;
+	}
+	out[o] = '\0';
+}
+
 static void report_guest_error(struct session *s, const uint8_t *data,
 			       uint32_t len)
 {
-	char quoted[1024], line[sizeof(quoted) + 32];
-	int n =
-	    snprintf(line, sizeof(line), "supermachine: guest: %s\n",
-		     sm_escape_guest_text(quoted, sizeof(quoted), data, len));
+	char quoted[1024], named[2048], line[sizeof(named) + 32];
+	int n;
 
+	sm_escape_guest_text(quoted, sizeof(quoted), data, len);
+	name_volumes(s->io, quoted, named, sizeof(named));
+	if (!__atomic_load_n(&s->io->started, __ATOMIC_ACQUIRE)) {
+		char *keep = mutable_io(s)->start_error;
+		size_t k = strnlen(named, sizeof(s->io->start_error) - 1);
+
+		memcpy(keep, named, k);
+		keep[k] = '\0';
+	}
+	n = snprintf(line, sizeof(line), "supermachine: guest: %s\n", named);
 	if (n > 0)
-		sm_write_all(s->io->err_fd, line, (size_t)n);
+		sm_write_all(s->io->err_fd, line,
+			     (size_t)n < sizeof(line) ? (size_t)n
+						      : sizeof(line) - 1);
 }
 
 /* The process's exit status: docker's range, or the guest is broken. */
@@ -331,7 +403,8 @@ static int check_order(const struct session *s, uint16_t type,
 		       struct sm_error *err)
 {
 	bool hello_frame = type == SM_F_HELLO || type == SM_F_RESUME;
-	bool end_frame = type == SM_F_EXIT || type == SM_F_ERROR;
+	bool end_frame =
+	    type == SM_F_EXIT || type == SM_F_ERROR || type == SM_F_STARTED;
 
 	if (!s->hello && !hello_frame)
 		return sm_err(err, -EPROTO,
@@ -353,15 +426,26 @@ static int handle_frame(struct session *s, uint16_t type, const uint8_t *data,
 		return ret;
 	switch (type) {
 	case SM_F_HELLO:
-		if (len < 4 || sm_le32(data) != SM_PROTO_VERSION)
+		if (len < 4 || sm_le32(data) < SM_PROTO_VERSION_MIN ||
+		    sm_le32(data) > SM_PROTO_VERSION)
 			return sm_err(
 			    err, -EPROTO,
-			    "guest init speaks protocol %u, we speak %d",
-			    len >= 4 ? sm_le32(data) : 0, SM_PROTO_VERSION);
+			    "guest init speaks protocol %u, we speak %d..%d",
+			    len >= 4 ? sm_le32(data) : 0, SM_PROTO_VERSION_MIN,
+			    SM_PROTO_VERSION);
 		s->hello = true;
+		s->version = sm_le32(data);
 		return 0;
 	case SM_F_RESUME:
 		s->hello = s->resumed = true;
+		return 0;
+	case SM_F_STARTED:
+		if (len)
+			return sm_err(err, -EPROTO,
+				      "agent: malformed started frame (%u "
+				      "bytes, expected 0)",
+				      len);
+		set_started(s, 1, 0);
 		return 0;
 	case SM_F_STDOUT:
 		sm_write_all(s->io->out_fd, data, len);
@@ -373,7 +457,10 @@ static int handle_frame(struct session *s, uint16_t type, const uint8_t *data,
 		report_guest_error(s, data, len);
 		return 0;
 	case SM_F_EXIT:
-		return take_exit(s, data, len, err);
+		ret = take_exit(s, data, len, err);
+		if (!ret) /* no-op once started: it ran, then ended */
+			set_started(s, -1, s->status);
+		return ret;
 	default:
 		return sm_err(err, -EPROTO, "agent: unexpected frame type %u",
 			      type);
@@ -424,6 +511,7 @@ static void pump_signal(struct session *s, int fd)
 
 	if (read(fd, &sig, sizeof(sig)) != sizeof(sig))
 		return;
+	sig &= ~SM_SIGNAL_FROM_TERMINAL; /* who sent it: the guest's alike */
 	if (sig == SIGWINCH) {
 		struct winsize ws;
 
@@ -524,6 +612,7 @@ static int run_session(struct session *s, const struct run_spec *spec,
 		if (io->before_spec)
 			ret = io->before_spec(io->before_spec_opaque, err);
 		set_spec_sent(io, true);
+		set_started(s, 1, 0);
 	} else {
 		if (!ret && !spec)
 			ret = sm_err(err, -EINVAL,
@@ -534,6 +623,9 @@ static int run_session(struct session *s, const struct run_spec *spec,
 		if (!ret)
 			ret = send_spec(s->fd, spec, err);
 		set_spec_sent(io, !ret);
+		if (!ret &&
+		    s->version < 2) /* it says nothing more: as it was */
+			set_started(s, 1, 0);
 		/* the guest's process starts now, but nothing from the guest is
 		 * read until the hook returned */
 		if (!ret && io->before_spec)
@@ -593,6 +685,8 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 	int ret = wait_connection(a, io, err);
 
 	set_spec_sent(io, false);
+	io->start_error[0] = '\0';
+	__atomic_store_n(&io->started, 0, __ATOMIC_RELEASE);
 	if (ret < 0)
 		return ret;
 	s.fd = ret;
@@ -640,7 +734,8 @@ static int64_t read_exec_hello(int fd, uint64_t deadline)
 	if (r)
 		return r;
 	if (sm_le32(f) != 8 || sm_le16(f + 4) != SM_F_EXEC_HELLO ||
-	    sm_le32(f + 8) != SM_PROTO_VERSION)
+	    sm_le32(f + 8) < SM_PROTO_VERSION_MIN ||
+	    sm_le32(f + 8) > SM_PROTO_VERSION)
 		return -EPROTO;
 	return sm_le32(f + 12);
 }

@@ -8,6 +8,7 @@
 
 #include "run/spec.h"
 #include "supermachine.h"
+#include "virtio/fs.h"
 
 #define AGENT_MAX_PENDING_EXEC 8
 
@@ -37,6 +38,10 @@ struct agent_io {
 	int exec_fd;	      /* readable: one u32 exec id per read, sent to the
 			       * guest as SM_F_EXEC; -1: none */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+	/* the VM's shares, so that the guest's errors name a volume by its
+	 * host directory rather than its tag (NULL: none) */
+	const struct virtio_fs_config *shares;
+	const unsigned *nshares;
 	/*
 	 * Called once the guest said hello, before the spec goes out: the
 	 * guest init is idle, waiting. Warm start snapshots the VM here.
@@ -55,6 +60,13 @@ struct agent_io {
 	/* out, written by the session's thread and read by others: use
 	 * __atomic_load_n (release stores pair with acquire loads) */
 	bool spec_sent; /* the process spec reached the guest */
+	/* 1: the process runs; -1: it could not start (start_status, and
+	 * start_error the guest's words); 0: not yet. on_started (on the
+	 * session's thread) once it turned non-zero. */
+	int started, start_status;
+	char start_error[512];
+	void (*on_started)(void *opaque);
+	void *on_started_opaque;
 	uint64_t connected_ns, hello_ns; /* CLOCK_MONOTONIC stamps */
 };
 

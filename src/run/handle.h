@@ -41,6 +41,7 @@ struct sm_vm {
 	bool have_spec;
 	bool exec_base; /* restored: spec holds env/cwd/user only */
 	char kernel[PATH_MAX], initrd[PATH_MAX], rootfs[PATH_MAX];
+	int image_pin; /* a restore's hold on its image (image_pin), or -1 */
 	struct vol_set vols;
 	struct vm_conf shape; /* image and volume slots, for vm.conf */
 	struct virtio_vsock_config vs;

@@ -26,6 +26,7 @@
 #include "net/net.h"
 #include "sandbox/sandbox.h"
 #include "oci/oci.h"
+#include "oci/ref.h"
 #include "oci/store.h"
 #include "proto/proto.h"
 #include "run/agent.h"
@@ -65,11 +66,33 @@ static void random_hostname(char *buf, size_t size)
 		 r[4], r[5]);
 }
 
+/* docker's words first when the image was neither here nor pulled:
+ * "Unable to find image 'alpine:latest' locally; pulling it from
+ * registry-1.docker.io failed: ...". */
+static void unable_to_find(const char *image, struct sm_error *err)
+{
+	struct oci_ref r;
+	char *full = NULL;
+
+	if (!err || oci_ref_parse(image, &r, NULL))
+		return;
+	full = oci_ref_string(&r);
+	sm_err_wrap(err, err->code,
+		    "Unable to find image '%s' locally; pulling it from %s "
+		    "failed",
+		    full ? oci_ref_familiar(full) : image,
+		    oci_ref_api_host(&r));
+	free(full);
+	oci_ref_free(&r);
+}
+
 static int resolve_image(struct sm_store *store, const char *image,
 			 const struct sm_run_options *o, struct oci_image **img,
 			 struct sm_error *err)
 {
-	struct oci_get_options go = {.no_pull = o->pull == SM_PULL_NEVER};
+	/* held while the VM lives: no removal deletes it under the guest */
+	struct oci_get_options go = {.no_pull = o->pull == SM_PULL_NEVER,
+				     .pin = 1};
 	int ret;
 
 	if (o->pull == SM_PULL_ALWAYS) {
@@ -77,7 +100,19 @@ static int resolve_image(struct sm_store *store, const char *image,
 		if (ret)
 			return ret;
 	}
-	return oci_image_get(store, image, &go, img, err);
+	if (go.no_pull || o->pull == SM_PULL_ALWAYS)
+		return oci_image_get(store, image, &go, img, err);
+	go.no_pull = 1; /* here already: the common case */
+	ret = oci_image_get(store, image, &go, img, err);
+	if (ret != -ENOENT)
+		return ret;
+	if (err)
+		*err = (struct sm_error){0};
+	go.no_pull = 0;
+	ret = oci_image_get(store, image, &go, img, err);
+	if (ret)
+		unable_to_find(image, err);
+	return ret;
 }
 
 static int build_spec(const struct oci_image *img,
@@ -157,6 +192,8 @@ void run_handle_free(struct sm_vm *h)
 	if (h->have_spec || h->exec_base)
 		run_spec_free(&h->spec);
 	oci_image_free(h->img);
+	if (h->image_pin >= 0)
+		close(h->image_pin);
 	vm_conf_free(&h->shape);
 	free(h);
 }
@@ -174,6 +211,7 @@ struct sm_vm *run_handle_new(const struct sm_run_options *o,
 	h->o.cmd = NULL;
 	h->o.env = h->o.env_files = NULL;
 	h->kill_pipe[0] = h->kill_pipe[1] = -1;
+	h->image_pin = -1;
 	h->exec_pipe[0] = h->exec_pipe[1] = -1;
 	pthread_mutex_init(&h->exec_lock, NULL);
 	pthread_mutex_init(&h->run_lock, NULL);
@@ -211,6 +249,8 @@ struct sm_vm *run_handle_new(const struct sm_run_options *o,
 	    .caller_sig_fd = o->signal_fd,
 	    .exec_fd = h->exec_pipe[0],
 	    .deadline_ns = run_deadline_after(o->timeout_ms),
+	    .shares = h->vc.shares,
+	    .nshares = &h->vc.nshares,
 	};
 	return h;
 }
@@ -312,6 +352,12 @@ static int take_run_options(struct sm_run_options *o,
 			     "sm_run_options.forward_signals was removed: the "
 			     "library takes no signal handlers; write signals "
 			     "to a pipe and pass it as signal_fd");
+	if (!ret && o->memory_mib && o->memory_mib < SM_MIN_MEMORY_MIB)
+		ret = sm_err(err, -EINVAL,
+			     "memory: %llu MiB is below the minimum of %u MiB "
+			     "(the guest's kernel and init need it)",
+			     (unsigned long long)o->memory_mib,
+			     SM_MIN_MEMORY_MIB);
 	return ret;
 }
 

@@ -159,6 +159,8 @@ static int run_once(struct sm_vm *h, bool restored, struct sm_error *err)
 	h->io.before_spec_opaque = h;
 	h->io.on_spec_sent = wake_run_waiters;
 	h->io.on_spec_sent_opaque = h;
+	h->io.on_started = wake_run_waiters;
+	h->io.on_started_opaque = h;
 	h->io.stop_fd = h->w.vm->stop_efd;
 	h->vcpus_ns = sm_now_ns();
 	ret = vm_start_vcpus(h->w.vm, err);
@@ -268,4 +270,65 @@ SM_API int sm_vm_kill(struct sm_vm *h, int signo, struct sm_error *err)
 	if (write(h->kill_pipe[1], &signo, sizeof(signo)) != sizeof(signo))
 		return sm_err_errno(err, "signal the VM's process");
 	return 0;
+}
+
+/* The process's start as the session saw it: 1, -1 or 0 (not yet, and
+ * the session goes on). Waits up to deadline (CLOCK_MONOTONIC; 0: none),
+ * woken by the session (wake_run_waiters). */
+static int wait_start_state(struct sm_vm *h, const struct timespec *deadline,
+			    bool *over)
+{
+	int state = 0;
+
+	pthread_mutex_lock(&h->run_lock);
+	for (;;) {
+		struct timespec slice;
+
+		state = __atomic_load_n(&h->io.started, __ATOMIC_ACQUIRE);
+		*over = __atomic_load_n(&h->session_over, __ATOMIC_ACQUIRE);
+		if (state || *over)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &slice);
+		if (deadline->tv_sec && slice.tv_sec >= deadline->tv_sec)
+			break;
+		slice.tv_sec +=
+		    1; /* a VM that stops unseen is seen within it */
+		pthread_cond_timedwait(&h->run_cond, &h->run_lock, &slice);
+	}
+	pthread_mutex_unlock(&h->run_lock);
+	return state;
+}
+
+SM_API int sm_vm_wait_started(struct sm_vm *h, unsigned int timeout_ms,
+			      int *exit_status, struct sm_error *err)
+{
+	struct timespec deadline = {0, 0};
+	bool over = false;
+	int state;
+
+	if (!h || !exit_status)
+		return sm_err(err, -EINVAL,
+			      "sm_vm_wait_started: a VM and a status are "
+			      "required");
+	if (!h->started)
+		return sm_err(err, -EINVAL, "the VM was not started");
+	if (timeout_ms) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += (time_t)((timeout_ms + 999) / 1000);
+	}
+	state = wait_start_state(h, &deadline, &over);
+	if (state > 0)
+		return 0;
+	if (state < 0) {
+		*exit_status = h->io.start_status;
+		return sm_err(err, -ENOEXEC, "%s",
+			      h->io.start_error[0] ? h->io.start_error
+						   : "the process could not "
+						     "start");
+	}
+	if (over)
+		return sm_err(err, -ESRCH,
+			      "the VM ended before its process started");
+	return sm_err(err, -ETIMEDOUT, "the process did not start within %u ms",
+		      timeout_ms);
 }

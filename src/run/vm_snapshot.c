@@ -37,6 +37,7 @@
 #include "util/opts.h"
 #include "util/log.h"
 #include "vmm/vm_run.h"
+#include "oci/image.h"
 #include "run/handle.h"
 
 /*
@@ -115,6 +116,9 @@ static int restore_rootfs(struct sm_vm *h, struct sm_store *store,
 
 	if (!rootfs || !meta)
 		return sm_err(err, -ENOMEM, "out of memory");
+	/* held while the VM lives: no removal deletes it under the guest
+	 * (the configuration record's image is 64 hex digits) */
+	h->image_pin = image_pin(store, h->shape.image, NULL);
 	j = json_load_file(meta, 0, NULL);
 	if (!j || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		json_decref(j);
@@ -202,8 +206,43 @@ static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
 	if (ret)
 		return ret;
 	h->vc.vsock = &h->vs;
+	if (!h->shape.net && h->o.publish && h->o.publish[0])
+		return sm_err(err, -EINVAL,
+			      "-p needs a network: the snapshot's VM has none");
 	/* the snapshot has the device: it gets a fresh backend */
 	return h->shape.net ? run_setup_network(h, NULL, &h->o, true, err) : 0;
+}
+
+/* How long a snapshot waits for a booting guest's init (a cold boot
+ * under an emulated host takes tens of seconds). */
+#define READY_WAIT_MS (120 * 1000)
+
+/*
+ * A started VM whose init said hello: before it a restore would find an
+ * init asking for a process spec that sm_vm_restore() cannot give
+ * (docs/snapshot.md). A guest still booting is waited for, bounded.
+ */
+static int wait_ready(struct sm_vm *h, struct sm_error *err)
+{
+	uint64_t deadline = run_deadline_after(READY_WAIT_MS);
+
+	if (!h->started || !h->w.vm)
+		return sm_err(err, -EINVAL,
+			      "only a started VM can be snapshotted");
+	while (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		if (__atomic_load_n(&h->session_over, __ATOMIC_ACQUIRE))
+			return sm_err(err, -ESRCH,
+				      "the VM ended before its init was ready");
+		if (sm_now_ns() >= deadline)
+			return sm_err(err, -EAGAIN,
+				      "the guest is still booting after %d s: "
+				      "snapshot it once its init is ready",
+				      READY_WAIT_MS / 1000);
+		nanosleep(&ts, NULL);
+	}
+	return 0;
 }
 
 SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
@@ -217,15 +256,8 @@ SM_API int sm_vm_snapshot(struct sm_vm *h, const char *dir,
 		return sm_err(err, -EINVAL,
 			      "sm_vm_snapshot: a VM and a directory are "
 			      "required");
-	if (!h->started || !h->w.vm)
-		return sm_err(err, -EINVAL,
-			      "only a started VM can be snapshotted");
-	/* Before the init's hello a restore would find an init asking for a
-	 * process spec that sm_vm_restore() cannot give (docs/snapshot.md). */
-	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
-		return sm_err(err, -EAGAIN,
-			      "the guest is still booting: snapshot it once "
-			      "its init is ready");
+	if ((ret = wait_ready(h, err)))
+		return ret;
 	ret = shape_text(h, &text, &len, err);
 	if (!ret)
 		ret = snapshot_save(h->w.vm, dir, text, len, err);
@@ -258,13 +290,8 @@ SM_API int sm_vm_snapshot_fds(struct sm_vm *h, const struct sm_snapshot_fds *in,
 			      "required");
 	if ((ret = sm_opts_take(&all, sizeof(all), in, "sm_snapshot_fds", err)))
 		return ret;
-	if (!h->started || !h->w.vm)
-		return sm_err(err, -EINVAL,
-			      "only a started VM can be snapshotted");
-	if (!__atomic_load_n(&h->io.hello_ns, __ATOMIC_ACQUIRE))
-		return sm_err(err, -EAGAIN,
-			      "the guest is still booting: snapshot it once "
-			      "its init is ready");
+	if ((ret = wait_ready(h, err)))
+		return ret;
 	if ((ret = snapshot_fd_ok(fds->memory_fd, "memory", err)) ||
 	    (ret = snapshot_fd_ok(fds->state_fd, "state", err)))
 		return ret;

@@ -32,7 +32,7 @@
 
 #define JAIL_PARENT "/run/supermachine"
 #define JAIL_ROOT JAIL_PARENT "/empty"
-/* a rootless VMM's user namespace (cli/vmm_proc.c): each thread mounts
+/* a rootless VMM's user namespace (src/container/keeper.c): each thread mounts
  * an empty read-only tmpfs here, in a mount namespace of its own */
 #define USERNS_ROOT "/tmp"
 #define NOBODY 65534

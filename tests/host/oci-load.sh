@@ -28,6 +28,12 @@ sm_load -i $T/o.tar
 ok load-oci-archive '[ $rc = 0 ] && [ "$out" = "Loaded image: localhost/ol:v1" ] &&
 	[ "$(cat $(rootfs_of localhost/ol:v1)/etc/two)" = two ]'
 
+# images REPOSITORY[:TAG]: docker's filter (the store now holds
+# localhost/dl:v1 and localhost/ol:v1)
+ok images-filter-repo '[ "$("$SM" images localhost/dl | tail -n +2 | awk "{print \$1\":\"\$2}")" = localhost/dl:v1 ]'
+ok images-filter-tag '[ "$("$SM" images -q localhost/ol:v1 | wc -l)" = 1 ] &&
+	[ -z "$("$SM" images -q localhost/ol:v2)" ] && [ -z "$("$SM" images -q nosuch)" ]'
+
 skopeo copy -q oci:$L:v1 oci:$T/single:v1 >/dev/null
 sm_load -i $T/single -t mine:1
 ok load-oci-dir '[ $rc = 0 ] && [ "$out" = "Loaded image: docker.io/library/mine:1" ] &&

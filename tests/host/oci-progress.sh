@@ -44,7 +44,7 @@ def need(cond, what):
 text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", raw).replace("\r", "")
 lines = [l.rstrip() for l in text.split("\n")]
 need(re.search(r"^Digest: sha256:[0-9a-f]{64}$", text, re.M), "Digest line")
-need(("Status: downloaded " + ref) in lines, "Status line")
+need(("Status: Downloaded newer image for " + ref) in lines, "Status line")
 for i, d in enumerate(layers):
     lid = d["digest"][7:19]
     mine = [l[len(lid) + 2:] for l in lines if l.startswith(lid + ": ")]
@@ -80,6 +80,10 @@ check_output tty $T/tty.out
 SUPERMACHINE_ROOT=$T/s2 "$SM" pull "$ref" >$T/plain.out 2>&1
 ok progress-plain-pull '[ $? = 0 ]'
 check_output plain $T/plain.out
+
+# again: nothing new, docker's words for it
+out=$(SUPERMACHINE_ROOT=$T/s2 "$SM" pull "$ref" 2>&1); rc=$?
+ok progress-up-to-date '[ $rc = 0 ] && echo "$out" | grep -qx "Status: Image is up to date for $ref"'
 
 SUPERMACHINE_ROOT=$T/s3 python3 "$SM_TOP/tests/oci/ptyrun.py" $T/quiet.out "$SM" pull -q "$ref"
 rc=$?

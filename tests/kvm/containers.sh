@@ -93,7 +93,12 @@ expect ctr_kill_signal '[ $rc = 0 ] && "$SM" logs web1 2>/dev/null | grep -q got
 sm stop web1
 expect ctr_stop_sigterm '[ $rc = 0 ] && state_of web1 | grep -q "Exited (143)"' "expected Exited (143): $(state_of web1)"
 sm exec web1 true
-expect ctr_exec_stopped_refused '[ $rc = 125 ] && grep -q "not running" "$TMP/err"' "exec into a stopped container was not refused"
+expect ctr_exec_stopped_refused '[ $rc = 1 ] && grep -qx "supermachine: container web1 is not running" "$TMP/err"' \
+	"exec into a stopped container: status $rc, $(cat "$TMP/err")"
+sm kill web1
+expect ctr_kill_stopped_1 '[ $rc = 1 ] && grep -q "not running" "$TMP/err"' "status $rc, $(cat "$TMP/err")"
+sm port web1
+expect ctr_port_stopped_1 '[ $rc = 1 ] && grep -q "not running" "$TMP/err"' "status $rc, $(cat "$TMP/err")"
 
 sm run -d --pull never --name sig "$IMG_STOPSIG" sh -c 'trap "echo got-usr1; exit 3" USR1; echo up; while :; do sleep 0.1; done'
 wait_for 120 '"$SM" logs sig 2>/dev/null | grep -q up'
@@ -107,6 +112,44 @@ t0=$SECONDS
 sm stop stubborn
 expect ctr_stop_timeout_then_kill '[ $rc = 0 ] && [ $((SECONDS - t0)) -ge 2 ] && state_of stubborn | grep -q "Exited (137)"' \
 	"expected SIGKILL after 2 s: $(state_of stubborn)"
+
+# ---- an image a running container uses (issue 20, docs/images.md "In
+# use"): loaded from the pull layout into a store of its own on a tmpfs
+# (the shared store is on 9p, whose server takes flock as a no-op); its
+# first run is a cold boot, so the snapshot right after `run -d` waits
+# for the init ----
+shared_root=$SUPERMACHINE_ROOT
+export SUPERMACHINE_ROOT=$(mktemp -d /run/sm-store.XXXXXX)
+if [ -n "${PULL_LAYOUT:-}" ] && command -v skopeo >/dev/null &&
+	skopeo copy -q "oci:$PULL_LAYOUT:v1" "oci:$TMP/one:v1" >/dev/null 2>&1 &&
+	"$SM" load -i "$TMP/one" -t ctr/inuse:1 >/dev/null 2>&1; then
+	rootfs=$("$SM" inspect ctr/inuse:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RootFS"])')
+	sm run -d --pull never --name inuse ctr/inuse:1 sleep 1000
+	sm snapshot inuse "$TMP/early-snap"
+	expect ctr_snapshot_waits_for_boot '[ $rc = 0 ] && [ -s "$TMP/early-snap/state" ]' \
+		"snapshot right after run -d: status $rc, $(cat "$TMP/err")"
+	sm rmi ctr/inuse:1
+	expect ctr_rmi_in_use_conflict '[ $rc = 1 ] && grep -q "conflict: unable to remove repository reference" "$TMP/err" &&
+		"$SM" images | grep -q ctr/inuse' "status $rc, $(cat "$TMP/err")"
+	sm rmi -f ctr/inuse:1
+	rmi_rc=$rc
+	sm exec inuse cat /etc/marker
+	expect ctr_rmi_force_untags_keeps_rootfs '[ $rmi_rc = 0 ] && ! "$SM" images | grep -q ctr/inuse &&
+		[ $rc = 0 ] && grep -qx pull-v1 "$TMP/out" && [ -d "$rootfs" ]' \
+		"rmi -f: status $rmi_rc; exec: status $rc, $(cat "$TMP/out" "$TMP/err")"
+	sm rm -f inuse
+	# the next removal (of another image) collects the nameless one
+	skopeo copy -q "oci:$PULL_LAYOUT:v2" "oci:$TMP/two:v2" >/dev/null 2>&1
+	"$SM" load -i "$TMP/two" -t ctr/other:2 >/dev/null 2>&1
+	"$SM" rmi ctr/other:2 >/dev/null 2>&1
+	expect ctr_rmi_collects_after_container '[ -n "$rootfs" ] && [ ! -e "$rootfs" ]' "$rootfs is still there"
+else
+	for t in ctr_snapshot_waits_for_boot ctr_rmi_in_use_conflict ctr_rmi_force_untags_keeps_rootfs ctr_rmi_collects_after_container; do
+		fail $t "no PULL_LAYOUT from tests/kvm/prepare, or no skopeo, or the load failed"
+	done
+fi
+rm -rf "$SUPERMACHINE_ROOT"
+export SUPERMACHINE_ROOT=$shared_root
 
 # ---- rm ----
 sm run -d --pull never --name busy "$IMG_BBOX" sleep 1000
@@ -127,6 +170,11 @@ before=$("$SM" ps -aq | sort)
 sm run -d --pull never no-such/image:here true
 expect ctr_run_detached_failure_no_record '[ $rc = 125 ] && [ "$("$SM" ps -aq | sort)" = "$before" ]' \
 	"a failed run -d: status $rc, records before '$before' after '$("$SM" ps -aq | sort)'"
+# docker's run -d of a command that cannot start: its status, no ID
+sm run -d --pull never --entrypoint nosuchbin "$IMG_BBOX"
+expect ctr_run_detached_missing_command_127 '[ $rc = 127 ] && grep -q "nosuchbin.*not found" "$TMP/err" &&
+	[ ! -s "$TMP/out" ] && [ "$("$SM" ps -aq | sort)" = "$before" ]' \
+	"status $rc, out '$(cat "$TMP/out")', err $(head -c 300 "$TMP/err")"
 sm run -d --pull never "$IMG_BBOX" sleep 1000
 anon_id=$(cat "$TMP/out")
 anon_name=$("$SM" ps -a --no-trunc 2>/dev/null | awk -v i="$anon_id" '$1 == i || index(i, $1) == 1 { print $NF }' | head -1)

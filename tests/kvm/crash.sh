@@ -112,8 +112,11 @@ fi
 sm rm -f crashsnap
 
 # ---- a container create, killed: ps works, the name is usable ----
+# the template part's foreground runs, killed with their keeper, could
+# not remove their records: they show as Exited (-1), as a killed `docker
+# run` leaves its container
 before=$(ls "$SUPERMACHINE_RUNTIME/containers" 2>/dev/null | sort)
-[ -z "$before" ] || echo "# records left by the snapshot part: $(echo $before)"
+[ -z "$before" ] || echo "# records of the killed foreground runs: $(echo $before)"
 bad=""
 for i in $(seq "$N"); do
 	kill_after "$(rand_delay 4)" "$SM" run -d --pull never --name "crash$i" "$IMG" sleep 300

@@ -233,6 +233,16 @@ run_restore() {
 run_restore wget -qO- "http://10.0.2.2:$hp/file"
 expect net_snapshot_under_load_restores_networking '[ $src = 0 ] && [ $rc = 0 ] && grep -qx from-the-host "$TMP/out"' \
 	"snapshot ($src: $(head -c 200 "$TMP/snap.out")) or the restored VM's wget failed"
+# a clone of it published anew: restore -p (the snapshot keeps no port)
+pr=$(free_port)
+"$SM" restore -d --name "smnet-clone-$$" --network "$LOOPBACK" -p "$pr:80" "$TMP/netsnap" \
+	</dev/null >"$TMP/clone.out" 2>"$TMP/clone.err"
+crc=$?
+n=$(fetch "http://127.0.0.1:$pr/big" | wc -c)
+cport=$("$SM" port "smnet-clone-$$" 80 2>&1)
+"$SM" rm -f "smnet-clone-$$" >/dev/null 2>&1
+expect net_restore_publishes '[ $crc = 0 ] && [ "$n" = 524288 ] && [ "$cport" = "127.0.0.1:$pr" ]' \
+	"restore -p: status $crc ($(head -c 200 "$TMP/clone.err")), $n bytes, port '$cport'"
 for p in "${PIDS[@]}"; do stop "$p"; done
 PIDS=()
 

@@ -92,6 +92,17 @@ expect run_not_executable_126 '[ $rc = 126 ] && grep -qi "permission denied" "$T
 run "$IMG_BBOX" no-such-command
 expect run_not_found_127 '[ $rc = 127 ] && grep -q "no-such-command.*not found" "$TMP/err"' \
 	"expected 127 and 'not found'"
+# a path that is not there is said as such (not "$PATH"); a working
+# directory that cannot be one is named (issue 20)
+run --entrypoint /nonexistent "$IMG_BBOX"
+expect run_missing_path_127 '[ $rc = 127 ] && grep -q "/nonexistent.*: no such file or directory" "$TMP/err" &&
+	! grep -q PATH "$TMP/err"' "status $rc: $(cat "$TMP/err")"
+run -w /etc/passwd "$IMG_BBOX" true
+expect run_bad_workdir_named '[ $rc = 126 ] && grep -q "working directory .*/etc/passwd.*Not a directory" "$TMP/err"' \
+	"status $rc: $(cat "$TMP/err")"
+# the least memory a run takes runs (a cold boot: no template of that size)
+run --no-snapshot -m 64m "$IMG_BBOX" sh -c 'echo small'
+expect run_minimum_memory_boots '[ $rc = 0 ] && out_is small' "status $rc: $(tail -3 "$TMP/err")"
 # The guest's error names the command it could not find: a name that
 # clears the screen and starts a fake line of ours comes back quoted and
 # escaped, on one line marked as the guest's (docs/security.md).

@@ -117,6 +117,8 @@ TEST(public_structs_have_no_tail_padding)
 	ENDS_ON(sm_run_options, reserved1);
 	ENDS_ON(sm_snapshot_fds, reserved0);
 	ENDS_ON(sm_exec_options, reserved0);
+	ENDS_ON(sm_container_options, cgroup_parent);
+	ENDS_ON(sm_container_info, changed_ns);
 }
 
 /* ---- every public entry point ---- */
@@ -218,6 +220,7 @@ TEST(vm_handles)
 		  sm_vm_restore(store, "/no/such/snapshot", &o, &vm, err));
 	SAME_CODE(-EINVAL, sm_vm_start(NULL, err));
 	SAME_CODE(-EINVAL, sm_vm_wait(NULL, &status, err));
+	SAME_CODE(-EINVAL, sm_vm_wait_started(NULL, 0, &status, err));
 	SAME_CODE(-EINVAL, sm_vm_kill(NULL, SIGTERM, err));
 	SAME_CODE(-EINVAL, sm_vm_snapshot(NULL, "/tmp", err));
 	SAME_CODE(-EINVAL, sm_vm_snapshot_fds(NULL, &fds, err));
@@ -232,6 +235,109 @@ TEST(vm_handles)
 	sm_vm_destroy(NULL);
 	CHECK(sm_version() && sm_version()[0]);
 	sm_set_log(NULL, NULL);
+}
+
+/* Writes a container's state file as its process would. */
+static int set_state(const char *rt, const char *id, const char *status)
+{
+	char path[256], text[160];
+
+	snprintf(path, sizeof(path), "%s/containers/%s/state", rt, id);
+	snprintf(text, sizeof(text),
+		 "{\"status\": \"%s\", \"pid\": %d, \"ports\": "
+		 "\"127.0.0.1:1->2/tcp\"}",
+		 status, (int)getpid());
+	return sm_atomic_write_buf(path, 0644, text, strlen(text), NULL);
+}
+
+/* Containers: records under a runtime directory of the test's own. No
+ * VM starts: the image is not in the store and is never pulled. */
+TEST(containers)
+{
+	const char *cmd[] = {"echo", "hi", NULL};
+	struct sm_container_options co = {.size = sizeof(co)};
+	struct sm_container_info info, *list;
+	struct sm_container *c = NULL, *d = NULL;
+	struct sm_exec_options x;
+	struct sm_run_options o;
+	char buf[64], rt[96];
+	int status = 0, fd1, fd2;
+
+	snprintf(rt, sizeof(rt), "%s/runtime", root);
+	setenv("SUPERMACHINE_RUNTIME", rt, 1);
+	sm_run_options_init(&o);
+	o.pull = SM_PULL_NEVER;
+	o.cmd = cmd;
+	co.store_root = root;
+	co.image = "no/such:image";
+	co.name = "api-one";
+	SAME_CODE(-EINVAL, sm_container_create(NULL, &c, err));
+	SAME_CODE(-EINVAL, sm_container_create(&co, &c, err)); /* no run */
+	co.run = &o;
+	co.restore_dir = "/no/such/snapshot";
+	SAME_CODE(-EINVAL, sm_container_create(&co, &c, err)); /* both */
+	co.restore_dir = NULL;
+	co.size = 4;
+	SAME_CODE(-EINVAL, sm_container_create(&co, &c, err));
+	co.size = sizeof(co);
+	SAME_CODE(-ENOENT, sm_container_open("api-one", &c, err));
+	CHECK_EQ(sm_container_create(&co, &c, NULL), 0);
+	SAME_CODE(-EEXIST, sm_container_create(&co, &d, err));
+	CHECK_EQ(strlen(sm_container_id(c)), 64);
+	CHECK_EQ(strcmp(sm_container_name(c), "api-one"), 0);
+	/* by name and by id prefix */
+	CHECK_EQ(sm_container_open("api-one", &d, NULL), 0);
+	CHECK(d && !strcmp(sm_container_id(d), sm_container_id(c)));
+	sm_container_close(d);
+	snprintf(buf, 9, "%s", sm_container_id(c));
+	CHECK_EQ(sm_container_open(buf, &d, NULL), 0);
+	info.struct_size = sizeof(info);
+	CHECK_EQ(sm_container_inspect(d, &info, NULL), 0);
+	CHECK_EQ(info.status, SM_CONTAINER_CREATED);
+	CHECK_EQ(strcmp(info.command, "echo hi"), 0);
+	CHECK_EQ(strcmp(info.image, "no/such:image"), 0);
+	/* an older caller's info: only what it knows is written */
+	info.changed_ns = 77;
+	info.struct_size = offsetof(struct sm_container_info, changed_ns);
+	CHECK_EQ(sm_container_inspect(d, &info, NULL), 0);
+	CHECK_EQ(info.changed_ns, 77);
+	SAME_CODE(-ESRCH, sm_container_kill(d, SIGTERM, err));
+	SAME_CODE(-ESRCH, sm_container_ports(d, buf, sizeof(buf), err));
+	SAME_CODE(-ENOENT, sm_container_logs(d, &fd1, &fd2, err));
+	SAME_CODE(0, sm_container_stop(d, 1, err)); /* not running: done */
+	sm_exec_options_init(&x);
+	SAME_CODE(-EINVAL, sm_container_exec(d, &x, &status, err));
+	/* a record that says running (this process), with no socket */
+	CHECK_EQ(set_state(rt, sm_container_id(c), "running"), 0);
+	SAME_CODE(-EBUSY, sm_container_remove(d, 0, err));
+	SAME_CODE(-ENOENT, sm_container_kill(d, SIGTERM, err));
+	CHECK_EQ(sm_container_ports(d, buf, sizeof(buf), NULL), 0);
+	CHECK_EQ(strcmp(buf, "127.0.0.1:1->2/tcp"), 0);
+	SAME_CODE(-ENOSPC, sm_container_ports(d, buf, 4, err));
+	CHECK_EQ(set_state(rt, sm_container_id(c), "created"), 0);
+	sm_container_close(d);
+	/* the VM cannot start: the store's code, status 125, recorded */
+	status = 0;
+	CHECK_EQ(sm_container_start(c, &status, NULL), -ENOENT);
+	CHECK_EQ(status, 125);
+	SAME_CODE(-EALREADY, sm_container_start(c, &status, err));
+	CHECK_EQ(sm_container_list(&list, NULL), 1);
+	CHECK(list &&
+	      !strcmp(sm_container_info_at(list, 0)->id, sm_container_id(c)));
+	CHECK(list &&
+	      sm_container_info_at(list, 0)->status == SM_CONTAINER_EXITED);
+	CHECK(list && sm_container_info_at(list, 0)->exit_code == 125);
+	CHECK(list && strstr(sm_container_info_at(list, 0)->error, "no/such"));
+	free(list);
+	CHECK_EQ(sm_container_remove(c, 0, NULL), 0);
+	SAME_CODE(-ENOENT, sm_container_open("api-one", &d, err));
+	CHECK_EQ(sm_container_list(&list, NULL), 0);
+	free(list);
+	sm_container_close(c);
+	SAME_CODE(-EINVAL, sm_container_start(NULL, &status, err));
+	SAME_CODE(-ENOENT, sm_container_inspect(NULL, &info, err));
+	sm_container_close(NULL);
+	unsetenv("SUPERMACHINE_RUNTIME");
 }
 
 /* sm_process_jail changes the whole process: in children. */
@@ -266,6 +372,7 @@ int main(void)
 	RUN(store_and_images);
 	RUN(boot);
 	RUN(vm_handles);
+	RUN(containers);
 	RUN(process_jail_same_code);
 	sm_store_close(store);
 	sm_rm_tree(root);

@@ -51,6 +51,8 @@ struct run {
 	int ret, status;
 	struct sm_error err;
 	char out[256], errout[256]; /* what reached stdout and stderr */
+	int started, start_status;  /* the session's agent_io after it */
+	char start_error[512];
 };
 
 static void read_pipe(int fd, char *buf, size_t size)
@@ -98,6 +100,10 @@ static void *guest_after_spec(void *arg)
  * with the guest's frames already waiting on the connection, and after
  * (when not NULL) sent once the spec reached the guest.
  */
+/* The VM's shares the session knows (volume tags to host directories). */
+static const struct virtio_fs_config *test_shares;
+static unsigned test_nshares;
+
 static void run_session(const uint8_t *frames, size_t len, bool main_session,
 			const uint8_t *after, size_t after_len, struct run *r)
 {
@@ -124,6 +130,8 @@ static void run_session(const uint8_t *frames, size_t len, bool main_session,
 	io.out_fd = out[1];
 	io.err_fd = errp[1];
 	io.deadline_ns = deadline_in_5s();
+	io.shares = test_shares;
+	io.nshares = &test_nshares;
 	if (main_session) {
 		agent_init(&a, NULL);
 		agent_accept(&a, SM_AGENT_PORT, sv[0]);
@@ -136,6 +144,9 @@ static void run_session(const uint8_t *frames, size_t len, bool main_session,
 	}
 	if (after)
 		pthread_join(guest, NULL);
+	r->started = io.started;
+	r->start_status = io.start_status;
+	memcpy(r->start_error, io.start_error, sizeof(r->start_error));
 	close(sv[1]);
 	close(out[1]);
 	close(errp[1]);
@@ -163,6 +174,34 @@ TEST(hostile_error_is_one_quoted_guest_line)
 	CHECK_STR(r.errout, "supermachine: guest: \"exec: \\\"\\x1b[2Jx\\\": "
 			    "not found\\r\\nsupermachine: fake\\u009b0m\"\n");
 	CHECK(!strchr(r.errout, '\x1b'));
+}
+
+/* A volume's mount failure names the host directory, not the tag; tags
+ * of no share, and the rootfs, stay as they are. */
+TEST(volume_tag_named_by_its_directory)
+{
+	static const struct virtio_fs_config shares[] = {
+	    {.tag = "rootfs", .dir = "/store/img"},
+	    {.tag = "smvol0", .dir = "/host/app.d"},
+	    {.tag = "smvol1", .dir = "/host/other"},
+	};
+	static const char msg[] =
+	    "mount smvol0 on /etc/passwd: Not a directory (smvol12, smvol)";
+	uint8_t buf[512];
+	size_t len = 0;
+	struct run r;
+
+	test_shares = shares;
+	test_nshares = 3;
+	frame(buf, &len, SM_F_ERROR, msg, sizeof(msg) - 1);
+	exit_frame(buf, &len, 125);
+	run_session(buf, len, false, NULL, 0, &r);
+	test_shares = NULL;
+	test_nshares = 0;
+	CHECK_EQ(r.ret, 0);
+	CHECK_STR(r.errout,
+		  "supermachine: guest: \"mount /host/app.d on "
+		  "/etc/passwd: Not a directory (smvol12, smvol)\"\n");
 }
 
 TEST(exit_status_out_of_range_is_refused)
@@ -223,6 +262,72 @@ TEST(output_before_hello_is_refused)
 	CHECK_EQ(r.ret, -EPROTO);
 	CHECK(strstr(r.err.msg, "before the guest's hello"));
 	CHECK_STR(r.errout, "");
+}
+
+/* Protocol 2: the init says when the process runs; one that could not
+ * start says why, and its status; a protocol 1 init runs it once the spec
+ * went out (as before). */
+static void start_session(uint32_t version, const uint8_t *after,
+			  size_t after_len, struct run *r)
+{
+	uint8_t buf[64], v[4];
+	size_t len = 0;
+
+	sm_put_le32(v, version);
+	frame(buf, &len, SM_F_HELLO, v, 4);
+	run_session(buf, len, true, after, after_len, r);
+}
+
+TEST(started_said_by_the_init)
+{
+	uint8_t after[64];
+	size_t after_len = 0;
+	struct run r;
+
+	frame(after, &after_len, SM_F_STARTED, "", 0);
+	exit_frame(after, &after_len, 0);
+	start_session(2, after, after_len, &r);
+	CHECK_EQ(r.ret, 0);
+	CHECK_EQ(r.started, 1);
+	CHECK_EQ(r.status, 0);
+}
+
+TEST(start_failure_has_status_and_words)
+{
+	static const char why[] =
+	    "exec: \"nosuchbin\": executable file not found in $PATH";
+	uint8_t after[256];
+	size_t after_len = 0;
+	struct run r;
+
+	frame(after, &after_len, SM_F_ERROR, why, sizeof(why) - 1);
+	exit_frame(after, &after_len, 127);
+	start_session(2, after, after_len, &r);
+	CHECK_EQ(r.ret, 0);
+	CHECK_EQ(r.status, 127);
+	CHECK_EQ(r.started, -1);
+	CHECK_EQ(r.start_status, 127);
+	CHECK(strstr(r.start_error, "nosuchbin") != NULL);
+	/* a process that ran and exited is not a failed start */
+	after_len = 0;
+	frame(after, &after_len, SM_F_STARTED, "", 0);
+	exit_frame(after, &after_len, 127);
+	start_session(2, after, after_len, &r);
+	CHECK_EQ(r.started, 1);
+}
+
+TEST(protocol_1_init_started_with_the_spec)
+{
+	uint8_t after[64];
+	size_t after_len = 0;
+	struct run r;
+
+	exit_frame(after, &after_len, 5);
+	start_session(1, after, after_len, &r);
+	CHECK_EQ(r.ret, 0);
+	CHECK_EQ(r.started, 1);
+	start_session(3, NULL, 0, &r); /* newer than this host: refused */
+	CHECK_EQ(r.ret, -EPROTO);
 }
 
 TEST(hello_then_exit_after_the_spec_is_the_status)
@@ -477,7 +582,7 @@ TEST(frames_up_to_the_cap_and_a_long_stream_pass)
 TEST(unknown_frame_type_refused)
 {
 	static const uint16_t types[] = {
-	    0, 8, 99, 0xffff, SM_F_SPEC, SM_F_EXIT_ACK, SM_F_EXEC_HELLO};
+	    0, 9, 99, 0xffff, SM_F_SPEC, SM_F_EXIT_ACK, SM_F_EXEC_HELLO};
 	char want[64];
 	struct srun r;
 
@@ -559,6 +664,10 @@ TEST(frames_after_the_exit_are_not_relayed)
 int main(void)
 {
 	RUN(hostile_error_is_one_quoted_guest_line);
+	RUN(volume_tag_named_by_its_directory);
+	RUN(started_said_by_the_init);
+	RUN(start_failure_has_status_and_words);
+	RUN(protocol_1_init_started_with_the_spec);
 	RUN(exit_status_out_of_range_is_refused);
 	RUN(exit_status_in_range_is_the_status);
 	RUN(exit_before_the_spec_is_refused);
