@@ -16,6 +16,24 @@ done
 out=$("$SM" rm -f nosuch 2>&1); rc=$?
 ok rm-force-missing-is-done '[ $rc = 0 ] && [ -z "$out" ]'
 
+# ps sizes its columns to fit, as docker's: a long image name is whole and
+# the next column starts where its header does (a record as a container's
+# process writes it, docs/containers.md)
+id=$(printf 'b%.0s' $(seq 64))
+mkdir -p "$SUPERMACHINE_RUNTIME/containers/$id"
+now=$(date +%s%N)
+img=registry.example.com:5000/a/rather/long/image/name:tag-1
+printf '{"id":"%s","name":"wide","image":"%s","cmd":["sh","-c","echo a long command line"],"created_ns":%s}' \
+	"$id" "$img" "$now" >"$SUPERMACHINE_RUNTIME/containers/$id/meta"
+printf '{"status":"exited","pid":1,"exit_code":3,"time_ns":%s}' "$now" \
+	>"$SUPERMACHINE_RUNTIME/containers/$id/state"
+out=$("$SM" ps -a 2>&1); rc=$?
+ok ps-columns-fit '[ $rc = 0 ] && echo "$out" | grep -qF "$img" &&
+	[ "$(echo "$out" | head -1 | grep -bo COMMAND | cut -d: -f1)" = \
+	  "$(echo "$out" | sed -n 2p | grep -bo "\"sh -c" | cut -d: -f1)" ] &&
+	echo "$out" | sed -n 2p | grep -q "Exited (3) .* wide$"'
+rm -rf "$SUPERMACHINE_RUNTIME/containers/$id"
+
 # -m: below the minimum (64k rounds to 0 MiB, 0 would be the default)
 for m in 64k 0 63m; do
 	out=$("$SM" run --pull never -m $m no/such:image true 2>&1); rc=$?
