@@ -1,7 +1,7 @@
 # Shared helpers of the KVM tests (sourced). Each check prints one
 # "PASS name" or "FAIL name: why" line.
 SM=${SM_BUILD:?}/supermachine
-GUEST=${SM_TOP:?}/build/guest
+GUEST=${SM_GUEST:-${SM_TOP:?}/build/guest}
 KERNEL=$GUEST/vmlinux
 INITRD=$GUEST/initramfs.cpio
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sm-kvm.XXXXXX")
