@@ -30,7 +30,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: supermachine restore [-d] [--name NAME] [--rm] "
-	    "[--stop-timeout SEC]\n"
+	    "[--stop-timeout SEC] [-h NAME]\n"
 	    "                           [--network slirp[:OPTIONS]] [-p "
 	    "[IP:][HPORT:]PORT[/udp]]...\n"
 	    "                           [-v HOST:GUEST[:ro]]... DIR\n"
@@ -42,6 +42,10 @@ static void usage(FILE *f)
 	    "given\n"
 	    "here (-p, as run's: a snapshot keeps none); its volumes are\n"
 	    "bound to the directories given here (-v, --mount).\n"
+	    "Each restore is a clone: a fresh hostname (-h/--hostname NAME, "
+	    "else the\n"
+	    "snapshot's own when its VM was given one), machine-id, RNG seed "
+	    "and clock.\n"
 	    "--security-opt seccomp=unconfined: no seccomp filters "
 	    "(debugging);\n"
 	    "jail=off: no jail; jail-user=USER|UID[:GID]: the jail's ids.\n"
@@ -151,7 +155,8 @@ int cmd_restore(int argc, char **argv)
 	    {"publish", required_argument, NULL, 'p'},
 	    {"security-opt", required_argument, NULL, 'S'},
 	    {"guest-limit", required_argument, NULL, 'L'},
-	    {"help", no_argument, NULL, 'h'},
+	    {"hostname", required_argument, NULL, 'h'},
+	    {"help", no_argument, NULL, 'E'},
 	    {0},
 	};
 	struct sm_run_options o;
@@ -163,7 +168,7 @@ int cmd_restore(int argc, char **argv)
 
 	sm_run_options_init(&o);
 	o.verbose = cli_globals.verbose;
-	while ((c = cli_getopt(argc, argv, "+div:p:", opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+dih:v:p:", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
 		switch (c) {
@@ -175,6 +180,9 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case 'n':
 			job.name = optarg;
+			break;
+		case 'h': /* else a fresh one (docs/snapshot.md, "Clones") */
+			o.hostname = optarg;
 			break;
 		case 'r':
 			job.auto_remove = 1;
@@ -206,8 +214,8 @@ int cmd_restore(int argc, char **argv)
 				return CLI_EXIT_FAILURE;
 			break;
 		default:
-			usage(c == 'h' ? stdout : stderr);
-			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
+			usage(c == 'E' ? stdout : stderr);
+			return c == 'E' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
 	set_volumes(&o, &va);

@@ -480,6 +480,39 @@ static void queue_stdin(struct child *c, int tty, const uint8_t *data,
 
 static void spawn_exec_agent(uint32_t id);
 
+/*
+ * SM_F_IDENTITY, after a resume: this VM is a clone of a snapshot. The
+ * clock, then the RNG, then the hostname and a machine-id drawn after the
+ * reseed, so that no two clones share any of them.
+ */
+static void take_identity(const uint8_t *data, uint32_t len)
+{
+	char hostname[65];
+	int have_hostname = 0;
+	size_t off = 0;
+	uint16_t tag;
+	const uint8_t *v;
+	uint32_t vl;
+
+	while (sm_spec_next(data, len, &off, &tag, &v, &vl) == 1) {
+		if (tag == SM_S_TIME && vl == 8)
+			spec_set_time((uint64_t)sm_le32(v) |
+				      (uint64_t)sm_le32(v + 4) << 32);
+		else if (tag == SM_S_ENTROPY)
+			spec_add_entropy(v, vl);
+		else if (tag == SM_S_HOSTNAME && vl > 0 &&
+			 vl < sizeof(hostname) && !memchr(v, 0, vl) &&
+			 !memchr(v, '/', vl)) {
+			memcpy(hostname, v, vl);
+			hostname[vl] = '\0';
+			have_hostname = 1;
+		}
+	}
+	if (have_hostname)
+		sethostname(hostname, strlen(hostname));
+	write_identity(have_hostname ? hostname : NULL);
+}
+
 static void handle_host_frame(struct child *c, int tty, uint16_t type,
 			      const uint8_t *data, uint32_t len)
 {
@@ -487,6 +520,10 @@ static void handle_host_frame(struct child *c, int tty, uint16_t type,
 	case SM_F_EXEC:
 		if (len == 4 && !exec_mode)
 			spawn_exec_agent(sm_le32(data));
+		break;
+	case SM_F_IDENTITY:
+		if (!exec_mode)
+			take_identity(data, len);
 		break;
 	case SM_F_STDIN:
 		queue_stdin(c, tty, data, len);

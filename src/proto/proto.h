@@ -51,7 +51,12 @@ enum sm_frame_type {
 	SM_F_SIGNAL = 19,  /* u32 signal number */
 	SM_F_WINSIZE = 20, /* u16 rows, u16 cols */
 	SM_F_EXIT_ACK = 21,
-	SM_F_EXEC = 22, /* u32 exec id: open an exec connection */
+	SM_F_EXEC = 22,	    /* u32 exec id: open an exec connection */
+	SM_F_IDENTITY = 23, /* spec records TIME, ENTROPY and HOSTNAME, sent
+			     * after a RESUME: a clone of a snapshot sets
+			     * its clock, reseeds its RNG and takes a new
+			     * hostname and machine-id (an older init
+			     * ignores it) */
 };
 
 /* SPEC payload: records of { u16 tag, u32 len, len bytes }. */

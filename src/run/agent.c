@@ -115,6 +115,24 @@ static size_t strv_bytes(char *const *v)
 	return n;
 }
 
+/* What differs between clones of one snapshot: the host's wall clock and
+ * fresh entropy (FRESH_STATE_BYTES at most). */
+#define FRESH_STATE_BYTES (6 + 8 + 6 + 64)
+static void put_fresh_state(uint8_t **p)
+{
+	uint8_t t[8], entropy[64];
+	struct timespec now;
+	uint64_t ns;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	sm_put_le32(t, (uint32_t)ns);
+	sm_put_le32(t + 4, (uint32_t)(ns >> 32));
+	put_record(p, SM_S_TIME, t, 8);
+	if (getentropy(entropy, sizeof(entropy)) == 0)
+		put_record(p, SM_S_ENTROPY, entropy, sizeof(entropy));
+}
+
 static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 {
 	size_t size = strv_bytes(s->argv) + strv_bytes(s->env) + 6 * 9 + 128 +
@@ -122,9 +140,7 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 		      strlen(s->user ? s->user : "") +
 		      strlen(s->hostname ? s->hostname : "") +
 		      vol_spec_records(s->volumes, NULL);
-	uint8_t *buf, *p, tty[4], t[8], entropy[64];
-	struct timespec now;
-	uint64_t ns;
+	uint8_t *buf, *p, tty[4];
 	int ret;
 
 	if (size > SM_FRAME_MAX)
@@ -155,13 +171,7 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 	if (s->network)
 		put_record(&p, SM_S_NET, SM_NET_SPEC,
 			   (uint32_t)strlen(SM_NET_SPEC));
-	clock_gettime(CLOCK_REALTIME, &now);
-	ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-	sm_put_le32(t, (uint32_t)ns);
-	sm_put_le32(t + 4, (uint32_t)(ns >> 32));
-	put_record(&p, SM_S_TIME, t, 8);
-	if (getentropy(entropy, sizeof(entropy)) == 0)
-		put_record(&p, SM_S_ENTROPY, entropy, sizeof(entropy));
+	put_fresh_state(&p);
 	p += vol_spec_records(s->volumes, p);
 	ret = send_frame(fd, SM_F_SPEC, buf, (uint32_t)(p - buf));
 	free(buf);
@@ -269,6 +279,18 @@ static void queue_frame(struct session *s, uint16_t type, const void *data,
 	s->tx = t;
 	s->tx_len += 8 + len;
 	tx_flush(s);
+}
+
+/* A resumed guest is a clone: its own clock, RNG, hostname, machine-id. */
+static void queue_identity(struct session *s, const char *hostname)
+{
+	uint8_t buf[FRESH_STATE_BYTES + 6 + 64], *p = buf;
+	size_t hl = hostname ? strlen(hostname) : 0;
+
+	put_fresh_state(&p);
+	if (hl && hl <= 64) /* checked when chosen (run/hostname.h) */
+		put_record(&p, SM_S_HOSTNAME, hostname, (uint32_t)hl);
+	queue_frame(s, SM_F_IDENTITY, buf, (uint32_t)(p - buf));
 }
 
 /* After the exit: the guest waits for our EXIT_ACK, so hand it over. */
@@ -608,7 +630,9 @@ static int run_session(struct session *s, const struct run_spec *spec,
 		ret = wait_hello(s, err);
 	__atomic_store_n(&io->hello_ns, sm_now_ns(), __ATOMIC_RELEASE);
 	if (!ret && s->resumed) {
-		/* a restored VM whose process runs already: just relay */
+		/* a restored VM whose process runs already: a new identity,
+		 * then relay */
+		queue_identity(s, io->resume_hostname);
 		if (io->before_spec)
 			ret = io->before_spec(io->before_spec_opaque, err);
 		set_spec_sent(io, true);

@@ -38,6 +38,9 @@ struct agent_io {
 	int exec_fd;	      /* readable: one u32 exec id per read, sent to the
 			       * guest as SM_F_EXEC; -1: none */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+	/* the hostname a resumed guest takes with its fresh identity
+	 * (SM_F_IDENTITY); NULL: it keeps its own */
+	const char *resume_hostname;
 	/* the VM's shares, so that the guest's errors name a volume by its
 	 * host directory rather than its tag (NULL: none) */
 	const struct virtio_fs_config *shares;

@@ -117,6 +117,8 @@ int run_setup_network(struct sm_vm *h, const struct oci_image *img,
 		      const struct sm_run_options *o, bool force,
 		      struct sm_error *err);
 void run_shape_from_run(struct sm_vm *h);
+/* 12 random hex digits: a VM's hostname when none was given (size >= 13) */
+void run_random_hostname(char *buf, size_t size);
 int run_volumes_setup(struct sm_store *store, const struct oci_image *img,
 		      const struct sm_run_options *o, struct vol_set *vols,
 		      struct sm_error *err);

@@ -198,6 +198,10 @@ void run_shape_from_run(struct sm_vm *h)
 {
 	snprintf(h->shape.image, sizeof(h->shape.image), "%s",
 		 h->img->manifest_digest + strlen("sha256:"));
+	/* a hostname the user chose goes with the snapshot; a drawn one
+	 * is drawn again for each clone */
+	if (h->o.hostname && *h->o.hostname && h->spec.hostname)
+		h->shape.hostname = strdup(h->spec.hostname);
 	for (size_t i = 0; i < h->vols.n; i++) {
 		const struct vol_mount *m = &h->vols.m[i];
 

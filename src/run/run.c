@@ -56,7 +56,7 @@ SM_API void sm_run_options_init(struct sm_run_options *o)
 
 /* ---- the run ---- */
 
-static void random_hostname(char *buf, size_t size)
+void run_random_hostname(char *buf, size_t size)
 {
 	unsigned char r[6];
 
@@ -189,8 +189,7 @@ void run_handle_free(struct sm_vm *h)
 	pthread_mutex_destroy(&h->exec_lock);
 	pthread_mutex_destroy(&h->run_lock);
 	pthread_cond_destroy(&h->run_cond);
-	if (h->have_spec || h->exec_base)
-		run_spec_free(&h->spec);
+	run_spec_free(&h->spec); /* a restore's hostname even without a base */
 	oci_image_free(h->img);
 	if (h->image_pin >= 0)
 		close(h->image_pin);
@@ -271,7 +270,7 @@ static int vm_handle_create(struct sm_store *store, const char *image,
 	if (!h)
 		return err ? err->code : -ENOMEM;
 	ret = resolve_image(store, image, o, &h->img, err);
-	random_hostname(hostname, sizeof(hostname));
+	run_random_hostname(hostname, sizeof(hostname));
 	if (!ret)
 		ret =
 		    build_spec(h->img, o, o->hostname ? o->hostname : hostname,

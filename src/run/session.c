@@ -162,6 +162,7 @@ static int run_once(struct sm_vm *h, bool restored, struct sm_error *err)
 	h->io.on_started = wake_run_waiters;
 	h->io.on_started_opaque = h;
 	h->io.stop_fd = h->w.vm->stop_efd;
+	h->io.resume_hostname = h->spec.hostname;
 	h->vcpus_ns = sm_now_ns();
 	ret = vm_start_vcpus(h->w.vm, err);
 	if (!ret)

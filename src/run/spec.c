@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "oci/oci.h"
+#include "run/hostname.h"
 #include "run/spec.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -29,7 +30,6 @@
 #define DEFAULT_PATH \
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_HOSTNAME "supermachine"
-#define MAX_HOSTNAME 64 /* HOST_NAME_MAX: the guest's sethostname limit */
 
 /* ---- string vectors ---- */
 
@@ -450,14 +450,9 @@ static int build_user_host(const struct oci_config *img,
 	r = check_user(u, err);
 	if (r)
 		return r;
-	if (strlen(h) > MAX_HOSTNAME)
-		return sm_err(err, -EINVAL,
-			      "invalid hostname \"%.80s...\": "
-			      "longer than %d characters",
-			      h, MAX_HOSTNAME);
-	for (const char *p = h; *p; p++)
-		if (iscntrl((unsigned char)*p) || *p == '/')
-			return sm_err(err, -EINVAL, "invalid hostname");
+	r = run_check_hostname(h, err);
+	if (r)
+		return r;
 	spec->user = strdup(u);
 	spec->hostname = strdup(h);
 	if (!spec->user || !spec->hostname)

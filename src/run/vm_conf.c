@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "run/hostname.h"
 #include "run/vm_conf.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -13,7 +14,7 @@
 /* Keys that may appear once; bit i of vm_conf_parser.seen. */
 static const char *const once_keys[] = {
     "version", "cpus",	"memory_mib", "dax",  "image",	     "rootfs",
-    "net",     "slots", "cwd",	      "user", "stop_signal",
+    "net",     "slots", "cwd",	      "user", "stop_signal", "hostname",
 };
 #define NONCE (sizeof(once_keys) / sizeof(once_keys[0]))
 #define STR(x) #x
@@ -240,6 +241,11 @@ static int parse_line(struct parser *p, const char *key, const char *val)
 			return bad(p, key, "longer than 256 bytes", NULL);
 		return set_string(p, &c->user, val);
 	}
+	if (!strcmp(key, "hostname")) {
+		if (run_check_hostname(val, NULL))
+			return bad(p, key, "not a valid hostname", NULL);
+		return set_string(p, &c->hostname, val);
+	}
 	return bad(p, key, "unknown key", NULL);
 }
 
@@ -372,6 +378,7 @@ void vm_conf_free(struct vm_conf *c)
 	free(c->env);
 	free(c->cwd);
 	free(c->user);
+	free(c->hostname);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -398,6 +405,7 @@ void vm_conf_write(FILE *f, const struct vm_conf *c)
 		else
 			fprintf(f, "slot%u unused\n", i);
 	}
+	put(f, "hostname", c->hostname);
 	if (!c->exec_base)
 		return;
 	for (size_t i = 0; c->env && c->env[i]; i++)

@@ -57,6 +57,9 @@ struct vm_conf {
 	size_t nenv;
 	char *cwd, *user;
 	int stop_signal;
+	/* the hostname a user gave the VM (--hostname): its clones keep it;
+	 * NULL: each restore draws a fresh one (docs/snapshot.md) */
+	char *hostname;
 };
 
 /*

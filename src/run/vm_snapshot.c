@@ -39,6 +39,7 @@
 #include "vmm/vm_run.h"
 #include "oci/image.h"
 #include "run/handle.h"
+#include "run/hostname.h"
 
 /*
  * What sm_vm_restore() needs to rebuild the machine (vm_conf.h), as the
@@ -181,6 +182,59 @@ static void take_exec_base(struct sm_vm *h)
 	c->cwd = c->user = NULL;
 }
 
+/* HOSTNAME=NAME in the exec base's env, replacing the snapshot's. */
+static int set_hostname_env(struct sm_vm *h, const char *name,
+			    struct sm_error *err)
+{
+	char *kv, **env = h->spec.env;
+	size_t n = 0;
+
+	if (asprintf(&kv, "HOSTNAME=%s", name) < 0)
+		return sm_err(err, -ENOMEM, "out of memory");
+	for (; env && env[n]; n++)
+		if (!strncmp(env[n], "HOSTNAME=", 9)) {
+			free(env[n]);
+			env[n] = kv;
+			return 0;
+		}
+	env = realloc(env, (n + 2) * sizeof(*env));
+	if (!env) {
+		free(kv);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	env[n] = kv;
+	env[n + 1] = NULL;
+	h->spec.env = env;
+	return 0;
+}
+
+/*
+ * Each clone its own hostname: the restorer's --hostname, else the one the
+ * snapshot's VM was given by its user, else a fresh one. The resumed guest
+ * takes it (and fresh entropy and a machine-id) as it reconnects.
+ */
+static int choose_hostname(struct sm_vm *h, struct sm_error *err)
+{
+	const char *given =
+	    h->o.hostname && *h->o.hostname ? h->o.hostname : h->shape.hostname;
+	char fresh[16];
+	int ret = given ? run_check_hostname(given, err) : 0;
+
+	if (ret)
+		return ret;
+	if (!given)
+		run_random_hostname(fresh, sizeof(fresh));
+	free(h->spec.hostname);
+	h->spec.hostname = strdup(given ? given : fresh);
+	if (!h->spec.hostname)
+		return sm_err(err, -ENOMEM, "out of memory");
+	if (given != h->shape.hostname) {
+		free(h->shape.hostname);
+		h->shape.hostname = given ? strdup(given) : NULL;
+	}
+	return h->exec_base ? set_hostname_env(h, h->spec.hostname, err) : 0;
+}
+
 static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
 		      struct sm_error *err)
 {
@@ -190,6 +244,9 @@ static int read_shape(struct sm_vm *h, struct sm_store *store, const char *dir,
 	if (ret)
 		return ret;
 	take_exec_base(h);
+	ret = choose_hostname(h, err);
+	if (ret)
+		return ret;
 	h->vc.cpus = h->shape.cpus;
 	h->vc.memory_mib = h->shape.memory_mib;
 	ret = restore_rootfs(h, store, dir, &owners_in_xattr, err);

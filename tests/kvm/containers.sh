@@ -277,6 +277,21 @@ irc=$rc iout=$(cat "$TMP/out")
 SM_IN=$TMP/rin sm restore "$TMP/snap" sh -c 'cat; echo end'
 expect ctr_restore_interactive_stdin '[ $irc = 0 ] && [ "$iout" = "$(printf "to-restored\nend")" ] && [ $rc = 0 ] && [ "$(cat "$TMP/out")" = end ]' \
 	"restore -i: status $irc, out '$iout'; without -i: status $rc, out '$(head -c 100 "$TMP/out")'"
+# ---- each clone its own identity (README): hostname, HOSTNAME of an
+# exec, machine-id and RNG differ between two restores of one snapshot;
+# -h names the clone ----
+ident='echo "h=$(hostname) e=$HOSTNAME m=$(cat /etc/machine-id) r=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")"'
+sm restore "$TMP/snap" sh -c "$ident"; cp "$TMP/out" "$TMP/id1"; idrc=$rc
+sm restore "$TMP/snap" sh -c "$ident"; cp "$TMP/out" "$TMP/id2"; idrc=$idrc$rc
+sm restore -h given.example "$TMP/snap" sh -c "$ident"; idrc=$idrc$rc
+idf() { sed -n "s/.*\(^\| \)$1=\([^ ]*\).*/\2/p" "$2"; }
+expect ctr_clones_have_their_own_identity '[ $idrc = 000 ] &&
+	[ -n "$(idf h "$TMP/id1")" ] && [ "$(idf h "$TMP/id1")" != "$(idf h "$TMP/id2")" ] &&
+	[ "$(idf e "$TMP/id1")" = "$(idf h "$TMP/id1")" ] &&
+	[ -n "$(idf m "$TMP/id1")" ] && [ "$(idf m "$TMP/id1")" != "$(idf m "$TMP/id2")" ] &&
+	[ -n "$(idf r "$TMP/id1")" ] && [ "$(idf r "$TMP/id1")" != "$(idf r "$TMP/id2")" ] &&
+	grep -q "^h=given.example e=given.example m=" "$TMP/out"' \
+	"($idrc) $(cat "$TMP/id1" "$TMP/id2" "$TMP/out" "$TMP/err" | head -c 600)"
 sm restore -d --name clone "$TMP/snap"
 wait_for 60 'state_of clone | grep -q " Up "'
 sm exec clone sh -c 'cat /tmp/i; echo $PATH'

@@ -330,6 +330,36 @@ TEST(read_refuses_a_fifo_without_blocking)
 	rmdir(dir);
 }
 
+/* A hostname the user gave goes with the snapshot; a bad one is refused. */
+TEST(hostname_round_trips_and_is_checked)
+{
+	struct vm_conf c, back;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK_EQ(parse(&c, HEAD "hostname web-1.example\n"), 0);
+	CHECK_STR(c.hostname, "web-1.example");
+	f = open_memstream(&text, &len);
+	vm_conf_write(f, &c);
+	fclose(f);
+	CHECK_EQ(vm_conf_parse(&back, text, len, &err), 0);
+	CHECK_STR(back.hostname, "web-1.example");
+	vm_conf_free(&back);
+	vm_conf_free(&c);
+	free(text);
+	CHECK_EQ(parse(&c, HEAD), 0);
+	CHECK(c.hostname == NULL); /* none given: each clone draws one */
+	vm_conf_free(&c);
+	CHECK(refused(HEAD "hostname a/b\n", "hostname: not a valid hostname"));
+	CHECK(refused(HEAD "hostname a\x01b\n", "hostname: not a valid"));
+	CHECK(refused(HEAD "hostname "
+			   "0123456789012345678901234567890123456789012345678"
+			   "9012345678901234\n", /* 65 */
+		      "hostname: not a valid"));
+	CHECK(refused(HEAD "hostname a\nhostname b\n", "hostname"));
+}
+
 int main(void)
 {
 	RUN(round_trip);
@@ -341,5 +371,6 @@ int main(void)
 	RUN(restore_binds_only_the_restorers_mounts);
 	RUN(read_refuses_links_and_names_the_snapshot);
 	RUN(read_refuses_a_fifo_without_blocking);
+	RUN(hostname_round_trips_and_is_checked);
 	return test_summary();
 }
