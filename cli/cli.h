@@ -57,6 +57,7 @@ int cmd_stop(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 

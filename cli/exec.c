@@ -1,8 +1,10 @@
 /*
- * supermachine exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...:
- * runs another process in a running container's VM (docker exec,
+ * supermachine exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER
+ * CMD...: runs another process in a running container's VM (docker exec,
  * sm_container_exec). Our stdin/stdout/stderr travel to the container's
- * process, which relays them to the guest; our signals follow.
+ * process, which relays them to the guest; our signals follow. With -d it
+ * returns once the process started (0) or could not (126, 127), and the
+ * process runs on with no stdio.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: supermachine exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
+	    "  -d, --detach            run it in the background\n"
 	    "  -i, --interactive       keep stdin open\n"
 	    "  -t, --tty               allocate a pseudo-terminal\n"
 	    "  -e, --env K=V|K         set an environment variable\n"
@@ -38,7 +41,8 @@ static int send_exec(struct sm_container *ct, struct sm_exec_options *e)
 	int status = CLI_EXIT_FAILURE;
 
 	e->signal_fd = sm_signal_pipe();
-	if (e->tty && e->interactive && tcgetattr(0, &saved) == 0) {
+	if (e->tty && e->interactive && !e->detach &&
+	    tcgetattr(0, &saved) == 0) {
 		raw = saved;
 		cfmakeraw(&raw);
 		is_raw = tcsetattr(0, TCSANOW, &raw) == 0;
@@ -57,6 +61,7 @@ static int send_exec(struct sm_container *ct, struct sm_exec_options *e)
 int cmd_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
+	    {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},
 	    {"tty", no_argument, NULL, 't'},
 	    {"env", required_argument, NULL, 'e'},
@@ -71,10 +76,13 @@ int cmd_exec(int argc, char **argv)
 	int c, status, nenv = 0;
 
 	sm_exec_options_init(&e);
-	while ((c = cli_getopt(argc, argv, "+ite:w:u:", opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+dite:w:u:", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
 		switch (c) {
+		case 'd':
+			e.detach = 1;
+			break;
 		case 'i':
 			e.interactive = 1;
 			break;

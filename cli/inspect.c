@@ -1,4 +1,5 @@
-/* supermachine inspect: JSON description of images. */
+/* supermachine inspect NAME...: JSON descriptions of containers (the
+ * name, id or id prefix of one) or else of images, as docker's. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,19 +13,21 @@ int cmd_inspect(int argc, char **argv)
 	    {0},
 	};
 	struct sm_store *s;
-	int c, rc = 0;
+	int c, rc = 0, shown = 0;
 
 	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
 		if (c == 'h') {
-			printf("usage: supermachine inspect IMAGE...\n");
+			printf(
+			    "usage: supermachine inspect CONTAINER|IMAGE...\n");
 			return 0;
 		}
 		return CLI_EXIT_FAILURE;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: supermachine inspect IMAGE...\n");
+		fprintf(stderr,
+			"usage: supermachine inspect CONTAINER|IMAGE...\n");
 		return CLI_EXIT_FAILURE;
 	}
 	if (cli_open_store(&s, NULL))
@@ -32,13 +35,22 @@ int cmd_inspect(int argc, char **argv)
 	printf("[");
 	for (int i = optind; i < argc; i++) {
 		struct sm_error err = {0};
-		char *json;
-		if (sm_image_inspect(s, argv[i], &json, &err)) {
+		struct sm_container *ct = NULL;
+		char *json = NULL;
+
+		if (sm_container_open(argv[i], &ct, NULL) == 0) {
+			if (sm_container_inspect_json(ct, &json, &err))
+				json = NULL;
+			sm_container_close(ct);
+		} else if (sm_image_inspect(s, argv[i], &json, &err)) {
+			json = NULL;
+		}
+		if (!json) {
 			cli_print_error(&err);
 			rc = CLI_EXIT_FAILURE;
 			continue;
 		}
-		printf("%s%s", i > optind ? ",\n" : "\n", json);
+		printf("%s%s", shown++ ? ",\n" : "\n", json);
 		free(json);
 	}
 	printf("\n]\n");

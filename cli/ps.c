@@ -1,6 +1,7 @@
-/* supermachine ps [-a] [-q] [--no-trunc]: list containers (docker's
- * columns; sm_container_list). */
+/* supermachine ps [-a] [-q] [--no-trunc] [-f KEY=VALUE]...: list
+ * containers (docker's columns and filters; sm_container_list). */
 #include <getopt.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,133 @@ static void status_of(const struct sm_container_info *c, char *buf, size_t size)
 		snprintf(buf, size, "Created");
 }
 
+/* ---- --filter: docker's keys that apply; one key's values are ORed,
+ * different keys ANDed ---- */
+
+#define MAX_FILTERS 64
+
+struct filters {
+	const char *key[MAX_FILTERS], *value[MAX_FILTERS];
+	int n;
+};
+
+static const char *const filter_keys[] = {"id", "name", "status", "exited",
+					  "ancestor"};
+static const char *const status_names[] = {
+    "created", "restarting", "running", "removing", "paused", "exited", "dead"};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, list[i]))
+			return true;
+	return false;
+}
+
+/* "KEY=VALUE" into f; a key docker lacks or we cannot apply is refused */
+static int add_filter(struct filters *f, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg) {
+		fprintf(stderr, "supermachine: bad format of filter (expected "
+				"name=value)\n");
+		return -1;
+	}
+	*eq = '\0';
+	if (!in_list(arg, filter_keys,
+		     sizeof(filter_keys) / sizeof(*filter_keys))) {
+		fprintf(stderr, "supermachine: invalid filter '%s'\n", arg);
+		return -1;
+	}
+	if (!strcmp(arg, "status") &&
+	    !in_list(eq + 1, status_names,
+		     sizeof(status_names) / sizeof(*status_names))) {
+		fprintf(stderr, "supermachine: invalid filter 'status=%s'\n",
+			eq + 1);
+		return -1;
+	}
+	if (f->n == MAX_FILTERS) {
+		fprintf(stderr, "supermachine: more than %d filters\n",
+			MAX_FILTERS);
+		return -1;
+	}
+	f->key[f->n] = arg;
+	f->value[f->n++] = eq + 1;
+	return 0;
+}
+
+/* docker matches a name filter as a regular expression, unanchored */
+static bool name_matches(const char *name, const char *pattern)
+{
+	regex_t re;
+	bool hit;
+
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB))
+		return strstr(name, pattern) != NULL;
+	hit = regexec(&re, name, 0, NULL, 0) == 0;
+	regfree(&re);
+	return hit;
+}
+
+/* IMAGE, IMAGE:TAG, as the container was run (no tag: any tag) */
+static bool image_matches(const char *image, const char *want)
+{
+	size_t n = strlen(want);
+
+	return !strcmp(image, want) ||
+	       (!strncmp(image, want, n) && image[n] == ':' &&
+		!strchr(image + n + 1, '/'));
+}
+
+static bool one_matches(const struct sm_container_info *v, const char *key,
+			const char *value)
+{
+	static const char *const st[] = {"created", "running", "exited"};
+	char *end;
+	long code;
+
+	if (!strcmp(key, "id"))
+		return !strncmp(v->id, value, strlen(value));
+	if (!strcmp(key, "name"))
+		return name_matches(v->name, value);
+	if (!strcmp(key, "status"))
+		return v->status >= 0 && v->status <= 2 &&
+		       !strcmp(st[v->status], value);
+	if (!strcmp(key, "exited")) {
+		code = strtol(value, &end, 10);
+		return *value && !*end && v->status == SM_CONTAINER_EXITED &&
+		       v->exit_code == code;
+	}
+	return image_matches(v->image, value);
+}
+
+static bool filters_match(const struct filters *f,
+			  const struct sm_container_info *v)
+{
+	for (size_t k = 0; k < sizeof(filter_keys) / sizeof(*filter_keys);
+	     k++) {
+		bool given = false, hit = false;
+
+		for (int i = 0; i < f->n; i++)
+			if (!strcmp(f->key[i], filter_keys[k])) {
+				given = true;
+				hit |= one_matches(v, f->key[i], f->value[i]);
+			}
+		if (given && !hit)
+			return false;
+	}
+	return true;
+}
+
+static bool has_key(const struct filters *f, const char *key)
+{
+	for (int i = 0; i < f->n; i++)
+		if (!strcmp(f->key[i], key))
+			return true;
+	return false;
+}
+
 #define NCOLS 7
 
 /* Columns on a terminal: UTF-8 continuation bytes take none. */
@@ -56,14 +184,12 @@ static size_t width_of(const char *s)
 	return w;
 }
 
-/* One container's cells, docker's columns; false when not shown. */
-static bool row_of(const struct sm_container_info *v, int all, int trunc,
+/* One container's cells, docker's columns. */
+static void row_of(const struct sm_container_info *v, int trunc,
 		   char cells[NCOLS][1100])
 {
 	char cmd[sizeof(v->command)], when[64];
 
-	if (!all && v->status != SM_CONTAINER_RUNNING)
-		return false;
 	snprintf(cmd, sizeof(cmd), "%s", v->command);
 	if (trunc && width_of(cmd) > 20)
 		strcpy(cmd + 19, "…");
@@ -75,7 +201,6 @@ static bool row_of(const struct sm_container_info *v, int all, int trunc,
 	status_of(v, cells[4], sizeof(cells[4]));
 	snprintf(cells[5], sizeof(cells[5]), "%s", v->ports);
 	snprintf(cells[6], sizeof(cells[6]), "%s", v->name);
-	return true;
 }
 
 static void print_row(char cells[NCOLS][1100], const size_t *w)
@@ -87,8 +212,8 @@ static void print_row(char cells[NCOLS][1100], const size_t *w)
 }
 
 /* docker's table: each column as wide as its widest cell, 3 apart. */
-static void print_table(const struct sm_container_info *list, int n, int all,
-			int trunc)
+static void print_table(const struct sm_container_info *list, const bool *shown,
+			int n, int trunc)
 {
 	static const char *const head[NCOLS] = {
 	    "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
@@ -104,8 +229,9 @@ static void print_table(const struct sm_container_info *list, int n, int all,
 	for (int c = 0; c < NCOLS; c++)
 		snprintf(rows[0][c], sizeof(rows[0][c]), "%s", head[c]);
 	for (int i = 0; i < n; i++)
-		nrows += row_of(sm_container_info_at(list, i), all, trunc,
-				rows[nrows]);
+		if (shown[i])
+			row_of(sm_container_info_at(list, i), trunc,
+			       rows[nrows++]);
 	for (int r = 0; r < nrows; r++)
 		for (int c = 0; c < NCOLS; c++)
 			w[c] = width_of(rows[r][c]) > w[c]
@@ -122,14 +248,17 @@ int cmd_ps(int argc, char **argv)
 	    {"all", no_argument, NULL, 'a'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"no-trunc", no_argument, NULL, 'T'},
+	    {"filter", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
+	static struct filters f;
 	struct sm_container_info *list;
 	struct sm_error err = {0};
 	int all = 0, quiet = 0, trunc = 1, c, n;
+	bool *shown;
 
-	while ((c = cli_getopt(argc, argv, "aq", opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "aqf:", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
 		if (c == 'a')
@@ -138,28 +267,47 @@ int cmd_ps(int argc, char **argv)
 			quiet = 1;
 		else if (c == 'T')
 			trunc = 0;
-		else {
+		else if (c == 'f') {
+			if (add_filter(&f, optarg))
+				return CLI_EXIT_FAILURE;
+		} else {
 			fprintf(c == 'h' ? stdout : stderr,
 				"usage: supermachine ps [-a|--all] "
-				"[-q|--quiet] [--no-trunc]\n");
+				"[-q|--quiet] [--no-trunc]\n"
+				"                      [-f|--filter "
+				"KEY=VALUE]... (id, name, status, exited, "
+				"ancestor)\n");
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
+	/* docker: a status filter shows what it names, running or not */
+	all |= has_key(&f, "status");
 	if ((n = sm_container_list(&list, &err)) < 0) {
 		cli_print_error(&err);
 		return CLI_EXIT_FAILURE;
 	}
-	if (quiet) {
-		for (int i = 0; i < n; i++) {
-			const struct sm_container_info *v =
-			    sm_container_info_at(list, i);
-
-			if (all || v->status == SM_CONTAINER_RUNNING)
-				printf("%.*s\n", trunc ? 12 : 64, v->id);
-		}
-	} else {
-		print_table(list, n, all, trunc);
+	shown = calloc((size_t)n + 1, sizeof(*shown));
+	if (!shown) {
+		free(list);
+		fprintf(stderr, "supermachine: ps: out of memory\n");
+		return CLI_EXIT_FAILURE;
 	}
+	for (int i = 0; i < n; i++) {
+		const struct sm_container_info *v =
+		    sm_container_info_at(list, i);
+
+		shown[i] = (all || v->status == SM_CONTAINER_RUNNING) &&
+			   filters_match(&f, v);
+	}
+	if (quiet) {
+		for (int i = 0; i < n; i++)
+			if (shown[i])
+				printf("%.*s\n", trunc ? 12 : 64,
+				       sm_container_info_at(list, i)->id);
+	} else {
+		print_table(list, shown, n, trunc);
+	}
+	free(shown);
 	free(list);
 	return 0;
 }

@@ -389,7 +389,10 @@ struct sm_exec_options {
 					     * number per read, sent to the process
 					     * (SIGWINCH: stdin_fd's window size) */
 	unsigned int timeout_ms;	    /* 0: none */
-	unsigned int reserved0; /* no tail padding (docs/errors.md) */
+	/* docker exec -d: return once the process started (*exit_status 0)
+	 * or could not (126, 127); it runs on with dups of the stdio fds
+	 * (sm_container_exec gives it /dev/null), no stdin, no signals */
+	int detach;
 };
 
 /* Fills defaults: size, fds 0/1/2, signal_fd -1, everything else zero. */
@@ -536,6 +539,20 @@ SM_API const char *sm_container_name(const struct sm_container *c);
 SM_API int sm_container_inspect(struct sm_container *c,
 				struct sm_container_info *info,
 				struct sm_error *err);
+/*
+ * docker inspect CONTAINER: *json (free() it) is one object with docker's
+ * keys that apply (Id, Created, Path, Args, State, Image, Name,
+ * HostConfig.AutoRemove, Config.StopTimeout, NetworkSettings.Ports).
+ */
+SM_API int sm_container_inspect_json(struct sm_container *c, char **json,
+				     struct sm_error *err);
+/*
+ * docker wait: blocks until the container's process ended; its exit
+ * status in *exit_code (-1: it died without saying). -ENOENT: the record
+ * went (removed) before the end was seen.
+ */
+SM_API int sm_container_wait(struct sm_container *c, int *exit_code,
+			     struct sm_error *err);
 /* Every record, newest first; free *list with free(). Returns the count. */
 SM_API int sm_container_list(struct sm_container_info **list,
 			     struct sm_error *err);

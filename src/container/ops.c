@@ -173,10 +173,10 @@ SM_API int sm_container_ports(struct sm_container *k, char *buf, size_t size,
 
 static json_t *exec_request(const struct sm_exec_options *o)
 {
-	json_t *req =
-	    json_pack("{s:s, s:[], s:[], s:b, s:b, s:s?, s:s?}", "op", "exec",
-		      "argv", "env", "tty", o->tty, "interactive",
-		      o->interactive, "workdir", o->workdir, "user", o->user);
+	json_t *req = json_pack(
+	    "{s:s, s:[], s:[], s:b, s:b, s:b, s:s?, s:s?}", "op", "exec",
+	    "argv", "env", "tty", o->tty, "interactive", o->interactive,
+	    "detach", o->detach, "workdir", o->workdir, "user", o->user);
 
 	for (const char *const *a = o->argv; req && a && *a; a++)
 		json_array_append_new(json_object_get(req, "argv"),
@@ -246,8 +246,19 @@ SM_API int sm_container_exec(struct sm_container *k,
 	if (!req)
 		return sm_err(err, -ENOMEM, "exec: out of memory");
 	fds[0] = e.stdin_fd, fds[1] = e.stdout_fd, fds[2] = e.stderr_fd;
+	if (e.detach) { /* docker exec -d: its output goes nowhere */
+		int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null_fd < 0) {
+			json_decref(req);
+			return sm_err_errno(err, "exec -d: /dev/null");
+		}
+		fds[0] = fds[1] = fds[2] = null_fd;
+	}
 	ret = ctr_request(&k->rec, req, fds, 3, NULL, &conn, err);
 	json_decref(req);
+	if (e.detach)
+		close(fds[0]);
 	if (!ret) {
 		ret = await_reply(conn, e.signal_fd, k->rec.name, exit_status,
 				  err);

@@ -204,6 +204,7 @@ static void do_exec(struct request *q)
 	o.user = *ctr_str(q->msg, "user") ? ctr_str(q->msg, "user") : NULL;
 	o.tty = json_is_true(json_object_get(q->msg, "tty"));
 	o.interactive = json_is_true(json_object_get(q->msg, "interactive"));
+	o.detach = json_is_true(json_object_get(q->msg, "detach"));
 	o.stdin_fd = q->fds[0];
 	o.stdout_fd = q->fds[1];
 	o.stderr_fd = q->fds[2];

@@ -721,8 +721,11 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 int agent_exec_session(int fd, const struct run_spec *spec, struct agent_io *io,
 		       int *status, struct sm_error *err)
 {
-	struct session s = {
-	    .fd = fd, .io = io, .hello = true, .stdin_done = !io->interactive};
+	struct session s = {.fd = fd,
+			    .io = io,
+			    .hello = true,
+			    .stdin_done = !io->interactive,
+			    .version = io->exec_version};
 
 	set_spec_sent(io, false);
 	__atomic_store_n(&io->connected_ns, sm_now_ns(), __ATOMIC_RELEASE);
@@ -749,8 +752,9 @@ static int read_exact(int fd, uint8_t *buf, size_t len, uint64_t deadline)
 	return 0;
 }
 
-/* The exec id an exec agent's first frame names, or -errno. */
-static int64_t read_exec_hello(int fd, uint64_t deadline)
+/* The exec id an exec agent's first frame names (its protocol in
+ * *version), or -errno. */
+static int64_t read_exec_hello(int fd, uint64_t deadline, uint32_t *version)
 {
 	uint8_t f[8 + 8];
 	int r = read_exact(fd, f, sizeof(f), deadline);
@@ -761,6 +765,7 @@ static int64_t read_exec_hello(int fd, uint64_t deadline)
 	    sm_le32(f + 8) < SM_PROTO_VERSION_MIN ||
 	    sm_le32(f + 8) > SM_PROTO_VERSION)
 		return -EPROTO;
+	*version = sm_le32(f + 8);
 	return sm_le32(f + 12);
 }
 
@@ -778,7 +783,8 @@ static int take_extra(struct agent *a)
 }
 
 int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
-			  unsigned timeout_ms, struct sm_error *err)
+			  unsigned timeout_ms, uint32_t *version,
+			  struct sm_error *err)
 {
 	uint64_t deadline = sm_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
 
@@ -792,7 +798,7 @@ int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
 			int64_t got;
 
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-			got = read_exec_hello(fd, deadline);
+			got = read_exec_hello(fd, deadline, version);
 			if (got == (int64_t)id)
 				return fd;
 			close(fd); /* a stale or broken exec connection */

@@ -41,6 +41,9 @@ struct agent_io {
 	/* the hostname a resumed guest takes with its fresh identity
 	 * (SM_F_IDENTITY); NULL: it keeps its own */
 	const char *resume_hostname;
+	/* an exec session's agent protocol (its EXEC_HELLO); 0 as 1: from
+	 * 2 on it says when its process started */
+	uint32_t exec_version;
 	/* the VM's shares, so that the guest's errors name a volume by its
 	 * host directory rather than its tag (NULL: none) */
 	const struct virtio_fs_config *shares;
@@ -85,10 +88,12 @@ int agent_session(struct agent *a, const struct run_spec *spec,
 
 /*
  * Claims the guest's connection for exec request `id` (the main session
- * sent SM_F_EXEC): returns its fd, its EXEC_HELLO consumed, or -errno.
+ * sent SM_F_EXEC): returns its fd, its EXEC_HELLO consumed (the exec
+ * agent's protocol in *version: agent_io.exec_version), or -errno.
  */
 int agent_exec_connection(struct agent *a, uint32_t id, int stop_fd,
-			  unsigned timeout_ms, struct sm_error *err);
+			  unsigned timeout_ms, uint32_t *version,
+			  struct sm_error *err);
 /* Runs an exec's process on the connection agent_exec_connection() gave. */
 int agent_exec_session(int fd, const struct run_spec *spec, struct agent_io *io,
 		       int *status, struct sm_error *err);

@@ -65,7 +65,8 @@ SM_API int sm_vm_stop_signal(struct sm_vm *h)
 }
 
 /* Asks the guest for an exec connection and claims it. */
-static int exec_connect(struct sm_vm *h, struct sm_error *err)
+static int exec_connect(struct sm_vm *h, uint32_t *version,
+			struct sm_error *err)
 {
 	uint32_t id;
 	int fd;
@@ -77,8 +78,8 @@ static int exec_connect(struct sm_vm *h, struct sm_error *err)
 		return sm_err_errno(err, "exec: asking the guest");
 	}
 	/* generous: an emulated host takes seconds to fork the exec agent */
-	fd =
-	    agent_exec_connection(&h->agent, id, h->w.vm->stop_efd, 60000, err);
+	fd = agent_exec_connection(&h->agent, id, h->w.vm->stop_efd, 60000,
+				   version, err);
 	pthread_mutex_unlock(&h->exec_lock);
 	return fd;
 }
@@ -116,6 +117,132 @@ static bool process_running(struct sm_vm *h)
 	return running;
 }
 
+/*
+ * exec -d: the session runs on in a thread of its own, which holds the
+ * connection, the spec and dups of the stdio fds; the caller waits only
+ * for the guest's word that the process started. Shared by the two until
+ * both let go (refs); sm_vm_destroy() waits for the threads
+ * (detached_execs), whose sessions end when the VM stops.
+ */
+struct detached_exec {
+	struct sm_vm *h;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int refs, fd, status, ret;
+	bool done;
+	struct sm_error err; /* why the session failed (ret) */
+	struct run_spec spec;
+	struct agent_io io;
+};
+
+static void detached_put(struct detached_exec *d)
+{
+	bool last;
+
+	pthread_mutex_lock(&d->lock);
+	last = --d->refs == 0;
+	pthread_mutex_unlock(&d->lock);
+	if (!last)
+		return;
+	close(d->fd);
+	run_spec_free(&d->spec);
+	close(d->io.in_fd);
+	close(d->io.out_fd);
+	close(d->io.err_fd);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d);
+}
+
+static void detached_wake(void *opaque)
+{
+	struct detached_exec *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void *detached_session(void *arg)
+{
+	struct detached_exec *d = arg;
+	struct sm_vm *h = d->h;
+	struct sm_error e = {0};
+	int status = 0, ret;
+
+	ret = agent_exec_session(d->fd, &d->spec, &d->io, &status, &e);
+	pthread_mutex_lock(&d->lock);
+	d->status = status;
+	d->ret = ret;
+	d->err = e;
+	d->done = true;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	detached_put(d);
+	pthread_mutex_lock(&h->run_lock);
+	h->detached_execs--;
+	pthread_cond_broadcast(&h->run_cond);
+	pthread_mutex_unlock(&h->run_lock);
+	return NULL;
+}
+
+static int exec_detached(struct sm_vm *h, int fd, struct run_spec *spec,
+			 const struct agent_io *io, int *exit_status,
+			 struct sm_error *err)
+{
+	struct detached_exec *d = calloc(1, sizeof(*d));
+	pthread_t t;
+	int started, ret;
+
+	if (!d) {
+		close(fd);
+		run_spec_free(spec);
+		return sm_err(err, -ENOMEM, "exec: out of memory");
+	}
+	*d = (struct detached_exec){.h = h, .refs = 2, .fd = fd, .spec = *spec};
+	d->io = *io;
+	d->io.interactive = false;
+	d->io.caller_sig_fd = -1;
+	d->io.deadline_ns = 0;
+	d->io.in_fd = dup(io->in_fd);
+	d->io.out_fd = dup(io->out_fd);
+	d->io.err_fd = dup(io->err_fd);
+	d->io.on_started = detached_wake;
+	d->io.on_started_opaque = d;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	pthread_mutex_lock(&h->run_lock);
+	h->detached_execs++;
+	pthread_mutex_unlock(&h->run_lock);
+	if (d->io.in_fd < 0 || d->io.out_fd < 0 || d->io.err_fd < 0 ||
+	    pthread_create(&t, NULL, detached_session, d)) {
+		ret = sm_err_errno(err, "exec -d: starting its session");
+		d->refs = 1;
+		detached_put(d);
+		pthread_mutex_lock(&h->run_lock);
+		h->detached_execs--;
+		pthread_mutex_unlock(&h->run_lock);
+		return ret;
+	}
+	pthread_detach(t);
+	pthread_mutex_lock(&d->lock);
+	while (!d->done &&
+	       !(started = __atomic_load_n(&d->io.started, __ATOMIC_ACQUIRE)))
+		pthread_cond_wait(&d->cond, &d->lock);
+	started = __atomic_load_n(&d->io.started, __ATOMIC_ACQUIRE);
+	/* could not start: its status (126, 127); ended before a v1 guest's
+	 * word: how it ended; else it runs */
+	*exit_status = started < 0 ? d->io.start_status
+		       : started   ? 0
+				   : d->status;
+	ret = !started && d->ret ? d->ret : 0;
+	if (ret && err)
+		*err = d->err;
+	pthread_mutex_unlock(&d->lock);
+	detached_put(d);
+	return ret;
+}
+
 SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 		      int *exit_status, struct sm_error *err)
 {
@@ -124,6 +251,7 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 	struct run_spec_options so;
 	struct agent_io io;
 	struct winsize ws;
+	uint32_t version = 0;
 	int fd, ret, status = 0;
 
 	sm_exec_options_init(o);
@@ -153,7 +281,7 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 		spec.rows = ws.ws_row;
 		spec.cols = ws.ws_col;
 	}
-	fd = exec_connect(h, err);
+	fd = exec_connect(h, &version, err);
 	if (fd < 0) {
 		run_spec_free(&spec);
 		return fd;
@@ -168,7 +296,10 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 	    .stop_fd = h->w.vm->stop_efd,
 	    .exec_fd = -1,
 	    .deadline_ns = run_deadline_after(o->timeout_ms),
+	    .exec_version = version,
 	};
+	if (o->detach)
+		return exec_detached(h, fd, &spec, &io, exit_status, err);
 	ret = agent_exec_session(fd, &spec, &io, &status, err);
 	close(fd);
 	run_spec_free(&spec);

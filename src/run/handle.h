@@ -60,6 +60,7 @@ struct sm_vm {
 	pthread_mutex_t run_lock;
 	pthread_cond_t run_cond;
 	uint32_t exec_seq;
+	unsigned detached_execs; /* running exec -d sessions (run_lock) */
 	pthread_t thread;
 	bool started, joined;
 	bool session_over; /* the session thread is done (atomic) */

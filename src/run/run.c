@@ -401,6 +401,11 @@ SM_API void sm_vm_destroy(struct sm_vm *h)
 			vm_stop(h->w.vm, SM_EXIT_INTERNAL, 0, "destroyed");
 		pthread_join(h->thread, NULL);
 	}
+	/* exec -d sessions end with the stopped VM: wait for their threads */
+	pthread_mutex_lock(&h->run_lock);
+	while (h->detached_execs)
+		pthread_cond_wait(&h->run_cond, &h->run_lock);
+	pthread_mutex_unlock(&h->run_lock);
 	run_handle_free(h);
 }
 

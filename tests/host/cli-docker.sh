@@ -34,6 +34,56 @@ ok ps-columns-fit '[ $rc = 0 ] && echo "$out" | grep -qF "$img" &&
 	echo "$out" | sed -n 2p | grep -q "Exited (3) .* wide$"'
 rm -rf "$SUPERMACHINE_RUNTIME/containers/$id"
 
+# fixture LETTER NAME IMAGE STATUS EXIT PID: a record as a container's
+# process writes it; its id is LETTER 64 times
+fixture() {
+	local id=$(printf "$1%.0s" $(seq 64)) now=$(date +%s%N)
+	mkdir -p "$SUPERMACHINE_RUNTIME/containers/$id"
+	printf '{"id":"%s","name":"%s","image":"%s","cmd":["sh","-c","exit %s"],"created_ns":%s,"stop_timeout":7}' \
+		"$id" "$2" "$3" "$5" "$now" >"$SUPERMACHINE_RUNTIME/containers/$id/meta"
+	printf '{"status":"%s","pid":%s,"exit_code":%s,"time_ns":%s,"ports":"127.0.0.1:8080->80/tcp"}' \
+		"$4" "$6" "$5" "$now" >"$SUPERMACHINE_RUNTIME/containers/$id/state.new"
+	mv "$SUPERMACHINE_RUNTIME/containers/$id/state.new" "$SUPERMACHINE_RUNTIME/containers/$id/state"
+}
+sleep 300 & alive=$!
+fixture a fa reg.example/bbox:1 exited 0 1
+fixture b fb other:2 exited 3 1
+fixture c fc reg.example/bbox:2 running 0 $alive
+ids() { "$SM" ps "$@" -q 2>&1 | cut -c1 | sort | tr -d '\n'; }
+ok ps-filter-status-shows-exited '[ "$(ids -f status=exited)" = ab ] && [ "$(ids -f status=running)" = c ]'
+ok ps-filter-exited-code '[ "$(ids -a -f exited=3)" = b ] && [ "$(ids -a -f exited=0)" = a ]'
+ok ps-filter-ancestor '[ "$(ids -a -f ancestor=reg.example/bbox)" = ac ] && [ "$(ids -a --filter ancestor=other:2)" = b ]'
+ok ps-filter-name-regexp-ored '[ "$(ids -a -f name=^fb$)" = b ] && [ "$(ids -a -f name=a -f name=c)" = ac ] &&
+	[ "$(ids -a -f name=f -f status=exited -f exited=3)" = b ]'
+ok ps-filter-id-prefix '[ "$(ids -a -f id=bbbb)" = b ] && [ -z "$(ids -f id=bbbb)" ]'
+out=$("$SM" ps -f bogus=1 2>&1); rc=$?
+ok ps-filter-invalid-125 '[ $rc = 125 ] && [ "$out" = "supermachine: invalid filter '"'"'bogus'"'"'" ]'
+# inspect CONTAINER: docker's object, from the record
+out=$("$SM" inspect fb 2>&1); rc=$?
+ok inspect-container '[ $rc = 0 ] && printf "%s" "$out" | python3 -c "
+import json, sys
+o = json.load(sys.stdin)[0]
+assert o[\"Id\"] == \"b\" * 64 and o[\"Name\"] == \"/fb\", o
+assert o[\"State\"][\"Status\"] == \"exited\" and o[\"State\"][\"ExitCode\"] == 3, o
+assert not o[\"State\"][\"Running\"] and o[\"Path\"] == \"sh\" and o[\"Args\"] == [\"-c\", \"exit 3\"], o
+assert o[\"Config\"][\"StopTimeout\"] == 7 and o[\"Image\"] == \"other:2\", o
+assert o[\"NetworkSettings\"][\"Ports\"] == {\"80/tcp\": [{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"8080\"}]}, o
+assert o[\"Created\"].endswith(\"Z\") and o[\"State\"][\"FinishedAt\"][:2] == \"20\", o
+"'
+# wait: blocks while the record says running, prints the status it ends with
+"$SM" wait fc >"$T/wait.out" 2>&1 & wpid=$!
+sleep 1
+early=$(kill -0 $wpid 2>/dev/null && echo waiting)
+fixture c fc reg.example/bbox:2 exited 42 $alive
+for _ in $(seq 50); do kill -0 $wpid 2>/dev/null || break; sleep 0.1; done
+wait $wpid; rc=$?
+ok wait-prints-the-exit-status '[ "$early" = waiting ] && [ $rc = 0 ] && [ "$(cat "$T/wait.out")" = 42 ]'
+out=$("$SM" wait fa nosuch 2>&1); rc=$?
+ok wait-exited-and-missing '[ $rc = 1 ] && [ "$out" = "0
+supermachine: no such container: nosuch" ]'
+kill $alive 2>/dev/null
+rm -rf "$SUPERMACHINE_RUNTIME/containers"/[abc]*
+
 # -m: below the minimum (64k rounds to 0 MiB, 0 would be the default)
 for m in 64k 0 63m; do
 	out=$("$SM" run --pull never -m $m no/such:image true 2>&1); rc=$?

@@ -88,6 +88,18 @@ bounded_wait 120 $epid
 rc=$?
 expect ctr_exec_signal_forwarded '[ $rc = 5 ] && grep -q trapped "$TMP/sig"' "SIGINT did not reach the exec'd process (status $rc: $(cat "$TMP/sig"))"
 
+# exec -d: back once the process started, which runs on without us (its
+# file appears seconds after); one that cannot start is 127 at once
+sm exec -d web1 sh -c 'sleep 8; echo detached >/tmp/exec-d'
+drc=$rc dout=$(cat "$TMP/out" "$TMP/err")
+"$SM" exec web1 cat /tmp/exec-d >"$TMP/d0" 2>/dev/null
+wait_for 60 '"$SM" exec web1 cat /tmp/exec-d 2>/dev/null | grep -qx detached'
+expect ctr_exec_detach '[ $drc = 0 ] && [ -z "$dout" ] && [ ! -s "$TMP/d0" ] &&
+	"$SM" exec web1 cat /tmp/exec-d | grep -qx detached' \
+	"exec -d: status $drc, output '$dout', file at return '$(cat "$TMP/d0")'"
+sm exec -d web1 nosuchbin
+expect ctr_exec_detach_not_found_127 '[ $rc = 127 ]' "exec -d nosuchbin: $rc $(head -c 200 "$TMP/err")"
+
 # ---- kill, stop ----
 sm kill -s USR1 web1
 wait_for 60 '"$SM" logs web1 2>/dev/null | grep -q got-usr1'

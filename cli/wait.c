@@ -1,0 +1,43 @@
+/* supermachine wait CONTAINER...: blocks until each ends, and prints its
+ * exit status (docker wait; sm_container_wait). */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+int cmd_wait(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int c, status = 0;
+
+	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
+		fprintf(c == 'h' ? stdout : stderr,
+			"usage: supermachine wait CONTAINER...\n");
+		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: supermachine wait CONTAINER...\n");
+		return CLI_EXIT_FAILURE;
+	}
+	for (int i = optind; i < argc; i++) {
+		int st = 0, code;
+		struct sm_container *ct = cli_open_container(argv[i], &st);
+		struct sm_error err = {0};
+
+		if (ct && sm_container_wait(ct, &code, &err)) {
+			cli_print_error(&err);
+			st = cli_container_status(&err);
+		} else if (ct) {
+			printf("%d\n", code);
+			fflush(stdout);
+		}
+		status = status > st ? status : st;
+		sm_container_close(ct);
+	}
+	return status;
+}
