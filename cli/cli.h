@@ -36,6 +36,8 @@ int cli_parse_mib(const char *s, uint64_t *mib);
 /* --memory: cli_parse_mib, at least SM_MIN_MEMORY_MIB; -1 (message
  * printed) when not. */
 int cli_parse_memory(const char *s, uint64_t *mib);
+/* run --log-opt KEY=VALUE (logs.c); -1 (message printed) when not one. */
+int cli_parse_log_opt(const char *s, unsigned long long *max_size);
 
 /* Each subcommand: argv[0] is the subcommand name. Returns exit status. */
 int cmd_boot(int argc, char **argv);
@@ -57,14 +59,17 @@ int cmd_stop(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 
 /*
  * One `run` or `restore` as a container (sm_container_create and
  * sm_container_start): detached, its id printed; in the foreground, the
- * user's signals passed in, its record removed after. The exit status.
+ * user's signals passed in (its record stays, as docker's, unless --rm).
+ * The exit status.
  */
 int cli_run_container(struct sm_container_options *o);
 /*

@@ -22,13 +22,14 @@ int cli_run_container(struct sm_container_options *o)
 	}
 	if (sm_container_start(c, &status, &err)) {
 		cli_print_error(&err); /* status: 125, or docker's 127, 126 */
+		/* as a detached run that failed to start: no record (its
+		 * name is free again) */
+		if (!o->detach && *sm_container_id(c))
+			sm_container_remove(c, 0, NULL);
 	} else if (o->detach) {
 		printf("%s\n", sm_container_id(c));
 		status = 0;
 	}
-	if (!o->detach && *sm_container_id(c)) /* a foreground run leaves no
-						* record */
-		sm_container_remove(c, 0, NULL);
 	sm_container_close(c);
 	return status;
 }

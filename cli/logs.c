@@ -1,89 +1,130 @@
 /*
- * supermachine logs [-f] NAME: a detached container's output, stdout to
- * stdout and stderr to stderr (each stream in order; their interleaving
- * is not recorded).
+ * supermachine logs [-f] [-t] [-n N|all] NAME: a container's output as
+ * its log recorded it (docs/containers.md, "Logs"): stdout to stdout,
+ * stderr to stderr, in the order the guest wrote them.
  */
-#include <fcntl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
-/* Copies what is new in `from` to `to`; returns bytes copied. */
-static ssize_t copy_new(int from, int to)
-{
-	char buf[65536];
-	ssize_t n, total = 0;
+static const char usage[] =
+    "usage: supermachine logs [OPTIONS] CONTAINER\n"
+    "  -f, --follow        follow the output until the container ends\n"
+    "  -t, --timestamps    each line after its time (RFC3339Nano, UTC)\n"
+    "  -n, --tail N        the last N lines (default \"all\")\n";
 
-	while ((n = read(from, buf, sizeof(buf))) > 0) {
-		if (write(to, buf, (size_t)n) != n)
-			return -1;
-		total += n;
+/* docker's --tail: a count, or "all" (a negative count means all too). */
+static int parse_tail(const char *s, long long *tail)
+{
+	char *end;
+
+	if (!strcmp(s, "all")) {
+		*tail = -1;
+		return 0;
 	}
-	return total;
-}
-
-/* Whether the container still runs (its logs may grow). */
-static bool running(struct sm_container *ct)
-{
-	struct sm_container_info i = {.struct_size = sizeof(i)};
-
-	return sm_container_inspect(ct, &i, NULL) == 0 &&
-	       i.status == SM_CONTAINER_RUNNING;
+	errno = 0;
+	*tail = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return -1;
+	if (*tail < 0)
+		*tail = -1;
+	return 0;
 }
 
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"follow", no_argument, NULL, 'f'},
+	    {"timestamps", no_argument, NULL, 't'},
+	    {"tail", required_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct sm_error err = {0};
-	int follow = 0, c, out, errfd;
+	struct sm_logs_options o;
 	struct sm_container *ct;
+	int c, ret;
 
-	while ((c = cli_getopt(argc, argv, "f", opts)) != -1) {
+	sm_logs_options_init(&o);
+	while ((c = cli_getopt(argc, argv, "ftn:", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
 		if (c == 'f') {
-			follow = 1;
-			continue;
+			o.follow = 1;
+		} else if (c == 't') {
+			o.timestamps = 1;
+		} else if (c == 'n' && parse_tail(optarg, &o.tail)) {
+			fprintf(stderr,
+				"supermachine logs: --tail: not a number: "
+				"%s\n",
+				optarg);
+			return CLI_EXIT_FAILURE;
+		} else if (c != 'n') {
+			fputs(usage, c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
-		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine logs [-f|--follow] CONTAINER\n");
-		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr,
-			"usage: supermachine logs [-f|--follow] CONTAINER\n");
+		fputs(usage, stderr);
 		return CLI_EXIT_FAILURE;
 	}
 	if (!(ct = cli_open_container(argv[optind], &c)))
 		return c;
-	if (sm_container_logs(ct, &out, &errfd, &err)) {
+	fflush(stdout);
+	ret = sm_container_logs_write(ct, &o, &err);
+	if (ret && ret != -EPIPE)
 		cli_print_error(&err);
-		sm_container_close(ct);
-		return cli_container_status(&err);
-	}
-	for (;;) {
-		ssize_t a = copy_new(out, 1), b = copy_new(errfd, 2);
-
-		if (!follow || a < 0 || b < 0)
-			break;
-		if (!running(
-			ct)) { /* ended: what it wrote before is all there */
-			copy_new(out, 1);
-			copy_new(errfd, 2);
-			break;
-		}
-		if (!a && !b)
-			usleep(100000);
-	}
-	close(out);
-	close(errfd);
 	sm_container_close(ct);
+	return ret ? cli_container_status(&err) : 0;
+}
+
+/* docker's --log-opt: max-size=SIZE (bytes, k/m/g: 1024's, as docker's
+ * units); max-file=1 (one file is all there is). */
+int cli_parse_log_opt(const char *s, unsigned long long *max_size)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!strcmp(s, "max-file=1"))
+		return 0;
+	if (strncmp(s, "max-size=", 9)) {
+		fprintf(stderr,
+			"supermachine: --log-opt %s: only max-size=SIZE (and "
+			"max-file=1) are supported\n",
+			s);
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s + 9, &end, 10);
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mul = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ULL << 30;
+		end++;
+		break;
+	}
+	end += (*end == 'b' || *end == 'B');
+	if (errno || end == s + 9 || *end || !v || v > ~0ULL / mul) {
+		fprintf(stderr,
+			"supermachine: --log-opt %s: expected max-size=SIZE "
+			"(e.g. 10m)\n",
+			s);
+		return -1;
+	}
+	*max_size = v * mul;
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* supermachine rm [-f] CONTAINER...: removes records (and their logs). */
+/* supermachine rm [-f] [-v] CONTAINER...: removes records (and their
+ * logs); with -v, their anonymous volumes too (docker's). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -9,7 +10,7 @@
 
 /* Its exit status: rm -f of a container that is not there is done
  * (docker's). */
-static int remove_one(const char *ref, int force)
+static int remove_one(const char *ref, int force, int volumes)
 {
 	struct sm_container *ct = NULL;
 	struct sm_error err = {0};
@@ -17,7 +18,9 @@ static int remove_one(const char *ref, int force)
 
 	if (sm_container_open(ref, &ct, &err) == -ENOENT && force)
 		return 0;
-	if (!err.code && sm_container_remove(ct, force, &err) == 0)
+	if (!err.code &&
+	    (volumes ? sm_container_remove_with_volumes(ct, force, &err)
+		     : sm_container_remove(ct, force, &err)) == 0)
 		printf("%s\n", ref);
 	if (err.code) {
 		cli_print_error(&err);
@@ -31,29 +34,33 @@ int cmd_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"force", no_argument, NULL, 'f'},
+	    {"volumes", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	int force = 0, c, status = 0;
+	int force = 0, volumes = 0, c, status = 0;
 
-	while ((c = cli_getopt(argc, argv, "f", opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "fv", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
-		if (c == 'f') {
-			force = 1;
+		if (c == 'f' || c == 'v') {
+			force |= c == 'f';
+			volumes |= c == 'v';
 			continue;
 		}
 		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine rm [-f|--force] CONTAINER...\n");
+			"usage: supermachine rm [-f|--force] [-v|--volumes] "
+			"CONTAINER...\n");
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
 	if (optind >= argc) {
 		fprintf(stderr,
-			"usage: supermachine rm [-f|--force] CONTAINER...\n");
+			"usage: supermachine rm [-f|--force] [-v|--volumes] "
+			"CONTAINER...\n");
 		return CLI_EXIT_FAILURE;
 	}
 	for (int i = optind; i < argc; i++) {
-		int st = remove_one(argv[i], force);
+		int st = remove_one(argv[i], force, volumes);
 
 		status = status > st ? status : st;
 	}

@@ -107,7 +107,10 @@ static void usage(FILE *out)
 	    "vsock-conns,\n"
 	    "                          vsock-buffer (bytes, k/m/g), "
 	    "net-rx-frames\n"
-	    "                          (docs/security.md \"Resource caps\")\n");
+	    "                          (docs/security.md \"Resource caps\")\n"
+	    "      --log-opt max-size=N  cap the container's log (default 10m;"
+	    " the\n"
+	    "                          oldest half goes when it is full)\n");
 }
 
 static int unsupported(const char *opt, const char *issue)
@@ -172,7 +175,8 @@ enum {
 	OPT_GUEST_LIMIT,
 	OPT_PIDS_LIMIT,
 	OPT_CPU_SHARES,
-	OPT_CGROUP_PARENT
+	OPT_CGROUP_PARENT,
+	OPT_LOG_OPT
 };
 
 int cmd_run(int argc, char **argv)
@@ -209,6 +213,7 @@ int cmd_run(int argc, char **argv)
 	    {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
 	    {"cpu-shares", required_argument, NULL, OPT_CPU_SHARES},
 	    {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+	    {"log-opt", required_argument, NULL, OPT_LOG_OPT},
 	    {"help", no_argument, NULL, 'H'},
 	    {0},
 	};
@@ -356,6 +361,10 @@ int cmd_run(int argc, char **argv)
 		}
 		case OPT_CGROUP_PARENT:
 			job.cgroup_parent = optarg;
+			break;
+		case OPT_LOG_OPT:
+			if (cli_parse_log_opt(optarg, &job.log_max_size))
+				return CLI_EXIT_FAILURE;
 			break;
 		case 'H':
 			usage(stdout);

@@ -465,7 +465,8 @@ struct sm_container_options {
 	const char *name;	 /* NULL: generated ("brave_turing") */
 	/* the VM's options (sm_run_options_init); the caller's until
 	 * sm_container_start() returns. With detach, its fds are the
-	 * supervisor's: stdio goes to the record's logs. */
+	 * supervisor's: the output goes to the record's log only (in the
+	 * foreground to its fds and to the log). */
 	struct sm_run_options *run;
 	int detach;	  /* start returns once the VM runs (docker -d) */
 	int auto_remove;  /* the record goes when the VM ends (--rm) */
@@ -474,6 +475,9 @@ struct sm_container_options {
 	unsigned int cpu_shares;   /* where the host delegates them; 0: none */
 	unsigned int reserved0;	   /* no tail padding (docs/errors.md) */
 	const char *cgroup_parent; /* NULL: "supermachine" (with a limit) */
+	/* the log's cap in bytes (docker's --log-opt max-size); 0: 10 MiB,
+	 * at least 64 KiB: past it the oldest half is dropped */
+	unsigned long long log_max_size;
 };
 
 enum sm_container_status {
@@ -573,8 +577,26 @@ SM_API int sm_container_kill(struct sm_container *c, int signo,
  * (SIGKILL, then wait for its end). */
 SM_API int sm_container_remove(struct sm_container *c, int force,
 			       struct sm_error *err);
-/* The detached container's logs, opened for reading. -ENOENT: it keeps
- * none (only detached containers do). */
+/*
+ * docker logs: the container's output as recorded (docs/containers.md,
+ * "Logs"), each stream's lines to its fd in the order they were written.
+ */
+struct sm_logs_options {
+	size_t size;		  /* sizeof(struct sm_logs_options) */
+	int stdout_fd, stderr_fd; /* where each stream goes (1, 2) */
+	int follow;		  /* -f: until the container's process ended */
+	int timestamps;		  /* -t: each line after its RFC3339Nano time
+				   * (UTC) and a space, as docker's */
+	long long tail;		  /* -n: the last N lines of both streams
+				   * (-1: all, as sm_logs_options_init) */
+};
+SM_API void sm_logs_options_init(struct sm_logs_options *o);
+/* -ENOENT: no such record, or it never ran (no log). NULL o: defaults. */
+SM_API int sm_container_logs_write(struct sm_container *c,
+				   const struct sm_logs_options *o,
+				   struct sm_error *err);
+/* The logs as they are now, each stream's bytes in a memfd (read from
+ * its start); -ENOENT as sm_container_logs_write(). */
 SM_API int sm_container_logs(struct sm_container *c, int *stdout_fd,
 			     int *stderr_fd, struct sm_error *err);
 /*
@@ -596,6 +618,74 @@ SM_API int sm_container_ports(struct sm_container *c, char *buf, size_t size,
 SM_API int sm_container_snapshot(struct sm_container *c, const char *dir,
 				 struct sm_error *err);
 SM_API void sm_container_close(struct sm_container *c);
+
+/*
+ * ---- Volumes (docs/volumes.md, "Volume commands") ----
+ *
+ * docker's local volumes: a volume NAME of a store is the directory
+ * ROOT/volumes/NAME/_data (its mountpoint). Runs make them too: a named
+ * one for -v NAME:/guest, an anonymous one (64 hex digits) for -v /guest
+ * and each image VOLUME. A volume is in use while a container record,
+ * running or exited, names it (docker's rule); VMs run without a
+ * container (sm_run(), sm_vm_create()) leave no record.
+ */
+struct sm_volume_info {
+	/* sizeof(struct sm_volume_info): set by the caller of
+	 * sm_volume_create() and sm_volume_inspect() (that many bytes are
+	 * filled); in a list the library's, the stride of
+	 * sm_volume_info_at() */
+	size_t struct_size;
+	char name[136];	       /* [a-zA-Z0-9][a-zA-Z0-9_.-]+, <= 128 bytes */
+	char mountpoint[4096]; /* ROOT/volumes/NAME/_data */
+	int64_t created_ns;    /* CLOCK_REALTIME of its directory (docker's
+				* CreatedAt) */
+	uint64_t size;	       /* bytes of its files: sm_volume_prune()'s
+				* list only (else 0) */
+	int anonymous;	       /* made by a run for -v GUEST or a VOLUME */
+	int users;	       /* container records that name it */
+};
+
+/*
+ * docker volume create: NAME, or with NULL a new random name (64 hex
+ * digits). A volume that exists already is fine (docker's). info (NULL,
+ * or struct_size set) describes it. -EINVAL: a name docker refuses.
+ */
+SM_API int sm_volume_create(struct sm_store *store, const char *name,
+			    struct sm_volume_info *info, struct sm_error *err);
+/* One volume (info->struct_size set). -ENOENT: no such volume. */
+SM_API int sm_volume_inspect(struct sm_store *store, const char *name,
+			     struct sm_volume_info *info, struct sm_error *err);
+/* Every volume, by name; free *list with free(). Returns the count. */
+SM_API int sm_volume_list(struct sm_store *store, struct sm_volume_info **list,
+			  struct sm_error *err);
+/* The i-th entry of a list, whatever header the caller was built against. */
+SM_API const struct sm_volume_info *
+sm_volume_info_at(const struct sm_volume_info *list, int i);
+/*
+ * docker volume rm: deletes the volume and its files. -EBUSY ("volume is
+ * in use - [ID, ...]", docker's conflict) while a container record names
+ * it, force or not; -ENOENT when there is none, which force makes 0
+ * (docker's volume rm -f).
+ */
+SM_API int sm_volume_remove(struct sm_store *store, const char *name, int force,
+			    struct sm_error *err);
+/*
+ * docker volume prune (20.10): deletes every volume, named or anonymous,
+ * that no container record names. Returns how many; *removed (NULL, or
+ * free() it) lists them with their size, *reclaimed (may be NULL) their
+ * bytes in all.
+ */
+SM_API int sm_volume_prune(struct sm_store *store,
+			   struct sm_volume_info **removed, uint64_t *reclaimed,
+			   struct sm_error *err);
+/*
+ * docker rm -v: sm_container_remove(), then the anonymous volumes the
+ * container's run made, unless another container uses them (named
+ * volumes stay, as docker's). A record from before volumes were recorded
+ * names none.
+ */
+SM_API int sm_container_remove_with_volumes(struct sm_container *c, int force,
+					    struct sm_error *err);
 
 /*
  * For a program that wants docker's signal handling: installs handlers

@@ -2,25 +2,33 @@
  * Volume mounts in the guest: each SM_S_MOUNT names a virtio-fs slot
  * (tag smvolN) and an absolute target, each SM_S_TMPFS a tmpfs with its
  * options. The host sends them parents first; mount points are created
- * in the overlay (the image on the host is never touched).
+ * in the overlay (the image on the host is never touched). A single-file
+ * slot is mounted on a staging directory, its one file bound on the
+ * target, and the staging mount dropped (docs/volumes.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mounts.h"
 #include "proto/proto.h"
 
 #define MOUNTS_MAX 64
 #define FIELD_MAX 4096
+/* where a single-file slot is mounted while its file is bound; removed
+ * before the process starts */
+#define STAGE "/.smvol-stage"
 
 struct mnt {
 	uint16_t tag;
 	unsigned slot;
 	int read_only;
+	int file;	/* the slot serves one file (SM_VOL_FILE_NAME) */
 	char opts[256]; /* tmpfs */
 	char target[FIELD_MAX];
 };
@@ -28,18 +36,25 @@ struct mnt {
 static struct mnt mounts[MOUNTS_MAX];
 static unsigned nmounts;
 
-/* "SLOT:ro|rw:TARGET" */
+/* "SLOT:ro|rw[,file]:TARGET" */
 static int parse_mount(struct mnt *m, const char *s)
 {
 	char *end;
 	unsigned long slot = strtoul(s, &end, 10);
 
 	if (end == s || slot >= SM_VOL_SLOTS_MAX || *end != ':' ||
-	    (strncmp(end + 1, "ro:", 3) && strncmp(end + 1, "rw:", 3)))
+	    (strncmp(end + 1, "ro", 2) && strncmp(end + 1, "rw", 2)))
 		return -1;
 	m->slot = (unsigned)slot;
 	m->read_only = end[2] == 'o';
-	snprintf(m->target, sizeof(m->target), "%s", end + 4);
+	end += 3;
+	if (!strncmp(end, ",file", 5)) {
+		m->file = 1;
+		end += 5;
+	}
+	if (*end != ':')
+		return -1;
+	snprintf(m->target, sizeof(m->target), "%s", end + 1);
 	return 0;
 }
 
@@ -125,12 +140,67 @@ static unsigned long tmpfs_flags(const char *opts, char *data, size_t size)
 	return flags;
 }
 
+/* An empty file at path, and its parents, when path is missing (docker
+ * does the same for a file bind). */
+static void make_target_file(const char *path)
+{
+	char parent[FIELD_MAX];
+	char *slash;
+	int fd;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		mkdir_p(parent);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A single-file slot: the share on STAGE, its file bound on the target
+ * (read-only again on the bind when ro), then STAGE unmounted and
+ * removed: the bind keeps the share alive and is all the process sees. */
+static int bind_file(const struct mnt *m, const char *tag)
+{
+	unsigned long ro = m->read_only ? MS_RDONLY : 0;
+	int r, saved;
+
+	make_target_file(m->target);
+	if (mkdir(STAGE, 0700) && errno != EEXIST)
+		return -1;
+	r = mount(tag, STAGE, "virtiofs", ro, NULL);
+	if (r == 0) {
+		r = mount(STAGE "/" SM_VOL_FILE_NAME, m->target, NULL, MS_BIND,
+			  NULL);
+		if (r == 0 && ro)
+			r = mount(NULL, m->target, NULL,
+				  MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+		saved = errno;
+		umount2(STAGE, MNT_DETACH);
+		errno = saved;
+	}
+	saved = errno;
+	rmdir(STAGE);
+	errno = saved;
+	return r;
+}
+
 static int mount_one(const struct mnt *m, char *why, size_t wl)
 {
 	char tag[32] = "", data[256];
 	unsigned long flags;
 	int r;
 
+	if (m->tag == SM_S_MOUNT && m->file) {
+		snprintf(tag, sizeof(tag), SM_VOL_TAG_FMT, m->slot);
+		if (bind_file(m, tag) == 0)
+			return 0;
+		snprintf(why, wl, "bind %s on %s: %s", tag, m->target,
+			 strerror(errno));
+		return -1;
+	}
 	mkdir_p(m->target);
 	if (m->tag == SM_S_MOUNT) {
 		snprintf(tag, sizeof(tag), SM_VOL_TAG_FMT, m->slot);

@@ -10,7 +10,8 @@
  *   RUNTIME/containers/ID/meta        JSON: id, name, image, command, ...
  *   RUNTIME/containers/ID/state       JSON: status, pid, exit code, times
  *   RUNTIME/containers/ID/ctl.sock    requests (one JSON line each)
- *   RUNTIME/containers/ID/stdout.log, stderr.log   (detached runs)
+ *   RUNTIME/containers/ID/container.log   its output (logs.h)
+ *   RUNTIME/containers/ID/vmm.log   a detached VMM's own stderr
  *
  * RUNTIME is $SUPERMACHINE_RUNTIME, else /run/supermachine for root, else
  * $XDG_RUNTIME_DIR/supermachine, else /tmp/supermachine-UID: a tmpfs,
@@ -57,6 +58,8 @@ int ctr_remove(struct ctr *c, struct sm_error *err);
 
 /* Writes the state file atomically (takes a reference to nothing). */
 int ctr_write_state(struct ctr *c, const json_t *state, struct sm_error *err);
+/* Writes c->meta again, atomically (a run adds its volumes to it). */
+int ctr_write_meta(struct ctr *c, struct sm_error *err);
 /*
  * Loads c->meta and c->state; a record whose process died without
  * writing its end is reported as exited with code -1.
@@ -104,6 +107,7 @@ struct sm_container {
 	bool started;
 	struct sm_container_options o; /* create's, for start */
 	char *store_root, *image, *restore_dir, *cgroup_parent; /* copies */
+	struct ctr_log_writer *log; /* while it runs (logs.h) */
 };
 
 /* The status a VMM exits with after it failed (docker's number). */

@@ -1,7 +1,7 @@
 /*
  * What is done to a container that runs (supermachine.h, "Containers"):
  * requests to the process that owns its VM (serve.c), and what its
- * record holds (logs, ports).
+ * record holds (ports; its logs: logs.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -117,37 +117,6 @@ SM_API int sm_container_remove(struct sm_container *k, int force,
 		ret = 0; /* it ended, even if the request did not get there */
 	}
 	return ret ? ret : ctr_remove(&k->rec, err);
-}
-
-static int open_log(struct ctr *c, const char *file)
-{
-	char path[PATH_MAX];
-
-	if (ctr_path(c, file, path, sizeof(path)))
-		return -1;
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-SM_API int sm_container_logs(struct sm_container *k, int *stdout_fd,
-			     int *stderr_fd, struct sm_error *err)
-{
-	int ret = need_record(k, err);
-
-	*stdout_fd = *stderr_fd = -1;
-	if (ret)
-		return ret;
-	*stdout_fd = open_log(&k->rec, "stdout.log");
-	*stderr_fd = open_log(&k->rec, "stderr.log");
-	if (*stdout_fd >= 0 && *stderr_fd >= 0)
-		return 0;
-	if (*stdout_fd >= 0)
-		close(*stdout_fd);
-	if (*stderr_fd >= 0)
-		close(*stderr_fd);
-	*stdout_fd = *stderr_fd = -1;
-	return sm_err(err, -ENOENT,
-		      "%s keeps no logs (only detached containers do)",
-		      k->rec.name);
 }
 
 SM_API int sm_container_ports(struct sm_container *k, char *buf, size_t size,

@@ -332,6 +332,16 @@ int ctr_write_state(struct ctr *c, const json_t *state, struct sm_error *err)
 	return write_json(state, path, err);
 }
 
+int ctr_write_meta(struct ctr *c, struct sm_error *err)
+{
+	char path[PATH_MAX];
+
+	if (ctr_path(c, "meta", path, sizeof(path)))
+		return set_err(err, -ENAMETOOLONG, "%s/meta: path too long",
+			       c->dir);
+	return write_json(c->meta, path, err);
+}
+
 /* ---- creating and removing ---- */
 
 static int name_taken(const char *name)
@@ -450,7 +460,7 @@ int ctr_remove(struct ctr *c, struct sm_error *err)
 /* The files of a record, then its directory. */
 static int remove_in_place(struct ctr *c, struct sm_error *err)
 {
-	static const char *const files[] = {"state", "stdout.log", "stderr.log",
+	static const char *const files[] = {"state", "container.log", "vmm.log",
 					    "ctl.sock", "meta"};
 	char path[PATH_MAX];
 	DIR *d;

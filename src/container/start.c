@@ -16,10 +16,14 @@
 #include <unistd.h>
 
 #include "container/container.h"
+#include "container/logs.h"
+#include "run/output_sink.h"
+#include "oci/store.h"
 #include "sandbox/sandbox.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "volume/volume.h"
 
 int64_t ctr_wall_ns(void)
 {
@@ -130,7 +134,7 @@ static int run_recorded(struct sm_container *k, int notify_fd, int keeper_fd,
 	struct ctr_server *srv = NULL;
 	struct sm_store *store = NULL;
 	struct sm_vm *vm = NULL;
-	int status = 0, ret;
+	int status = 0, ret, vlock;
 
 	if (keeper_fd >= 0)
 		o->remove_anonymous = 0; /* the keeper does it */
@@ -151,10 +155,18 @@ static int run_recorded(struct sm_container *k, int notify_fd, int keeper_fd,
 		o->signal_fd = ctr_signal_pipe_fresh();
 	/* rootless: a user namespace while this process has one thread */
 	ret = keeper_fd >= 0 ? ctr_vmm_enter_userns(err) : 0;
+	/* volume rm and prune wait until the record names the volumes the
+	 * VM makes (src/volume/volume.h) */
+	vlock = ret >= 0 && c ? volume_lock(store->root, false, NULL) : -1;
 	if (ret >= 0 && k->o.restore_dir)
 		ret = sm_vm_restore(store, k->o.restore_dir, o, &vm, err);
 	else if (ret >= 0)
 		ret = sm_vm_create(store, k->o.image, o, &vm, err);
+	if (!ret && c)
+		volume_record_users(c, store->root, vm, NULL);
+	volume_unlock(vlock);
+	if (!ret && k->log) /* the container's log: as the guest wrote */
+		run_set_output_sink(vm, ctr_log_sink, k->log);
 	if (!ret && c && ctr_serve_start(c, vm, k->o.stop_timeout, &srv, err)) {
 		srv = NULL;
 		if (k->o.detach)
@@ -253,7 +265,8 @@ static int run_kept(struct sm_container *kc, int notify_fd,
 		    struct sm_error *err)
 {
 	struct sm_run_options *o = kc->o.run;
-	const int stdio[] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+	const int stdio[] = {o->stdin_fd, o->stdout_fd, o->stderr_fd,
+			     ctr_log_fd(kc->log)};
 	struct ctr *c = kc->recorded ? &kc->rec : NULL;
 	struct kept k = {0};
 	char sock[PATH_MAX];
@@ -263,7 +276,7 @@ static int run_kept(struct sm_container *kc, int notify_fd,
 	fflush(NULL);
 	/* detached: the supervisor closed the caller's fds already */
 	pid = ctr_vmm_fork(&from_vmm, &to_keeper, notify_fd < 0 ? stdio : NULL,
-			   3);
+			   4);
 	if (pid == 0) {
 		struct sm_error child_err = {0};
 
@@ -282,7 +295,8 @@ static int run_kept(struct sm_container *kc, int notify_fd,
 		if (status == SM_SECCOMP_EXIT_STATUS)
 			snprintf(k.error, sizeof(k.error),
 				 "the VMM made a forbidden system call (its "
-				 "line is in the container's log)");
+				 "line is on the run's stderr; detached: in "
+				 "the record's vmm.log)");
 	}
 	if (k.error[0] || k.code)
 		sm_err(err, k.code ? k.code : -EIO, "%s",
@@ -306,21 +320,23 @@ static int run_kept(struct sm_container *kc, int notify_fd,
 
 /* ---- detached ---- */
 
-static int open_log(struct ctr *c, const char *file)
+/* The VMM's own words on a detached run's stderr (a seccomp line): not
+ * the container's output, so not in its log. */
+static int open_vmm_log(struct ctr *c)
 {
 	char path[PATH_MAX];
 
-	if (ctr_path(c, file, path, sizeof(path)))
+	if (ctr_path(c, "vmm.log", path, sizeof(path)))
 		return -1;
 	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-/* The supervisor: a session of its own, stdio to the logs. Never returns. */
+/* The supervisor: a session of its own, output to the log. Never returns. */
 static void supervise(struct sm_container *k, int notify_fd)
 {
 	struct sm_run_options *o = k->o.run;
 	struct sm_error err = {0};
-	int nul, keep_open[2] = {-1, -1};
+	int nul, vmm_log, keep_open[2] = {-1, -1};
 	int status;
 
 	/* nothing the caller's process left open reaches the VMM: only the
@@ -336,20 +352,21 @@ static void supervise(struct sm_container *k, int notify_fd)
 	dup2(nul, 0);
 	dup2(nul, 1);
 	dup2(nul, 2);
-	o->stdout_fd = open_log(&k->rec, "stdout.log");
-	o->stderr_fd = open_log(&k->rec, "stderr.log");
-	o->stdin_fd = nul;
+	o->stdout_fd = o->stderr_fd = o->stdin_fd = nul;
 	/* docker run -di: stdin stays open, with nothing ever written */
 	if (o->interactive && pipe2(keep_open, O_CLOEXEC) == 0)
 		o->stdin_fd = keep_open[0];
 	o->signal_fd = -1; /* detached: signals come as requests */
 	o->verbose = 0;
-	if (o->stdout_fd < 0 || o->stderr_fd < 0) {
-		notify(&notify_fd, "cannot open the container's log files");
+	if (ctr_log_open(&k->rec, k->o.log_max_size, &k->log, &err)) {
+		notify(&notify_fd, err.msg);
 		_exit(CTR_EXIT_FAILURE);
 	}
 	/* what the VMM itself says on its way out (a seccomp line) */
-	dup2(o->stderr_fd, 2);
+	if ((vmm_log = open_vmm_log(&k->rec)) >= 0) {
+		dup2(vmm_log, 2);
+		close(vmm_log);
+	}
 	status = ctr_jails_main_thread(o)
 		     ? run_kept(k, notify_fd, &err)
 		     : run_recorded(k, notify_fd, -1, &err);
@@ -421,10 +438,23 @@ int ctr_start_foreground(struct sm_container *k, int *status,
 {
 	struct sm_error e = {0};
 
+	/* the output to the terminal and to the record's log, as docker's
+	 * (docs/containers.md, "Logs"); a run without a record has none */
+	if (k->recorded &&
+	    ctr_log_open(&k->rec, k->o.log_max_size, &k->log, &e)) {
+		*status = CTR_EXIT_FAILURE;
+		return sm_err(err, e.code, "%s", e.msg);
+	}
 	/* docs/security.md, "The keeper": the VMM in a process of its own */
 	if (ctr_jails_main_thread(k->o.run))
 		*status = run_kept(k, -1, &e);
 	else
 		*status = run_recorded(k, -1, -1, &e);
+	ctr_log_close(k->log);
+	k->log = NULL;
+	/* kept until rm, as docker's (the error of a VM that failed in
+	 * it); with --rm gone, as a detached run's */
+	if (k->recorded && k->o.auto_remove)
+		ctr_remove(&k->rec, NULL);
 	return e.code ? sm_err(err, e.code, "%s", e.msg) : 0;
 }

@@ -212,6 +212,18 @@ extern const struct fuse_backend_ops fuse_passthrough_ops;
 int fuse_passthrough_new(const char *dir, int read_only, void **be,
 			 struct sm_error *err);
 /*
+ * Serves one regular file (docs/volumes.md, "Single files"): opened here
+ * with O_NOFOLLOW and kept, so the share is that inode whatever becomes
+ * of path later. The root is a synthetic read-only directory whose only
+ * entry is the file under name; creating, removing or renaming in it
+ * gets EPERM, any other name ENOENT.
+ */
+int fuse_passthrough_new_file(const char *path, const char *name, int read_only,
+			      void **be, struct sm_error *err);
+/* A single-file share's file (O_PATH), for its worker's Landlock rule;
+ * -1 for a directory share. */
+int fuse_passthrough_file_fd(void *be);
+/*
  * Confines the calling thread to the share (docs/security.md, "Share
  * confinement"): a private root and cwd (unshare(CLONE_FS)), the cwd at
  * the share root and, with CAP_SYS_CHROOT, the root there too, so that no

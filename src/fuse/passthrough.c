@@ -12,6 +12,10 @@
  *    xattrs, by default); setuid/setgid are dropped on write
  *    and truncate when the kernel asks (FUSE_HANDLE_KILLPRIV_V2);
  *  - in read-only mode every modifying call fails with EROFS here too.
+ * A single-file share (fuse_passthrough_new_file) serves one file opened
+ * when the share is made: its root is a synthetic read-only directory
+ * (an inode with no fd) whose one entry is that file; no name is ever
+ * resolved on the host, so nothing beside the file can be reached.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,15 +47,18 @@ struct pt {
 	int is_root;
 	bool handed_over; /* root_fd and proc_fd live in the worker's table */
 	mode_t umask;
+	/* single-file share: root_fd is the file (O_PATH | O_NOFOLLOW) and
+	 * the root a synthetic directory holding it under this name */
+	char *file_name;
 };
 
 struct pino {
-	int fd; /* O_PATH | O_NOFOLLOW */
+	int fd; /* O_PATH | O_NOFOLLOW; -1: a single-file share's root */
 	mode_t type;
 };
 
 struct phandle {
-	int fd;
+	int fd;		      /* -1: the synthetic root opened as a directory */
 	pthread_mutex_t lock; /* directories: lseek + getdents */
 };
 
@@ -172,23 +179,17 @@ static int chmod_ino(struct pt *p, struct pino *i, const struct fuse_place *at,
 	return fchmodat(dirfd, at->name, mode & 07777, 0) < 0 ? -errno : 0;
 }
 
-int fuse_passthrough_new(const char *dir, int read_only, void **be,
-			 struct sm_error *err)
+/* A backend over root_fd (taken, closed on failure). */
+static int pt_make(int root_fd, int read_only, struct pt **out,
+		   struct sm_error *err)
 {
 	struct pt *p = calloc(1, sizeof(*p));
-	struct stat st;
 
-	if (!p)
-		return sm_err(err, -ENOMEM, "passthrough %s", dir);
-	p->root_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (p->root_fd < 0 || fstat(p->root_fd, &st) < 0) {
-		int rc = sm_err_errno(err, "passthrough: open %s", dir);
-
-		if (p->root_fd >= 0)
-			close(p->root_fd);
-		free(p);
-		return rc;
+	if (!p) {
+		close(root_fd);
+		return sm_err(err, -ENOMEM, "passthrough: out of memory");
 	}
+	p->root_fd = root_fd;
 	p->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (p->proc_fd < 0) {
 		int rc = sm_err_errno(err, "passthrough: /proc/self/fd");
@@ -202,8 +203,58 @@ int fuse_passthrough_new(const char *dir, int read_only, void **be,
 	p->is_root = geteuid() == 0;
 	p->umask = umask(0);
 	umask(p->umask);
+	*out = p;
+	return 0;
+}
+
+int fuse_passthrough_new(const char *dir, int read_only, void **be,
+			 struct sm_error *err)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return sm_err_errno(err, "passthrough: open %s", dir);
+	return pt_make(fd, read_only, (struct pt **)be, err);
+}
+
+int fuse_passthrough_new_file(const char *path, const char *name, int read_only,
+			      void **be, struct sm_error *err)
+{
+	struct stat st;
+	struct pt *p;
+	int fd, rc;
+
+	if (!name || !name_ok(name))
+		return sm_err(err, -EINVAL, "passthrough: %s: bad entry name",
+			      path);
+	/* the file itself, never what a symlink put there leads to */
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return sm_err_errno(err, "passthrough: open %s", path);
+	if (stat_fd(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return sm_err(err, -EINVAL,
+			      "passthrough: %s is not a regular file", path);
+	}
+	rc = pt_make(fd, read_only, &p, err);
+	if (rc)
+		return rc;
+	p->file_name = strdup(name);
+	if (!p->file_name) {
+		close(p->root_fd);
+		close(p->proc_fd);
+		free(p);
+		return sm_err(err, -ENOMEM, "passthrough: out of memory");
+	}
 	*be = p;
 	return 0;
+}
+
+int fuse_passthrough_file_fd(void *be)
+{
+	struct pt *p = be;
+
+	return p->file_name ? p->root_fd : -1;
 }
 
 int fuse_passthrough_confine(void *be, struct sm_error *err)
@@ -214,7 +265,12 @@ int fuse_passthrough_confine(void *be, struct sm_error *err)
 	 * multithreaded process, unlike a new mount namespace */
 	if (unshare(CLONE_FS) < 0)
 		return sm_err_errno(err, "passthrough: unshare(CLONE_FS)");
-	if (fchdir(p->root_fd) < 0)
+	/* a single file is no directory to stand in: the worker's own /proc
+	 * fd directory, which leads only to what it holds already */
+	if (p->file_name &&
+	    fchdir(p->guard_fd >= 0 ? p->guard_fd : p->proc_fd) < 0)
+		return sm_err_errno(err, "passthrough: fchdir to its fds");
+	if (!p->file_name && fchdir(p->root_fd) < 0)
 		return sm_err_errno(err, "passthrough: fchdir to the share");
 	if (chroot(".") == 0)
 		return 1;
@@ -302,14 +358,87 @@ static void pt_destroy(void *be)
 		close(p->root_fd);
 		close(p->proc_fd);
 	}
+	free(p->file_name);
 	free(p);
+}
+
+/* ---- single-file shares ---- */
+
+static bool synthetic(const struct pino *i)
+{
+	return i->fd < 0;
+}
+
+/* The synthetic root: read-only, the file's owner and times, an inode
+ * number other than the file's. */
+static int root_stat(struct pt *p, struct stat *st)
+{
+	int rc = stat_fd(p->root_fd, st);
+
+	if (rc < 0)
+		return rc;
+	st->st_ino = st->st_ino == 1 ? 2 : 1;
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+	st->st_size = 0;
+	st->st_blocks = 0;
+	st->st_rdev = 0;
+	return 0;
+}
+
+/* The one name the root holds; nothing is resolved on the host. */
+static int file_lookup(struct pt *p, struct pino *d, const char *name,
+		       void **ino, struct stat *st)
+{
+	int fd, rc;
+
+	if (!synthetic(d))
+		return -ENOTDIR;
+	if (!name_ok(name))
+		return -EINVAL;
+	if (strcmp(name, p->file_name))
+		return -ENOENT;
+	fd = fcntl(p->root_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = stat_fd(fd, st);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*ino = new_ino(fd, st->st_mode);
+	return *ino ? 0 : -ENOMEM;
+}
+
+/* ".", ".." and the file; off is the index of the next entry. */
+static int root_readdir(struct pt *p, uint64_t off, fuse_fill_fn fill,
+			void *fctx)
+{
+	struct stat dir, file;
+	int rc = root_stat(p, &dir);
+
+	if (!rc)
+		rc = stat_fd(p->root_fd, &file);
+	for (; !rc && off < 3; off++) {
+		const char *name = off == 0   ? "."
+				   : off == 1 ? ".."
+					      : p->file_name;
+
+		rc = fill(fctx, name, strlen(name),
+			  off < 2 ? dir.st_ino : file.st_ino,
+			  off < 2 ? DT_DIR : DT_REG, off + 1);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 static void *pt_root(void *be)
 {
 	struct pt *p = be;
-	int fd = fcntl(p->root_fd, F_DUPFD_CLOEXEC, 0);
+	int fd;
 
+	if (p->file_name)
+		return new_ino(-1, S_IFDIR);
+	fd = fcntl(p->root_fd, F_DUPFD_CLOEXEC, 0);
 	return fd < 0 ? NULL : new_ino(fd, S_IFDIR);
 }
 
@@ -319,7 +448,8 @@ static int pt_lookup(void *be, void *dir, const char *name, void **ino,
 	struct pino *d = dir, *i;
 	int fd, rc;
 
-	(void)be;
+	if (((struct pt *)be)->file_name)
+		return file_lookup(be, d, name, ino, st);
 	fd = lookup_fd(d->fd, name);
 	if (fd < 0)
 		return fd;
@@ -340,13 +470,15 @@ static void pt_forget(void *be, void *ino)
 	struct pino *i = ino;
 
 	(void)be;
-	close(i->fd);
+	if (i->fd >= 0)
+		close(i->fd);
 	free(i);
 }
 
 static int pt_getattr(void *be, void *ino, struct stat *st)
 {
-	(void)be;
+	if (synthetic(ino))
+		return root_stat(be, st);
 	return stat_fd(((struct pino *)ino)->fd, st);
 }
 
@@ -413,6 +545,8 @@ static int pt_setattr(void *be, void *ino, void *fh,
 
 	if (p->read_only)
 		return -EROFS;
+	if (synthetic(i))
+		return -EPERM;
 	if ((sa->valid & FATTR_MODE) &&
 	    (rc = chmod_ino(p, i, at, sa->mode)) < 0)
 		return rc;
@@ -439,6 +573,8 @@ static int pt_readlink(void *be, void *ino, char *buf, size_t size)
 	ssize_t n;
 
 	(void)be;
+	if (synthetic(ino))
+		return -EINVAL;
 	n = readlinkat(((struct pino *)ino)->fd, "", buf, size);
 	return n < 0 ? -errno : (int)n;
 }
@@ -477,6 +613,8 @@ static int pt_mknod(void *be, void *dir, const char *name, mode_t mode,
 	(void)rdev;
 	if (p->read_only)
 		return -EROFS;
+	if (p->file_name) /* the synthetic root holds its one file only */
+		return -EPERM;
 	if (!name_ok(name))
 		return -EINVAL;
 	switch (mode & S_IFMT) {
@@ -510,6 +648,8 @@ static int pt_unlink(void *be, void *dir, const char *name)
 
 	if (p->read_only)
 		return -EROFS;
+	if (p->file_name)
+		return -EPERM;
 	if (!name_ok(name))
 		return -EINVAL;
 	return unlinkat(((struct pino *)dir)->fd, name, 0) < 0 ? -errno : 0;
@@ -521,6 +661,8 @@ static int pt_rmdir(void *be, void *dir, const char *name)
 
 	if (p->read_only)
 		return -EROFS;
+	if (p->file_name)
+		return -EPERM;
 	if (!name_ok(name))
 		return -EINVAL;
 	return unlinkat(((struct pino *)dir)->fd, name, AT_REMOVEDIR) < 0
@@ -535,6 +677,8 @@ static int pt_rename(void *be, void *dir, const char *name, void *newdir,
 
 	if (p->read_only)
 		return -EROFS;
+	if (p->file_name)
+		return -EPERM;
 	if (!name_ok(name) || !name_ok(newname) ||
 	    (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		return -EINVAL;
@@ -554,6 +698,8 @@ static int pt_link(void *be, void *ino, const struct fuse_place *at,
 
 	if (p->read_only)
 		return -EROFS;
+	if (p->file_name)
+		return -EPERM;
 	if (!name_ok(newname))
 		return -EINVAL;
 	if (i->type == S_IFDIR)
@@ -588,7 +734,13 @@ static int new_handle(int fd, void **fh)
 
 static int pt_open(void *be, void *ino, int flags, void **fh)
 {
-	int fd = reopen(be, ino, flags);
+	int fd;
+
+	if (synthetic(ino)) /* a directory handle with nothing behind it */
+		return (flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC)
+			   ? new_handle(-1, fh)
+			   : -EISDIR;
+	fd = reopen(be, ino, flags);
 
 	return fd < 0 ? fd : new_handle(fd, fh);
 }
@@ -604,6 +756,8 @@ static int pt_create(void *be, void *dir, const char *name, mode_t mode,
 
 	if (p->read_only)
 		return -EROFS;
+	if (p->file_name)
+		return -EPERM;
 	if (!name_ok(name))
 		return -EINVAL;
 	fd = openat(d->fd, name,
@@ -678,7 +832,8 @@ static int pt_release(void *be, void *ino, void *fh)
 
 	(void)be;
 	(void)ino;
-	close(h->fd);
+	if (h->fd >= 0)
+		close(h->fd);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 	return 0;
@@ -690,6 +845,8 @@ static int pt_fsync(void *be, void *ino, void *fh, int datasync)
 
 	(void)be;
 	(void)ino;
+	if (fd < 0) /* the synthetic root */
+		return 0;
 	return (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? -errno : 0;
 }
 
@@ -700,8 +857,9 @@ static int pt_readdir(void *be, void *ino, void *fh, uint64_t off,
 	char buf[32768];
 	int rc = 0, emitted = 0;
 
-	(void)be;
 	(void)ino;
+	if (h->fd < 0)
+		return root_readdir(be, off, fill, fctx);
 	pthread_mutex_lock(&h->lock);
 	if (lseek(h->fd, (off_t)off, SEEK_SET) < 0) {
 		rc = -errno;
@@ -734,15 +892,18 @@ out:
 
 static int pt_statfs(void *be, void *ino, struct statvfs *sv)
 {
-	(void)be;
-	return fstatvfs(((struct pino *)ino)->fd, sv) < 0 ? -errno : 0;
+	int fd = ((struct pino *)ino)->fd;
+
+	return fstatvfs(fd >= 0 ? fd : ((struct pt *)be)->root_fd, sv) < 0
+		   ? -errno
+		   : 0;
 }
 
 /* xattrs go through the inode itself, re-opened read-only: only files
  * and directories carry user xattrs. */
 static int xattr_fd(struct pt *p, struct pino *i)
 {
-	if (i->type != S_IFREG && i->type != S_IFDIR)
+	if ((i->type != S_IFREG && i->type != S_IFDIR) || synthetic(i))
 		return -ENOTSUP;
 	return reopen(p, i, O_RDONLY);
 }

@@ -73,7 +73,10 @@ enum sm_spec_tag {
 	SM_S_NET = 10,	  /* text "ADDR/PREFIX GATEWAY DNS": configure eth0 */
 	/* 11: reserved for networking */
 	/* volumes (docs/volumes.md); text, so no NUL bytes */
-	SM_S_MOUNT = 12, /* "SLOT:ro|rw:TARGET": virtio-fs smvolSLOT */
+	/* "SLOT:ro|rw:TARGET": virtio-fs smvolSLOT on TARGET;
+	 * "SLOT:ro|rw,file:TARGET": the slot's one file (SM_VOL_FILE_NAME)
+	 * bound on TARGET */
+	SM_S_MOUNT = 12,
 	SM_S_TMPFS = 13, /* "OPTIONS:TARGET": a tmpfs */
 };
 
@@ -81,6 +84,8 @@ enum sm_spec_tag {
 /* virtio-fs tag of volume slot N (SM_S_MOUNT) */
 #define SM_VOL_TAG_FMT "smvol%u"
 #define SM_VOL_SLOTS_MAX 16
+/* the entry of a single-file slot's synthetic root (docs/volumes.md) */
+#define SM_VOL_FILE_NAME "file"
 
 static inline void sm_put_le16(uint8_t *p, uint16_t v)
 {

@@ -372,6 +372,14 @@ static void name_volumes(const struct agent_io *io, const char *text, char *out,
 	out[o] = '\0';
 }
 
+/* The process's output (stream 1 or 2): to its fd, and to the sink. */
+static void output(struct session *s, int stream, const void *data, size_t len)
+{
+	sm_write_all(stream == 1 ? s->io->out_fd : s->io->err_fd, data, len);
+	if (s->io->sink)
+		s->io->sink(s->io->sink_opaque, stream, data, len);
+}
+
 static void report_guest_error(struct session *s, const uint8_t *data,
 			       uint32_t len)
 {
@@ -389,9 +397,8 @@ static void report_guest_error(struct session *s, const uint8_t *data,
 	}
 	n = snprintf(line, sizeof(line), "supermachine: guest: %s\n", named);
 	if (n > 0)
-		sm_write_all(s->io->err_fd, line,
-			     (size_t)n < sizeof(line) ? (size_t)n
-						      : sizeof(line) - 1);
+		output(s, 2, line,
+		       (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* The process's exit status: docker's range, or the guest is broken. */
@@ -470,10 +477,8 @@ static int handle_frame(struct session *s, uint16_t type, const uint8_t *data,
 		set_started(s, 1, 0);
 		return 0;
 	case SM_F_STDOUT:
-		sm_write_all(s->io->out_fd, data, len);
-		return 0;
 	case SM_F_STDERR:
-		sm_write_all(s->io->err_fd, data, len);
+		output(s, type == SM_F_STDOUT ? 1 : 2, data, len);
 		return 0;
 	case SM_F_ERROR:
 		report_guest_error(s, data, len);

@@ -30,6 +30,11 @@ int agent_accept(void *opaque, uint32_t port, int fd);
 
 struct agent_io {
 	int in_fd, out_fd, err_fd;
+	/* NULL, or also gets each piece of the process's output (stream 1
+	 * stdout, 2 stderr) and the guest's error lines, in the order they
+	 * came: a container's log (run/output_sink.h) */
+	void (*sink)(void *opaque, int stream, const uint8_t *data, size_t len);
+	void *sink_opaque;
 	bool interactive;
 	/* readable: one int signal number per read, or -1 (the VM's
 	 * sm_vm_kill pipe, and the caller's signal_fd) */

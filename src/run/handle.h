@@ -114,6 +114,9 @@ void run_fill_slots(struct vm_config *vc, const char *const *dirs,
 		    const bool *ro, const char *rootfs);
 void run_share_caps(struct vm_config *vc, const struct sm_run_options *o);
 void run_slots_from_set(const struct vol_set *set, const char **dirs, bool *ro);
+/* Marks the slots of set's file binds as single-file shares (after
+ * run_fill_slots). */
+void run_slot_files(struct vm_config *vc, const struct vol_set *set);
 int run_setup_network(struct sm_vm *h, const struct oci_image *img,
 		      const struct sm_run_options *o, bool force,
 		      struct sm_error *err);

@@ -83,6 +83,17 @@ void run_slots_from_set(const struct vol_set *set, const char **dirs, bool *ro)
 	}
 }
 
+void run_slot_files(struct vm_config *vc, const struct vol_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		int s = set->m[i].slot;
+
+		if (s >= 0 && s < VOL_SLOTS && set->m[i].is_file &&
+		    (unsigned)s + 1 < vc->nshares)
+			vc->shares[1 + s].file_name = SM_VOL_FILE_NAME;
+	}
+}
+
 int run_fill_config(const struct oci_image *img, const struct sm_run_options *o,
 		    const struct vol_set *vols, struct vm_config *vc,
 		    char *kernel, char *initrd, struct sm_error *err)
@@ -108,6 +119,7 @@ int run_fill_config(const struct oci_image *img, const struct sm_run_options *o,
 				      .dax_window = DEFAULT_DAX_WINDOW};
 	run_slots_from_set(vols, dirs, ro);
 	run_fill_slots(vc, dirs, ro, img->rootfs);
+	run_slot_files(vc, vols);
 	run_share_caps(vc, o);
 	return ret;
 }
@@ -209,6 +221,7 @@ void run_shape_from_run(struct sm_vm *h)
 			continue;
 		h->shape.slot[m->slot].used = true;
 		h->shape.slot[m->slot].read_only = m->read_only;
+		h->shape.slot[m->slot].file = m->is_file;
 		snprintf(h->shape.slot[m->slot].target,
 			 sizeof(h->shape.slot[m->slot].target), "%s",
 			 m->target);

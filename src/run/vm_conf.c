@@ -83,12 +83,15 @@ static int parse_legacy_rootfs(struct parser *p, const char *val)
 	return 0;
 }
 
-/* "slotN unused" or "slotN ro|rw TARGET"; version 1: "slotN ro|rw DIR". */
+/* "slotN unused" or "slotN ro|rw[,file] TARGET"; version 1: "slotN ro|rw
+ * DIR". */
 static int parse_slot(struct parser *p, const char *key, const char *val)
 {
 	uint64_t n;
 	struct vm_conf_slot *s;
 	_cleanup_free_ char *clean = NULL;
+	const char *path;
+	bool file;
 
 	if (parse_u64(key + 4, 0, VOL_SLOTS - 1, &n))
 		return bad(p, key,
@@ -100,22 +103,28 @@ static int parse_slot(struct parser *p, const char *key, const char *val)
 	s = &p->c->slot[n];
 	if (p->c->version >= 2 && strcmp(val, "unused") == 0)
 		return 0;
-	if (strncmp(val, "ro ", 3) && strncmp(val, "rw ", 3))
-		return bad(p, key, "not \"unused\", \"ro PATH\" or \"rw PATH\"",
+	/* a file bind ("ro,file TARGET"): the rest as for a directory */
+	file = p->c->version >= 2 &&
+	       (!strncmp(val, "ro,file ", 8) || !strncmp(val, "rw,file ", 8));
+	path = val + (file ? 8 : 3);
+	if (!file && strncmp(val, "ro ", 3) && strncmp(val, "rw ", 3))
+		return bad(p, key,
+			   "not \"unused\", \"ro[,file] PATH\" or "
+			   "\"rw[,file] PATH\"",
 			   val);
 	if (p->c->version == 1) {
 		/* an unused slot served the rootfs; a used one a host path */
-		if (p->legacy_rootfs[0] && !strcmp(val + 3, p->legacy_rootfs))
+		if (p->legacy_rootfs[0] && !strcmp(path, p->legacy_rootfs))
 			return 0;
 		return bad(p, key,
 			   "names a host directory (a snapshot of an older "
 			   "build): take the snapshot again",
-			   val + 3);
+			   path);
 	}
-	clean = vol_clean_path(val + 3);
-	if (!clean || strcmp(clean, val + 3) || !strcmp(clean, "/") ||
+	clean = vol_clean_path(path);
+	if (!clean || strcmp(clean, path) || !strcmp(clean, "/") ||
 	    strlen(clean) >= sizeof(s->target))
-		return bad(p, key, "not a clean absolute guest path", val + 3);
+		return bad(p, key, "not a clean absolute guest path", path);
 	/* A run never has two volumes at one path (vol_plan), and a restore
 	 * cannot bind two -v to one target: such a file could only fail
 	 * later, in vm_conf_match_slots, with a message about the
@@ -125,6 +134,7 @@ static int parse_slot(struct parser *p, const char *key, const char *val)
 			return bad(p, key, "a second volume at this path",
 				   clean);
 	s->used = true;
+	s->file = file;
 	s->read_only = val[1] == 'o';
 	strcpy(s->target, clean);
 	return 0;
@@ -400,8 +410,9 @@ void vm_conf_write(FILE *f, const struct vm_conf *c)
 		const struct vm_conf_slot *s = &c->slot[i];
 
 		if (s->used)
-			fprintf(f, "slot%u %s %s\n", i,
-				s->read_only ? "ro" : "rw", s->target);
+			fprintf(f, "slot%u %s%s %s\n", i,
+				s->read_only ? "ro" : "rw",
+				s->file ? ",file" : "", s->target);
 		else
 			fprintf(f, "slot%u unused\n", i);
 	}
@@ -471,5 +482,24 @@ int vm_conf_match_slots(const struct vm_conf *c, struct vol_set *set,
 			    c->slot[i].read_only ? "ro" : "rw",
 			    c->slot[i].target, c->slot[i].target,
 			    c->slot[i].read_only ? ":ro" : "");
+	return 0;
+}
+
+int vm_conf_match_files(const struct vm_conf *c, const struct vol_set *set,
+			struct sm_error *err)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct vol_mount *m = &set->m[i];
+
+		if (m->slot < 0 || (unsigned)m->slot >= c->nslots ||
+		    m->is_file == c->slot[m->slot].file)
+			continue;
+		return sm_err(err, -EINVAL,
+			      "restore: the volume at %s binds a %s in the "
+			      "snapshot, but %s is a %s",
+			      m->target,
+			      c->slot[m->slot].file ? "file" : "directory",
+			      m->host_dir, m->is_file ? "file" : "directory");
+	}
 	return 0;
 }

@@ -39,6 +39,7 @@
 
 struct vm_conf_slot {
 	bool used, read_only;
+	bool file; /* a bind of one file ("ro,file"), docs/volumes.md */
 	char target[PATH_MAX]; /* clean absolute guest path when used */
 };
 
@@ -86,6 +87,13 @@ void vm_conf_write(FILE *f, const struct vm_conf *c);
  * each mount's slot to the snapshot's.
  */
 int vm_conf_match_slots(const struct vm_conf *c, struct vol_set *set,
+			struct sm_error *err);
+/*
+ * After vol_prepare() of the matched set: a slot that bound one file in
+ * the snapshot needs a file again, a directory slot a directory (the
+ * guest holds the share's nodes, and its bind of the file).
+ */
+int vm_conf_match_files(const struct vm_conf *c, const struct vol_set *set,
 			struct sm_error *err);
 
 #endif

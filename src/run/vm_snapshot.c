@@ -158,11 +158,15 @@ static int restore_volumes(struct sm_vm *h, struct sm_store *store,
 	if (!ret)
 		ret = vol_prepare(&h->vols, store->root, h->rootfs,
 				  owners_in_xattr, err);
+	if (!ret)
+		ret = vm_conf_match_files(&h->shape, &h->vols, err);
 	if (ret)
 		return sm_err_wrap(err, ret, "snapshot %s", dir);
 	run_slots_from_set(&h->vols, dirs, ro);
-	if (h->shape.nslots)
+	if (h->shape.nslots) {
 		run_fill_slots(&h->vc, dirs, ro, h->rootfs);
+		run_slot_files(&h->vc, &h->vols);
+	}
 	run_share_caps(&h->vc, &h->o);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "volume/volume.h"
 
 #define COPY_DEPTH_MAX 64
 
@@ -210,6 +211,20 @@ static int copy_up(const char *rootfs, const char *target, const char *dst,
 	return 0;
 }
 
+/* What a bind source that cannot be served is, for the message. */
+static const char *odd_kind(mode_t mode)
+{
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "neither a file nor a directory";
+}
+
 static int bind_source(struct vol_mount *m, struct sm_error *err)
 {
 	struct stat st;
@@ -223,11 +238,14 @@ static int bind_source(struct vol_mount *m, struct sm_error *err)
 		if (ret)
 			return sm_err(err, ret, "create bind source %s: %s",
 				      m->source, strerror(-ret));
+	} else if (S_ISREG(st.st_mode)) {
+		/* served alone, in a synthetic root (docs/volumes.md) */
+		m->is_file = true;
 	} else if (!S_ISDIR(st.st_mode)) {
-		return sm_err(err, -ENOTDIR,
-			      "bind source %s is not a directory (only "
-			      "directories can be mounted)",
-			      m->source);
+		return sm_err(err, -EINVAL,
+			      "bind source %s is %s: only directories and "
+			      "regular files can be mounted",
+			      m->source, odd_kind(st.st_mode));
 	}
 	m->host_dir = realpath(m->source, NULL);
 	return m->host_dir ? 0 : sm_err_errno(err, "bind source %s", m->source);
@@ -259,6 +277,21 @@ static int fill_new(struct vol_mount *m, const char *rootfs,
 	return ret;
 }
 
+/* For `volume ls` and inspect: made by a run, not by a name (best
+ * effort: without it the volume only looks named). */
+static void mark_anonymous(const char *dir)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/" VOLUME_ANON_MARK, dir) >=
+	    sizeof(p))
+		return;
+	fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int volume_dir(struct vol_mount *m, const char *root, const char *rootfs,
 		      int owners_in_xattr, struct sm_error *err)
 {
@@ -284,6 +317,8 @@ static int volume_dir(struct vol_mount *m, const char *root, const char *rootfs,
 	if (ret)
 		return sm_err(err, ret, "volume %s: %s", m->host_dir,
 			      strerror(-ret));
+	if (m->type == VOL_ANON)
+		mark_anonymous(m->anon_dir);
 	if (m->no_copy || !dir_empty(m->host_dir))
 		return 0;
 	return fill_new(m, rootfs, owners_in_xattr, err);

@@ -552,8 +552,8 @@ size_t vol_spec_records(const struct vol_set *set, unsigned char *buf)
 				      m->target);
 			continue;
 		}
-		snprintf(head, sizeof(head), "%d:%s:", m->slot,
-			 m->read_only ? "ro" : "rw");
+		snprintf(head, sizeof(head), "%d:%s%s:", m->slot,
+			 m->read_only ? "ro" : "rw", m->is_file ? ",file" : "");
 		n += put_text(buf ? buf + n : NULL, SM_S_MOUNT, head, "",
 			      m->target);
 	}

@@ -31,7 +31,8 @@ struct vol_mount {
 	bool create_host; /* bind from -v: create a missing source dir */
 	bool from_image;  /* anonymous, for an image VOLUME entry */
 	/* filled by vol_prepare() */
-	char *host_dir; /* directory served (bind, named, anon) */
+	char *host_dir; /* directory served (bind, named, anon), or the file */
+	bool is_file;	/* bind of a regular file: host_dir is that file */
 	char *anon_dir; /* anon: ROOT/volumes/ID, removed by vol_remove_anon */
 	int slot;	/* virtio-fs slot, -1 for tmpfs */
 };
@@ -71,7 +72,8 @@ char *vol_clean_path(const char *path);
 bool vol_valid_name(const char *name);
 
 /*
- * Host side: bind sources must exist (created for -v), named volumes live
+ * Host side: bind sources must exist (created for -v) and be a directory
+ * or a regular file (anything else is refused), named volumes live
  * in ROOT/volumes/NAME/_data, anonymous ones in ROOT/volumes/ID/_data;
  * new or empty volumes get the image's content at their target (read
  * below rootfs, never following links out of it).

@@ -125,6 +125,13 @@ bool sm_jail_thread_policy(void);
  * none. 0 (also where Landlock is missing or older than ABI 2) or -errno.
  */
 int sm_landlock_thread(enum sm_thread_role role);
+/*
+ * The calling FUSE worker serves one file (fuse_passthrough_file_fd):
+ * its Landlock rule is that file, with file rights only, instead of its
+ * working directory. -1 (the default): a directory share. Set before
+ * sm_sandbox_enter_role().
+ */
+void sm_landlock_set_share_file(int fd);
 /* The kernel's Landlock ABI version; 0: none. */
 int sm_landlock_abi(void);
 

@@ -158,8 +158,11 @@ static int worker_setup(struct virtio_dev *dev, struct fs_dev *fs,
 		ret = fuse_server_new(&fs->server_config, &fs->server, err);
 	if (!ret)
 		ret = fuse_passthrough_confine(fs->backend, err);
-	if (ret >= 0) /* the filter keeps the /proc handle to re-opens */
+	if (ret >= 0) { /* the filter keeps the /proc handle to re-opens */
 		sm_sandbox_set_guard_fd(fuse_passthrough_guard_fd(fs->backend));
+		sm_landlock_set_share_file(
+		    fuse_passthrough_file_fd(fs->backend));
+	}
 	return ret;
 }
 
@@ -379,7 +382,11 @@ static int fs_init(struct virtio_dev *dev, const void *cfgp,
 	fs->serve_inline = cfg->serve_inline;
 	memcpy(fs->config.tag, cfg->tag, strlen(cfg->tag));
 	fs->config.num_request_queues = FS_NUM_QUEUES - 1;
-	ret = fuse_passthrough_new(cfg->dir, cfg->read_only, &fs->backend, err);
+	ret = cfg->file_name
+		  ? fuse_passthrough_new_file(cfg->dir, cfg->file_name,
+					      cfg->read_only, &fs->backend, err)
+		  : fuse_passthrough_new(cfg->dir, cfg->read_only, &fs->backend,
+					 err);
 	if (ret)
 		goto fail;
 	sc.ops = &fuse_passthrough_ops;

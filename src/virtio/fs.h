@@ -9,6 +9,9 @@
 struct virtio_fs_config {
 	const char *tag; /* mount tag seen by the guest */
 	const char *dir; /* host directory served */
+	/* non-NULL: dir is a regular file, served alone under this name in
+	 * a synthetic root (fuse_passthrough_new_file) */
+	const char *file_name;
 	int read_only;
 	uint64_t dax_window; /* bytes of DAX window, 0: no DAX */
 	/* caps on what the guest can make the server hold (0: the default;

@@ -87,7 +87,6 @@ kill -INT $epid
 bounded_wait 120 $epid
 rc=$?
 expect ctr_exec_signal_forwarded '[ $rc = 5 ] && grep -q trapped "$TMP/sig"' "SIGINT did not reach the exec'd process (status $rc: $(cat "$TMP/sig"))"
-
 # exec -d: back once the process started, which runs on without us (its
 # file appears seconds after); one that cannot start is 127 at once
 sm exec -d web1 sh -c 'sleep 8; echo detached >/tmp/exec-d'
@@ -99,6 +98,17 @@ expect ctr_exec_detach '[ $drc = 0 ] && [ -z "$dout" ] && [ ! -s "$TMP/d0" ] &&
 	"exec -d: status $drc, output '$dout', file at return '$(cat "$TMP/d0")'"
 sm exec -d web1 nosuchbin
 expect ctr_exec_detach_not_found_127 '[ $rc = 127 ]' "exec -d nosuchbin: $rc $(head -c 200 "$TMP/err")"
+# ---- attach: the output from now on, each stream to its own, until the
+# end; its status; a stopped container refused as docker's ----
+sm run -d --pull never --name att "$IMG_BBOX" sh -c 'echo before; sleep 12; echo after; echo err-after >&2; exit 7'
+wait_for 60 '"$SM" logs att 2>/dev/null | grep -q before'
+sm attach att
+expect ctr_attach_follows_to_the_end '[ $rc = 7 ] && [ "$(cat "$TMP/out")" = after ] && [ "$(cat "$TMP/err")" = err-after ]' \
+	"attach: status $rc, out '$(head -c 200 "$TMP/out")', err '$(head -c 200 "$TMP/err")'"
+sm attach att
+expect ctr_attach_stopped_1 '[ $rc = 1 ] && grep -q "cannot attach to a stopped container" "$TMP/err"' \
+	"attach to a stopped one: $rc $(head -c 200 "$TMP/err")"
+"$SM" rm att >/dev/null 2>&1
 
 # ---- kill, stop ----
 sm kill -s USR1 web1

@@ -117,8 +117,10 @@ TEST(public_structs_have_no_tail_padding)
 	ENDS_ON(sm_run_options, reserved1);
 	ENDS_ON(sm_snapshot_fds, reserved0);
 	ENDS_ON(sm_exec_options, detach);
-	ENDS_ON(sm_container_options, cgroup_parent);
+	ENDS_ON(sm_container_options, log_max_size);
+	ENDS_ON(sm_logs_options, tail);
 	ENDS_ON(sm_container_info, changed_ns);
+	ENDS_ON(sm_volume_info, users);
 }
 
 /* ---- every public entry point ---- */
@@ -304,6 +306,7 @@ TEST(containers)
 	SAME_CODE(-ESRCH, sm_container_kill(d, SIGTERM, err));
 	SAME_CODE(-ESRCH, sm_container_ports(d, buf, sizeof(buf), err));
 	SAME_CODE(-ENOENT, sm_container_logs(d, &fd1, &fd2, err));
+	SAME_CODE(-ENOENT, sm_container_logs_write(d, NULL, err));
 	SAME_CODE(0, sm_container_stop(d, 1, err)); /* not running: done */
 	sm_exec_options_init(&x);
 	SAME_CODE(-EINVAL, sm_container_exec(d, &x, &status, err));

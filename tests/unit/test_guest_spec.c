@@ -72,6 +72,7 @@ TEST(host_records_parsed)
 	rec(SM_S_ENTROPY, rnd, sizeof(rnd));
 	text(SM_S_MOUNT, "0:ro:/data");
 	text(SM_S_TMPFS, "size=64m:/run");
+	text(SM_S_MOUNT, "3:rw,file:/etc/app.conf");
 	text(11, "a record of a newer host");
 	CHECK_EQ(parse_fresh(&sp), 0);
 	CHECK_EQ(sp.argc, 3);
@@ -87,10 +88,12 @@ TEST(host_records_parsed)
 	CHECK(!strcmp(net_spec, "10.0.2.15/24 10.0.2.2 10.0.2.3"));
 	CHECK_EQ(time_ns, 1000000000000ULL);
 	CHECK_EQ(entropy_len, 64);
-	CHECK_EQ(nmounts, 2);
-	CHECK(mounts[0].slot == 0 && mounts[0].read_only);
+	CHECK_EQ(nmounts, 3);
+	CHECK(mounts[0].slot == 0 && mounts[0].read_only && !mounts[0].file);
 	CHECK(!strcmp(mounts[0].target, "/data"));
 	CHECK(!strcmp(mounts[1].opts, "size=64m"));
+	CHECK(mounts[2].slot == 3 && !mounts[2].read_only && mounts[2].file);
+	CHECK(!strcmp(mounts[2].target, "/etc/app.conf"));
 	spec_free(&sp);
 }
 
@@ -118,6 +121,17 @@ TEST(malformed_refused)
 	text(SM_S_MOUNT, "0:rw:data");
 	CHECK_EQ(parse_fresh(&sp), -1);
 	spec_free(&sp);
+	/* a mount mode other than ro|rw[,file] */
+	for (const char *const *m =
+		 (const char *const[]){"0:ro,files:/x", "0:ro,file/x",
+				       "0:rwx:/x", "0:ro;file:/x", NULL};
+	     *m; m++) {
+		blen = 0;
+		text(SM_S_ARG, "sh");
+		text(SM_S_MOUNT, *m);
+		CHECK_EQ(parse_fresh(&sp), -1);
+		spec_free(&sp);
+	}
 }
 
 /*

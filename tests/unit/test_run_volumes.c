@@ -377,20 +377,75 @@ TEST(prepare_dirs_and_copy_up)
 	vol_set_free(&s);
 }
 
-TEST(prepare_refuses_file_bind)
+/* A regular file is bound alone (docs/volumes.md, "Single files"): its
+ * slot is marked and its spec record says ",file". */
+TEST(prepare_file_bind)
 {
-	char spec[300], f[256];
-	const char *v[] = {spec, NULL};
+	char spec[300], mspec[300], f[256];
+	const char *v[] = {spec, NULL}, *mounts[] = {mspec, NULL};
 	struct vol_set s;
 	struct sm_error e = {0};
+	unsigned char buf[512];
+	size_t n, off = 0;
+	uint16_t tag;
+	const uint8_t *val;
+	uint32_t len;
+	char want[300];
 
 	snprintf(f, sizeof(f), "%s/afile", tmpdir);
 	CHECK_EQ(write_file(f, "x"), 0);
-	snprintf(spec, sizeof(spec), "%s:/f", f);
-	CHECK_EQ(vol_plan(v, NULL, NULL, NULL, "/", &s, &e), 0);
-	CHECK_EQ(vol_prepare(&s, tmpdir, tmpdir, 0, &e), -ENOTDIR);
-	CHECK(strstr(e.msg, "not a directory") != NULL);
+	snprintf(spec, sizeof(spec), "%s:/etc/app.conf:ro", f);
+	snprintf(mspec, sizeof(mspec), "type=bind,src=%s,dst=/f2", f);
+	CHECK_EQ(vol_plan(v, mounts, NULL, NULL, "/", &s, &e), 0);
+	CHECK_EQ(vol_prepare(&s, tmpdir, tmpdir, 0, &e), 0);
+	CHECK_EQ(s.n, 2);
+	for (size_t i = 0; i < s.n; i++) {
+		CHECK(s.m[i].is_file);
+		CHECK(s.m[i].host_dir && strcmp(s.m[i].host_dir, f) == 0);
+	}
+	n = vol_spec_records(&s, NULL);
+	CHECK(n <= sizeof(buf));
+	CHECK_EQ(vol_spec_records(&s, buf), n);
+	CHECK_EQ(sm_spec_next(buf, n, &off, &tag, &val, &len), 1);
+	CHECK_EQ(tag, SM_S_MOUNT);
+	/* parents first: /f2 (rw), then /etc/app.conf (ro) */
+	snprintf(want, sizeof(want), "%d:rw,file:/f2", s.m[0].slot);
+	CHECK(len == strlen(want) && memcmp(val, want, len) == 0);
+	CHECK_EQ(sm_spec_next(buf, n, &off, &tag, &val, &len), 1);
+	snprintf(want, sizeof(want), "%d:ro,file:/etc/app.conf", s.m[1].slot);
+	CHECK(len == strlen(want) && memcmp(val, want, len) == 0);
 	vol_set_free(&s);
+	/* a directory stays a directory share */
+	snprintf(spec, sizeof(spec), "%s:/d", tmpdir);
+	CHECK_EQ(vol_plan(v, NULL, NULL, NULL, "/", &s, &e), 0);
+	CHECK_EQ(vol_prepare(&s, tmpdir, tmpdir, 0, &e), 0);
+	CHECK(!s.m[0].is_file);
+	vol_set_free(&s);
+}
+
+/* Devices, FIFOs and sockets are refused, naming the host path. */
+TEST(prepare_refuses_special_sources)
+{
+	char spec[300], f[256];
+	const char *v[] = {spec, NULL};
+	const char *srcs[] = {"/dev/null", f, NULL};
+	struct vol_set s;
+	struct sm_error e = {0};
+
+	snprintf(f, sizeof(f), "%s/fifo", tmpdir);
+	CHECK_EQ(mkfifo(f, 0600), 0);
+	for (int i = 0; srcs[i]; i++) {
+		snprintf(spec, sizeof(spec), "%s:/x", srcs[i]);
+		memset(&e, 0, sizeof(e));
+		CHECK_EQ(vol_plan(v, NULL, NULL, NULL, "/", &s, &e), 0);
+		CHECK_EQ(vol_prepare(&s, tmpdir, tmpdir, 0, &e), -EINVAL);
+		CHECK(strstr(e.msg, srcs[i]) != NULL);
+		CHECK(strstr(e.msg, i ? "a FIFO" : "a character device") !=
+		      NULL);
+		CHECK(strstr(e.msg, "only directories and regular files") !=
+		      NULL);
+		vol_set_free(&s);
+	}
 }
 
 int main(void)
@@ -412,7 +467,8 @@ int main(void)
 	RUN(plan_duplicates_and_slots);
 	RUN(spec_records);
 	RUN(prepare_dirs_and_copy_up);
-	RUN(prepare_refuses_file_bind);
+	RUN(prepare_file_bind);
+	RUN(prepare_refuses_special_sources);
 	{
 		char cmd[300];
 

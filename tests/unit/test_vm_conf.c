@@ -279,6 +279,53 @@ TEST(restore_binds_only_the_restorers_mounts)
 	CHECK_EQ(match(cfg_only, tmpfs, "tmpfs at /data"), -EINVAL);
 }
 
+/* A file bind's slot says so ("rw,file"), and a restore must give a file
+ * there again (and a directory for a directory slot). */
+TEST(file_slots_round_trip_and_match)
+{
+	struct vm_conf c, back;
+	struct vol_set set;
+	char *text = NULL, host[] = "/h", target[] = "/etc/app.conf";
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CHECK_EQ(parse(&c, HEAD "slots 6\nslot0 rw,file /etc/app.conf\n"
+				"slot1 ro /d\nslot2 ro,file /x\nslot3 unused\n"
+				"slot4 unused\nslot5 unused\n"),
+		 0);
+	CHECK(c.slot[0].used && c.slot[0].file && !c.slot[0].read_only);
+	CHECK(!strcmp(c.slot[0].target, "/etc/app.conf"));
+	CHECK(c.slot[1].used && !c.slot[1].file);
+	CHECK(c.slot[2].file && c.slot[2].read_only);
+	vm_conf_write(f, &c);
+	fclose(f);
+	CHECK(strstr(text, "slot0 rw,file /etc/app.conf\n") != NULL);
+	CHECK(strstr(text, "slot1 ro /d\n") != NULL);
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ(vm_conf_parse(&back, text, len, &err), 0);
+	CHECK(back.slot[0].file && back.slot[2].file && !back.slot[1].file);
+	vm_conf_free(&back);
+	free(text);
+	CHECK(refused(HEAD "slots 6\nslot0 rw,files /x\n", "not \"unused\""));
+	CHECK(refused(HEAD "slots 6\nslot0 file /x\n", "not \"unused\""));
+
+	memset(&set, 0, sizeof(set));
+	set.n = 1;
+	set.m[0].type = VOL_BIND;
+	set.m[0].target = target;
+	set.m[0].host_dir = host;
+	set.m[0].slot = 0;
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ(vm_conf_match_files(&c, &set, &err), -EINVAL);
+	CHECK(strstr(err.msg, "/etc/app.conf binds a file in the snapshot, "
+			      "but /h is a directory") != NULL);
+	set.m[0].is_file = true;
+	CHECK_EQ(vm_conf_match_files(&c, &set, &err), 0);
+	set.m[0].slot = 1;
+	CHECK_EQ(vm_conf_match_files(&c, &set, &err), -EINVAL);
+	vm_conf_free(&c);
+}
+
 TEST(read_refuses_links_and_names_the_snapshot)
 {
 	char dir[] = "/tmp/smvmconf.XXXXXX", path[64], target[64];
@@ -372,5 +419,6 @@ int main(void)
 	RUN(read_refuses_links_and_names_the_snapshot);
 	RUN(read_refuses_a_fifo_without_blocking);
 	RUN(hostname_round_trips_and_is_checked);
+	RUN(file_slots_round_trip_and_match);
 	return test_summary();
 }
