@@ -42,6 +42,12 @@ usm() {
 	rc=$?
 }
 field() { awk -v k="$1:" '$1 == k { print $2 }' "$2" 2>/dev/null; }
+# record_pid NAME: the pid in that container's record (foreground runs
+# keep theirs too, so not just any record's)
+record_pid() {
+	local m; m=$(grep -l "\"name\": *\"$1\"" "$run_dir"/containers/*/meta 2>/dev/null | head -1)
+	[ -n "$m" ] && grep -o '"pid": *[0-9]*' "$(dirname "$m")/state" 2>/dev/null | grep -o '[0-9]*$'
+}
 
 usm load -i "$home/layout" -t rootless/img:1
 expect rootless_load '[ $rc = 0 ]' "load as uid $U"
@@ -54,7 +60,7 @@ expect rootless_volume_files_are_the_users '[ "$(stat -c %u:%g "$home/vol/f" "$h
 
 usm run -d --pull never --name rl rootless/img:1 sh -c 'echo up; sleep 600'
 wait_for 120 'as_user "$home/bin/supermachine" logs rl 2>/dev/null | grep -q up'
-pid=$(grep -o '"pid": *[0-9]*' "$run_dir"/containers/*/state 2>/dev/null | grep -o '[0-9]*$' | head -1)
+pid=$(record_pid rl)
 st=/proc/$pid/status
 expect rootless_vmm_confined '[ -n "$pid" ] && [ "$(field Uid $st)" = $U ] && [ "$(field CapEff $st)" = 0000000000000000 ] &&
 	[ "$(field CapBnd $st)" = 0000000000000000 ] && [ "$(field NoNewPrivs $st)" = 1 ] && [ "$(field Seccomp $st)" = 2 ] &&
@@ -88,7 +94,7 @@ usm rm -f rl
 
 usm run -d --pull never --name rloff --security-opt jail=off rootless/img:1 sh -c 'echo up; sleep 600'
 wait_for 120 'as_user "$home/bin/supermachine" logs rloff 2>/dev/null | grep -q up'
-opid=$(grep -o '"pid": *[0-9]*' "$run_dir"/containers/*/state 2>/dev/null | grep -o '[0-9]*$' | head -1)
+opid=$(record_pid rloff)
 expect rootless_jail_off_no_namespace '[ -n "$opid" ] && [ "$(readlink /proc/$opid/ns/user)" = "$(readlink /proc/self/ns/user)" ]' \
 	"jail=off: ns $(readlink /proc/$opid/ns/user 2>&1)"
 usm rm -f rloff
