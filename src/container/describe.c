@@ -13,22 +13,20 @@
 #include <unistd.h>
 
 #include "container/container.h"
+#include "container/log_format.h"
 #include "util/error.h"
 
-/* RFC 3339 UTC with nanoseconds, as docker prints times; 0: docker's zero
- * time. */
+/* docker's time (RFC 3339, UTC, nanoseconds: the log's -t stamp without
+ * its space); 0: docker's zero time. A state file's time is not trusted:
+ * ctr_log_timestamp bounds it. */
 static json_t *rfc3339(int64_t ns)
 {
-	char buf[64], date[32];
-	time_t s = (time_t)(ns / 1000000000LL);
-	struct tm tm;
+	char buf[64];
+	size_t n = ns > 0 ? ctr_log_timestamp(ns, buf, sizeof(buf)) : 0;
 
-	if (ns <= 0)
+	if (!n)
 		return json_string("0001-01-01T00:00:00Z");
-	gmtime_r(&s, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, sizeof(buf), "%s.%09lldZ", date,
-		 (long long)(ns % 1000000000LL));
+	buf[n - 1] = '\0';
 	return json_string(buf);
 }
 
