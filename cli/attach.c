@@ -34,14 +34,15 @@ static void *proxy_signals(void *arg)
 	return NULL;
 }
 
-static int follow(struct sm_container *ct)
+int cli_attach_follow(struct sm_container *ct, int64_t since_ns)
 {
 	struct sm_error err = {0};
 	struct sm_logs_options o;
 	struct sm_container_info info = {.struct_size = sizeof(info)};
 	int code = 0;
 
-	if (sm_container_inspect(ct, &info, &err) == 0 &&
+	/* from a time (start -a): what it wrote since, even if it ended */
+	if (!since_ns && sm_container_inspect(ct, &info, &err) == 0 &&
 	    info.status != SM_CONTAINER_RUNNING) {
 		fprintf(stderr, "supermachine: You cannot attach to a stopped "
 				"container, start it first\n");
@@ -49,7 +50,10 @@ static int follow(struct sm_container *ct)
 	}
 	sm_logs_options_init(&o);
 	o.follow = 1;
-	o.tail = 0; /* from now on */
+	if (since_ns)
+		o.since_ns = since_ns;
+	else
+		o.tail = 0; /* from now on */
 	if (sm_container_logs_write(ct, &o, &err) ||
 	    sm_container_wait(ct, &code, &err)) {
 		cli_print_error(&err);
@@ -95,5 +99,5 @@ int cmd_attach(int argc, char **argv)
 	    pthread_create(&t, NULL, proxy_signals, &p) == 0)
 		pthread_detach(t);
 	/* p.ct stays open: the proxy thread may use it until we exit */
-	return follow(p.ct);
+	return cli_attach_follow(p.ct, 0);
 }

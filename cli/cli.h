@@ -61,6 +61,8 @@ int cmd_port(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
@@ -80,6 +82,12 @@ int cli_run_container(struct sm_container_options *o);
  * failed.
  */
 struct sm_container *cli_open_container(const char *ref, int *status);
+/*
+ * A running container's output, stdout and stderr to ours, from
+ * since_ns (CLOCK_REALTIME; 0: from now) until its process ends; its
+ * exit status (cli/attach.c).
+ */
+int cli_attach_follow(struct sm_container *ct, int64_t since_ns);
 int cli_container_status(const struct sm_error *err);
 
 /* Image commands (cli/images.c): open the store of --root; sizes. */

@@ -1,5 +1,6 @@
 /*
- * supermachine logs [-f] [-t] [-n N|all] NAME: a container's output as
+ * supermachine logs [-f] [-t] [-n N|all] [--since T] [--until T] NAME:
+ * a container's output as
  * its log recorded it (docs/containers.md, "Logs"): stdout to stdout,
  * stderr to stderr, in the order the guest wrote them.
  */
@@ -8,14 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "container/log_format.h"
 
 static const char usage[] =
     "usage: supermachine logs [OPTIONS] CONTAINER\n"
     "  -f, --follow        follow the output until the container ends\n"
     "  -t, --timestamps    each line after its time (RFC3339Nano, UTC)\n"
-    "  -n, --tail N        the last N lines (default \"all\")\n";
+    "  -n, --tail N        the last N lines (default \"all\")\n"
+    "      --since TIME    lines from TIME on: a date-time (RFC 3339),\n"
+    "                      a Unix time, or a duration before now (10m)\n"
+    "      --until TIME    lines up to TIME, the same forms\n";
 
 /* docker's --tail: a count, or "all" (a negative count means all too). */
 static int parse_tail(const char *s, long long *tail)
@@ -35,12 +41,30 @@ static int parse_tail(const char *s, long long *tail)
 	return 0;
 }
 
+static int parse_time(const char *flag, const char *s, int64_t *ns)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!ctr_log_time_arg(
+		s, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec, ns))
+		return 0;
+	fprintf(stderr,
+		"supermachine logs: %s %s: not a time (a date-time such as "
+		"2026-01-02T15:04:05Z, a Unix time, or a duration such as "
+		"10m)\n",
+		flag, s);
+	return -1;
+}
+
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"follow", no_argument, NULL, 'f'},
 	    {"timestamps", no_argument, NULL, 't'},
 	    {"tail", required_argument, NULL, 'n'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -63,7 +87,11 @@ int cmd_logs(int argc, char **argv)
 				"%s\n",
 				optarg);
 			return CLI_EXIT_FAILURE;
-		} else if (c != 'n') {
+		} else if ((c == 'S' || c == 'U') &&
+			   parse_time(c == 'S' ? "--since" : "--until", optarg,
+				      c == 'S' ? &o.since_ns : &o.until_ns)) {
+			return CLI_EXIT_FAILURE;
+		} else if (c != 'n' && c != 'S' && c != 'U') {
 			fputs(usage, c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}

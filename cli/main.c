@@ -22,6 +22,8 @@ static const struct subcommand subcommands[] = {
     {"exec", cmd_exec, "run a command in a running container"},
     {"logs", cmd_logs, "show a detached container's output"},
     {"stop", cmd_stop, "stop containers (stop signal, then SIGKILL)"},
+    {"start", cmd_start, "run exited containers again, detached"},
+    {"restart", cmd_restart, "stop containers, then start them again"},
     {"kill", cmd_kill, "send a signal to containers"},
     {"port", cmd_port, "list a container's published ports"},
     {"rm", cmd_rm, "remove containers"},

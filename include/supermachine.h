@@ -531,6 +531,13 @@ SM_API int sm_container_create(const struct sm_container_options *o,
  * calling thread, which keeps the control role's seccomp filter (unless
  * seccomp is unconfined): call it from a process or thread that is the
  * container's alone.
+ *
+ * A handle from sm_container_open() (docker start): a record that ran
+ * before runs again, detached, in a new VM made with the options it was
+ * created with, under its id and name, its anonymous volumes reused and
+ * its log going on; a record that runs already: 0, nothing done. The new
+ * VM's root file system is the image's again (docs/containers.md, "Start
+ * and restart"). -ENOTSUP: a record made before records kept options.
  */
 SM_API int sm_container_start(struct sm_container *c, int *exit_status,
 			      struct sm_error *err);
@@ -570,6 +577,14 @@ sm_container_info_at(const struct sm_container_info *list, int i);
  */
 SM_API int sm_container_stop(struct sm_container *c, int timeout_s,
 			     struct sm_error *err);
+/*
+ * docker restart, on a handle from sm_container_open(): sm_container_stop()
+ * when it runs, then as sm_container_start() of an opened handle.
+ * -ENOTSUP for a container run with auto_remove (--rm): its record goes
+ * when its VM stops.
+ */
+SM_API int sm_container_restart(struct sm_container *c, int timeout_s,
+				struct sm_error *err);
 /* A signal to the container's process. -ESRCH: it does not run. */
 SM_API int sm_container_kill(struct sm_container *c, int signo,
 			     struct sm_error *err);
@@ -589,6 +604,10 @@ struct sm_logs_options {
 				   * (UTC) and a space, as docker's */
 	long long tail;		  /* -n: the last N lines of both streams
 				   * (-1: all, as sm_logs_options_init) */
+	/* --since/--until: only lines written from since_ns to until_ns
+	 * (CLOCK_REALTIME ns, both included; 0: no bound); --tail counts
+	 * within them */
+	int64_t since_ns, until_ns;
 };
 SM_API void sm_logs_options_init(struct sm_logs_options *o);
 /* -ENOENT: no such record, or it never ran (no log). NULL o: defaults. */

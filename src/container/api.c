@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "container/container.h"
 #include "util/error.h"
@@ -18,12 +19,19 @@ static json_t *make_meta(const struct sm_container_options *o)
 
 	for (const char *const *a = o->run->cmd; cmd && a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
-	return json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:b, s:b, s:i}", "image",
-			 o->restore_dir ? o->restore_dir : o->image, "cmd", cmd,
-			 "entrypoint", o->run->entrypoint, "store_root",
-			 o->store_root, "created_ns", (json_int_t)ctr_wall_ns(),
-			 "detached", o->detach, "auto_remove", o->auto_remove,
-			 "stop_timeout", o->stop_timeout);
+	json_t *config = ctr_config_save(o);
+
+	if (!config) {
+		json_decref(cmd);
+		return NULL;
+	}
+	return json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:b, s:b, s:i, s:o}",
+			 "image", o->restore_dir ? o->restore_dir : o->image,
+			 "cmd", cmd, "entrypoint", o->run->entrypoint,
+			 "store_root", o->store_root, "created_ns",
+			 (json_int_t)ctr_wall_ns(), "detached", o->detach,
+			 "auto_remove", o->auto_remove, "stop_timeout",
+			 o->stop_timeout, "config", config);
 }
 
 static char *dup_or_null(const char *s, bool *failed)
@@ -72,6 +80,7 @@ SM_API int sm_container_create(const struct sm_container_options *o,
 	*out = NULL;
 	if (!k)
 		return sm_err(err, -ENOMEM, "container: out of memory");
+	k->life_fd = -1;
 	ret = take_options(k, o, err);
 	meta = ret ? NULL : make_meta(&k->o);
 	if (!ret && !meta)
@@ -100,15 +109,16 @@ SM_API int sm_container_start(struct sm_container *k, int *exit_status,
 {
 	int status = 0, ret;
 
-	if (!k || !k->o.run)
+	if (!k || (!k->o.run && !k->recorded))
 		return sm_err(err, -EINVAL,
-			      "sm_container_start: not a handle from "
-			      "sm_container_create()");
+			      "sm_container_start: not a container handle");
 	if (k->started)
 		return sm_err(err, -EALREADY, "container %s started already",
 			      k->rec.name);
 	k->started = true;
-	if (k->o.detach)
+	if (!k->o.run) /* an opened record: docker start */
+		ret = ctr_start_existing(k, &status, err);
+	else if (k->o.detach)
 		ret = ctr_start_detached(k, &status, err);
 	else
 		ret = ctr_start_foreground(k, &status, err);
@@ -126,6 +136,7 @@ SM_API int sm_container_open(const char *ref, struct sm_container **out,
 	*out = NULL;
 	if (!k)
 		return sm_err(err, -ENOMEM, "container: out of memory");
+	k->life_fd = -1;
 	if (!ref)
 		ret = sm_err(err, -EINVAL, "no container named");
 	else
@@ -155,6 +166,9 @@ SM_API void sm_container_close(struct sm_container *k)
 	if (!k)
 		return;
 	ctr_release(&k->rec);
+	ctr_config_free(k->cfg);
+	if (k->life_fd >= 0)
+		close(k->life_fd);
 	free(k->store_root);
 	free(k->image);
 	free(k->restore_dir);

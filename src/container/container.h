@@ -66,6 +66,11 @@ int ctr_write_meta(struct ctr *c, struct sm_error *err);
  */
 int ctr_load(struct ctr *c, struct sm_error *err);
 bool ctr_running(const struct ctr *c);
+/*
+ * The lock the process owning the record's VM holds for its life
+ * (record.c): its fd, or -EBUSY when another holds it past wait_ms.
+ */
+int ctr_lock_life(const struct ctr *c, int wait_ms);
 const char *ctr_str(json_t *obj, const char *key); /* "" when missing */
 int64_t ctr_int(json_t *obj, const char *key);
 
@@ -99,6 +104,32 @@ void ctr_serve_stop(struct ctr_server *srv);
 /* Marks the process finished: requests waiting in `stop` return. */
 void ctr_serve_exited(struct ctr_server *srv);
 
+/* ---- what start and restart run again (config.c) ---- */
+
+/* The record's "config": create's options, fixed at create (-e K took
+ * the host's value, paths are absolute). */
+json_t *ctr_config_save(const struct sm_container_options *o);
+
+struct ctr_config {
+	json_t *json; /* a reference: the strings below are its */
+	struct sm_container_options o;
+	struct sm_run_options run; /* o.run; its lists are ours */
+	const char *cwd;	   /* the creator's, for relative binds */
+	char *owned[64];	   /* strings made here (volume specs) */
+	size_t nowned;
+};
+
+/*
+ * The options to run the record again, from its meta: pull never, the
+ * anonymous volumes its runs made reused (config_volumes.c). -ENOTSUP
+ * for a record without them.
+ */
+int ctr_config_load(json_t *meta, struct ctr_config **cfg,
+		    struct sm_error *err);
+void ctr_config_free(struct ctr_config *cfg);
+int ctr_config_reuse_anonymous(struct ctr_config *cfg, json_t *meta,
+			       struct sm_error *err);
+
 /* ---- the handle (api.c, start.c) ---- */
 
 struct sm_container {
@@ -108,6 +139,9 @@ struct sm_container {
 	struct sm_container_options o; /* create's, for start */
 	char *store_root, *image, *restore_dir, *cgroup_parent; /* copies */
 	struct ctr_log_writer *log; /* while it runs (logs.h) */
+	/* start of a record that ran before (restart.c): its options */
+	struct ctr_config *cfg;
+	int life_fd; /* ctr_lock_life()'s, handed to the VM's owner; -1 */
 };
 
 /* The status a VMM exits with after it failed (docker's number). */
@@ -119,6 +153,10 @@ int ctr_start_foreground(struct sm_container *c, int *status,
 			 struct sm_error *err);
 /* status: the process's when it could not start (-ENOEXEC), else 125 */
 int ctr_start_detached(struct sm_container *c, int *status,
+		       struct sm_error *err);
+/* sm_container_start() of an opened record: detached, from its config
+ * (restart.c); a running one: 0, nothing done. */
+int ctr_start_existing(struct sm_container *c, int *status,
 		       struct sm_error *err);
 
 /* CLOCK_REALTIME in nanoseconds: the records' times. */

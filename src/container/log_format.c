@@ -115,6 +115,12 @@ static int feed_record(struct ctr_log_reader *rd, const struct ctr_log_rec *r)
 	size_t pos = 0;
 	int s = r->stream, ret;
 
+	if ((rd->since_ns && r->time_ns < rd->since_ns) ||
+	    (rd->until_ns && r->time_ns > rd->until_ns)) {
+		if (r->len) /* its line goes on in the next, or not */
+			rd->mid_line[s] = d[r->len - 1] != '\n';
+		return 0;
+	}
 	while (pos < r->len) {
 		const uint8_t *nl = memchr(d + pos, '\n', r->len - pos);
 		size_t end = nl ? (size_t)(nl - d) + 1 : r->len;

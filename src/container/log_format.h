@@ -62,6 +62,13 @@ int ctr_log_place(uint64_t pos, uint64_t base, uint64_t *at, uint64_t *off);
  * space ("2006-01-02T15:04:05.000000000Z "). Its length, or 0. */
 size_t ctr_log_timestamp(int64_t ns, char *buf, size_t size);
 
+/*
+ * docker's --since/--until argument (log_time.c): a Unix time, a Go
+ * duration before now_ns, or an RFC 3339 date-time, whole or in part
+ * (local time without a zone). 0 and *ns (CLOCK_REALTIME), or -EINVAL.
+ */
+int ctr_log_time_arg(const char *s, int64_t now_ns, int64_t *ns);
+
 /* Where a reader's output goes: stream 1 or 2; -errno stops it. */
 typedef int ctr_log_emit(void *opaque, int stream, const void *data,
 			 size_t len);
@@ -73,11 +80,12 @@ typedef int ctr_log_emit(void *opaque, int stream, const void *data,
  */
 struct ctr_log_reader {
 	bool timestamps;
-	bool mid_line[3];   /* by stream: its last record ended mid-line */
-	bool drop[3];	    /* by stream: its current line is skipped */
-	uint64_t skip;	    /* line starts to pass over before emitting */
-	uint64_t lines;	    /* line starts seen (emitted or not) */
-	ctr_log_emit *emit; /* NULL: count only */
+	bool mid_line[3]; /* by stream: its last record ended mid-line */
+	bool drop[3];	  /* by stream: its current line is skipped */
+	uint64_t skip;	  /* line starts to pass over before emitting */
+	uint64_t lines;	  /* line starts seen (emitted or not) */
+	int64_t since_ns, until_ns; /* records outside: passed over (0: none) */
+	ctr_log_emit *emit;	    /* NULL: count only */
 	void *opaque;
 };
 

@@ -69,6 +69,35 @@ static ssize_t read_at(int fd, void *p, size_t n, uint64_t off)
 	return (ssize_t)got;
 }
 
+/*
+ * A log a run before this one wrote: its base, and its end after its
+ * last whole record (what follows, a record cut short by a crash, is
+ * cut off). False, to start afresh, when it is none or empty.
+ */
+static bool go_on(struct ctr_log_writer *w)
+{
+	uint8_t hdr[CTR_LOG_REC_HDR];
+	struct stat st;
+	uint64_t off = CTR_LOG_HDR;
+
+	if (fstat(w->fd, &st) || st.st_size <= CTR_LOG_HDR ||
+	    read_at(w->fd, hdr, CTR_LOG_HDR, 0) != CTR_LOG_HDR ||
+	    ctr_log_hdr_parse(hdr, CTR_LOG_HDR, &w->base))
+		return false;
+	for (;;) {
+		ssize_t n = read_at(w->fd, hdr, sizeof(hdr), off);
+
+		if (n != CTR_LOG_REC_HDR || (n = ctr_log_rec_size(hdr)) < 0 ||
+		    off + (uint64_t)n > (uint64_t)st.st_size)
+			break;
+		off += (uint64_t)n;
+	}
+	if (ftruncate(w->fd, (off_t)off))
+		return false;
+	w->size = off;
+	return true;
+}
+
 int ctr_log_open_fd(int fd, uint64_t cap, struct ctr_log_writer **out,
 		    struct sm_error *err)
 {
@@ -83,7 +112,10 @@ int ctr_log_open_fd(int fd, uint64_t cap, struct ctr_log_writer **out,
 	w->fd = fd;
 	w->cap = cap ? cap : CTR_LOG_DEFAULT_CAP;
 	w->cap = w->cap < CTR_LOG_MIN_CAP ? CTR_LOG_MIN_CAP : w->cap;
-	/* always afresh: a record's log has one writer, its one run */
+	/* one writer at a time: the run of the record's VM (life.lock);
+	 * a run after a start goes on after the last one's records */
+	if (go_on(w))
+		return *out = w, 0;
 	ctr_log_hdr_put(hdr, 0);
 	if (ftruncate(fd, 0) || (ret = write_at(fd, hdr, CTR_LOG_HDR, 0))) {
 		ret = sm_err(err, ret ? ret : -errno,
@@ -336,13 +368,17 @@ static int write_logs(struct sm_container *k, int fd,
 		      const struct sm_logs_options *o, struct sm_error *err)
 {
 	struct out_fds out = {{-1, o->stdout_fd, o->stderr_fd}};
-	struct ctr_log_reader rd = {
-	    .timestamps = o->timestamps != 0, .emit = emit_fd, .opaque = &out};
+	struct ctr_log_reader rd = {.timestamps = o->timestamps != 0,
+				    .since_ns = o->since_ns,
+				    .until_ns = o->until_ns,
+				    .emit = emit_fd,
+				    .opaque = &out};
 	uint64_t pos = 0;
 	int ret = 0;
 
 	if (o->tail >= 0) { /* docker's --tail: count the lines first */
-		struct ctr_log_reader count = {0};
+		struct ctr_log_reader count = {.since_ns = o->since_ns,
+					       .until_ns = o->until_ns};
 
 		ret = ctr_log_read(fd, &pos, &count, err);
 		rd.skip = count.lines > (uint64_t)o->tail

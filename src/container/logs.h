@@ -16,8 +16,9 @@
 
 struct ctr_log_writer;
 
-/* Creates the record's log afresh, at most cap bytes (0: the default;
- * less than CTR_LOG_MIN_CAP: that). */
+/* Opens the record's log for its run, at most cap bytes (0: the default;
+ * less than CTR_LOG_MIN_CAP: that): after the records an earlier run of
+ * the record left (a start), else afresh. */
 int ctr_log_open(struct ctr *c, uint64_t cap, struct ctr_log_writer **out,
 		 struct sm_error *err);
 /* The same on an fd opened for reading and writing (taken). */

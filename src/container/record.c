@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container/container.h"
@@ -460,8 +461,9 @@ int ctr_remove(struct ctr *c, struct sm_error *err)
 /* The files of a record, then its directory. */
 static int remove_in_place(struct ctr *c, struct sm_error *err)
 {
-	static const char *const files[] = {"state", "container.log", "vmm.log",
-					    "ctl.sock", "meta"};
+	static const char *const files[] = {"state",	 "container.log",
+					    "vmm.log",	 "ctl.sock",
+					    "life.lock", "meta"};
 	char path[PATH_MAX];
 	DIR *d;
 
@@ -482,4 +484,38 @@ static int remove_in_place(struct ctr *c, struct sm_error *err)
 		return set_err(err, -errno, "remove %s: %s", c->dir,
 			       strerror(errno));
 	return 0;
+}
+
+/*
+ * The process that owns the record's VM (a supervisor, a foreground run)
+ * holds this lock until it is gone, its socket removed: a start waits
+ * for the last one's end, and two starts never both run a VM.
+ */
+int ctr_lock_life(const struct ctr *c, int wait_ms)
+{
+	char path[PATH_MAX];
+	int fd, waited = 0;
+
+	if (ctr_path(c, "life.lock", path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX | LOCK_NB)) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+		if (waited >= wait_ms) {
+			close(fd);
+			return -EBUSY;
+		}
+		nanosleep(&ts, NULL);
+		waited += 20;
+	}
+	return fd;
 }

@@ -331,6 +331,39 @@ static int open_vmm_log(struct ctr *c)
 	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
+/*
+ * A record run again: relative bind sources from the creator's working
+ * directory, and a bare `-e K` unsets K as it did at create (the host
+ * had none then), whatever this process's environment holds.
+ */
+static int again_as_created(const struct ctr_config *cfg, struct sm_error *err)
+{
+	if (cfg->cwd && chdir(cfg->cwd))
+		return sm_err_errno(err, "its working directory %s", cfg->cwd);
+	for (const char *const *e = cfg->run.env; e && *e; e++)
+		if (!strchr(*e, '='))
+			unsetenv(*e);
+	return 0;
+}
+
+/* The notify pipe to fd 3 and the life lock (if any) to fd 4, both by
+ * way of high numbers first, so that placing one never closes the other
+ * where it sat. */
+static void place_fds(int *notify_fd, int *life_fd)
+{
+	int n = fcntl(*notify_fd, F_DUPFD_CLOEXEC, 16);
+	int l = *life_fd >= 0 ? fcntl(*life_fd, F_DUPFD_CLOEXEC, 16) : -1;
+
+	if (n < 0 || (*life_fd >= 0 && l < 0) || dup2(n, 3) < 0 ||
+	    (l >= 0 && dup2(l, 4) < 0))
+		_exit(CTR_EXIT_FAILURE);
+	close(n);
+	if (l >= 0)
+		close(l);
+	*notify_fd = 3;
+	*life_fd = l >= 0 ? 4 : -1;
+}
+
 /* The supervisor: a session of its own, output to the log. Never returns. */
 static void supervise(struct sm_container *k, int notify_fd)
 {
@@ -340,13 +373,13 @@ static void supervise(struct sm_container *k, int notify_fd)
 	int status;
 
 	/* nothing the caller's process left open reaches the VMM: only the
-	 * notify pipe (as fd 3) outlives this */
-	if (notify_fd != 3) {
-		if (dup2(notify_fd, 3) < 0)
-			_exit(CTR_EXIT_FAILURE);
-		notify_fd = 3;
+	 * notify pipe (as fd 3) and the life lock (4) outlive this */
+	place_fds(&notify_fd, &k->life_fd);
+	close_range(k->life_fd >= 0 ? 5 : 4, ~0U, 0);
+	if (k->cfg && again_as_created(k->cfg, &err)) {
+		notify(&notify_fd, err.msg);
+		_exit(CTR_EXIT_FAILURE);
 	}
-	close_range(4, ~0U, 0);
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	setsid();
 	dup2(nul, 0);
@@ -400,11 +433,13 @@ int ctr_start_detached(struct sm_container *k, int *status,
 		       struct sm_error *err)
 {
 	char msg[1024];
-	int p[2];
+	int p[2], ret;
 	ssize_t n, got = 0;
 	pid_t pid;
 
 	*status = CTR_EXIT_FAILURE;
+	if (k->life_fd < 0)
+		k->life_fd = ctr_lock_life(&k->rec, 0); /* a new record's */
 	if (pipe2(p, O_CLOEXEC))
 		return sm_err_errno(err, "start %s: pipe", k->rec.name);
 	fflush(NULL);
@@ -419,6 +454,10 @@ int ctr_start_detached(struct sm_container *k, int *status,
 		supervise(k, p[1]);
 	}
 	close(p[1]);
+	if (k->life_fd >= 0) { /* the supervisor's now */
+		close(k->life_fd);
+		k->life_fd = -1;
+	}
 	while ((n = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 ||
 	       (n < 0 && errno == EINTR))
 		got += n > 0 ? n : 0;
@@ -429,8 +468,13 @@ int ctr_start_detached(struct sm_container *k, int *status,
 		return 0;
 	}
 	waitpid(pid, NULL, 0);
-	ctr_remove(&k->rec, NULL);
-	return start_failure(msg, got, status, err);
+	ret = start_failure(msg, got, status, err);
+	if (k->cfg) /* a record that ran before stays, saying why */
+		ctr_write_state_of(&k->rec, pid, "exited", *status, err->msg,
+				   NULL);
+	else
+		ctr_remove(&k->rec, NULL);
+	return ret;
 }
 
 int ctr_start_foreground(struct sm_container *k, int *status,
@@ -445,6 +489,8 @@ int ctr_start_foreground(struct sm_container *k, int *status,
 		*status = CTR_EXIT_FAILURE;
 		return sm_err(err, e.code, "%s", e.msg);
 	}
+	if (k->recorded)
+		k->life_fd = ctr_lock_life(&k->rec, 0);
 	/* docs/security.md, "The keeper": the VMM in a process of its own */
 	if (ctr_jails_main_thread(k->o.run))
 		*status = run_kept(k, -1, &e);
@@ -456,5 +502,9 @@ int ctr_start_foreground(struct sm_container *k, int *status,
 	 * it); with --rm gone, as a detached run's */
 	if (k->recorded && k->o.auto_remove)
 		ctr_remove(&k->rec, NULL);
+	if (k->life_fd >= 0) {
+		close(k->life_fd);
+		k->life_fd = -1;
+	}
 	return e.code ? sm_err(err, e.code, "%s", e.msg) : 0;
 }

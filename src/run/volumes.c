@@ -387,7 +387,7 @@ int vol_parse_tmpfs(const char *spec, struct vol_mount *m, struct sm_error *err)
 	return ret;
 }
 
-static void vol_free_one(struct vol_mount *m)
+void vol_mount_free(struct vol_mount *m)
 {
 	free(m->source);
 	free(m->target);
@@ -400,7 +400,7 @@ static void vol_free_one(struct vol_mount *m)
 void vol_set_free(struct vol_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)
-		vol_free_one(&set->m[i]);
+		vol_mount_free(&set->m[i]);
 	set->n = 0;
 }
 

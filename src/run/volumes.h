@@ -51,6 +51,8 @@ int vol_plan(const char *const *v, const char *const *mounts,
 	     const char *const *tmpfs, char *const *image_volumes,
 	     const char *cwd, struct vol_set *set, struct sm_error *err);
 void vol_set_free(struct vol_set *set);
+/* What one parsed mount holds (zeroed after). */
+void vol_mount_free(struct vol_mount *m);
 
 /*
  * Encodes the SM_S_MOUNT/SM_S_TMPFS spec records (src/proto/proto.h) into

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "container/container.h"
 #include "run/handle.h"
@@ -33,6 +34,22 @@ static const char *volume_of(const struct vol_mount *m)
 	if (m->type == VOL_ANON && m->anon_dir)
 		return base(m->anon_dir);
 	return NULL;
+}
+
+/* Anonymous: made so by a run, even when a restart mounts it by its
+ * name (container/config_volumes.c); its mark says so. */
+static bool made_anonymous(const struct vol_mount *m)
+{
+	char p[PATH_MAX];
+	const char *slash = m->host_dir ? strrchr(m->host_dir, '/') : NULL;
+
+	if (m->type == VOL_ANON)
+		return true;
+	return m->type == VOL_NAMED && slash &&
+	       (size_t)snprintf(p, sizeof(p), "%.*s/" VOLUME_ANON_MARK,
+				(int)(slash - m->host_dir),
+				m->host_dir) < sizeof(p) &&
+	       access(p, F_OK) == 0;
 }
 
 static bool listed(json_t *list, const char *name)
@@ -62,9 +79,10 @@ int volume_record_users(struct ctr *c, const char *store_root, struct sm_vm *vm,
 
 		if (!name || !vol_valid_name(name) || listed(list, name))
 			continue;
-		json_array_append_new(list, json_pack("{s:s, s:b}", "name",
-						      name, "anonymous",
-						      m->type == VOL_ANON));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:b, s:s}", "name", name,
+						"anonymous", made_anonymous(m),
+						"target", m->target));
 	}
 	if (json_array_size(list) == 0) {
 		json_decref(list);

@@ -118,7 +118,7 @@ TEST(public_structs_have_no_tail_padding)
 	ENDS_ON(sm_snapshot_fds, reserved0);
 	ENDS_ON(sm_exec_options, detach);
 	ENDS_ON(sm_container_options, log_max_size);
-	ENDS_ON(sm_logs_options, tail);
+	ENDS_ON(sm_logs_options, until_ns);
 	ENDS_ON(sm_container_info, changed_ns);
 	ENDS_ON(sm_volume_info, users);
 }
@@ -262,8 +262,9 @@ TEST(containers)
 	struct sm_container *c = NULL, *d = NULL;
 	struct sm_exec_options x;
 	struct sm_run_options o;
-	char buf[64], rt[96];
 	int status = 0, fd1, fd2;
+	struct sm_error e = {0};
+	char buf[64], rt[96];
 
 	snprintf(rt, sizeof(rt), "%s/runtime", root);
 	setenv("SUPERMACHINE_RUNTIME", rt, 1);
@@ -332,6 +333,22 @@ TEST(containers)
 	CHECK(list && sm_container_info_at(list, 0)->exit_code == 125);
 	CHECK(list && strstr(sm_container_info_at(list, 0)->error, "no/such"));
 	free(list);
+	/* start and restart of the exited record (detached): the image is
+	 * still missing, the record stays, exited, saying why */
+	CHECK_EQ(sm_container_open("api-one", &d, NULL), 0);
+	status = 0;
+	CHECK_EQ(sm_container_start(d, &status, &e), -EIO);
+	CHECK(status == 125 && strstr(e.msg, "no/such"));
+	SAME_CODE(-EINVAL, sm_container_restart(d, 1, err)); /* used */
+	sm_container_close(d);
+	CHECK_EQ(sm_container_open("api-one", &d, NULL), 0);
+	CHECK_EQ(sm_container_restart(d, 1, NULL), -EIO);
+	info.struct_size = sizeof(info);
+	CHECK_EQ(sm_container_inspect(d, &info, NULL), 0);
+	CHECK_EQ(info.status, SM_CONTAINER_EXITED);
+	CHECK(strstr(info.error, "no/such"));
+	sm_container_close(d);
+	SAME_CODE(-ENOENT, sm_container_restart(NULL, 1, err));
 	CHECK_EQ(sm_container_remove(c, 0, NULL), 0);
 	SAME_CODE(-ENOENT, sm_container_open("api-one", &d, err));
 	CHECK_EQ(sm_container_list(&list, NULL), 0);

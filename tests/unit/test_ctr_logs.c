@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "container/log_format.h"
 #include "container/logs.h"
 #include "test.h"
 
@@ -329,6 +331,113 @@ TEST(hostile_files)
 	ctr_log_close(w);
 }
 
+TEST(a_later_run_goes_on_after_the_last)
+{
+	struct ctr_log_writer *w = writer(0), *again = NULL;
+	uint64_t pos = 0;
+	int fd;
+
+	CHECK(w);
+	if (!w)
+		return;
+	CHECK_EQ(ctr_log_append(w, 1, 1, "first run\n", 10), 0);
+	fd = dup(ctr_log_fd(w));
+	/* a record cut short by a crash: cut off */
+	CHECK(lseek(fd, 0, SEEK_END) > 0);
+	CHECK_EQ(write(fd, "\x01\0\0\0\xff", 5), 5);
+	ctr_log_close(w);
+	CHECK_EQ(ctr_log_open_fd(fd, 0, &again, NULL), 0);
+	if (!again)
+		return;
+	CHECK_EQ(ctr_log_append(again, 2, 2, "second\n", 7), 0);
+	CHECK_EQ(read_all(again, &pos, false, 0), 0);
+	CHECK_STR(got(), "1:first run\n2:second\n");
+	ctr_log_close(again);
+	/* what is no log is started afresh */
+	fd = tmp_fd();
+	CHECK_EQ(write(fd, "not a log at all, not at all", 28), 28);
+	CHECK_EQ(ctr_log_open_fd(fd, 0, &again, NULL), 0);
+	if (!again)
+		return;
+	pos = 0;
+	CHECK_EQ(read_all(again, &pos, false, 0), 0);
+	CHECK_STR(got(), "");
+	ctr_log_close(again);
+}
+
+TEST(since_and_until_bound_by_time)
+{
+	struct ctr_log_writer *w = writer(0);
+	struct ctr_log_reader rd = {
+	    .since_ns = 20, .until_ns = 40, .emit = to_sink, .opaque = &out};
+	struct ctr_log_reader count = {.since_ns = 20};
+	uint64_t pos = 0;
+
+	CHECK(w);
+	if (!w)
+		return;
+	CHECK_EQ(ctr_log_append(w, 1, 10, "old\n", 4), 0);
+	CHECK_EQ(ctr_log_append(w, 1, 15, "half", 4), 0); /* before since */
+	CHECK_EQ(ctr_log_append(w, 1, 20, "-way\n", 5), 0);
+	CHECK_EQ(ctr_log_append(w, 2, 30, "mid\n", 4), 0);
+	CHECK_EQ(ctr_log_append(w, 1, 40, "edge\n", 5), 0);
+	CHECK_EQ(ctr_log_append(w, 1, 41, "late\n", 5), 0);
+	out.len = 0;
+	out.buf[0] = '\0';
+	CHECK_EQ(ctr_log_read(ctr_log_fd(w), &pos, &rd, NULL), 0);
+	/* both bounds included; a line begun before since is cut there */
+	CHECK_STR(got(), "1:-way\n2:mid\n1:edge\n");
+	pos = 0;
+	CHECK_EQ(ctr_log_read(ctr_log_fd(w), &pos, &count, NULL), 0);
+	CHECK_EQ(count.lines, 3); /* mid edge late: --tail counts within */
+	ctr_log_close(w);
+}
+
+TEST(time_arguments_as_docker)
+{
+	const int64_t now = 1700000000LL * 1000000000LL;
+	int64_t ns = -1;
+
+	CHECK_EQ(ctr_log_time_arg("1136073600", now, &ns), 0);
+	CHECK_EQ(ns, 1136073600LL * 1000000000LL);
+	CHECK_EQ(ctr_log_time_arg("1136073600.5", now, &ns), 0);
+	CHECK_EQ(ns, 1136073600LL * 1000000000LL + 500000000);
+	CHECK_EQ(ctr_log_time_arg("10m", now, &ns), 0);
+	CHECK_EQ(ns, now - 600LL * 1000000000LL);
+	CHECK_EQ(ctr_log_time_arg("1h30m", now, &ns), 0);
+	CHECK_EQ(ns, now - 5400LL * 1000000000LL);
+	CHECK_EQ(ctr_log_time_arg("1.5s", now, &ns), 0);
+	CHECK_EQ(ns, now - 1500000000LL);
+	CHECK_EQ(ctr_log_time_arg("250ms", now, &ns), 0);
+	CHECK_EQ(ns, now - 250000000LL);
+	CHECK_EQ(ctr_log_time_arg("2006-01-02T15:04:05Z", now, &ns), 0);
+	CHECK_EQ(ns, 1136214245LL * 1000000000LL);
+	CHECK_EQ(ctr_log_time_arg("2006-01-02T15:04:05.25+01:00", now, &ns), 0);
+	CHECK_EQ(ns, (1136214245LL - 3600) * 1000000000LL + 250000000);
+	CHECK_EQ(ctr_log_time_arg("2006-01-02T15:04:05-0700", now, &ns), 0);
+	CHECK_EQ(ns, (1136214245LL + 7 * 3600) * 1000000000LL);
+	CHECK_EQ(ctr_log_time_arg("2006-01-02Z", now, &ns), 0);
+	CHECK_EQ(ns, 1136160000LL * 1000000000LL);
+	/* without a zone: local time (TZ=UTC here) */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	CHECK_EQ(ctr_log_time_arg("2006-01-02T15:04", now, &ns), 0);
+	CHECK_EQ(ns, 1136214240LL * 1000000000LL);
+	CHECK_EQ(ctr_log_time_arg("2006-01-02", now, &ns), 0);
+	CHECK_EQ(ns, 1136160000LL * 1000000000LL);
+	/* not times */
+	CHECK_EQ(ctr_log_time_arg("", now, &ns), -EINVAL);
+	CHECK_EQ(ctr_log_time_arg("yesterday", now, &ns), -EINVAL);
+	CHECK_EQ(ctr_log_time_arg("10", now, &ns), 0); /* a Unix time */
+	CHECK_EQ(ctr_log_time_arg("10x", now, &ns), -EINVAL);
+	CHECK_EQ(ctr_log_time_arg("2006-13-02", now, &ns), -EINVAL);
+	CHECK_EQ(ctr_log_time_arg("2006-01-02T25:00", now, &ns), -EINVAL);
+	CHECK_EQ(ctr_log_time_arg("2006-01-02T15:04:05+99:00", now, &ns),
+		 -EINVAL);
+	CHECK_EQ(ctr_log_time_arg("99999999999999999999", now, &ns), -EINVAL);
+	CHECK_EQ(ctr_log_time_arg("h", now, &ns), -EINVAL);
+}
+
 int main(void)
 {
 	out.buf = calloc(1, SINK_SIZE);
@@ -341,5 +450,8 @@ int main(void)
 	RUN(a_follower_goes_on_across_moves);
 	RUN(hostile_records);
 	RUN(hostile_files);
+	RUN(a_later_run_goes_on_after_the_last);
+	RUN(since_and_until_bound_by_time);
+	RUN(time_arguments_as_docker);
 	return test_summary();
 }
