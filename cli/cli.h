@@ -83,9 +83,9 @@ int cli_run_container(struct sm_container_options *o);
  */
 struct sm_container *cli_open_container(const char *ref, int *status);
 /*
- * A running container's output, stdout and stderr to ours, from
- * since_ns (CLOCK_REALTIME; 0: from now) until its process ends; its
- * exit status (cli/attach.c).
+ * A container's output, stdout and stderr to ours, from since_ns
+ * (CLOCK_REALTIME; 0: from now) until its process ends; its exit status
+ * (cli/attach.c).
  */
 int cli_attach_follow(struct sm_container *ct, int64_t since_ns);
 int cli_container_status(const struct sm_error *err);

@@ -28,7 +28,7 @@ static const struct subcommand subcommands[] = {
     {"port", cmd_port, "list a container's published ports"},
     {"rm", cmd_rm, "remove containers"},
     {"volume", cmd_volume, "manage volumes (create, ls, inspect, rm, prune)"},
-    {"attach", cmd_attach, "follow a running container's output (no stdin)"},
+    {"attach", cmd_attach, "attach to a running container (output, stdin)"},
     {"wait", cmd_wait, "wait for containers to end; print their statuses"},
     {"snapshot", cmd_snapshot, "save a running container's VM to a directory"},
     {"restore", cmd_restore, "resume a VM snapshot (sm_vm_snapshot)"},

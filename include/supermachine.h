@@ -626,6 +626,15 @@ SM_API int sm_container_logs(struct sm_container *c, int *stdout_fd,
 SM_API int sm_container_exec(struct sm_container *c,
 			     const struct sm_exec_options *o, int *exit_status,
 			     struct sm_error *err);
+/*
+ * docker attach's stdin: fd's bytes go into the running container's
+ * stdin until fd's EOF, the container's end, or sm_container_close() of
+ * this handle (the container's process reads fd itself). Once per
+ * handle. The container's stdin stays open after. -ENOTSUP: it was not run
+ * detached with interactive (-i); -ESRCH: not running.
+ */
+SM_API int sm_container_attach_stdin(struct sm_container *c, int fd,
+				     struct sm_error *err);
 /* The published ports, as sm_vm_ports(). -ESRCH: not running. */
 SM_API int sm_container_ports(struct sm_container *c, char *buf, size_t size,
 			      struct sm_error *err);

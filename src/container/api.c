@@ -80,7 +80,7 @@ SM_API int sm_container_create(const struct sm_container_options *o,
 	*out = NULL;
 	if (!k)
 		return sm_err(err, -ENOMEM, "container: out of memory");
-	k->life_fd = -1;
+	k->life_fd = k->stdin_feed = k->stdin_conn = -1;
 	ret = take_options(k, o, err);
 	meta = ret ? NULL : make_meta(&k->o);
 	if (!ret && !meta)
@@ -136,7 +136,7 @@ SM_API int sm_container_open(const char *ref, struct sm_container **out,
 	*out = NULL;
 	if (!k)
 		return sm_err(err, -ENOMEM, "container: out of memory");
-	k->life_fd = -1;
+	k->life_fd = k->stdin_feed = k->stdin_conn = -1;
 	if (!ref)
 		ret = sm_err(err, -EINVAL, "no container named");
 	else
@@ -169,6 +169,8 @@ SM_API void sm_container_close(struct sm_container *k)
 	ctr_config_free(k->cfg);
 	if (k->life_fd >= 0)
 		close(k->life_fd);
+	if (k->stdin_conn >= 0)
+		close(k->stdin_conn);
 	free(k->store_root);
 	free(k->image);
 	free(k->restore_dir);

@@ -96,9 +96,12 @@ int ctr_write_line(int fd, json_t *msg);
 
 struct ctr_server;
 
-/* Answers requests for vm on the record's socket, in a thread. */
+/* Answers requests for vm on the record's socket, in a thread;
+ * stdin_feed (-1: none): the write end of the VM's stdin pipe, for
+ * attach's "stdin" requests. */
 int ctr_serve_start(struct ctr *c, struct sm_vm *vm, int stop_timeout,
-		    struct ctr_server **srv, struct sm_error *err);
+		    int stdin_feed, struct ctr_server **srv,
+		    struct sm_error *err);
 /* Stops answering (before the VM is destroyed); removes the socket. */
 void ctr_serve_stop(struct ctr_server *srv);
 /* Marks the process finished: requests waiting in `stop` return. */
@@ -141,7 +144,9 @@ struct sm_container {
 	struct ctr_log_writer *log; /* while it runs (logs.h) */
 	/* start of a record that ran before (restart.c): its options */
 	struct ctr_config *cfg;
-	int life_fd; /* ctr_lock_life()'s, handed to the VM's owner; -1 */
+	int life_fd;	/* ctr_lock_life()'s, handed to the VM's owner; -1 */
+	int stdin_feed; /* a detached -i VM's stdin pipe, write end; -1 */
+	int stdin_conn; /* sm_container_attach_stdin()'s request; -1 */
 };
 
 /* The status a VMM exits with after it failed (docker's number). */

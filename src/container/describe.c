@@ -104,6 +104,29 @@ static json_t *ports_object(const char *ports)
 	return map;
 }
 
+/* What the record's create options say that docker's Config holds. */
+static void config_from_options(json_t *meta, json_t *config)
+{
+	json_t *run = json_object_get(json_object_get(meta, "config"), "run");
+	const char *keys[][2] = {{"Tty", "tty"},
+				 {"OpenStdin", "interactive"},
+				 {"Hostname", "hostname"},
+				 {"WorkingDir", "workdir"},
+				 {"User", "user"}};
+
+	for (size_t i = 0; run && config && i < sizeof(keys) / sizeof(*keys);
+	     i++) {
+		json_t *v = json_object_get(run, keys[i][1]);
+
+		if (json_is_integer(v))
+			json_object_set_new(
+			    config, keys[i][0],
+			    json_boolean(json_integer_value(v)));
+		else if (json_is_string(v))
+			json_object_set(config, keys[i][0], v);
+	}
+}
+
 SM_API int sm_container_inspect_json(struct sm_container *k, char **json,
 				     struct sm_error *err)
 {
@@ -128,8 +151,10 @@ SM_API int sm_container_inspect_json(struct sm_container *k, char **json,
 	    "Image", ctr_str(c->meta, "image"), "StopTimeout",
 	    (int)ctr_int(c->meta, "stop_timeout"), "NetworkSettings", "Ports",
 	    ports_object(ctr_str(c->state, "ports")));
-	if (o)
+	if (o) {
 		path_and_args(c->meta, o);
+		config_from_options(c->meta, json_object_get(o, "Config"));
+	}
 	*json = o ? json_dumps(o, JSON_INDENT(4) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return *json ? 0 : sm_err(err, -ENOMEM, "inspect: out of memory");

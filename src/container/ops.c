@@ -119,6 +119,36 @@ SM_API int sm_container_remove(struct sm_container *k, int force,
 	return ret ? ret : ctr_remove(&k->rec, err);
 }
 
+SM_API int sm_container_attach_stdin(struct sm_container *k, int fd,
+				     struct sm_error *err)
+{
+	json_t *req, *reply = NULL;
+	int ret = need_record(k, err), conn = -1;
+
+	if (!ret && (fd < 0 || k->stdin_conn >= 0))
+		ret = sm_err(err, -EINVAL, "attach stdin: no fd, or again");
+	if (!ret && !ctr_running(&k->rec))
+		ret = sm_err(err, -ESRCH, "container %s is not running",
+			     k->rec.name);
+	if (ret)
+		return ret;
+	if (!(req = json_pack("{s:s}", "op", "stdin")))
+		return sm_err(err, -ENOMEM, "a request: out of memory");
+	ret = ctr_request(&k->rec, req, &fd, 1, NULL, &conn, err);
+	json_decref(req);
+	if (!ret)
+		ret = ctr_read_line(conn, &reply, err);
+	if (!ret && json_object_get(reply, "error"))
+		ret = sm_err(err, -ENOTSUP, "attach to %s: %s", k->rec.name,
+			     ctr_str(reply, "error"));
+	json_decref(reply);
+	if (ret && conn >= 0)
+		close(conn);
+	else if (!ret) /* the feed lasts while this connection does */
+		k->stdin_conn = conn;
+	return ret;
+}
+
 SM_API int sm_container_ports(struct sm_container *k, char *buf, size_t size,
 			      struct sm_error *err)
 {

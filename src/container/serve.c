@@ -1,6 +1,7 @@
 /*
  * The container control socket, server side: runs in the process that
- * owns the VM handle and answers `stop`, `kill`, `exec` and `snapshot`.
+ * owns the VM handle and answers `stop`, `kill`, `exec`, `snapshot` and
+ * `stdin` (attach's).
  * One thread accepts; each request gets its own thread (an exec lasts as
  * long as its process).
  */
@@ -27,6 +28,7 @@ struct ctr_server {
 	struct ctr *c;
 	struct sm_vm *vm;
 	int stop_timeout; /* seconds before `stop` escalates to SIGKILL */
+	int stdin_feed;	  /* a detached -i run's stdin pipe (attach); -1 */
 	int lfd, wake[2];
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -231,6 +233,82 @@ out:
 	free(env);
 }
 
+/* ---- attach's stdin ---- */
+
+static bool ended(struct ctr_server *s)
+{
+	bool e;
+
+	pthread_mutex_lock(&s->lock);
+	e = s->exited || s->closing;
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+/* All of buf into the stdin pipe (non-blocking: a guest that does not
+ * read never holds this thread past the VM's end). */
+static int feed(struct ctr_server *s, const char *buf, size_t len)
+{
+	while (len) {
+		struct pollfd p = {.fd = s->stdin_feed, .events = POLLOUT};
+		ssize_t n = write(s->stdin_feed, buf, len);
+
+		if (n > 0) {
+			buf += n, len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (ended(s))
+			return -EPIPE;
+		poll(&p, 1, 200);
+	}
+	return 0;
+}
+
+/*
+ * docker attach's stdin: the bytes of the client's fd go into the
+ * container's stdin (a detached -i run's pipe) until its EOF, the
+ * client's hangup or the VM's end. The container's stdin stays open
+ * after (docker's, without --stdin-once): another attach may feed it.
+ */
+static void do_stdin(struct request *q)
+{
+	struct ctr_server *s = q->srv;
+	sigset_t pipe_set;
+	char buf[4096];
+
+	if (q->nfds != 1) {
+		reply_error(q->fd, "stdin: malformed request");
+		return;
+	}
+	if (s->stdin_feed < 0) {
+		reply_error(q->fd, "its stdin is not open (run it with -i)");
+		return;
+	}
+	reply_ok(q->fd);
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE); /* EPIPE instead */
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	while (!ended(s)) {
+		struct pollfd p[2] = {{.fd = q->fds[0], .events = POLLIN},
+				      {.fd = q->fd, .events = POLLIN}};
+		ssize_t n;
+
+		if (poll(p, 2, 200) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents) /* the client is gone */
+			break;
+		if (!p[0].revents)
+			continue;
+		n = read(q->fds[0], buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0 || feed(s, buf, (size_t)n))
+			break;
+	}
+}
+
 /* ---- requests ---- */
 
 static void *serve_request(void *arg)
@@ -246,6 +324,8 @@ static void *serve_request(void *arg)
 		do_exec(q);
 	else if (strcmp(op, "snapshot") == 0)
 		do_snapshot(q);
+	else if (strcmp(op, "stdin") == 0)
+		do_stdin(q);
 	else
 		reply_error(q->fd, "unknown request");
 	for (int i = 0; i < q->nfds; i++)
@@ -358,15 +438,21 @@ static void *accept_loop(void *arg)
 }
 
 int ctr_serve_start(struct ctr *c, struct sm_vm *vm, int stop_timeout,
-		    struct ctr_server **out, struct sm_error *err)
+		    int stdin_feed, struct ctr_server **out,
+		    struct sm_error *err)
 {
 	struct ctr_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 
 	if (!s)
 		return -ENOMEM;
-	*s = (struct ctr_server){
-	    .c = c, .vm = vm, .stop_timeout = stop_timeout, .wake = {-1, -1}};
+	*s = (struct ctr_server){.c = c,
+				 .vm = vm,
+				 .stop_timeout = stop_timeout,
+				 .stdin_feed = stdin_feed,
+				 .wake = {-1, -1}};
+	if (stdin_feed >= 0)
+		fcntl(stdin_feed, F_SETFL, O_NONBLOCK);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	ctr_path(c, "ctl.sock", a.sun_path, sizeof(a.sun_path));

@@ -167,7 +167,9 @@ static int run_recorded(struct sm_container *k, int notify_fd, int keeper_fd,
 	volume_unlock(vlock);
 	if (!ret && k->log) /* the container's log: as the guest wrote */
 		run_set_output_sink(vm, ctr_log_sink, k->log);
-	if (!ret && c && ctr_serve_start(c, vm, k->o.stop_timeout, &srv, err)) {
+	if (!ret && c &&
+	    ctr_serve_start(c, vm, k->o.stop_timeout, k->stdin_feed, &srv,
+			    err)) {
 		srv = NULL;
 		if (k->o.detach)
 			ret = err->code ? err->code : -EIO;
@@ -387,8 +389,10 @@ static void supervise(struct sm_container *k, int notify_fd)
 	dup2(nul, 2);
 	o->stdout_fd = o->stderr_fd = o->stdin_fd = nul;
 	/* docker run -di: stdin stays open, with nothing ever written */
-	if (o->interactive && pipe2(keep_open, O_CLOEXEC) == 0)
+	if (o->interactive && pipe2(keep_open, O_CLOEXEC) == 0) {
 		o->stdin_fd = keep_open[0];
+		k->stdin_feed = keep_open[1]; /* attach's (serve.c) */
+	}
 	o->signal_fd = -1; /* detached: signals come as requests */
 	o->verbose = 0;
 	if (ctr_log_open(&k->rec, k->o.log_max_size, &k->log, &err)) {
