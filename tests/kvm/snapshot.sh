@@ -91,6 +91,18 @@ if [ -n "$tdir" ] && [ -f "$tdir/state" ]; then
 	smrun rebuilt "${probe[@]}"
 	expect_ok snapshot_template_rebuilt_after_drop 'grep -q "warm start: restored" "$TMP/rebuilt.err" && cmp -s "$TMP/cold.out" "$TMP/rebuilt.out"' \
 		"$(head -c 300 "$TMP/rebuilt.err")"
+	# The VMM's build is in the key: another build's templates (or one
+	# from before builds were recorded) go with this build's next save.
+	tparent=$(dirname "$tdir")
+	old1=$tparent/0123456789abcdef0123456789abcdef
+	old2=$tparent/fedcba9876543210fedcba9876543210
+	mkdir -p "$old1" "$old2"
+	cp "$tdir/state" "$old1/state"
+	echo 0000000000000000 >"$old1/build"
+	SHAPE="-m 136m" smrun othershape "${probe[@]}"
+	expect_ok snapshot_other_builds_templates_go '[ "$(wc -c <"$tdir/build")" = 16 ] && [ ! -e "$old1" ] && [ ! -e "$old2" ] &&
+		[ -f "$tdir/state" ] && grep -q "saved warm-start template" "$TMP/othershape.err" && cmp -s "$TMP/cold.out" "$TMP/othershape.out"' \
+		"build '$(cat "$tdir/build" 2>/dev/null)'; left: $(ls "$tparent" | tr '\n' ' '); $(head -c 300 "$TMP/othershape.err")"
 else
 	fail snapshot_corrupt_state_is_dropped "no template directory in: $(head -c 200 "$TMP/warm.err")"
 fi
