@@ -436,6 +436,7 @@ static int start_failure(char *msg, ssize_t got, int *status,
 int ctr_start_detached(struct sm_container *k, int *status,
 		       struct sm_error *err)
 {
+	struct sm_error why = {0};
 	char msg[1024];
 	int p[2], ret;
 	ssize_t n, got = 0;
@@ -472,13 +473,13 @@ int ctr_start_detached(struct sm_container *k, int *status,
 		return 0;
 	}
 	waitpid(pid, NULL, 0);
-	ret = start_failure(msg, got, status, err);
+	ret = start_failure(msg, got, status, &why);
 	if (k->cfg) /* a record that ran before stays, saying why */
-		ctr_write_state_of(&k->rec, pid, "exited", *status, err->msg,
+		ctr_write_state_of(&k->rec, pid, "exited", *status, why.msg,
 				   NULL);
 	else
 		ctr_remove(&k->rec, NULL);
-	return ret;
+	return sm_err(err, ret, "%s", why.msg);
 }
 
 int ctr_start_foreground(struct sm_container *k, int *status,
