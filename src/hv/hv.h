@@ -57,6 +57,19 @@ struct hv_exit {
 	};
 };
 
+/*
+ * What a vCPU cost so far (issue 17, docs/benchmarks.md): KVM's exits by
+ * reason, where the host's KVM reports them (zeros where not), and the
+ * returns of hv_vcpu_run() to the VMM. Added into *c.
+ */
+struct hv_counts {
+	uint64_t exits;	   /* every exit from the guest */
+	uint64_t pf_exits; /* of those: page faults taken */
+	uint64_t io_exits, mmio_exits, halt_exits, irq_exits;
+	uint64_t userspace_exits; /* runs that came back to the VMM */
+};
+void hv_vcpu_add_counts(struct hv_vcpu *vcpu, struct hv_counts *c);
+
 int hv_vm_create(struct hv_vm **vmp, struct sm_error *err);
 void hv_vm_destroy(struct hv_vm *vm);
 

@@ -166,6 +166,7 @@ int hv_vcpu_create(struct hv_vm *vm, unsigned index, struct hv_vcpu **vcpup,
 		return ret;
 	}
 	vcpu->run = run;
+	kvm_stats_open(vcpu);
 	*vcpup = vcpu;
 	return 0;
 }
@@ -175,6 +176,8 @@ void hv_vcpu_destroy(struct hv_vcpu *vcpu)
 	if (!vcpu)
 		return;
 	munmap(vcpu->run, vcpu->vm->run_size);
+	if (vcpu->stats_fd >= 0)
+		close(vcpu->stats_fd);
 	close(vcpu->fd);
 	free(vcpu);
 }
@@ -246,8 +249,12 @@ static void decode_exit(struct kvm_run *run, struct hv_exit *exit)
 
 int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 {
+	int r;
+
 	memset(exit, 0, sizeof(*exit));
-	if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+	r = ioctl(vcpu->fd, KVM_RUN, 0);
+	__atomic_add_fetch(&vcpu->userspace_exits, 1, __ATOMIC_RELAXED);
+	if (r < 0) {
 		if (errno == EINTR || errno == EAGAIN) {
 			__atomic_store_n(&vcpu->run->immediate_exit, 0,
 					 __ATOMIC_SEQ_CST);

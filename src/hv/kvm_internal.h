@@ -15,12 +15,35 @@ struct hv_vm {
 	bool tsc_deadline;	  /* KVM_CAP_TSC_DEADLINE_TIMER */
 };
 
+/* Where the counters hv_counts takes sit in a stats fd (kvm_stats.c). */
+#define KVM_STAT_COUNT 6
+struct kvm_stats_layout {
+	uint32_t data_offset;	 /* of the data block in the file */
+	uint32_t data_size;	 /* bytes of it read: up to the last one used */
+	int off[KVM_STAT_COUNT]; /* each counter's offset in it; -1: none */
+};
+
 struct hv_vcpu {
 	struct hv_vm *vm;
 	int fd;
 	struct kvm_run *run;
 	unsigned index;
+	int stats_fd; /* KVM_GET_STATS_FD's, or -1 */
+	struct kvm_stats_layout stats;
+	uint64_t userspace_exits; /* KVM_RUN returns (atomic) */
 };
+
+/*
+ * A stats fd's layout: the offsets of "exits", "pf_taken", "io_exits",
+ * "mmio_exits", "halt_exits", "irq_exits" (cumulative u64s); -EINVAL
+ * for a file that is no stats file. kvm_stats_read: their values now
+ * (zeros where absent); -ENODATA when there is no fd or none was found.
+ */
+int kvm_stats_layout(int fd, struct kvm_stats_layout *l);
+int kvm_stats_read(int fd, const struct kvm_stats_layout *l,
+		   uint64_t out[KVM_STAT_COUNT]);
+/* Opens the vCPU's stats fd (stats_fd -1 when the host has none). */
+void kvm_stats_open(struct hv_vcpu *vcpu);
 
 struct hv_fail;
 

@@ -18,6 +18,7 @@
 #include "run/vm_conf.h"
 #include "run/volumes.h"
 #include "supermachine.h"
+#include "vmm/counts.h"
 #include "util/log.h"
 #include "vmm/vm_run.h"
 
@@ -67,6 +68,9 @@ struct sm_vm {
 	int status, ret;
 	struct sm_error err;
 	uint64_t vcpus_ns; /* when the vCPUs were started */
+	/* counts (vmm/counts.h) at the handle's start, the vCPUs' start and
+	 * the spec sent: the phases `-v` prints */
+	struct vm_counts at_start, at_vcpus, at_spec;
 };
 
 /* ---- run.c ---- */

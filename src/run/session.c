@@ -148,6 +148,42 @@ static void wake_run_waiters(void *opaque)
 	pthread_mutex_unlock(&h->run_lock);
 }
 
+/* on_spec_sent: the counts of the start (boot or restore, init), then
+ * sm_vm_exec's waiters. */
+static void spec_sent(void *opaque)
+{
+	struct sm_vm *h = opaque;
+
+	if (h->o.verbose)
+		vm_counts_now(h->w.vm, &h->at_spec);
+	wake_run_waiters(h);
+}
+
+/* One phase's counts, for --verbose (docs/benchmarks.md, "Counts"). */
+static void note_counts(struct sm_vm *h, const char *phase,
+			const struct vm_counts *from,
+			const struct vm_counts *to)
+{
+	struct vm_counts d;
+	char line[512];
+
+	vm_counts_sub(to, from, &d);
+	vm_counts_format(&d, line, sizeof(line));
+	note(&h->o, "supermachine: counts %s: %s", phase, line);
+}
+
+static void note_all_counts(struct sm_vm *h, bool restored)
+{
+	struct vm_counts now;
+
+	vm_counts_now(h->w.vm, &now);
+	note_counts(h, "vmm", &h->at_start, &h->at_vcpus);
+	note_counts(h, restored ? "restore to spec" : "boot to spec",
+		    &h->at_vcpus, &h->at_spec);
+	note_counts(h, "process", &h->at_spec, &now);
+	note_counts(h, "total", &h->at_start, &now);
+}
+
 /* The VM's vCPUs and the agent session, to the process's exit status. */
 static int run_once(struct sm_vm *h, bool restored, struct sm_error *err)
 {
@@ -157,19 +193,23 @@ static int run_once(struct sm_vm *h, bool restored, struct sm_error *err)
 	h->io.on_hello_opaque = &h->w;
 	h->io.before_spec = jail_session;
 	h->io.before_spec_opaque = h;
-	h->io.on_spec_sent = wake_run_waiters;
+	h->io.on_spec_sent = spec_sent;
 	h->io.on_spec_sent_opaque = h;
 	h->io.on_started = wake_run_waiters;
 	h->io.on_started_opaque = h;
 	h->io.stop_fd = h->w.vm->stop_efd;
 	h->io.resume_hostname = h->spec.hostname;
 	h->vcpus_ns = sm_now_ns();
+	if (h->o.verbose)
+		vm_counts_now(h->w.vm, &h->at_vcpus);
 	ret = vm_start_vcpus(h->w.vm, err);
 	if (!ret)
 		ret = agent_session(&h->agent, h->have_spec ? &h->spec : NULL,
 				    &h->io, &h->status, err);
-	if (!ret)
+	if (!ret && h->o.verbose) {
 		note_timing(h, restored);
+		note_all_counts(h, restored);
+	}
 	if (ret && !vm_is_stopped(h->w.vm))
 		vm_stop(h->w.vm,
 			ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT : SM_EXIT_INTERNAL,

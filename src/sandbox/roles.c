@@ -73,6 +73,8 @@ static const char *const control_calls[] = {
     "uname", "getuid", "geteuid", "getgid", "getegid", "getppid", "wait4",
     "waitid", "rt_sigtimedwait", "rt_sigpending", "rt_sigsuspend", "kill",
     "statx", "seccomp",
+    /* -v's counts (vmm/counts.c): our page faults */
+    "getrusage",
     /* the jail (jail.c): each needs a
      * capability a jailed thread no
      * longer has */

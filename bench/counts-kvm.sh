@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The KVM part of bench/counts.sh (run it through that script):
+#   counts-kvm.sh IMAGE
+# Each row: BENCH_RUNS runs of `supermachine -v run`, the median of each
+# count from the "counts total" line -v prints (KVM's statistics, our
+# exits to the VMM, getrusage), and the median syscall count of as many
+# runs under `strace -f -c`.
+set -uo pipefail
+img=${1:?usage: counts-kvm.sh IMAGE}
+SM=${SM_BUILD:?}/supermachine
+export SUPERMACHINE_KERNEL=$SM_TOP/build/guest/vmlinux
+export SUPERMACHINE_INITRD=$SM_TOP/build/guest/initramfs.cpio
+RUNS=${BENCH_RUNS:-3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+median() { sort -n | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "?"}'; }
+field() { sed -n "s/.*counts total: .*$1=\([0-9]*\).*/\1/p" "$tmp/err"; }
+pf() { sed -n 's/.*counts total: exits=[0-9]* (page faults \([0-9]*\),.*/\1/p' "$tmp/err"; }
+
+# row NAME RUNARGS... : prints the row, sets row_* for the summary
+row() {
+	local name=$1 i
+	shift
+	: >"$tmp/exits" >"$tmp/nopf" >"$tmp/user" >"$tmp/faults" >"$tmp/sys"
+	for ((i = 0; i < RUNS; i++)); do
+		if ! timeout -k 5 300 "$SM" -v run --pull never "$@" </dev/null >"$tmp/out" 2>"$tmp/err"; then
+			echo "counts: $name: run failed: $(tail -c 300 "$tmp/err")" >&2
+			continue
+		fi
+		field exits >>"$tmp/exits"
+		echo $(($(field exits) - $(pf))) >>"$tmp/nopf"
+		field userspace_exits >>"$tmp/user"
+		field host_faults >>"$tmp/faults"
+		timeout -k 5 300 strace -f -c -o "$tmp/strace" "$SM" run --pull never "$@" </dev/null >/dev/null 2>&1
+		awk '$NF == "total" {print $4}' "$tmp/strace" >>"$tmp/sys"
+	done
+	row_exits=$(median <"$tmp/exits") row_nopf=$(median <"$tmp/nopf")
+	row_user=$(median <"$tmp/user") row_faults=$(median <"$tmp/faults")
+	row_sys=$(median <"$tmp/sys")
+	printf '%-22s %9s %9s %9s %9s %9s\n' "$name" "$row_exits" "$row_nopf" "$row_user" "$row_faults" "$row_sys"
+}
+
+printf '%-22s %9s %9s %9s %9s %9s\n' run exits "no-pf" to-vmm faults syscalls
+row "cold true" --no-snapshot "$img" true
+row "cold echo x" --no-snapshot "$img" echo x
+c="counts cold exits=$row_nopf userspace_exits=$row_user host_faults=$row_faults syscalls=$row_sys"
+"$SM" run --pull never "$img" true >/dev/null 2>&1 # the template
+row "warm true" "$img" true
+row "warm echo x" "$img" echo x
+w="counts warm exits=$row_nopf userspace_exits=$row_user host_faults=$row_faults syscalls=$row_sys"
+echo "counts qemu-restore: not measured yet (bench/warm.sh times it; its counts are to come)"
+echo "$c"
+echo "$w"
