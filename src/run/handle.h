@@ -71,6 +71,7 @@ struct sm_vm {
 	/* counts (vmm/counts.h) at the handle's start, the vCPUs' start and
 	 * the spec sent: the phases `-v` prints */
 	struct vm_counts at_start, at_vcpus, at_spec;
+	bool counting; /* someone sees the notes: -v or a log handler */
 };
 
 /* ---- run.c ---- */

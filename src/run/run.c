@@ -226,7 +226,9 @@ struct sm_vm *run_handle_new(const struct sm_run_options *o,
 	h->agent.fd = -1;
 	h->w.o = &h->o;
 	h->w.t0 = sm_now_ns();
-	if (h->o.verbose) /* counted for -v only: each count is a syscall */
+	/* counted only for someone to see: each count costs syscalls */
+	h->counting = h->o.verbose || sm_log_wanted();
+	if (h->counting)
 		vm_counts_now(NULL, &h->at_start);
 	if (pipe2(h->kill_pipe, O_CLOEXEC | O_NONBLOCK) ||
 	    pipe2(h->exec_pipe, O_CLOEXEC | O_NONBLOCK) ||

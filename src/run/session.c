@@ -154,7 +154,7 @@ static void spec_sent(void *opaque)
 {
 	struct sm_vm *h = opaque;
 
-	if (h->o.verbose)
+	if (h->counting)
 		vm_counts_now(h->w.vm, &h->at_spec);
 	wake_run_waiters(h);
 }
@@ -200,16 +200,16 @@ static int run_once(struct sm_vm *h, bool restored, struct sm_error *err)
 	h->io.stop_fd = h->w.vm->stop_efd;
 	h->io.resume_hostname = h->spec.hostname;
 	h->vcpus_ns = sm_now_ns();
-	if (h->o.verbose)
+	if (h->counting)
 		vm_counts_now(h->w.vm, &h->at_vcpus);
 	ret = vm_start_vcpus(h->w.vm, err);
 	if (!ret)
 		ret = agent_session(&h->agent, h->have_spec ? &h->spec : NULL,
 				    &h->io, &h->status, err);
-	if (!ret && h->o.verbose) {
+	if (!ret)
 		note_timing(h, restored);
+	if (!ret && h->counting)
 		note_all_counts(h, restored);
-	}
 	if (ret && !vm_is_stopped(h->w.vm))
 		vm_stop(h->w.vm,
 			ret == -ETIMEDOUT ? SM_EXIT_TIMEOUT : SM_EXIT_INTERNAL,

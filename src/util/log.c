@@ -33,6 +33,16 @@ SM_API void sm_set_log(sm_log_fn fn, void *opaque)
 	unlock();
 }
 
+bool sm_log_wanted(void)
+{
+	bool wanted;
+
+	lock();
+	wanted = handler.fn != NULL;
+	unlock();
+	return wanted;
+}
+
 void sm_log(enum sm_log_level level, const char *fmt, ...)
 {
 	struct log_handler h;

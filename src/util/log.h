@@ -2,9 +2,13 @@
 #ifndef SM_UTIL_LOG_H
 #define SM_UTIL_LOG_H
 
+#include <stdbool.h>
+
 #include "supermachine.h"
 
 void sm_log(enum sm_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether a handler takes the messages (worth the work of a note). */
+bool sm_log_wanted(void);
 
 #endif

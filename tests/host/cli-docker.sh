@@ -9,7 +9,8 @@ export SUPERMACHINE_RUNTIME=$T/runtime
 # docker's rule: a container that is not there is status 1 for every
 # container command, with "No such container"-like words; rm -f is done
 for cmd in "stop nosuch" "kill nosuch" "rm nosuch" "logs nosuch" \
-	"exec nosuch true" "snapshot nosuch $T/snap" "port nosuch"; do
+	"exec nosuch true" "snapshot nosuch $T/snap" "port nosuch" \
+	"start nosuch" "restart nosuch"; do
 	out=$("$SM" $cmd 2>&1); rc=$?
 	ok "missing-container-1-${cmd%% *}" '[ $rc = 1 ] && [ "$out" = "supermachine: no such container: nosuch" ]'
 done
@@ -32,6 +33,9 @@ ok ps-columns-fit '[ $rc = 0 ] && echo "$out" | grep -qF "$img" &&
 	[ "$(echo "$out" | head -1 | grep -bo COMMAND | cut -d: -f1)" = \
 	  "$(echo "$out" | sed -n 2p | grep -bo "\"sh -c" | cut -d: -f1)" ] &&
 	echo "$out" | sed -n 2p | grep -q "Exited (3) .* wide$"'
+# a record from before records kept their create options cannot start
+out=$("$SM" start wide 2>&1); rc=$?
+ok start-old-record-says-why '[ $rc = 125 ] && echo "$out" | grep -q "older supermachine"'
 rm -rf "$SUPERMACHINE_RUNTIME/containers/$id"
 
 # fixture LETTER NAME IMAGE STATUS EXIT PID: a record as a container's
