@@ -89,6 +89,14 @@ struct sm_container *cli_open_container(const char *ref, int *status);
  */
 int cli_attach_follow(struct sm_container *ct, int64_t since_ns);
 int cli_container_status(const struct sm_error *err);
+/*
+ * op(container, arg) on each of the n containers named: each name
+ * printed once done, as docker's stop, kill and restart; errors printed.
+ * The worst status (cli_container_status).
+ */
+int cli_each_container(char **refs, int n,
+		       int (*op)(struct sm_container *, int, struct sm_error *),
+		       int arg);
 
 /* Image commands (cli/images.c): open the store of --root; sizes. */
 int cli_open_store(struct sm_store **s, const char *const *insecure);

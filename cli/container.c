@@ -59,3 +59,26 @@ struct sm_container *cli_open_container(const char *ref, int *status)
 	}
 	return c;
 }
+
+int cli_each_container(char **refs, int n,
+		       int (*op)(struct sm_container *, int, struct sm_error *),
+		       int arg)
+{
+	int status = 0;
+
+	for (int i = 0; i < n; i++) {
+		int st = 0;
+		struct sm_container *ct = cli_open_container(refs[i], &st);
+		struct sm_error err = {0};
+
+		if (ct && op(ct, arg, &err)) {
+			cli_print_error(&err);
+			st = cli_container_status(&err);
+		}
+		if (!st)
+			printf("%s\n", refs[i]);
+		status = status > st ? status : st;
+		sm_container_close(ct);
+	}
+	return status;
+}

@@ -13,7 +13,7 @@ int cmd_kill(int argc, char **argv)
 	    {0},
 	};
 	const char *sig_name = "KILL";
-	int sig, c, status = 0;
+	int sig, c;
 
 	while ((c = cli_getopt(argc, argv, "s:", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
@@ -37,19 +37,6 @@ int cmd_kill(int argc, char **argv)
 		    sig < 0 ? sig_name : "");
 		return CLI_EXIT_FAILURE;
 	}
-	for (int i = optind; i < argc; i++) {
-		int st = 0;
-		struct sm_container *ct = cli_open_container(argv[i], &st);
-		struct sm_error err = {0};
-
-		if (ct && sm_container_kill(ct, sig, &err)) {
-			cli_print_error(&err);
-			st = cli_container_status(&err);
-		}
-		if (!st)
-			printf("%s\n", argv[i]);
-		status = status > st ? status : st;
-		sm_container_close(ct);
-	}
-	return status;
+	return cli_each_container(argv + optind, argc - optind,
+				  sm_container_kill, sig);
 }

@@ -17,7 +17,7 @@ int cmd_stop(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	int timeout = -1, c, status = 0;
+	int timeout = -1, c;
 
 	while ((c = cli_getopt(argc, argv, "t:", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
@@ -37,19 +37,6 @@ int cmd_stop(int argc, char **argv)
 		    "usage: supermachine stop [-t|--time SEC] CONTAINER...\n");
 		return CLI_EXIT_FAILURE;
 	}
-	for (int i = optind; i < argc; i++) {
-		int st = 0;
-		struct sm_container *ct = cli_open_container(argv[i], &st);
-		struct sm_error err = {0};
-
-		if (ct && sm_container_stop(ct, timeout, &err)) {
-			cli_print_error(&err);
-			st = cli_container_status(&err);
-		}
-		if (!st)
-			printf("%s\n", argv[i]);
-		status = status > st ? status : st;
-		sm_container_close(ct);
-	}
-	return status;
+	return cli_each_container(argv + optind, argc - optind,
+				  sm_container_stop, timeout);
 }

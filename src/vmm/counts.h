@@ -20,8 +20,8 @@ void vm_counts_now(struct vm *vm, struct vm_counts *c);
 /* d = b - a */
 void vm_counts_sub(const struct vm_counts *b, const struct vm_counts *a,
 		   struct vm_counts *d);
-/* "exits=N (page faults N, io N, ...) userspace_exits=N host_faults=N
- * (major N)" into buf; snprintf's count. */
+/* "kvm pf_taken=N io_exits=N ... exits=N; userspace_exits=N
+ * host_faults=N (major N)" into buf; snprintf's count. */
 int vm_counts_format(const struct vm_counts *c, char *buf, size_t size);
 
 #endif
