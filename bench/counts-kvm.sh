@@ -16,14 +16,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 median() { sort -n | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "?"}'; }
-field() { sed -n "s/.*counts total: .*$1=\([0-9]*\).*/\1/p" "$tmp/err"; }
+# KEY=N of the "counts total" line; " KEY=" so that exits is not
+# userspace_exits
+field() { sed -n "s/.*counts total: .* $1=\([0-9]*\).*/\1/p" "$tmp/err"; }
 # perf's count of a tracepoint in $tmp/perf (-x,: "COUNT,,EVENT,...")
 traced() { awk -F, -v e="$1" '$3 == e {print $1}' "$tmp/perf"; }
 
 # Every exit and every page-fault exit, as the baseline counted
 # them: perf's kvm:kvm_exit and kvm:kvm_page_fault tracepoints over the
-# whole (emulated) host while the run runs. KVM's own "exits" counter is
-# not every exit on every kernel.
+# whole (emulated) host while the run runs (-v's are KVM's per-vCPU
+# counters of the same).
 counted_run() {
 	if [ -n "$PERF" ]; then
 		timeout -k 5 300 perf stat -a -x, -o "$tmp/perf" \

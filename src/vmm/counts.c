@@ -42,8 +42,7 @@ int vm_counts_format(const struct vm_counts *c, char *buf, size_t size)
 {
 	const struct hv_counts *h = &c->hv;
 
-	/* KVM's own counters by their names: its "exits" counter is not
-	 * every exit on every host (bench/counts.sh counts those with perf) */
+	/* KVM's own counters, by their names */
 	return snprintf(
 	    buf, size,
 	    "kvm pf_taken=%llu io_exits=%llu mmio_exits=%llu halt_exits=%llu "
