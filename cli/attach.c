@@ -53,7 +53,7 @@ static bool stopped(struct sm_container *ct)
 	return false;
 }
 
-static int64_t wall_ns(void)
+int64_t cli_wall_ns(void)
 {
 	struct timespec ts;
 
@@ -215,7 +215,7 @@ int cmd_attach(int argc, char **argv)
 	if (stopped(p.ct))
 		return 1;
 	/* what it writes from here on: our first keys' answer included */
-	since = wall_ns();
+	since = cli_wall_ns();
 	if (!no_stdin)
 		attach_stdin(p.ct);
 	status = cli_attach_follow(p.ct, since);

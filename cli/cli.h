@@ -88,6 +88,8 @@ struct sm_container *cli_open_container(const char *ref, int *status);
  * (cli/attach.c).
  */
 int cli_attach_follow(struct sm_container *ct, int64_t since_ns);
+/* CLOCK_REALTIME in ns: a since_ns for cli_attach_follow(). */
+int64_t cli_wall_ns(void);
 int cli_container_status(const struct sm_error *err);
 /*
  * op(container, arg) on each of the n containers named: each name

@@ -8,27 +8,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "cli.h"
 
 static const char usage[] = "usage: supermachine start [-a|--attach] "
 			    "CONTAINER...\n";
 
-static int64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int start_one(const char *ref, bool attach)
 {
 	int st = 0, code;
 	struct sm_container *ct = cli_open_container(ref, &st);
 	struct sm_error err = {0};
-	int64_t since = wall_ns();
+	int64_t since = cli_wall_ns();
 
 	if (!ct)
 		return st;
