@@ -46,6 +46,10 @@ TOOL_SRC := $(sort $(wildcard tools/src/*.c))
 TOOL_BIN := $(TOOL_SRC:tools/src/%.c=$(BUILD)/tools/%)
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+# programs the KVM tests run: tests/kvm/NAME.c -> $(BUILD)/tests/kvm/NAME
+# (the public API only, as examples)
+KVM_PROG_SRC := $(sort $(wildcard tests/kvm/*.c))
+KVM_PROG_BIN := $(KVM_PROG_SRC:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
 INIT_SRC := $(sort $(wildcard guest/init/*.c))
 
 .PHONY: all lib cli guest kernel tests check check-unit check-kvm check-long fuzz install clean format
@@ -55,7 +59,7 @@ cli: $(BUILD)/supermachine
 tools: $(TOOL_BIN)
 guest: $(GUEST)/init $(GUEST)/initramfs.cpio
 kernel: $(GUEST)/vmlinux $(GUEST)/bzImage
-tests: $(TEST_BIN) $(EXAMPLE_BIN)
+tests: $(TEST_BIN) $(EXAMPLE_BIN) $(KVM_PROG_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,6 +98,10 @@ $(BUILD)/tools/%: tools/src/%.c $(LIB_INTERNAL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_INTERNAL) $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libsupermachine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
+
+$(BUILD)/tests/kvm/%: tests/kvm/%.c $(BUILD)/libsupermachine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsupermachine.a $(LDLIBS)
 
@@ -154,7 +162,7 @@ install: lib cli guest kernel
 	install -D -m 0644 $(GUEST)/initramfs.cpio $(DESTDIR)$(PREFIX)/share/supermachine/initramfs.cpio
 
 format:
-	clang-format -i $(shell find src cli include tests/unit tests/support tools/src guest/init examples -name '*.[ch]' 2>/dev/null)
+	clang-format -i $(shell find src cli include tests/unit tests/support tools/src tests/kvm guest/init examples -name '*.[ch]' 2>/dev/null)
 
 clean:
 	rm -rf build build-san

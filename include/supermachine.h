@@ -648,6 +648,73 @@ SM_API int sm_container_snapshot(struct sm_container *c, const char *dir,
 SM_API void sm_container_close(struct sm_container *c);
 
 /*
+ * ---- Warm pools (docs/pool.md) ----
+ *
+ * VMs of one image restored ahead of need: sm_pool_acquire() hands out
+ * one whose guest is up, for sm_vm_exec(); sm_pool_release() gives it
+ * back, and the pool destroys it and restores a fresh one in the
+ * background (a VM is never handed out twice). A pool's VMs run no
+ * process of their own: their main process waits for the signal that
+ * stops it, and exec'd processes take the image's env, workdir and user.
+ * A background thread keeps min_idle VMs ready; an acquire that finds
+ * none waits for one and raises the number kept ready, up to max_idle;
+ * when no acquire came for idle_timeout_ms, one ready VM beyond
+ * min_idle is stopped, and one more each idle_timeout_ms after that.
+ */
+struct sm_pool; /* opaque */
+struct sm_pool_options {
+	size_t size; /* sizeof(struct sm_pool_options) */
+	/* the VMs' options (NULL: defaults). cmd and entrypoint must be
+	 * NULL, tty and interactive 0 (what runs comes by exec); pull
+	 * applies to sm_pool_create() only */
+	const struct sm_run_options *run;
+	unsigned int min_idle;	      /* 0: 1 */
+	unsigned int max_idle;	      /* 0: min_idle; else >= min_idle */
+	unsigned int idle_timeout_ms; /* shrink period (above); 0: 30000 */
+	unsigned int reserved0;	      /* no tail padding (docs/errors.md) */
+};
+/* Fills defaults: size, everything else zero. */
+SM_API void sm_pool_options_init(struct sm_pool_options *o);
+/*
+ * Makes a pool of `image` (pulled per o->run->pull) and its first VM, so
+ * that what would fail every VM fails here; the others follow in the
+ * background. o's strings are used during the call only, the run
+ * options' fds while the pool lives.
+ */
+SM_API int sm_pool_create(struct sm_store *store, const char *image,
+			  const struct sm_pool_options *o,
+			  struct sm_pool **pool, struct sm_error *err);
+/*
+ * A ready VM (*vm), waiting up to timeout_ms (0: no bound) when there is
+ * none. -ETIMEDOUT past the bound; when the pool cannot make VMs any
+ * more, the error of its last try.
+ */
+SM_API int sm_pool_acquire(struct sm_pool *pool, unsigned int timeout_ms,
+			   struct sm_vm **vm, struct sm_error *err);
+/* Gives an acquired VM back: the pool destroys it in the background.
+ * -EINVAL for a VM this pool did not hand out (left alone). */
+SM_API int sm_pool_release(struct sm_pool *pool, struct sm_vm *vm);
+struct sm_pool_stats {
+	size_t size; /* sizeof(struct sm_pool_stats), set by the caller */
+	unsigned int ready;    /* VMs waiting for an acquire */
+	unsigned int in_use;   /* acquired, not released */
+	unsigned int starting; /* being made now (0 or 1) */
+	unsigned int target;   /* ready VMs it keeps now: min_idle..max_idle */
+	uint64_t made;	       /* VMs made since the pool's creation */
+	uint64_t recycled;     /* released VMs destroyed */
+	uint64_t expired;      /* ready VMs stopped by idle_timeout_ms */
+	uint64_t waits;	       /* acquires that found no VM ready */
+	uint64_t failures;     /* VMs that could not be made */
+};
+SM_API int sm_pool_stats(struct sm_pool *pool, struct sm_pool_stats *stats,
+			 struct sm_error *err);
+/*
+ * Stops the pool's thread and destroys its ready and released VMs. VMs
+ * still acquired stay the caller's (sm_vm_destroy() each).
+ */
+SM_API void sm_pool_destroy(struct sm_pool *pool);
+
+/*
  * ---- Volumes (docs/volumes.md, "Volume commands") ----
  *
  * docker's local volumes: a volume NAME of a store is the directory

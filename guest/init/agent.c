@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -287,6 +288,25 @@ static int has_env(char **env, const char *key)
  * with its errno (exec_failure). */
 enum start_stage { STAGE_IDS, STAGE_CWD, STAGE_EXEC };
 
+/*
+ * A pool's VM (SM_S_IDLE): its process is this fork of the agent, which
+ * waits for the signal that stops the VM's process; its work comes by
+ * exec. It keeps no descriptor of the agent's (the host connection among
+ * them: a close in the agent must end it) but its stdio, and the CLOEXEC
+ * error pipe closes as an exec would close it.
+ */
+static void idle_forever(const char *name, int errfd)
+{
+	prctl(PR_SET_NAME, name); /* what ps in the guest shows */
+	close(errfd);
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	for (;;)
+		pause();
+}
+
 static void exec_child(struct spec *sp, struct ids *id, int errfd)
 {
 	extern char **environ;
@@ -299,6 +319,8 @@ static void exec_child(struct spec *sp, struct ids *id, int errfd)
 	if (chdir(sp->cwd ? sp->cwd : "/"))
 		goto fail;
 	why[0] = STAGE_EXEC;
+	if (sp->idle)
+		idle_forever(sp->argv[0], errfd);
 	environ = sp->env;
 	execvp(sp->argv[0], sp->argv);
 fail:

@@ -73,6 +73,9 @@ int parse_spec(const uint8_t *buf, uint32_t size, struct spec *sp)
 		case SM_S_STDIN:
 			sp->stdin_open = 1;
 			break;
+		case SM_S_IDLE:
+			sp->idle = 1;
+			break;
 		case SM_S_TIME:
 			if (len == 8)
 				spec_set_time((uint64_t)sm_le32(v) |

@@ -20,6 +20,7 @@ struct spec {
 	int envc;
 	char *cwd, *user, *hostname;
 	int tty, stdin_open;
+	int idle; /* SM_S_IDLE: wait for a signal instead of argv */
 	unsigned short rows, cols;
 };
 

@@ -78,6 +78,9 @@ enum sm_spec_tag {
 	 * bound on TARGET */
 	SM_S_MOUNT = 12,
 	SM_S_TMPFS = 13, /* "OPTIONS:TARGET": a tmpfs */
+	SM_S_IDLE = 14,	 /* empty: the process only waits for a signal (a
+			  * pool's VM: its work comes by exec); argv is
+			  * its name, not run */
 };
 
 #define SM_SPEC_MAX_ARGS 4096

@@ -168,6 +168,8 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 	}
 	if (s->stdin_open)
 		put_record(&p, SM_S_STDIN, "", 0);
+	if (s->idle)
+		put_record(&p, SM_S_IDLE, "", 0);
 	if (s->network)
 		put_record(&p, SM_S_NET, SM_NET_SPEC,
 			   (uint32_t)strlen(SM_NET_SPEC));

@@ -135,6 +135,28 @@ struct detached_exec {
 	struct agent_io io;
 };
 
+static int *stdio_of(struct detached_exec *d, int i)
+{
+	return i == 0 ? &d->io.in_fd : i == 1 ? &d->io.out_fd : &d->io.err_fd;
+}
+
+/* The session's own copies of the caller's stdio (it outlives the
+ * call); a caller's -1 (none) stays -1. -errno when one cannot be made. */
+static int dup_stdio(struct detached_exec *d)
+{
+	int ret = 0;
+
+	for (int i = 0; i < 3; i++) {
+		int *fd = stdio_of(d, i);
+
+		if (ret) /* not ours: nothing to close later */
+			*fd = -1;
+		else if (*fd >= 0 && (*fd = fcntl(*fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			ret = -errno;
+	}
+	return ret;
+}
+
 static void detached_put(struct detached_exec *d)
 {
 	bool last;
@@ -146,9 +168,9 @@ static void detached_put(struct detached_exec *d)
 		return;
 	close(d->fd);
 	run_spec_free(&d->spec);
-	close(d->io.in_fd);
-	close(d->io.out_fd);
-	close(d->io.err_fd);
+	for (int i = 0; i < 3; i++)
+		if (*stdio_of(d, i) >= 0)
+			close(*stdio_of(d, i));
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	free(d);
@@ -192,7 +214,7 @@ static int exec_detached(struct sm_vm *h, int fd, struct run_spec *spec,
 {
 	struct detached_exec *d = calloc(1, sizeof(*d));
 	pthread_t t;
-	int started, ret;
+	int started, ret, dup_failed;
 
 	if (!d) {
 		close(fd);
@@ -204,9 +226,7 @@ static int exec_detached(struct sm_vm *h, int fd, struct run_spec *spec,
 	d->io.interactive = false;
 	d->io.caller_sig_fd = -1;
 	d->io.deadline_ns = 0;
-	d->io.in_fd = dup(io->in_fd);
-	d->io.out_fd = dup(io->out_fd);
-	d->io.err_fd = dup(io->err_fd);
+	dup_failed = dup_stdio(d);
 	d->io.on_started = detached_wake;
 	d->io.on_started_opaque = d;
 	pthread_mutex_init(&d->lock, NULL);
@@ -214,8 +234,7 @@ static int exec_detached(struct sm_vm *h, int fd, struct run_spec *spec,
 	pthread_mutex_lock(&h->run_lock);
 	h->detached_execs++;
 	pthread_mutex_unlock(&h->run_lock);
-	if (d->io.in_fd < 0 || d->io.out_fd < 0 || d->io.err_fd < 0 ||
-	    pthread_create(&t, NULL, detached_session, d)) {
+	if (dup_failed || pthread_create(&t, NULL, detached_session, d)) {
 		ret = sm_err_errno(err, "exec -d: starting its session");
 		d->refs = 1;
 		detached_put(d);
@@ -243,6 +262,20 @@ static int exec_detached(struct sm_vm *h, int fd, struct run_spec *spec,
 	return ret;
 }
 
+/* What an exec cost, from its start to its process's end, for -v or a
+ * log handler (docs/benchmarks.md, "Counts"): as the run's phases are
+ * noted. Other execs at the same time count in it too. */
+static void note_exec_counts(struct sm_vm *h, const struct vm_counts *before)
+{
+	struct vm_counts now, d;
+	char line[512];
+
+	vm_counts_now(h->w.vm, &now);
+	vm_counts_sub(&now, before, &d);
+	vm_counts_format(&d, line, sizeof(line));
+	note(&h->o, "supermachine: counts exec: %s", line);
+}
+
 SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 		      int *exit_status, struct sm_error *err)
 {
@@ -253,6 +286,7 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 	struct winsize ws;
 	uint32_t version = 0;
 	int fd, ret, status = 0;
+	struct vm_counts before;
 
 	sm_exec_options_init(o);
 	if (!h || !in || !exit_status)
@@ -281,6 +315,8 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 		spec.rows = ws.ws_row;
 		spec.cols = ws.ws_col;
 	}
+	if (h->counting)
+		vm_counts_now(h->w.vm, &before);
 	fd = exec_connect(h, &version, err);
 	if (fd < 0) {
 		run_spec_free(&spec);
@@ -305,5 +341,7 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 	run_spec_free(&spec);
 	if (!ret)
 		*exit_status = status;
+	if (h->counting)
+		note_exec_counts(h, &before);
 	return ret;
 }

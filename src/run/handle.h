@@ -104,6 +104,19 @@ struct run_policy run_policy_now(void);
 void run_policy_set(struct run_policy p);
 struct run_policy run_policy_of(const struct sm_run_options *o);
 
+/*
+ * sm_vm_create, or with idle a pool's VM (src/run/pool.c): its process
+ * only waits for a signal, its work comes by sm_vm_exec.
+ */
+int run_vm_create(struct sm_store *store, const char *image,
+		  const struct sm_run_options *o, bool idle, struct sm_vm **out,
+		  struct sm_error *err);
+/* The VM's session (its process, the VM) is over: no exec can start. */
+static inline bool run_vm_over(struct sm_vm *h)
+{
+	return __atomic_load_n(&h->session_over, __ATOMIC_ACQUIRE);
+}
+
 /* ---- session.c ---- */
 
 /* Restores the template if there is a good one, else boots cold. */

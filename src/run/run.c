@@ -117,7 +117,7 @@ static int resolve_image(struct sm_store *store, const char *image,
 
 static int build_spec(const struct oci_image *img,
 		      const struct sm_run_options *o, const char *hostname,
-		      struct run_spec *spec, struct sm_error *err)
+		      bool idle, struct run_spec *spec, struct sm_error *err)
 {
 	struct run_spec_options so = {
 	    .cmd = o->cmd,
@@ -129,6 +129,7 @@ static int build_spec(const struct oci_image *img,
 	    .hostname = hostname,
 	    .tty = o->tty,
 	    .stdin_open = o->interactive,
+	    .idle = idle,
 	};
 	struct winsize ws;
 	int ret = run_spec_build(&img->config, &so, spec, err);
@@ -259,8 +260,8 @@ struct sm_vm *run_handle_new(const struct sm_run_options *o,
 }
 
 static int vm_handle_create(struct sm_store *store, const char *image,
-			    const struct sm_run_options *o, struct sm_vm **out,
-			    struct sm_error *err)
+			    const struct sm_run_options *o, bool idle,
+			    struct sm_vm **out, struct sm_error *err)
 {
 	struct sm_vm *h;
 	char hostname[16];
@@ -278,7 +279,7 @@ static int vm_handle_create(struct sm_store *store, const char *image,
 	if (!ret)
 		ret =
 		    build_spec(h->img, o, o->hostname ? o->hostname : hostname,
-			       &h->spec, err);
+			       idle, &h->spec, err);
 	h->have_spec = !ret;
 	if (!ret && o->stop_signal) {
 		h->spec.stop_signal = run_parse_signal(o->stop_signal);
@@ -364,9 +365,9 @@ static int take_run_options(struct sm_run_options *o,
 	return ret;
 }
 
-SM_API int sm_vm_create(struct sm_store *store, const char *image,
-			const struct sm_run_options *in, struct sm_vm **out,
-			struct sm_error *err)
+int run_vm_create(struct sm_store *store, const char *image,
+		  const struct sm_run_options *in, bool idle,
+		  struct sm_vm **out, struct sm_error *err)
 {
 	struct run_policy saved = run_policy_now();
 	struct sm_run_options o;
@@ -375,9 +376,16 @@ SM_API int sm_vm_create(struct sm_store *store, const char *image,
 	if (!ret)
 		ret = with_policy(&o, err);
 	if (!ret)
-		ret = vm_handle_create(store, image, &o, out, err);
+		ret = vm_handle_create(store, image, &o, idle, out, err);
 	run_policy_set(saved);
 	return ret;
+}
+
+SM_API int sm_vm_create(struct sm_store *store, const char *image,
+			const struct sm_run_options *in, struct sm_vm **out,
+			struct sm_error *err)
+{
+	return run_vm_create(store, image, in, false, out, err);
 }
 
 SM_API int sm_vm_restore(struct sm_store *store, const char *dir,

@@ -137,6 +137,19 @@ static int build_argv(const struct oci_config *img,
 	return 0;
 }
 
+/* A pool's VM runs nothing of its own: this only names its process. */
+static int idle_argv(struct run_spec *spec, struct sm_error *err)
+{
+	struct strv sv = {0};
+
+	if (strv_push(&sv, strdup(RUN_IDLE_NAME))) {
+		strv_free(sv.v);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	spec->argv = strv_steal(&sv);
+	return 0;
+}
+
 /* ---- environment ---- */
 
 static size_t key_len(const char *kv)
@@ -563,7 +576,8 @@ int run_spec_build(const struct oci_config *img,
 		o = &none;
 	s.tty = o->tty;
 	s.stdin_open = o->stdin_open;
-	r = build_argv(img, o, &s, err);
+	s.idle = o->idle;
+	r = o->idle ? idle_argv(&s, err) : build_argv(img, o, &s, err);
 	if (!r)
 		r = build_user_host(img, o, &s, err);
 	if (!r)

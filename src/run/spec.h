@@ -21,14 +21,18 @@ struct run_spec {
 	char *user;  /* "", "name", "uid", "uid:gid", "name:group" (resolved in
 			the guest) */
 	char *hostname;
-	bool tty;		   /* -t */
-	bool stdin_open;	   /* -i */
+	bool tty;	 /* -t */
+	bool stdin_open; /* -i */
+	bool idle; /* no process of its own: waits for a signal (SM_S_IDLE) */
 	unsigned short rows, cols; /* initial window size when tty */
 	int stop_signal; /* signal number for stop (image StopSignal), default
 			    SIGTERM */
 	bool network;	 /* configure eth0 (set by run.c when there is a NIC) */
 	const struct vol_set *volumes; /* mounts for the guest; not owned */
 };
+
+/* The name an idle spec's process shows (run_spec_options.idle). */
+#define RUN_IDLE_NAME "sm-idle"
 
 /* Docker-style options that shape the spec (a subset of sm_run options). */
 struct run_spec_options {
@@ -42,6 +46,8 @@ struct run_spec_options {
 	const char *user;	      /* -u */
 	const char *hostname; /* --hostname; NULL: derived from the VM id */
 	bool tty, stdin_open;
+	bool idle; /* a pool's VM: no process of its own (cmd and
+		     entrypoint ignored); the spec's argv only names it */
 };
 
 /*

@@ -121,6 +121,8 @@ TEST(public_structs_have_no_tail_padding)
 	ENDS_ON(sm_logs_options, until_ns);
 	ENDS_ON(sm_container_info, changed_ns);
 	ENDS_ON(sm_volume_info, users);
+	ENDS_ON(sm_pool_options, reserved0);
+	ENDS_ON(sm_pool_stats, failures);
 }
 
 /* ---- every public entry point ---- */
@@ -237,6 +239,48 @@ TEST(vm_handles)
 	sm_vm_destroy(NULL);
 	CHECK(sm_version() && sm_version()[0]);
 	sm_set_log(NULL, NULL);
+}
+
+/* Pools: every refusal comes before a VM would be made. */
+TEST(pools)
+{
+	static const char *const cmd[] = {"echo", NULL};
+	static const char *const publish[] = {"8080:80", NULL};
+	struct sm_pool_options po;
+	struct sm_pool_stats st = {.size = sizeof(st)};
+	struct sm_run_options o;
+	struct sm_pool *pool = NULL;
+	struct sm_vm *vm = NULL;
+
+	sm_pool_options_init(&po);
+	CHECK(po.size == sizeof(po) && !po.run && !po.min_idle);
+	sm_run_options_init(&o);
+	o.pull = SM_PULL_NEVER;
+	po.run = &o;
+	SAME_CODE(-EINVAL, sm_pool_create(NULL, "x", &po, &pool, err));
+	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, NULL, err));
+	po.min_idle = 3;
+	po.max_idle = 2;
+	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
+	po.max_idle = 0;
+	o.cmd = cmd; /* what runs comes by exec */
+	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
+	o.cmd = NULL;
+	o.tty = 1;
+	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
+	o.tty = 0;
+	o.publish = publish; /* each VM would take the same port */
+	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
+	o.publish = NULL;
+	/* the first VM is made by the create: its image's absence is the
+	 * create's error */
+	SAME_CODE(-ENOENT,
+		  sm_pool_create(store, "no/such:image", &po, &pool, err));
+	CHECK(pool == NULL);
+	SAME_CODE(-EINVAL, sm_pool_acquire(NULL, 0, &vm, err));
+	SAME_CODE(-EINVAL, sm_pool_stats(NULL, &st, err));
+	CHECK_EQ(sm_pool_release(NULL, vm), -EINVAL);
+	sm_pool_destroy(NULL);
 }
 
 /* Writes a container's state file as its process would. */
@@ -392,6 +436,7 @@ int main(void)
 	RUN(store_and_images);
 	RUN(boot);
 	RUN(vm_handles);
+	RUN(pools);
 	RUN(containers);
 	RUN(process_jail_same_code);
 	sm_store_close(store);

@@ -85,6 +85,7 @@ TEST(host_records_parsed)
 	CHECK_STR(sp.user, "1000:1000");
 	CHECK_STR(sp.hostname, "web");
 	CHECK(sp.tty && sp.rows == 40 && sp.cols == 120 && sp.stdin_open);
+	CHECK(!sp.idle);
 	CHECK(!strcmp(net_spec, "10.0.2.15/24 10.0.2.2 10.0.2.3"));
 	CHECK_EQ(time_ns, 1000000000000ULL);
 	CHECK_EQ(entropy_len, 64);
@@ -94,6 +95,24 @@ TEST(host_records_parsed)
 	CHECK(!strcmp(mounts[1].opts, "size=64m"));
 	CHECK(mounts[2].slot == 3 && !mounts[2].read_only && mounts[2].file);
 	CHECK(!strcmp(mounts[2].target, "/etc/app.conf"));
+	spec_free(&sp);
+}
+
+/* A pool's VM: the idle record, its argv only a name. */
+TEST(idle_record_parsed)
+{
+	struct spec sp;
+
+	blen = 0;
+	text(SM_S_ARG, "sm-idle");
+	rec(SM_S_IDLE, "", 0);
+	CHECK_EQ(parse_fresh(&sp), 0);
+	CHECK(sp.idle && sp.argc == 1);
+	spec_free(&sp);
+	/* still an argv: a spec without one is malformed, idle or not */
+	blen = 0;
+	rec(SM_S_IDLE, "", 0);
+	CHECK_EQ(parse_fresh(&sp), -1);
 	spec_free(&sp);
 }
 
@@ -169,6 +188,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	heap_exact(argv);
 	RUN(host_records_parsed);
+	RUN(idle_record_parsed);
 	RUN(malformed_refused);
 	RUN(repeated_records_leak_nothing);
 	return test_summary();

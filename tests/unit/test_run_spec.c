@@ -633,6 +633,35 @@ TEST(exec_spec_from_base)
 	run_spec_free(&base);
 }
 
+/* A pool's VM: nothing of its own to run (not even the image's), the
+ * image's env, workdir and user for its execs. */
+TEST(idle_spec_runs_nothing)
+{
+	static char *img_env[] = {"A=image", NULL};
+	struct oci_config img = {.cmd = ep_cmd_cmd,
+				 .entrypoint = ep_cmd_ep,
+				 .env = img_env,
+				 .working_dir = "/srv",
+				 .user = "app"};
+	struct oci_config bare = {0};
+	struct run_spec_options o = {.idle = true};
+	struct run_spec s;
+
+	CHECK_EQ(build(&img, &o, &s), 0);
+	CHECK(s.idle);
+	CHECK(argv_is(s.argv, RUN_IDLE_NAME, NULL));
+	CHECK_STR(env_get(s.env, "A"), "image");
+	CHECK_STR(s.cwd, "/srv");
+	CHECK_STR(s.user, "app");
+	run_spec_free(&s);
+	/* an image with no command at all still makes a pool VM */
+	CHECK_EQ(build(&bare, &o, &s), 0);
+	CHECK(argv_is(s.argv, RUN_IDLE_NAME, NULL));
+	run_spec_free(&s);
+	o.idle = false;
+	CHECK(fails(&bare, &o, -EINVAL, "no command"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -655,6 +684,7 @@ int main(void)
 	RUN(env_term_with_tty);
 	RUN(workdir_rules);
 	RUN(exec_spec_from_base);
+	RUN(idle_spec_runs_nothing);
 	RUN(user_rules);
 	RUN(signal_parsing);
 	RUN(stop_signal_from_image);
