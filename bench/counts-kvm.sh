@@ -78,6 +78,31 @@ c="counts cold exits=$row_nopf userspace_exits=$row_user host_faults=$row_faults
 row "warm true" "$img" true
 row "warm echo x" "$img" echo x
 w="counts warm exits=$row_nopf userspace_exits=$row_user host_faults=$row_faults syscalls=$row_sys"
+# A warm pool's exec (sm_pool_*, docs/pool.md): `echo x` in a VM that
+# examples/pool_echo acquired ready, counted by the library from the
+# exec's start to its end (its "counts exec" note: the VM's KVM counters,
+# its exits to the VMM, this process's host faults), each round on a
+# refilled pool. No syscalls: strace would count the pool's background
+# restores too.
+pool_row() {
+	local ex="$SM_BUILD/examples/pool_echo"
+	[ -x "$ex" ] || { echo "counts: $ex missing (make tests): no pool row" >&2; return; }
+	if ! timeout -k 5 600 "$ex" "$img" "$RUNS" 1 >"$tmp/pool" 2>"$tmp/err"; then
+		echo "counts: pool_echo failed: $(tail -c 300 "$tmp/err")" >&2
+		return
+	fi
+	pool_field() { sed -n "s/^round [0-9]* counts: .* $1=\([0-9]*\).*/\1/p" "$tmp/pool"; }
+	row_exits=$(pool_field exits | median)
+	pool_field exits >"$tmp/pe"
+	pool_field pf_taken >"$tmp/pp"
+	row_nopf=$(paste "$tmp/pe" "$tmp/pp" | awk '{print $1 - $2}' | median)
+	row_user=$(pool_field userspace_exits | median) row_faults=$(pool_field host_faults | median)
+	printf '%-22s %9s %9s %9s %9s %9s\n' "pool exec echo x" "$row_exits" "$row_nopf" "$row_user" "$row_faults" -
+	p="counts pool-exec exits=$row_nopf userspace_exits=$row_user host_faults=$row_faults acquire_to_output_us=$(sed -n 's/.*acquire_to_output_us_median=\([0-9]*\).*/\1/p' "$tmp/pool")"
+}
+p=
+pool_row
+[ -z "$p" ] || echo "$p"
 echo "counts qemu-restore: not measured yet (bench/warm.sh times it; its counts are to come)"
 echo "$c"
 echo "$w"
