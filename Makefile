@@ -22,15 +22,21 @@ SAN :=
 endif
 
 PKGS := libcurl libarchive jansson libcrypto slirp libseccomp
+# libcurl and libarchive are loaded when first used (src/oci/dl.h): not
+# linked, but for the tests that call them themselves
+LINK_PKGS := jansson libcrypto slirp libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LINK_LIBS := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
 
 CC ?= cc
 OPT ?= -O2 -g
 CFLAGS := $(OPT) -std=gnu11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
 	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -Isrc $(PKG_CFLAGS) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
-LDLIBS := $(PKG_LIBS) -lpthread -lm
+LDLIBS := $(LINK_LIBS) -ldl -lpthread -lm
+# unit tests may build archives with libarchive themselves
+TEST_LDLIBS := $(PKG_LIBS) -ldl -lpthread -lm
 
 LIB_SRC := $(sort $(shell find src -name '*.c'))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -88,7 +94,7 @@ $(BUILD)/supermachine: $(CLI_OBJ) $(LIB_INTERNAL)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TEST_SUPPORT_OBJ) $(LIB_INTERNAL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Itests/support $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB_INTERNAL) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/support $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB_INTERNAL) $(TEST_LDLIBS)
 
 # built from the guest init's own sources (included, not linked)
 $(BUILD)/tests/test_guest_spec: $(INIT_SRC) $(wildcard guest/init/*.h)

@@ -1,6 +1,5 @@
 /* Credentials (~/.docker/config.json) and WWW-Authenticate challenges. */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -10,6 +9,7 @@
 #include <strings.h>
 
 #include "oci/auth.h"
+#include "oci/dl.h"
 #include "util/cleanup.h"
 
 static char *b64_decode(const char *in)

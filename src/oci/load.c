@@ -4,8 +4,6 @@
  * stream into the store as blobs (hashed on the way); nothing from the
  * archive is ever written by its own path name.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oci/dl.h"
 #include "oci/image.h"
 #include "oci/oci.h"
 #include "oci/ref.h"
@@ -70,10 +69,15 @@ static char *clean(const char *p)
 
 static int read_archive(struct load *l, const char *path)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
-	int r = 0, ar;
+	int r = oci_archive_need(l->err), ar;
 
+	if (r)
+		return r;
+	a = archive_read_new();
+	if (!a)
+		return sm_err(l->err, -ENOMEM, "out of memory");
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);

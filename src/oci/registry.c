@@ -558,8 +558,10 @@ int registry_open(struct registry *r, struct sm_store *s,
 		  struct sm_error *err)
 {
 	_cleanup_free_ char *creds = NULL;
-	int insecure;
+	int insecure = oci_curl_need(err);
 
+	if (insecure) /* no libcurl: nothing opened */
+		return insecure;
 	pthread_once(&curl_once, curl_init);
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_init(&r->lock, NULL);

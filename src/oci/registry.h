@@ -6,11 +6,11 @@
 #ifndef SM_OCI_REGISTRY_H
 #define SM_OCI_REGISTRY_H
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "oci/dl.h"
 #include "oci/manifest.h"
 #include "oci/ref.h"
 #include "oci/store.h"

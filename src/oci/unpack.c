@@ -5,8 +5,6 @@
  * directory used to be) can reach outside; the last component is never
  * followed (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, unlink before create).
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -19,6 +17,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "oci/dl.h"
 #include "oci/oci.h"
 #include "oci/store.h"
 #include "oci/unpack.h"
@@ -452,10 +451,13 @@ int oci_unpack_layer(int rootfd, const char *path, const struct unpack_opts *o,
 		     const char *what, struct sm_error *err)
 {
 	struct ctx c = {.rootfd = rootfd, .o = o, .what = what, .err = err};
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
-	int r = 0, ar;
+	int r = oci_archive_need(err), ar;
 
+	if (r)
+		return r;
+	a = archive_read_new();
 	if (!a)
 		return sm_err(err, -ENOMEM, "out of memory");
 	archive_read_support_filter_gzip(a);

@@ -39,7 +39,7 @@ targets=(
 	"oci_manifest|$OCI_SRC|$OCI_LIBS|16384"
 	"oci_config|$OCI_SRC|$OCI_LIBS|16384"
 	"oci_ref|src/oci/ref.c src/util/error.c||512"
-	"oci_auth|src/oci/auth.c src/util/error.c|$OCI_LIBS|4096"
+	"oci_auth|src/oci/auth.c src/oci/dl.c src/util/error.c|$OCI_LIBS|4096"
 	"oci_unpack|$OCI_SRC|$OCI_LIBS|65536"
 	"oci_load|$OCI_SRC|$OCI_LIBS|131072"
 	"vm_conf|src/run/vm_conf.c src/run/volumes.c src/util/error.c||65536"
