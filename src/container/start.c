@@ -155,6 +155,12 @@ static int run_recorded(struct sm_container *k, int notify_fd, int keeper_fd,
 		o->signal_fd = ctr_signal_pipe_fresh();
 	/* rootless: a user namespace while this process has one thread */
 	ret = keeper_fd >= 0 ? ctr_vmm_enter_userns(err) : 0;
+	/* a kept VMM holds one VM and execs nothing: its threads inherit an
+	 * empty bounding set instead of each dropping it (docs/security.md,
+	 * "Jail") */
+	if (ret >= 0 && keeper_fd >= 0 && ctr_jails_main_thread(o) &&
+	    sm_jail_drop_bounding_early() < 0)
+		ret = sm_err(err, -EPERM, "jail: dropping the bounding set");
 	/* volume rm and prune wait until the record names the volumes the
 	 * VM makes (src/volume/volume.h) */
 	vlock = ret >= 0 && c ? volume_lock(store->root, false, NULL) : -1;

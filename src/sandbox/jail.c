@@ -53,6 +53,20 @@ static struct {
 } jail = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread bool jail_off;
+/* This thread's capability bounding set is empty: dropped here, or
+ * inherited from a creator whose set was (sm_thread_start passes it on;
+ * the kernel copies the set into every thread a thread creates). */
+static __thread bool bounding_empty;
+
+bool sm_jail_bounding_empty(void)
+{
+	return bounding_empty;
+}
+
+void sm_jail_set_bounding_empty(bool empty)
+{
+	bounding_empty = empty;
+}
 
 void sm_jail_set_thread_policy(bool on)
 {
@@ -185,9 +199,14 @@ static bool kept(const int *keep, size_t n, int cap)
 	return false;
 }
 
-/* Needs CAP_SETPCAP, so before the ids change. */
+/* Needs CAP_SETPCAP, so before the ids change. An empty set stays
+ * empty: nothing to drop (kept capabilities stay in the permitted and
+ * effective sets, which the bounding set does not limit; it limits what
+ * an exec could gain, and jailed threads exec nothing). */
 static int drop_bounding(const int *keep, size_t n)
 {
+	if (bounding_empty)
+		return 0;
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
 		if (!kept(keep, n, c) &&
 		    prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
@@ -375,6 +394,18 @@ static int jail_enter(enum sm_thread_role role, bool namespaces,
 		return sm_err(err, ret, "jail: the %s thread: %s: %s",
 			      sm_role_name(role), step, strerror(-ret));
 	return 0;
+}
+
+int sm_jail_drop_bounding_early(void)
+{
+	int ret;
+
+	if (jail_off || !has_cap(CAP_SETPCAP))
+		return 0; /* no root: the jail has no capabilities to drop */
+	ret = drop_bounding(NULL, 0);
+	if (!ret)
+		bounding_empty = true;
+	return ret;
 }
 
 int sm_jail_thread(enum sm_thread_role role, struct sm_error *err)

@@ -118,6 +118,18 @@ void sm_jail_set_thread_policy(bool on);
 bool sm_jail_thread_policy(void);
 
 /*
+ * For a process that holds one VM and will exec nothing (the CLI's VMM
+ * process), in its first thread before it starts any other: drops the
+ * capability bounding set once, so that the threads it creates inherit
+ * an empty one instead of dropping each capability themselves (41
+ * prctl calls a thread). Nothing without root or with the jail off.
+ * sm_thread_start() passes the state on.
+ */
+int sm_jail_drop_bounding_early(void);
+bool sm_jail_bounding_empty(void);
+void sm_jail_set_bounding_empty(bool empty);
+
+/*
  * Landlock on the calling thread (src/sandbox/landlock.c), part of its
  * jail: a FUSE worker may reach only beneath its working directory (its
  * share), the slirp thread only read /etc/resolv.conf, a control thread

@@ -25,7 +25,7 @@ struct start {
 	void *(*fn)(void *);
 	void *arg;
 	enum sm_thread_role role;
-	bool on, jail_on;
+	bool on, jail_on, bounding_empty;
 };
 
 static void *enter_then_run(void *p)
@@ -36,6 +36,7 @@ static void *enter_then_run(void *p)
 	free(p);
 	sm_sandbox_set_thread_policy(s.on);
 	sm_jail_set_thread_policy(s.jail_on);
+	sm_jail_set_bounding_empty(s.bounding_empty); /* the kernel copied it */
 	if (sm_sandbox_enter_role(s.role, &err)) {
 		char line[sizeof(err.msg) + 64];
 		int n =
@@ -66,8 +67,12 @@ int sm_thread_start(pthread_t *t, enum sm_thread_role role, void *(*fn)(void *),
 		free(s);
 		return EPERM;
 	}
-	*s = (struct start){fn, arg, role, sm_sandbox_thread_policy(),
-			    sm_jail_thread_policy()};
+	*s = (struct start){fn,
+			    arg,
+			    role,
+			    sm_sandbox_thread_policy(),
+			    sm_jail_thread_policy(),
+			    sm_jail_bounding_empty()};
 	ret = pthread_create(t, NULL, enter_then_run, s);
 	if (ret)
 		free(s);

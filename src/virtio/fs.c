@@ -57,9 +57,10 @@ struct fs_dev {
 	bool serve_inline; /* no worker (virtio_fs_config.serve_inline) */
 	pthread_t worker;
 	bool worker_started, worker_ready, stop;
-	int confined;	 /* fuse_passthrough_confine's result */
-	bool sandbox_on; /* its creator's seccomp policy (sandbox.h) */
-	bool jail_on;	 /* and jail policy */
+	int confined;	     /* fuse_passthrough_confine's result */
+	bool sandbox_on;     /* its creator's seccomp policy (sandbox.h) */
+	bool jail_on;	     /* and jail policy */
+	bool bounding_empty; /* and its empty bounding set, inherited */
 	struct sm_error worker_err;
 	uint32_t pending; /* a bit per queue notified and not yet served */
 	struct fs_call *call;
@@ -177,6 +178,7 @@ static void *fs_worker(void *arg)
 	 * unshare nor chroot. */
 	sm_sandbox_set_thread_policy(fs->sandbox_on);
 	sm_jail_set_thread_policy(fs->jail_on);
+	sm_jail_set_bounding_empty(fs->bounding_empty); /* inherited */
 	if (ret >= 0) {
 		int r = sm_sandbox_enter_role(SM_ROLE_FUSE, &err);
 
@@ -230,6 +232,7 @@ static int start_worker(struct virtio_dev *dev, struct fs_dev *fs,
 
 	fs->sandbox_on = sm_sandbox_thread_policy();
 	fs->jail_on = sm_jail_thread_policy();
+	fs->bounding_empty = sm_jail_bounding_empty();
 	/* the jail's ids are looked up here: the worker, in its share's
 	 * chroot, could not */
 	if (fs->jail_on && (ret = sm_jail_setup_once(err)))

@@ -365,12 +365,15 @@ expect ctr_jail_main_thread '[ -n "$jpid" ] && [ "$(field Seccomp $jst)" = 2 ] &
 	"pid $jpid: $(grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" $jst | tr '\t\n' ' ') root=$(readlink /proc/$jpid/root)"
 # every thread: filtered, no_new_privs, not root, its own root; no
 # capability but the FUSE workers' file ones (chown, dac_override,
-# dac_read_search, fowner, fsetid), each worker chrooted to its share
+# dac_read_search, fowner, fsetid), each worker chrooted to its share;
+# an empty bounding set in each (dropped once by the VMM's first thread,
+# inherited by the others)
 jbad= jfuse=0
 for t in /proc/$jpid/task/*; do
 	uid=$(field Uid $t/status) cap=$(field CapEff $t/status) root=$(readlink $t/root)
 	[ "$(field Seccomp $t/status)" = 2 ] && [ "$(field NoNewPrivs $t/status)" = 1 ] || jbad="$jbad ${t##*/}:filter"
 	[ "$uid" != 0 ] && [ -n "$uid" ] && [ "$root" != / ] || jbad="$jbad ${t##*/}:uid=$uid,root=$root"
+	[ "$(field CapBnd $t/status)" = 0000000000000000 ] || jbad="$jbad ${t##*/}:bnd=$(field CapBnd $t/status)"
 	case $cap in
 	0000000000000000) ;;
 	000000000000001f) jfuse=$((jfuse + 1)) ;;
