@@ -109,6 +109,10 @@ static bool same_ns(pid_t tid, const char *ns)
 	return n > 0 && m > 0 && n == m && !memcmp(a, b, (size_t)n);
 }
 
+/* The child's main thread empties its bounding set before it starts the
+ * thread (sm_jail_drop_bounding_early, as the CLI's VMM process does). */
+static bool drop_early;
+
 /*
  * Starts a thread of role (a device role jails at sm_thread_start; the
  * control role calls sm_jail_thread itself) in a child; fills *s and *o.
@@ -138,6 +142,10 @@ static int jailed_child(enum sm_thread_role role, struct seen *s,
 			_exit(2);
 		etc_fd = open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		sm_sandbox_set_thread_policy(false);
+		if (drop_early &&
+		    (sm_jail_drop_bounding_early() ||
+		     (geteuid() == 0 && !sm_jail_bounding_empty())))
+			_exit(7);
 		if (sm_thread_start(
 			&t, role,
 			role == SM_ROLE_CONTROL ? jail_then_look : look, NULL))
@@ -203,6 +211,30 @@ TEST(fuse_thread_takes_the_ids_and_keeps_only_file_capabilities)
 	CHECK_EQ(s.cap_eff_hi, 0);
 	CHECK_EQ(s.bnd_sys_admin, 0);
 	CHECK_EQ(s.chroot_errno, EPERM);
+}
+
+/* The bounding set emptied once by the creator: its threads inherit it
+ * (and skip dropping it); the jail is the same, and a FUSE worker keeps
+ * its five file capabilities, which the bounding set does not limit. */
+TEST(bounding_set_dropped_early_is_inherited)
+{
+	struct seen s, f;
+	struct outside o;
+	int st, fst;
+
+	drop_early = true;
+	st = jailed_child(SM_ROLE_VCPU, &s, &o);
+	fst = jailed_child(SM_ROLE_FUSE, &f, &o);
+	drop_early = false;
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(WIFEXITED(fst) && WEXITSTATUS(fst) == 0);
+	if (geteuid() != 0)
+		return;
+	CHECK(s.uid != 0 && s.cap_eff == 0 && s.cap_eff_hi == 0);
+	CHECK_EQ(s.bnd_sys_admin, 0);
+	CHECK_EQ(s.setuid_errno, EPERM);
+	CHECK_EQ(f.cap_eff, 0x1f);
+	CHECK_EQ(f.bnd_sys_admin, 0);
 }
 
 /* A chroot stops no walk through a descriptor the process holds:
@@ -305,6 +337,7 @@ int main(void)
 {
 	RUN(device_thread_is_jailed);
 	RUN(fuse_thread_takes_the_ids_and_keeps_only_file_capabilities);
+	RUN(bounding_set_dropped_early_is_inherited);
 	RUN(fuse_thread_landlocked_to_its_share);
 	RUN(slirp_root_holds_only_resolv_conf);
 	RUN(control_thread_gets_namespaces);
