@@ -208,6 +208,11 @@ size_t fuse_server_fd_budget(const struct fuse_server_config *c);
 /* Backends. */
 
 extern const struct fuse_backend_ops fuse_passthrough_ops;
+/* An empty read-only root and nothing else, from no host file: every
+ * operation computed, no syscall (src/fuse/empty.c). It has no state:
+ * its backend is the one fuse_empty_backend() gives, for every share. */
+extern const struct fuse_backend_ops fuse_empty_ops;
+void *fuse_empty_backend(void);
 /* Serves dir; read_only also makes the backend refuse writes itself. */
 int fuse_passthrough_new(const char *dir, int read_only, void **be,
 			 struct sm_error *err);

@@ -129,7 +129,7 @@ int run_fill_config(const struct oci_image *img, const struct sm_run_options *o,
 		    const struct vol_set *vols, struct vm_config *vc,
 		    char *kernel, char *initrd, struct sm_error *err);
 void run_fill_slots(struct vm_config *vc, const char *const *dirs,
-		    const bool *ro, const char *rootfs);
+		    const bool *ro);
 void run_share_caps(struct vm_config *vc, const struct sm_run_options *o);
 void run_slots_from_set(const struct vol_set *set, const char **dirs, bool *ro);
 /* Marks the slots of set's file binds as single-file shares (after

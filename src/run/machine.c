@@ -45,19 +45,21 @@ static const char *const slot_tags[VOL_SLOTS] = {
 
 /*
  * Volume slots: virtio-fs devices after the rootfs, fixed in number so a
- * template fits every run; each serves its volume's directory, or the
- * image rootfs read-only when unused (the guest can read that already
- * and never mounts an unused slot). See docs/volumes.md.
+ * template fits every run; each serves its volume's directory, or when
+ * unused an empty read-only root made of no host file, served with no
+ * thread of its own (src/fuse/empty.c; the guest never mounts an unused
+ * slot). See docs/volumes.md.
  */
 void run_fill_slots(struct vm_config *vc, const char *const *dirs,
-		    const bool *ro, const char *rootfs)
+		    const bool *ro)
 {
 	vc->nshares = 1 + VOL_SLOTS;
 	for (unsigned i = 0; i < VOL_SLOTS; i++)
 		vc->shares[1 + i] = (struct virtio_fs_config){
 		    .tag = slot_tags[i],
-		    .dir = dirs[i] ? dirs[i] : rootfs,
+		    .dir = dirs[i],
 		    .read_only = dirs[i] ? ro[i] : 1,
+		    .empty = !dirs[i], /* no thread, no host file */
 		};
 }
 
@@ -118,7 +120,7 @@ int run_fill_config(const struct oci_image *img, const struct sm_run_options *o,
 				      .read_only = 1,
 				      .dax_window = DEFAULT_DAX_WINDOW};
 	run_slots_from_set(vols, dirs, ro);
-	run_fill_slots(vc, dirs, ro, img->rootfs);
+	run_fill_slots(vc, dirs, ro);
 	run_slot_files(vc, vols);
 	run_share_caps(vc, o);
 	return ret;

@@ -164,7 +164,7 @@ static int restore_volumes(struct sm_vm *h, struct sm_store *store,
 		return sm_err_wrap(err, ret, "snapshot %s", dir);
 	run_slots_from_set(&h->vols, dirs, ro);
 	if (h->shape.nslots) {
-		run_fill_slots(&h->vc, dirs, ro, h->rootfs);
+		run_fill_slots(&h->vc, dirs, ro);
 		run_slot_files(&h->vc, &h->vols);
 	}
 	run_share_caps(&h->vc, &h->o);

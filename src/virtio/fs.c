@@ -55,6 +55,7 @@ struct fs_dev {
 
 	/* the worker; all of this under dev->lock */
 	bool serve_inline; /* no worker (virtio_fs_config.serve_inline) */
+	const struct fuse_backend_ops *be_ops; /* passthrough, or empty */
 	pthread_t worker;
 	bool worker_started, worker_ready, stop;
 	int confined;	     /* fuse_passthrough_confine's result */
@@ -320,7 +321,7 @@ static void fs_free(struct fs_dev *fs)
 	if (fs->server)
 		fuse_server_free(fs->server);
 	if (fs->backend)
-		fuse_passthrough_ops.destroy(fs->backend);
+		fs->be_ops->destroy(fs->backend);
 	pthread_cond_destroy(&fs->wake);
 	pthread_cond_destroy(&fs->done);
 	free(fs);
@@ -371,7 +372,7 @@ static int fs_init(struct virtio_dev *dev, const void *cfgp,
 	struct fs_dev *fs;
 	int ret;
 
-	if (!cfg || !cfg->tag || !cfg->dir || !*cfg->tag ||
+	if (!cfg || !cfg->tag || (!cfg->dir && !cfg->empty) || !*cfg->tag ||
 	    strlen(cfg->tag) > VIRTIO_FS_TAG_MAX)
 		return sm_err(err, -EINVAL,
 			      "virtio-fs: a tag of 1..%d bytes and a directory "
@@ -382,19 +383,23 @@ static int fs_init(struct virtio_dev *dev, const void *cfgp,
 		return sm_err(err, -ENOMEM, "out of memory");
 	pthread_cond_init(&fs->wake, NULL);
 	pthread_cond_init(&fs->done, NULL);
-	fs->serve_inline = cfg->serve_inline;
+	fs->serve_inline = cfg->serve_inline || cfg->empty;
 	memcpy(fs->config.tag, cfg->tag, strlen(cfg->tag));
 	fs->config.num_request_queues = FS_NUM_QUEUES - 1;
-	ret = cfg->file_name
+	fs->be_ops = cfg->empty ? &fuse_empty_ops : &fuse_passthrough_ops;
+	if (cfg->empty)
+		fs->backend = fuse_empty_backend();
+	ret = cfg->empty ? 0
+	      : cfg->file_name
 		  ? fuse_passthrough_new_file(cfg->dir, cfg->file_name,
 					      cfg->read_only, &fs->backend, err)
 		  : fuse_passthrough_new(cfg->dir, cfg->read_only, &fs->backend,
 					 err);
 	if (ret)
 		goto fail;
-	sc.ops = &fuse_passthrough_ops;
+	sc.ops = fs->be_ops;
 	sc.backend = fs->backend;
-	sc.read_only = cfg->read_only;
+	sc.read_only = cfg->read_only || cfg->empty;
 	sc.max_nodes = cfg->max_nodes;
 	sc.max_handles = cfg->max_handles;
 	sc.max_dax_mappings = cfg->max_dax_mappings;

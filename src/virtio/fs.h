@@ -8,7 +8,11 @@
 
 struct virtio_fs_config {
 	const char *tag; /* mount tag seen by the guest */
-	const char *dir; /* host directory served */
+	const char *dir; /* host directory served (NULL when empty) */
+	/* no directory: an empty read-only root (fuse_empty_ops), served
+	 * on the notifying thread with no worker, as it touches no host
+	 * file (a VM's unused volume slot) */
+	int empty;
 	/* non-NULL: dir is a regular file, served alone under this name in
 	 * a synthetic root (fuse_passthrough_new_file) */
 	const char *file_name;

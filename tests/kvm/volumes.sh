@@ -69,6 +69,13 @@ vrun named2 -v smtestvol:/data2 "$IMG" cat /data2/p
 expect volumes_named_persists '[ $rc = 0 ] && has persist && [ -f "$SUPERMACHINE_ROOT/volumes/smtestvol/_data/p" ]' \
 	"named volume content not kept"
 
+# ---- an unused slot: what a guest that mounts it finds (an empty
+# read-only root made of no host file, src/fuse/empty.c; it used to be
+# the image's rootfs) ----
+vrun unused "$IMG" sh -c 'mkdir -p /m && mount -t virtiofs smvol5 /m && echo "entries $(ls -A /m | wc -l)"; touch /m/x 2>/dev/null && echo wrote; stat -c %a /m'
+expect volumes_unused_slot_is_empty '[ $rc = 0 ] && has "entries 0" && ! has wrote && has 555' \
+	"status $rc: $(head -c 300 "$TMP/out" "$TMP/err")"
+
 # ---- tmpfs ----
 vrun tmpfs --tmpfs /scratch:size=8m,mode=1770 "$IMG" sh -c 'grep " /scratch " /proc/mounts; stat -c %a /scratch'
 expect volumes_tmpfs '[ $rc = 0 ] && grep -q "^tmpfs /scratch tmpfs rw,nosuid,nodev,noexec.*size=8192k" "$TMP/out" && has 1770' \
