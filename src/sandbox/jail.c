@@ -79,6 +79,32 @@ bool sm_jail_thread_policy(void)
 }
 
 /* "NAME", "UID" or "UID:GID"; NULL or "": the default. */
+/*
+ * The default jail user, "supermachine", from /etc/passwd alone: a
+ * system account, made by useradd (tools/setup). Not through NSS, whose
+ * modules (systemd's userdb walks six directories for a name it does not
+ * know) would load into every VMM and cost some 150 syscalls of each
+ * start; a name from another database is given as jail-user=NAME.
+ */
+bool sm_jail_default_ids_from(const char *passwd, uid_t *uid, gid_t *gid)
+{
+	FILE *f = fopen(passwd, "re");
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+
+	while (f && !fgetpwent_r(f, &pw, buf, sizeof(buf), &found))
+		if (!strcmp(pw.pw_name, "supermachine"))
+			break;
+	if (f)
+		fclose(f);
+	if (!found || strcmp(found->pw_name, "supermachine") ||
+	    found->pw_uid == 0)
+		return false;
+	*uid = found->pw_uid;
+	*gid = found->pw_gid;
+	return true;
+}
+
 int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
 			struct sm_error *err)
 {
@@ -87,9 +113,8 @@ int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
 	struct passwd *pw;
 
 	if (!user || !*user) {
-		pw = getpwnam("supermachine");
-		*uid = pw ? pw->pw_uid : NOBODY;
-		*gid = pw ? pw->pw_gid : NOBODY;
+		if (!sm_jail_default_ids_from("/etc/passwd", uid, gid))
+			*uid = *gid = NOBODY;
 		return 0;
 	}
 	u = strtoul(user, &end, 10);

@@ -107,6 +107,9 @@ int sm_sandbox_check_subsets(struct sm_error *err);
  * threads then only get no_new_privs and a working directory of their own.
  */
 int sm_jail_setup(const char *user, struct sm_error *err);
+/* The default jail user "supermachine" from a passwd file (sm_jail_resolve_ids
+ * reads /etc/passwd, never NSS); false when it has none, or one of uid 0. */
+bool sm_jail_default_ids_from(const char *passwd, uid_t *uid, gid_t *gid);
 int sm_jail_resolve_ids(const char *user, uid_t *uid, gid_t *gid,
 			struct sm_error *err);
 /* sm_jail_setup(NULL) unless a setup happened already. */

@@ -333,6 +333,31 @@ TEST(ids_resolve)
 	CHECK(u != 0 && g != 0);
 }
 
+/* The default user comes from the passwd file alone; root never. */
+TEST(default_ids_from_passwd)
+{
+	char path[] = "/tmp/test_jail_passwd.XXXXXX";
+	int fd = mkstemp(path);
+	static const char good[] =
+	    "root:x:0:0:root:/root:/bin/sh\n"
+	    "supermachinex:x:7:7::/:/bin/false\n"
+	    "supermachine:x:990:985:jail:/nonexistent:/usr/sbin/nologin\n";
+	static const char rooted[] = "supermachine:x:0:0::/:/bin/sh\n";
+	uid_t u = 1;
+	gid_t g = 1;
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, good, sizeof(good) - 1) == sizeof(good) - 1);
+	CHECK(sm_jail_default_ids_from(path, &u, &g));
+	CHECK(u == 990 && g == 985);
+	CHECK(ftruncate(fd, 0) == 0);
+	CHECK(pwrite(fd, rooted, sizeof(rooted) - 1, 0) == sizeof(rooted) - 1);
+	CHECK(!sm_jail_default_ids_from(path, &u, &g));
+	CHECK(!sm_jail_default_ids_from("/nonexistent/passwd", &u, &g));
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN(device_thread_is_jailed);
@@ -343,5 +368,6 @@ int main(void)
 	RUN(control_thread_gets_namespaces);
 	RUN(jail_off_changes_nothing);
 	RUN(ids_resolve);
+	RUN(default_ids_from_passwd);
 	return test_summary();
 }
