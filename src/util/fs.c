@@ -99,6 +99,12 @@ int sm_mkdir_p(const char *path, mode_t mode)
 
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return -ENAMETOOLONG;
+	/* the common case: the parents are there (one call, not one per
+	 * component: stores and records are opened on every run) */
+	if (mkdir(buf, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
