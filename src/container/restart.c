@@ -33,7 +33,7 @@ int ctr_start_existing(struct sm_container *k, int *status,
 	if (life == -EBUSY)
 		life = ctr_lock_life(&k->rec, LAST_END_WAIT_MS);
 	if (life < 0)
-		return sm_err(err, life == -EBUSY ? -EBUSY : life,
+		return sm_err(err, life,
 			      "start %s: its last VM has not finished (%s)",
 			      k->rec.name, strerror(-life));
 	/* under the lock, what its state says now */
