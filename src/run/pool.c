@@ -315,8 +315,8 @@ SM_API int sm_pool_create(struct sm_store *store, const char *image,
 			  struct sm_pool **out, struct sm_error *err)
 {
 	struct sm_pool_options o;
-	struct sm_run_options defaults;
-	const struct sm_run_options *run;
+	struct sm_run_options taken;
+	const struct sm_run_options *run = &taken;
 	struct sm_pool *p;
 	int ret;
 
@@ -328,9 +328,12 @@ SM_API int sm_pool_create(struct sm_store *store, const char *image,
 	ret = sm_opts_take(&o, sizeof(o), in, "sm_pool_options", err);
 	if (ret)
 		return ret;
-	sm_run_options_init(&defaults);
-	run = o.run ? o.run : &defaults;
-	ret = check_options(&o, run, err);
+	/* the caller's run options as this library's struct: an older
+	 * caller's is smaller (docs/errors.md, "Structs that grow") */
+	sm_run_options_init(&taken);
+	ret = sm_opts_take(&taken, sizeof(taken), o.run, "sm_run_options", err);
+	if (!ret)
+		ret = check_options(&o, run, err);
 	p = ret ? NULL : calloc(1, sizeof(*p));
 	if (!ret && !p)
 		return sm_err(err, -ENOMEM, "pool: out of memory");

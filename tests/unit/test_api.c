@@ -276,6 +276,11 @@ TEST(pools)
 	 * create's error */
 	SAME_CODE(-ENOENT,
 		  sm_pool_create(store, "no/such:image", &po, &pool, err));
+	/* run options of a caller built before signal_fd: taken as such */
+	o.size = offsetof(struct sm_run_options, reserved0) + 8;
+	SAME_CODE(-ENOENT,
+		  sm_pool_create(store, "no/such:image", &po, &pool, err));
+	o.size = sizeof(o);
 	CHECK(pool == NULL);
 	SAME_CODE(-EINVAL, sm_pool_acquire(NULL, 0, &vm, err));
 	SAME_CODE(-EINVAL, sm_pool_stats(NULL, &st, err));
