@@ -262,20 +262,6 @@ static int exec_detached(struct sm_vm *h, int fd, struct run_spec *spec,
 	return ret;
 }
 
-/* What an exec cost, from its start to its process's end, for -v or a
- * log handler (docs/benchmarks.md, "Counts"): as the run's phases are
- * noted. Other execs at the same time count in it too. */
-static void note_exec_counts(struct sm_vm *h, const struct vm_counts *before)
-{
-	struct vm_counts now, d;
-	char line[512];
-
-	vm_counts_now(h->w.vm, &now);
-	vm_counts_sub(&now, before, &d);
-	vm_counts_format(&d, line, sizeof(line));
-	note(&h->o, "supermachine: counts exec: %s", line);
-}
-
 SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 		      int *exit_status, struct sm_error *err)
 {
@@ -341,7 +327,13 @@ SM_API int sm_vm_exec(struct sm_vm *h, const struct sm_exec_options *in,
 	run_spec_free(&spec);
 	if (!ret)
 		*exit_status = status;
-	if (h->counting)
-		note_exec_counts(h, &before);
+	/* what the exec cost, to its process's end, as the run's phases
+	 * are noted (other execs at the same time count in it too) */
+	if (h->counting) {
+		struct vm_counts now;
+
+		vm_counts_now(h->w.vm, &now);
+		run_note_counts(h, "exec", &before, &now);
+	}
 	return ret;
 }

@@ -119,6 +119,10 @@ static inline bool run_vm_over(struct sm_vm *h)
 
 /* ---- session.c ---- */
 
+/* "supermachine: counts PHASE: ..." (to - from), for -v or a log
+ * handler (docs/benchmarks.md, "Counts"). */
+void run_note_counts(struct sm_vm *h, const char *phase,
+		     const struct vm_counts *from, const struct vm_counts *to);
 /* Restores the template if there is a good one, else boots cold. */
 int run_start_vm(const struct vm_config *vc, struct warm *w, bool use_template,
 		 struct sm_error *err);

@@ -19,6 +19,7 @@
 #include "run/handle.h"
 #include "run/run_options_copy.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/opts.h"
 
 #define DEFAULT_IDLE_TIMEOUT_MS 30000
@@ -28,12 +29,8 @@
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 
-struct pool_vm {
-	struct sm_vm *vm;
-};
-
 struct vm_list {
-	struct pool_vm *v;
+	struct sm_vm **v;
 	size_t n, cap;
 };
 
@@ -56,36 +53,28 @@ struct sm_pool {
 	pthread_t thread;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
-static int list_push(struct vm_list *l, struct pool_vm pv)
+static int list_push(struct vm_list *l, struct sm_vm *vm)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct pool_vm *v = realloc(l->v, cap * sizeof(*v));
+		struct sm_vm **v = realloc(l->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = pv;
+	l->v[l->n++] = vm;
 	return 0;
 }
 
-static struct pool_vm list_take(struct vm_list *l, size_t i)
+static struct sm_vm *list_take(struct vm_list *l, size_t i)
 {
-	struct pool_vm pv = l->v[i];
+	struct sm_vm *vm = l->v[i];
 
 	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
 	l->n--;
-	return pv;
+	return vm;
 }
 
 /* One idle VM of the pool's image, its guest up. */
@@ -132,7 +121,7 @@ static struct sm_vm *take_expired(struct sm_pool *p, uint64_t now,
 	if (p->st.target > p->min_idle)
 		p->st.target--;
 	p->last_demand_ns = now; /* the next shrink: one period on */
-	return list_take(&p->ready, 0).vm;
+	return list_take(&p->ready, 0);
 }
 
 /* Makes one VM (the lock dropped meanwhile) and files it or its failure. */
@@ -147,7 +136,7 @@ static void refill_one(struct sm_pool *p)
 	ret = make_vm(p, p->image, &vm, &err);
 	pthread_mutex_lock(&p->lock);
 	p->st.starting = 0;
-	if (!ret && list_push(&p->ready, (struct pool_vm){vm})) {
+	if (!ret && list_push(&p->ready, vm)) {
 		ret = sm_err(&err, -ENOMEM, "pool: out of memory");
 		pthread_mutex_unlock(&p->lock);
 		sm_vm_destroy(vm);
@@ -160,7 +149,8 @@ static void refill_one(struct sm_pool *p)
 		    p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (p->backoff_ms > BACKOFF_MAX_MS)
 			p->backoff_ms = BACKOFF_MAX_MS;
-		p->retry_ns = now_ns() + (uint64_t)p->backoff_ms * 1000000ULL;
+		p->retry_ns =
+		    sm_now_ns() + (uint64_t)p->backoff_ms * 1000000ULL;
 	} else {
 		p->st.made++;
 		p->backoff_ms = 0;
@@ -176,7 +166,7 @@ static void wait_until(struct sm_pool *p, uint64_t when_ns)
 
 	if (!when_ns)
 		pthread_cond_wait(&p->changed, &p->lock);
-	else if (when_ns > now_ns())
+	else if (when_ns > sm_now_ns())
 		pthread_cond_timedwait(&p->changed, &p->lock, &ts);
 }
 
@@ -187,10 +177,10 @@ static void *pool_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		uint64_t now = now_ns(), next = 0;
+		uint64_t now = sm_now_ns(), next = 0;
 
 		if (p->released.n) { /* first: they hold memory */
-			vm = list_take(&p->released, p->released.n - 1).vm;
+			vm = list_take(&p->released, p->released.n - 1);
 			pthread_mutex_unlock(&p->lock);
 			sm_vm_destroy(vm);
 			pthread_mutex_lock(&p->lock);
@@ -263,7 +253,7 @@ static int pool_init(struct sm_pool *p, const struct sm_pool_options *o,
 					  : DEFAULT_IDLE_TIMEOUT_MS) *
 	    1000000ULL;
 	p->st.target = p->min_idle;
-	p->last_demand_ns = now_ns();
+	p->last_demand_ns = sm_now_ns();
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -275,9 +265,9 @@ static int pool_init(struct sm_pool *p, const struct sm_pool_options *o,
 static void pool_free(struct sm_pool *p)
 {
 	for (size_t i = 0; i < p->ready.n; i++)
-		sm_vm_destroy(p->ready.v[i].vm);
+		sm_vm_destroy(p->ready.v[i]);
 	for (size_t i = 0; i < p->released.n; i++)
-		sm_vm_destroy(p->released.v[i].vm);
+		sm_vm_destroy(p->released.v[i]);
 	free(p->ready.v);
 	free(p->released.v);
 	free(p->in_use.v);
@@ -301,7 +291,7 @@ static int first_vm(struct sm_pool *p, const char *image,
 	if (ret)
 		return ret;
 	snprintf(p->image, sizeof(p->image), "%s", vm->img->config_digest);
-	ret = list_push(&p->ready, (struct pool_vm){vm});
+	ret = list_push(&p->ready, vm);
 	if (ret) {
 		sm_vm_destroy(vm);
 		return sm_err(err, ret, "pool: out of memory");
@@ -360,7 +350,7 @@ SM_API int sm_pool_create(struct sm_store *store, const char *image,
  * that, destroyed here. */
 static void give_back(struct sm_pool *p, struct sm_vm *vm)
 {
-	if (!list_push(&p->released, (struct pool_vm){vm})) {
+	if (!list_push(&p->released, vm)) {
 		pthread_cond_broadcast(&p->changed);
 		return;
 	}
@@ -373,11 +363,11 @@ static void give_back(struct sm_pool *p, struct sm_vm *vm)
 static struct sm_vm *take_ready(struct sm_pool *p)
 {
 	while (p->ready.n) {
-		struct pool_vm pv = list_take(&p->ready, p->ready.n - 1);
+		struct sm_vm *vm = list_take(&p->ready, p->ready.n - 1);
 
-		if (!run_vm_over(pv.vm))
-			return pv.vm;
-		give_back(p, pv.vm);
+		if (!run_vm_over(vm))
+			return vm;
+		give_back(p, vm);
 	}
 	return NULL;
 }
@@ -395,7 +385,8 @@ static void note_wait(struct sm_pool *p)
 SM_API int sm_pool_acquire(struct sm_pool *p, unsigned int timeout_ms,
 			   struct sm_vm **out, struct sm_error *err)
 {
-	uint64_t deadline = timeout_ms ? now_ns() + timeout_ms * 1000000ULL : 0;
+	uint64_t deadline =
+	    timeout_ms ? sm_now_ns() + timeout_ms * 1000000ULL : 0;
 	uint64_t failures;
 	struct sm_vm *vm;
 	bool waited = false;
@@ -406,7 +397,7 @@ SM_API int sm_pool_acquire(struct sm_pool *p, unsigned int timeout_ms,
 			      "sm_pool_acquire: a pool and a result are "
 			      "required");
 	pthread_mutex_lock(&p->lock);
-	p->last_demand_ns = now_ns();
+	p->last_demand_ns = sm_now_ns();
 	failures = p->st.failures;
 	while (!(vm = take_ready(p))) {
 		if (!waited)
@@ -418,7 +409,7 @@ SM_API int sm_pool_acquire(struct sm_pool *p, unsigned int timeout_ms,
 				     "%s", p->last_err.msg);
 			break;
 		}
-		if (deadline && now_ns() >= deadline) {
+		if (deadline && sm_now_ns() >= deadline) {
 			ret = sm_err(err, -ETIMEDOUT,
 				     "pool: no VM ready within %u ms",
 				     timeout_ms);
@@ -426,7 +417,7 @@ SM_API int sm_pool_acquire(struct sm_pool *p, unsigned int timeout_ms,
 		}
 		wait_until(p, deadline);
 	}
-	if (vm && list_push(&p->in_use, (struct pool_vm){vm})) {
+	if (vm && list_push(&p->in_use, vm)) {
 		give_back(p, vm);
 		vm = NULL;
 		ret = sm_err(err, -ENOMEM, "pool: out of memory");
@@ -445,9 +436,9 @@ SM_API int sm_pool_release(struct sm_pool *p, struct sm_vm *vm)
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->in_use.n; i++) {
-		if (p->in_use.v[i].vm != vm)
+		if (p->in_use.v[i] != vm)
 			continue;
-		give_back(p, list_take(&p->in_use, i).vm);
+		give_back(p, list_take(&p->in_use, i));
 		ret = 0;
 		break;
 	}

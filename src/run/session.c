@@ -160,9 +160,8 @@ static void spec_sent(void *opaque)
 }
 
 /* One phase's counts, for --verbose (docs/benchmarks.md, "Counts"). */
-static void note_counts(struct sm_vm *h, const char *phase,
-			const struct vm_counts *from,
-			const struct vm_counts *to)
+void run_note_counts(struct sm_vm *h, const char *phase,
+		     const struct vm_counts *from, const struct vm_counts *to)
 {
 	struct vm_counts d;
 	char line[512];
@@ -177,11 +176,11 @@ static void note_all_counts(struct sm_vm *h, bool restored)
 	struct vm_counts now;
 
 	vm_counts_now(h->w.vm, &now);
-	note_counts(h, "vmm", &h->at_start, &h->at_vcpus);
-	note_counts(h, restored ? "restore to spec" : "boot to spec",
-		    &h->at_vcpus, &h->at_spec);
-	note_counts(h, "process", &h->at_spec, &now);
-	note_counts(h, "total", &h->at_start, &now);
+	run_note_counts(h, "vmm", &h->at_start, &h->at_vcpus);
+	run_note_counts(h, restored ? "restore to spec" : "boot to spec",
+			&h->at_vcpus, &h->at_spec);
+	run_note_counts(h, "process", &h->at_spec, &now);
+	run_note_counts(h, "total", &h->at_start, &now);
 }
 
 /* The VM's vCPUs and the agent session, to the process's exit status. */
