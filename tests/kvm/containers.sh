@@ -148,10 +148,18 @@ if [ -n "${PULL_LAYOUT:-}" ] && command -v skopeo >/dev/null &&
 	skopeo copy -q "oci:$PULL_LAYOUT:v1" "oci:$TMP/one:v1" >/dev/null 2>&1 &&
 	"$SM" load -i "$TMP/one" -t ctr/inuse:1 >/dev/null 2>&1; then
 	rootfs=$("$SM" inspect ctr/inuse:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RootFS"])')
-	sm run -d --pull never --name inuse ctr/inuse:1 sleep 1000
-	sm snapshot inuse "$TMP/early-snap"
+	# a foreground run's record says "Up" from its VM's start, while
+	# the guest boots (cold: --no-snapshot); a snapshot then waits
+	timeout -k 10 300 "$SM" run --pull never --no-snapshot --name early \
+		ctr/inuse:1 sleep 1000 </dev/null >/dev/null 2>&1 &
+	early_pid=$!
+	for _ in $(seq 600); do state_of early | grep -q Up && break; sleep 0.1; done
+	sm snapshot early "$TMP/early-snap"
 	expect ctr_snapshot_waits_for_boot '[ $rc = 0 ] && [ -s "$TMP/early-snap/state" ]' \
-		"snapshot right after run -d: status $rc, $(cat "$TMP/err")"
+		"snapshot during the boot: status $rc, $(cat "$TMP/err")"
+	"$SM" rm -f early >/dev/null 2>&1
+	wait $early_pid
+	sm run -d --pull never --name inuse ctr/inuse:1 sleep 1000
 	sm rmi ctr/inuse:1
 	expect ctr_rmi_in_use_conflict '[ $rc = 1 ] && grep -q "conflict: unable to remove repository reference" "$TMP/err" &&
 		"$SM" images | grep -q ctr/inuse' "status $rc, $(cat "$TMP/err")"
@@ -314,6 +322,14 @@ expect ctr_clones_have_their_own_identity '[ $idrc = 000 ] &&
 	[ -n "$(idf r "$TMP/id1")" ] && [ "$(idf r "$TMP/id1")" != "$(idf r "$TMP/id2")" ] &&
 	grep -q "^h=given.example e=given.example m=" "$TMP/out"' \
 	"($idrc) $(cat "$TMP/id1" "$TMP/id2" "$TMP/out" "$TMP/err" | head -c 600)"
+# a --hostname given to run goes with the snapshot: its clones keep it
+sm run -d --pull never --name hn --hostname kept.example "$IMG_BBOX" sleep 600
+sm snapshot hn "$TMP/hnsnap"
+snap_rc=$rc
+sm restore "$TMP/hnsnap" sh -c 'echo "h=$(hostname) e=$HOSTNAME"'
+expect ctr_run_hostname_kept_by_clones '[ $snap_rc = 0 ] && [ $rc = 0 ] && grep -qx "h=kept.example e=kept.example" "$TMP/out"' \
+	"snapshot $snap_rc, restore $rc: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+"$SM" rm -f hn >/dev/null 2>&1
 sm restore -d --name clone "$TMP/snap"
 wait_for 60 'state_of clone | grep -q " Up "'
 sm exec clone sh -c 'cat /tmp/i; echo $PATH'

@@ -64,9 +64,18 @@ expect restart_logs_since_refuses_nonsense '[ $rc = 125 ] && grep -q "not a time
 # ---- start -a: its output from this start, and its status ----
 sm run -d --pull never --name att "$IMG_BBOX" sh -c 'echo "out $$"; echo err >&2; exit 7'
 wait_for 120 'exited att'
-sm start -a att
+# (one CI run saw this hang after the output, once: on a hang, what
+# each process was doing and what the record said, for the next look)
+timeout -k 10 120 "$SM" start -a att </dev/null >"$TMP/out" 2>"$TMP/err" &
+att_pid=$!
+for _ in $(seq 550); do kill -0 $att_pid 2>/dev/null || break; sleep 0.2; done
+kill -0 $att_pid 2>/dev/null &&
+	{ ps -eo pid,ppid,stat,etimes,wchan:24,args | grep -v ' \['
+	  cat "$SUPERMACHINE_RUNTIME"/containers/*/state; echo; } >"$TMP/hang" 2>&1
+wait $att_pid
+rc=$?
 expect restart_start_attach '[ $rc = 7 ] && [ "$(grep -c "^out " "$TMP/out")" = 1 ] && grep -qx err "$TMP/err"' \
-	"rc $rc out '$(tr '\n' '|' <"$TMP/out")' err '$(head -c 200 "$TMP/err")'"
+	"rc $rc out '$(tr '\n' '|' <"$TMP/out")' err '$(head -c 200 "$TMP/err")' $(tr '\n' '|' <"$TMP/hang" 2>/dev/null | head -c 3000)"
 
 # ---- restart of a running one: a new VM, its anonymous volume kept ----
 sm run -d --pull never --name up -v /data -p 127.0.0.1:18391:80 "$IMG_BBOX" sh -c \
