@@ -171,6 +171,9 @@ int cli_attach_follow(struct sm_container *ct, int64_t since_ns)
 	return code < 0 ? 137 : code;
 }
 
+static const char usage[] = "usage: supermachine attach [--no-stdin] "
+			    "[--sig-proxy=true|false] CONTAINER\n";
+
 int cmd_attach(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -191,20 +194,19 @@ int cmd_attach(int argc, char **argv)
 			no_stdin = 1;
 			continue;
 		}
-		if (c == 'S' &&
-		    (!strcmp(optarg, "true") || !strcmp(optarg, "false"))) {
-			sig_proxy = !strcmp(optarg, "true");
-			continue;
+		if (c == 'S' && (sig_proxy = cli_parse_bool(optarg)) < 0) {
+			cli_flag_value_error(argv, "sig-proxy", optarg,
+					     "want true or false");
+			return CLI_EXIT_FAILURE;
 		}
-		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine attach [--no-stdin] "
-			"[--sig-proxy=true|false] CONTAINER\n");
+		if (c == 'S')
+			continue;
+		fputs(usage, c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: supermachine attach CONTAINER\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind + 1 != argc)
+		return cli_args_error(argv, "requires exactly 1 argument",
+				      usage);
 	if (!(p.ct = cli_open_container(argv[optind], &status)))
 		return status;
 	if (sig_proxy && (p.fd = sm_signal_pipe()) >= 0 &&

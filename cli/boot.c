@@ -71,8 +71,9 @@ int cli_parse_memory(const char *s, uint64_t *mib)
 	}
 	if (*mib < SM_MIN_MEMORY_MIB) {
 		fprintf(stderr,
-			"supermachine: --memory %s: the minimum is %u MiB (the "
-			"guest's kernel and init need it)\n",
+			"supermachine: --memory %s: Minimum memory limit "
+			"allowed is %uMB (the guest's kernel and init need "
+			"it)\n",
 			s, SM_MIN_MEMORY_MIB);
 		return -1;
 	}
@@ -240,8 +241,9 @@ int cmd_boot(int argc, char **argv)
 			return CLI_EXIT_FAILURE;
 		}
 	}
-	if (!cfg.kernel) {
-		usage(stderr);
+	if (!cfg.kernel) { /* cobra's words for a required flag */
+		fprintf(stderr, "supermachine: required flag(s) \"kernel\" "
+				"not set\nSee 'supermachine boot --help'.\n");
 		return CLI_EXIT_FAILURE;
 	}
 	full = encode_command(cmdline, argv + optind, argc - optind);

@@ -19,17 +19,38 @@ extern struct cli_globals cli_globals;
 void cli_print_error(const struct sm_error *err);
 
 /*
- * getopt_long() whose flag errors are reported docker's way ("unknown
- * flag: --bogus", "See 'supermachine run --help'."): CLI_BAD_FLAG then,
- * for the caller to return CLI_EXIT_FAILURE (cli/flags.c).
+ * getopt_long() as docker's flags (cli/flags.c): flag errors reported
+ * docker's way ("unknown flag: --bogus", "See 'supermachine run
+ * --help'."), then CLI_BAD_FLAG for the caller to return
+ * CLI_EXIT_FAILURE; long flags only by their whole name; 'h' (help)
+ * where shortopts has no -h; `--flag=true|false` for a flag that takes
+ * no value.
  */
 struct option;
 #define CLI_BAD_FLAG (-2)
 int cli_getopt(int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
 
-/* Exit status when supermachine itself fails (docker's number). */
+/* pflag's booleans: 1 for 1, t, T, true, TRUE, True; 0 for 0, f, F,
+ * false, FALSE, False; -1 for anything else. */
+int cli_parse_bool(const char *s);
+/* `invalid argument "VALUE" for "--FLAG" flag: WHY` and the See line;
+ * CLI_BAD_FLAG. */
+int cli_flag_value_error(char **argv, const char *flag, const char *value,
+			 const char *why);
+
+/* Exit status when supermachine itself fails, and of flag errors
+ * (docker's number). */
 #define CLI_EXIT_FAILURE 125
+/* Exit status of a wrong count of arguments (docker's). */
+#define CLI_EXIT_ARGS 1
+/*
+ * A wrong count of arguments, in docker's words: `"supermachine
+ * snapshot" requires exactly 2 arguments.`, `See 'supermachine snapshot
+ * --help'.`, then the first line of usage (NULL: none). what: "requires
+ * exactly 2 arguments", "accepts no arguments"... Returns CLI_EXIT_ARGS.
+ */
+int cli_args_error(char **argv, const char *what, const char *usage);
 
 /* "512m", "1g", "1024" (MiB) -> MiB. 0 or -EINVAL. */
 int cli_parse_mib(const char *s, uint64_t *mib);

@@ -18,18 +18,14 @@
 
 #include "cli.h"
 
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: supermachine exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
-	    "  -d, --detach            run it in the background\n"
-	    "  -i, --interactive       keep stdin open\n"
-	    "  -t, --tty               allocate a pseudo-terminal\n"
-	    "  -e, --env K=V|K         set an environment variable\n"
-	    "  -w, --workdir DIR       working directory\n"
-	    "  -u, --user USER[:GROUP] user\n");
-}
+static const char usage[] =
+    "usage: supermachine exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
+    "  -d, --detach            run it in the background\n"
+    "  -i, --interactive       keep stdin open\n"
+    "  -t, --tty               allocate a pseudo-terminal\n"
+    "  -e, --env K=V|K         set an environment variable\n"
+    "  -w, --workdir DIR       working directory\n"
+    "  -u, --user USER[:GROUP] user\n";
 
 #define MAX_ENV 1024
 
@@ -105,14 +101,13 @@ int cmd_exec(int argc, char **argv)
 			e.user = optarg;
 			break;
 		default:
-			usage(c == 'h' ? stdout : stderr);
+			fputs(usage, c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
-	if (optind + 2 > argc) {
-		usage(stderr);
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind + 2 > argc)
+		return cli_args_error(argv, "requires at least 2 arguments",
+				      usage);
 	e.env = env;
 	e.argv = (const char *const *)argv + optind + 1;
 	if (!(ct = cli_open_container(argv[optind], &status)))

@@ -77,6 +77,9 @@ static bool wanted(const char *filter, const char *full, const char *repo,
 					full[strlen(frepo)] == ':');
 }
 
+static const char usage[] = "usage: supermachine images [-q] [--digests] "
+			    "[REPOSITORY[:TAG]]\n";
+
 int cmd_images(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -101,19 +104,14 @@ int cmd_images(int argc, char **argv)
 		case 'd':
 			digests = 1;
 			break;
-		case 'h':
-			printf("usage: supermachine images [-q] [--digests] "
-			       "[REPOSITORY[:TAG]]\n");
+		default: /* 'h' */
+			fputs(usage, stdout);
 			return 0;
-		default:
-			return CLI_EXIT_FAILURE;
 		}
 	}
-	if (argc - optind > 1) {
-		fprintf(stderr, "supermachine: images takes at most one "
-				"REPOSITORY[:TAG]\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (argc - optind > 1)
+		return cli_args_error(argv, "requires at most 1 argument",
+				      usage);
 	filter = optind < argc ? argv[optind] : NULL;
 	if (cli_open_store(&s, NULL))
 		return CLI_EXIT_FAILURE;

@@ -1,10 +1,13 @@
 /* supermachine inspect NAME...: JSON descriptions of containers (the
  * name, id or id prefix of one) or else of images, as docker's. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
+
+static const char usage[] = "usage: supermachine inspect CONTAINER|IMAGE...\n";
 
 int cmd_inspect(int argc, char **argv)
 {
@@ -18,18 +21,12 @@ int cmd_inspect(int argc, char **argv)
 	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
-		if (c == 'h') {
-			printf(
-			    "usage: supermachine inspect CONTAINER|IMAGE...\n");
-			return 0;
-		}
-		return CLI_EXIT_FAILURE;
+		fputs(usage, stdout); /* 'h' */
+		return 0;
 	}
-	if (optind >= argc) {
-		fprintf(stderr,
-			"usage: supermachine inspect CONTAINER|IMAGE...\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	if (cli_open_store(&s, NULL))
 		return CLI_EXIT_FAILURE;
 	printf("[");
@@ -44,10 +41,14 @@ int cmd_inspect(int argc, char **argv)
 			sm_container_close(ct);
 		} else if (sm_image_inspect(s, argv[i], &json, &err)) {
 			json = NULL;
+			/* neither: docker's words for it */
+			if (err.code == -ENOENT)
+				snprintf(err.msg, sizeof(err.msg),
+					 "no such object: %s", argv[i]);
 		}
 		if (!json) {
 			cli_print_error(&err);
-			rc = CLI_EXIT_FAILURE;
+			rc = 1; /* docker's status for what it could not show */
 			continue;
 		}
 		printf("%s%s", shown++ ? ",\n" : "\n", json);

@@ -5,6 +5,9 @@
 
 #include "cli.h"
 
+static const char usage[] = "usage: supermachine kill [-s|--signal SIG] "
+			    "CONTAINER...\n";
+
 int cmd_kill(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -22,19 +25,15 @@ int cmd_kill(int argc, char **argv)
 			sig_name = optarg;
 			continue;
 		}
-		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine kill [-s|--signal SIG] "
-			"CONTAINER...\n");
+		fputs(usage, c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	sig = sm_signal_number(sig_name);
-	if (sig < 0 || optind >= argc) {
-		fprintf(
-		    stderr,
-		    sig < 0
-			? "supermachine: invalid signal: %s\n"
-			: "usage: supermachine kill [-s SIG] CONTAINER...%s\n",
-		    sig < 0 ? sig_name : "");
+	if (sig < 0) {
+		fprintf(stderr, "supermachine: invalid signal: %s\n", sig_name);
 		return CLI_EXIT_FAILURE;
 	}
 	return cli_each_container(argv + optind, argc - optind,

@@ -5,6 +5,9 @@
 
 #include "cli.h"
 
+static const char usage[] = "usage: supermachine load -i FILE|DIR [-t NAME] "
+			    "[--platform P]\n";
+
 int cmd_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -34,17 +37,16 @@ int cmd_load(int argc, char **argv)
 		case 'p':
 			o.platform = optarg;
 			break;
-		case 'h':
-			printf("usage: supermachine load -i FILE|DIR [-t NAME] "
-			       "[--platform P]\n");
+		default: /* 'h' */
+			fputs(usage, stdout);
 			return 0;
-		default:
-			return CLI_EXIT_FAILURE;
 		}
 	}
-	if (!in || optind != argc) {
-		fprintf(stderr,
-			"usage: supermachine load -i FILE|DIR [-t NAME]\n");
+	if (optind != argc)
+		return cli_args_error(argv, "accepts no arguments", usage);
+	if (!in) { /* no archive from stdin: -i is required */
+		fprintf(stderr, "supermachine: required flag(s) \"input\" "
+				"not set\nSee 'supermachine load --help'.\n");
 		return CLI_EXIT_FAILURE;
 	}
 	if (cli_open_store(&s, NULL))

@@ -15,7 +15,7 @@
 #include "container/log_format.h"
 
 static const char usage[] =
-    "usage: supermachine logs [OPTIONS] CONTAINER\n"
+    "usage: supermachine logs [OPTIONS] CONTAINER\n\n"
     "  -f, --follow        follow the output until the container ends\n"
     "  -t, --timestamps    each line after its time (RFC3339Nano, UTC)\n"
     "  -n, --tail N        the last N lines (default \"all\")\n"
@@ -96,10 +96,9 @@ int cmd_logs(int argc, char **argv)
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
-	if (optind + 1 != argc) {
-		fputs(usage, stderr);
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind + 1 != argc)
+		return cli_args_error(argv, "requires exactly 1 argument",
+				      usage);
 	if (!(ct = cli_open_container(argv[optind], &c)))
 		return c;
 	fflush(stdout);

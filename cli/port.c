@@ -4,6 +4,7 @@
  * Reads the container's ports (sm_container_ports(), as sm_vm_ports():
  * "127.0.0.1:34567->80/tcp, ...").
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +52,8 @@ static int parse_filter(const char *s, unsigned *port, char proto[4])
 	return 0;
 }
 
-static int usage(int status)
-{
-	fprintf(
-	    status ? stderr : stdout,
-	    "usage: supermachine port CONTAINER [PRIVATE_PORT[/tcp|/udp]]\n");
-	return status;
-}
+static const char usage[] =
+    "usage: supermachine port CONTAINER [PRIVATE_PORT[/tcp|/udp]]\n";
 
 /* Prints the matches; how many there were. */
 static int print_ports(const char *line, const char *filter_arg,
@@ -87,20 +83,30 @@ static int print_ports(const char *line, const char *filter_arg,
 
 int cmd_port(int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
 	struct sm_error err = {0};
 	struct sm_container *ct;
 	char ports[4096];
-	const char *filter = NULL;
+	const char *filter = NULL, *name;
 	unsigned want_port = 0;
 	char want_proto[4] = "";
-	int status = 0;
+	int c, status = 0;
 
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return usage(0);
-	if (argc < 2 || argc > 3)
-		return usage(CLI_EXIT_FAILURE);
-	if (argc == 3) {
-		filter = argv[2];
+	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
+		fputs(usage, stdout); /* 'h' */
+		return 0;
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return cli_args_error(
+		    argv, "requires at least 1 and at most 2 arguments", usage);
+	name = argv[optind];
+	if (argc - optind == 2) {
+		filter = argv[optind + 1];
 		if (parse_filter(filter, &want_port, want_proto)) {
 			fprintf(stderr,
 				"supermachine: invalid port '%s': expected "
@@ -109,7 +115,7 @@ int cmd_port(int argc, char **argv)
 			return CLI_EXIT_FAILURE;
 		}
 	}
-	if (!(ct = cli_open_container(argv[1], &status)))
+	if (!(ct = cli_open_container(name, &status)))
 		return status;
 	if (sm_container_ports(ct, ports, sizeof(ports), &err)) {
 		cli_print_error(&err);
@@ -119,7 +125,7 @@ int cmd_port(int argc, char **argv)
 		fprintf(
 		    stderr,
 		    "supermachine: no public port '%u/%s' published for %s\n",
-		    want_port, want_proto, argv[1]);
+		    want_port, want_proto, name);
 		status = 1; /* docker's */
 	}
 	sm_container_close(ct);

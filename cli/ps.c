@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <regex.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,78 @@ static size_t width_of(const char *s)
 	return w;
 }
 
+/* docker's Ellipsis: more than max characters keep max - 1 and "…";
+ * a character (UTF-8 sequence) is never split. */
+static void ellipsis(char *s, size_t max)
+{
+	size_t chars = 0;
+
+	if (width_of(s) <= max)
+		return;
+	for (char *p = s; *p; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80 && chars++ == max - 1) {
+			strcpy(p, "…");
+			return;
+		}
+}
+
+/* The length of the valid UTF-8 character at p (2 to 4 bytes), 0 when
+ * it is none (a stray or overlong byte, a surrogate, past U+10FFFF). */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	uint32_t c = p[0] & (0x7f >> len);
+
+	if (!len || p[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* Go's strconv.Quote, as docker prints COMMAND: quotes and backslashes
+ * escaped, control characters as \n, \xNN or \u00NN (C1), bytes of no
+ * valid character as \xNN: one cell is one line whatever the command
+ * holds, and no escape sequence reaches the terminal. */
+static void go_quote(const char *in, char *out, size_t size)
+{
+	static const char named[] = "\a\b\f\n\r\t\v";
+	size_t n = 0;
+
+	out[n++] = '"';
+	for (const unsigned char *p = (const unsigned char *)in; *p;) {
+		char e[8];
+		size_t len = 1;
+		const char *k;
+
+		if (*p == '"' || *p == '\\')
+			snprintf(e, sizeof(e), "\\%c", *p);
+		else if (*p && (k = strchr(named, *p)))
+			snprintf(e, sizeof(e), "\\%c", "abfnrtv"[k - named]);
+		else if (*p < 0x20 || *p == 0x7f ||
+			 (*p >= 0x80 && !(len = utf8_len(p))))
+			snprintf(e, sizeof(e), "\\x%02x", *p), len = 1;
+		else if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0) /* C1 */
+			snprintf(e, sizeof(e), "\\u00%02x", p[1]);
+		else
+			snprintf(e, sizeof(e), "%.*s", (int)len,
+				 (const char *)p);
+		if (n + strlen(e) + 2 > size)
+			break;
+		memcpy(out + n, e, strlen(e));
+		n += strlen(e);
+		p += len;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+}
+
 /* One container's cells, docker's columns. */
 static void row_of(const struct sm_container_info *v, int trunc,
 		   char cells[NCOLS][1100])
@@ -191,12 +264,12 @@ static void row_of(const struct sm_container_info *v, int trunc,
 	char cmd[sizeof(v->command)], when[64];
 
 	snprintf(cmd, sizeof(cmd), "%s", v->command);
-	if (trunc && width_of(cmd) > 20)
-		strcpy(cmd + 19, "…");
+	if (trunc)
+		ellipsis(cmd, 20);
 	ago(v->created_ns, when, sizeof(when));
 	snprintf(cells[0], sizeof(cells[0]), "%.*s", trunc ? 12 : 64, v->id);
 	snprintf(cells[1], sizeof(cells[1]), "%s", v->image);
-	snprintf(cells[2], sizeof(cells[2]), "\"%s\"", cmd);
+	go_quote(cmd, cells[2], sizeof(cells[2]));
 	snprintf(cells[3], sizeof(cells[3]), "%s ago", when);
 	status_of(v, cells[4], sizeof(cells[4]));
 	snprintf(cells[5], sizeof(cells[5]), "%s", v->ports);
@@ -242,6 +315,11 @@ static void print_table(const struct sm_container_info *list, const bool *shown,
 	free(rows);
 }
 
+static const char usage[] =
+    "usage: supermachine ps [-a|--all] [-q|--quiet] [--no-trunc]\n"
+    "                       [-f|--filter KEY=VALUE]... (id, name, status, "
+    "exited, ancestor)\n";
+
 int cmd_ps(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -271,15 +349,12 @@ int cmd_ps(int argc, char **argv)
 			if (add_filter(&f, optarg))
 				return CLI_EXIT_FAILURE;
 		} else {
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: supermachine ps [-a|--all] "
-				"[-q|--quiet] [--no-trunc]\n"
-				"                      [-f|--filter "
-				"KEY=VALUE]... (id, name, status, exited, "
-				"ancestor)\n");
+			fputs(usage, c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
+	if (optind < argc)
+		return cli_args_error(argv, "accepts no arguments", usage);
 	/* docker: a status filter shows what it names, running or not */
 	all |= has_key(&f, "status");
 	if ((n = sm_container_list(&list, &err)) < 0) {

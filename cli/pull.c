@@ -134,6 +134,10 @@ static void manifest_digest(struct sm_store *s, const char *ref, char *buf,
 	json_decref(o);
 }
 
+static const char usage[] =
+    "usage: supermachine pull [--platform OS/ARCH[/VARIANT]] [-q] "
+    "[--insecure-registry HOST] [-j N] IMAGE\n";
+
 int cmd_pull(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -171,20 +175,14 @@ int cmd_pull(int argc, char **argv)
 		case 'j':
 			o.parallel = atoi(optarg);
 			break;
-		case 'h':
-			printf(
-			    "usage: supermachine pull [--platform "
-			    "OS/ARCH[/VARIANT]] "
-			    "[-q] [--insecure-registry HOST] [-j N] IMAGE\n");
+		default: /* 'h' */
+			fputs(usage, stdout);
 			return 0;
-		default:
-			return CLI_EXIT_FAILURE;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "usage: supermachine pull [OPTIONS] IMAGE\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind != argc - 1)
+		return cli_args_error(argv, "requires exactly 1 argument",
+				      usage);
 	if (cli_open_store(&s, insecure))
 		return CLI_EXIT_FAILURE;
 	o.progress = on_progress;

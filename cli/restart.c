@@ -32,10 +32,9 @@ int cmd_restart(int argc, char **argv)
 		fputs(usage, c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
-	if (optind >= argc) {
-		fputs(usage, stderr);
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	return cli_each_container(argv + optind, argc - optind,
 				  sm_container_restart, timeout);
 }

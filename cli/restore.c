@@ -218,15 +218,19 @@ int cmd_restore(int argc, char **argv)
 			return c == 'E' ? 0 : CLI_EXIT_FAILURE;
 		}
 	}
+	if (optind >= argc || (job.detach && optind + 1 != argc))
+		return cli_args_error(
+		    argv,
+		    job.detach ? "requires exactly 1 argument with -d"
+			       : "requires at least 1 argument",
+		    job.detach ? "usage: supermachine restore -d [OPTIONS] DIR"
+			       : "usage: supermachine restore [OPTIONS] DIR "
+				 "[COMMAND [ARG...]]");
 	set_volumes(&o, &va);
 	o.publish = npub ? publish : NULL;
-	if (optind + 1 < argc && !job.detach)
+	if (optind + 1 < argc)
 		return restore_and_exec_kept(argv[optind], argv + optind + 1,
 					     &o);
-	if (optind + 1 != argc) {
-		usage(stderr);
-		return CLI_EXIT_FAILURE;
-	}
 	job.restore_dir = argv[optind];
 	return cli_run_container(&job);
 }

@@ -30,6 +30,9 @@ static int remove_one(const char *ref, int force, int volumes)
 	return st;
 }
 
+static const char usage[] =
+    "usage: supermachine rm [-f|--force] [-v|--volumes] CONTAINER...\n";
+
 int cmd_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -48,17 +51,12 @@ int cmd_rm(int argc, char **argv)
 			volumes |= c == 'v';
 			continue;
 		}
-		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine rm [-f|--force] [-v|--volumes] "
-			"CONTAINER...\n");
+		fputs(usage, c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
-	if (optind >= argc) {
-		fprintf(stderr,
-			"usage: supermachine rm [-f|--force] [-v|--volumes] "
-			"CONTAINER...\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	for (int i = optind; i < argc; i++) {
 		int st = remove_one(argv[i], force, volumes);
 

@@ -10,6 +10,8 @@
 
 #include "cli.h"
 
+static const char usage[] = "usage: supermachine rmi [-f|--force] IMAGE...\n";
+
 int cmd_rmi(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -24,18 +26,14 @@ int cmd_rmi(int argc, char **argv)
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
 		if (c == 'h') {
-			printf(
-			    "usage: supermachine rmi [-f|--force] IMAGE...\n");
+			fputs(usage, stdout);
 			return 0;
 		}
-		if (c != 'f')
-			return CLI_EXIT_FAILURE;
-		force = 1;
+		force = 1; /* 'f' */
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: supermachine rmi IMAGE...\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	if (cli_open_store(&s, NULL))
 		return CLI_EXIT_FAILURE;
 	for (int i = optind; i < argc; i++) {
@@ -44,10 +42,9 @@ int cmd_rmi(int argc, char **argv)
 		if (force ? sm_image_untag(s, argv[i], &err)
 			  : sm_image_remove(s, argv[i], &err)) {
 			cli_print_error(&err);
-			/* docker's conflict is 1, like its other refusals */
-			rc = rc			  ? rc
-			     : err.code == -EBUSY ? 1
-						  : CLI_EXIT_FAILURE;
+			/* docker's status for a conflict, a missing image
+			 * or any other refusal */
+			rc = 1;
 		} else {
 			printf("Untagged: %s\n", argv[i]);
 		}

@@ -374,11 +374,10 @@ int cmd_run(int argc, char **argv)
 			return CLI_EXIT_FAILURE;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "supermachine: run: an image is required\n");
-		usage(stderr);
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      "usage: supermachine run [OPTIONS] IMAGE "
+				      "[COMMAND [ARG...]]");
 	for (int i = optind + 1; i < argc; i++)
 		if (push(&cmd, argv[i]))
 			return unsupported("more than 256 arguments", "limit");

@@ -2,6 +2,7 @@
  * supermachine seccomp [ROLE...]: prints the allow-list of each thread
  * role (docs/security.md, "Seccomp"), for auditing; and --security-opt.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,10 +12,16 @@
 
 int cmd_seccomp(int argc, char **argv)
 {
-	int status = 0;
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int c, status = 0;
 
-	if (argc > 1 &&
-	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
+		/* 'h' */
 		printf("usage: supermachine seccomp [ROLE...]\n\n"
 		       "Prints each thread role's allowed system calls (all "
 		       "roles when none is named).\nRoles:");
@@ -23,10 +30,10 @@ int cmd_seccomp(int argc, char **argv)
 		printf("\n");
 		return 0;
 	}
-	for (int r = 0; argc <= 1 && r < SM_ROLE_COUNT; r++)
+	for (int r = 0; optind >= argc && r < SM_ROLE_COUNT; r++)
 		if (sm_sandbox_print(r, stdout))
 			status = CLI_EXIT_FAILURE;
-	for (int i = 1; i < argc; i++) {
+	for (int i = optind; i < argc; i++) {
 		int r = sm_role_parse(argv[i]);
 
 		if (r < 0) {

@@ -4,25 +4,35 @@
  * go on; `supermachine restore DIR` resumes it, any number of times
  * (sm_container_snapshot).
  */
+#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 
+static const char usage[] = "usage: supermachine snapshot CONTAINER DIR\n";
+
 int cmd_snapshot(int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
 	struct sm_container *ct;
 	struct sm_error err = {0};
-	int r;
+	int c, r;
 
-	if (argc != 3 || strcmp(argv[1], "--help") == 0) {
-		fprintf(argc == 2 ? stdout : stderr,
-			"usage: supermachine snapshot CONTAINER DIR\n");
-		return argc == 2 ? 0 : CLI_EXIT_FAILURE;
+	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
+		if (c == CLI_BAD_FLAG)
+			return CLI_EXIT_FAILURE;
+		fputs(usage, stdout); /* 'h' */
+		return 0;
 	}
-	if (!(ct = cli_open_container(argv[1], &r)))
+	if (argc - optind != 2)
+		return cli_args_error(argv, "requires exactly 2 arguments",
+				      usage);
+	if (!(ct = cli_open_container(argv[optind], &r)))
 		return r;
-	r = sm_container_snapshot(ct, argv[2], &err);
+	r = sm_container_snapshot(ct, argv[optind + 1], &err);
 	if (r)
 		cli_print_error(&err);
 	sm_container_close(ct);

@@ -55,12 +55,14 @@ int cmd_start(int argc, char **argv)
 		fputs(usage, c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
-	if (optind >= argc || (attach && optind + 1 != argc)) {
-		fputs(attach ? "supermachine: you cannot start and attach "
-			       "multiple containers at once\n"
-			     : usage,
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
+	if (attach && optind + 1 != argc) { /* docker's words and status */
+		fputs("supermachine: you cannot start and attach multiple "
+		      "containers at once\n",
 		      stderr);
-		return CLI_EXIT_FAILURE;
+		return CLI_EXIT_ARGS;
 	}
 	for (int i = optind; i < argc; i++) {
 		int st = start_one(argv[i], attach);

@@ -9,6 +9,9 @@
 
 #include "cli.h"
 
+static const char usage[] =
+    "usage: supermachine stop [-t|--time SEC] CONTAINER...\n";
+
 int cmd_stop(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -26,17 +29,12 @@ int cmd_stop(int argc, char **argv)
 			timeout = atoi(optarg);
 			continue;
 		}
-		fprintf(
-		    c == 'h' ? stdout : stderr,
-		    "usage: supermachine stop [-t|--time SEC] CONTAINER...\n");
+		fputs(usage, c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
-	if (optind >= argc) {
-		fprintf(
-		    stderr,
-		    "usage: supermachine stop [-t|--time SEC] CONTAINER...\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	return cli_each_container(argv + optind, argc - optind,
 				  sm_container_stop, timeout);
 }

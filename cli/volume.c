@@ -57,12 +57,6 @@ static int next_flag(int argc, char **argv, const char *so,
 	return -1;
 }
 
-static int usage_error(const char *usage)
-{
-	fprintf(stderr, "%s", usage);
-	return CLI_EXIT_FAILURE;
-}
-
 static int vol_create(int argc, char **argv, struct sm_store *s)
 {
 	static const char usage[] =
@@ -92,9 +86,15 @@ static int vol_create(int argc, char **argv, struct sm_store *s)
 	}
 	if (st >= 0)
 		return st;
-	if (argc - optind > 1 ||
-	    (name && argc - optind == 1 && strcmp(name, argv[optind])))
-		return usage_error(usage);
+	if (argc - optind > 1)
+		return cli_args_error(argv, "requires at most 1 argument",
+				      usage);
+	if (name && optind < argc && strcmp(name, argv[optind])) {
+		fprintf(stderr, "supermachine: conflicting options: either "
+				"specify --name or provide positional arg, "
+				"not both\n");
+		return 1; /* docker's */
+	}
 	if (optind < argc)
 		name = argv[optind];
 	if (sm_volume_create(s, name, &info, &err))
@@ -137,7 +137,7 @@ static int vol_ls(int argc, char **argv, struct sm_store *s)
 	if (st >= 0)
 		return st;
 	if (optind < argc)
-		return usage_error(usage);
+		return cli_args_error(argv, "accepts no arguments", usage);
 	if ((n = sm_volume_list(s, &list, &err)) < 0)
 		return print_error("", &err);
 	if (!quiet)
@@ -222,7 +222,8 @@ static int vol_inspect(int argc, char **argv, struct sm_store *s)
 	if (st >= 0)
 		return st;
 	if (optind >= argc)
-		return usage_error(usage);
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	printf("[");
 	for (int i = optind; i < argc; i++) {
 		struct sm_volume_info v = {.struct_size = sizeof(v)};
@@ -254,7 +255,8 @@ static int vol_rm(int argc, char **argv, struct sm_store *s)
 	if (st >= 0)
 		return st;
 	if (optind >= argc)
-		return usage_error(usage);
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	for (int i = optind; i < argc; i++) {
 		struct sm_error err = {0};
 		int e;
@@ -315,7 +317,7 @@ static int vol_prune(int argc, char **argv, struct sm_store *s)
 	if (st >= 0)
 		return st;
 	if (optind < argc)
-		return usage_error(usage);
+		return cli_args_error(argv, "accepts no arguments", usage);
 	n = force || confirmed() ? sm_volume_prune(s, &gone, &bytes, &err) : 0;
 	if (n < 0)
 		return print_error("", &err);

@@ -5,6 +5,8 @@
 
 #include "cli.h"
 
+static const char usage[] = "usage: supermachine wait CONTAINER...\n";
+
 int cmd_wait(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -16,14 +18,12 @@ int cmd_wait(int argc, char **argv)
 	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
 		if (c == CLI_BAD_FLAG)
 			return CLI_EXIT_FAILURE;
-		fprintf(c == 'h' ? stdout : stderr,
-			"usage: supermachine wait CONTAINER...\n");
+		fputs(usage, c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: supermachine wait CONTAINER...\n");
-		return CLI_EXIT_FAILURE;
-	}
+	if (optind >= argc)
+		return cli_args_error(argv, "requires at least 1 argument",
+				      usage);
 	for (int i = optind; i < argc; i++) {
 		int st = 0, code;
 		struct sm_container *ct = cli_open_container(argv[i], &st);

@@ -394,6 +394,23 @@ static int start_child(struct spec *sp, struct ids *id, struct child *c)
 }
 
 /* Exec failed: the child told us errno through the CLOEXEC pipe. */
+/*
+ * docker's statuses for a process that could not start, as its CLI
+ * derives them: "no such file or directory" 127, "permission denied" or
+ * "is a directory" 126, anything else about the container 125 (a
+ * working directory that is a file: "not a directory"). What the
+ * command itself cannot do (exec format error) stays 126, "cannot
+ * invoke".
+ */
+static int failure_status(int stage, int e)
+{
+	if (e == ENOENT)
+		return 127;
+	if (e == EACCES || e == EISDIR || stage == STAGE_EXEC)
+		return 126;
+	return 125;
+}
+
 static int exec_failure(int sock, struct child *c, const struct spec *sp)
 {
 	int why[2] = {0, 0}, e;
@@ -422,7 +439,7 @@ static int exec_failure(int sock, struct child *c, const struct spec *sp)
 			 e == ENOENT ? "no such file or directory"
 				     : strerror(e));
 	sm_send_frame(sock, SM_F_ERROR, msg, (uint32_t)strlen(msg));
-	return why[0] == STAGE_EXEC && e == ENOENT ? 127 : 126;
+	return failure_status(why[0], e);
 }
 
 static int relay_output(int sock, int *fd, uint16_t type)

@@ -33,6 +33,22 @@ ok ps-columns-fit '[ $rc = 0 ] && echo "$out" | grep -qF "$img" &&
 	[ "$(echo "$out" | head -1 | grep -bo COMMAND | cut -d: -f1)" = \
 	  "$(echo "$out" | sed -n 2p | grep -bo "\"sh -c" | cut -d: -f1)" ] &&
 	echo "$out" | sed -n 2p | grep -q "Exited (3) .* wide$"'
+# COMMAND as docker's: cut to 20 characters (never inside one), then
+# quoted as Go quotes: a quote, a newline or an escape byte in an image's
+# command stays in its cell and never reaches the terminal
+ok ps-command-cut-at-20 'echo "$out" | grep -qF "\"sh -c echo a long c…\""' "$out"
+id2=$(printf 'd%.0s' $(seq 64))
+mkdir -p "$SUPERMACHINE_RUNTIME/containers/$id2"
+cat >"$SUPERMACHINE_RUNTIME/containers/$id2/meta" <<JSON
+{"id":"$id2","name":"odd","image":"x","cmd":["echo","\"q\"\n\u001b[2J\u009b","ééééééééééééééééééééé"],"created_ns":$now}
+JSON
+cp "$SUPERMACHINE_RUNTIME/containers/$id/state" "$SUPERMACHINE_RUNTIME/containers/$id2/state"
+odd=$("$SM" ps -a --no-trunc -f name=odd 2>&1 | sed -n 2p)
+odd_cut=$("$SM" ps -a -f name=odd 2>&1 | sed -n 2p)
+ok ps-command-quoted-as-go 'printf "%s" "$odd" | grep -qF "\"echo \\\"q\\\"\\n\\x1b[2J\\u009b ééé" &&
+	[ "$("$SM" ps -a --no-trunc -f name=odd | wc -l)" = 2 ] && ! printf "%s" "$odd" | grep -q "$(printf "\033")"' "'$odd'"
+ok ps-command-cut-whole-characters 'printf "%s" "$odd_cut" | grep -qF "\"echo \\\"q\\\"\\n\\x1b[2J\\u009b éééé…\""' "'$odd_cut'"
+rm -rf "$SUPERMACHINE_RUNTIME/containers/$id2"
 # a record from before records kept their create options cannot start
 out=$("$SM" start wide 2>&1); rc=$?
 ok start-old-record-says-why '[ $rc = 125 ] && echo "$out" | grep -q "older supermachine"'
@@ -74,6 +90,9 @@ assert o[\"Config\"][\"StopTimeout\"] == 7 and o[\"Image\"] == \"other:2\", o
 assert o[\"NetworkSettings\"][\"Ports\"] == {\"80/tcp\": [{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"8080\"}]}, o
 assert o[\"Created\"].endswith(\"Z\") and o[\"State\"][\"FinishedAt\"][:2] == \"20\", o
 "'
+# inspect of neither a container nor an image: docker's words, status 1
+out=$("$SM" inspect nosuch 2>&1 >/dev/null); rc=$?
+ok inspect-missing-object-1 '[ $rc = 1 ] && [ "$out" = "supermachine: no such object: nosuch" ]' "rc $rc: $out"
 # wait: blocks while the record says running, prints the status it ends with
 "$SM" wait fc >"$T/wait.out" 2>&1 & wpid=$!
 sleep 1
@@ -91,7 +110,7 @@ rm -rf "$SUPERMACHINE_RUNTIME/containers"/[abc]*
 # -m: below the minimum (64k rounds to 0 MiB, 0 would be the default)
 for m in 64k 0 63m; do
 	out=$("$SM" run --pull never -m $m no/such:image true 2>&1); rc=$?
-	ok "run-memory-below-minimum-$m" '[ $rc = 125 ] && echo "$out" | grep -q "the minimum is 64 MiB"'
+	ok "run-memory-below-minimum-$m" '[ $rc = 125 ] && echo "$out" | grep -q "Minimum memory limit allowed is 64MB"'
 done
 out=$("$SM" run --pull never -m 12q no/such:image true 2>&1); rc=$?
 ok run-memory-bad-unit '[ $rc = 125 ] && echo "$out" | grep -q "bad size .12q."'

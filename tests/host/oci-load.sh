@@ -76,7 +76,8 @@ sm_load -i $T/other.tar
 ok load-not-an-image '[ $rc = 125 ] &&
 	[ "$out" = "supermachine: load $T/other.tar: not a docker-archive or OCI archive (no manifest.json or index.json)" ]'
 sm_load
-ok load-usage '[ $rc = 125 ] && [ "$out" = "usage: supermachine load -i FILE|DIR [-t NAME]" ]'
+ok load-usage '[ $rc = 125 ] && [ "$out" = "supermachine: required flag(s) \"input\" not set
+See '"'"'supermachine load --help'"'"'." ]'
 
 # --platform picks one image of a multi-platform OCI archive (an index of
 # linux/amd64 and linux/arm64, each with a file naming its architecture);
@@ -125,7 +126,7 @@ p4=${ids:0:4}
 out=$("$SM" rmi $p4 2>&1)
 rc=$?
 ok rmi-id-ambiguous '[ $(echo "$ids" | wc -l) = 2 ] && [ $(echo "$ids" | cut -c1-4 | sort -u) = $p4 ] &&
-	[ $rc = 125 ] && [ "$out" = "supermachine: remove $p4: $p4: ambiguous image ID prefix" ] &&
+	[ $rc = 1 ] && [ "$out" = "supermachine: remove $p4: $p4: ambiguous image ID prefix" ] &&
 	[ $(ls $SUPERMACHINE_ROOT/images | wc -l) = 2 ]'
 first=$(echo "$ids" | head -1)
 "$SM" rmi sha256:${first:0:16} >/dev/null 2>&1
@@ -134,6 +135,6 @@ ok rmi-id-longer-prefix '[ $rc = 0 ] && [ $(ls $SUPERMACHINE_ROOT/images | wc -l
 	[ "$("$SM" images -q)" = "$(echo "$ids" | tail -1 | cut -c1-12)" ]'
 out=$("$SM" rmi deadbeef0000 2>&1)
 rc=$?
-ok rmi-id-unknown '[ $rc = 125 ] && [ "$out" = "supermachine: remove deadbeef0000: no such image: deadbeef0000" ] &&
+ok rmi-id-unknown '[ $rc = 1 ] && [ "$out" = "supermachine: remove deadbeef0000: no such image: deadbeef0000" ] &&
 	[ $(ls $SUPERMACHINE_ROOT/images | wc -l) = 1 ]'
 finish

@@ -189,7 +189,7 @@ check rmi "$SM" rmi "$REG/conc:v1"
 ok rmi-gc '[ -z "$(ls -A $SUPERMACHINE_ROOT/images)" ] && [ -z "$(ls -A $SUPERMACHINE_ROOT/blobs/sha256)" ] && [ "$nb" -gt 0 ]'
 out=$("$SM" rmi nothing:here 2>&1)
 rc=$?
-ok rmi-unknown '[ $rc = 125 ] && [ "$out" = "supermachine: remove nothing:here: no such image: nothing:here" ]'
+ok rmi-unknown '[ $rc = 1 ] && [ "$out" = "supermachine: remove nothing:here: no such image: nothing:here" ]'
 
 # without root: ownership and mode recorded in the user.supermachine.owner
 # xattr (here forced; the store picks it by itself when not root)

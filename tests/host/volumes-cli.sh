@@ -54,7 +54,8 @@ done
 out=$("$SM" volume create "$(printf 'x%.0s' $(seq 129))" 2>&1); rc=$?
 ok volume-create-too-long '[ $rc = 1 ] && echo "$out" | grep -q "too long"'
 out=$("$SM" volume create one two 2>&1); rc=$?
-ok volume-create-two-names-usage '[ $rc = 125 ] && echo "$out" | grep -q "^usage: supermachine volume create"'
+ok volume-create-two-names-usage '[ $rc = 1 ] && echo "$out" | grep -qx "\"supermachine volume create\" requires at most 1 argument." &&
+	echo "$out" | grep -q "^usage: supermachine volume create"'
 out=$("$SM" volume create -d nfs x1 2>&1); rc=$?
 ok volume-create-other-driver '[ $rc = 125 ] && echo "$out" | grep -q "only \"local\"" && [ ! -e "$V/x1" ]'
 
@@ -63,7 +64,8 @@ out=$("$SM" volume ls --bogus 2>&1); rc=$?
 ok volume-flag-unknown '[ $rc = 125 ] && [ "$out" = "supermachine: unknown flag: --bogus
 See '"'"'supermachine volume ls --help'"'"'." ]'
 out=$("$SM" volume rm 2>&1); rc=$?
-ok volume-rm-needs-a-name '[ $rc = 125 ] && echo "$out" | grep -q "^usage: supermachine volume rm"'
+ok volume-rm-needs-a-name '[ $rc = 1 ] && echo "$out" | grep -qx "\"supermachine volume rm\" requires at least 1 argument." &&
+	echo "$out" | grep -q "^usage: supermachine volume rm"'
 out=$("$SM" volume frob 2>&1); rc=$?
 ok volume-unknown-subcommand '[ $rc = 125 ] && echo "$out" | grep -q "unknown command .volume frob."'
 out=$("$SM" --help 2>&1); rc=$?

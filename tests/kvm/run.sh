@@ -98,7 +98,7 @@ run --entrypoint /nonexistent "$IMG_BBOX"
 expect run_missing_path_127 '[ $rc = 127 ] && grep -q "/nonexistent.*: no such file or directory" "$TMP/err" &&
 	! grep -q PATH "$TMP/err"' "status $rc: $(cat "$TMP/err")"
 run -w /etc/passwd "$IMG_BBOX" true
-expect run_bad_workdir_named '[ $rc = 126 ] && grep -q "working directory .*/etc/passwd.*Not a directory" "$TMP/err"' \
+expect run_bad_workdir_named '[ $rc = 125 ] && grep -q "working directory .*/etc/passwd.*Not a directory" "$TMP/err"' \
 	"status $rc: $(cat "$TMP/err")"
 # the least memory a run takes runs (a cold boot: no template of that size)
 run --no-snapshot -m 64m "$IMG_BBOX" sh -c 'echo small'
