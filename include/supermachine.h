@@ -662,13 +662,15 @@ SM_API void sm_container_close(struct sm_container *c);
  * min_idle is stopped, and one more each idle_timeout_ms after that.
  */
 struct sm_pool; /* opaque */
+/* The most idle VMs a pool keeps (min_idle, max_idle): over it, -EINVAL. */
+#define SM_POOL_MAX_IDLE 4096u
 struct sm_pool_options {
 	size_t size; /* sizeof(struct sm_pool_options) */
 	/* the VMs' options (NULL: defaults). cmd and entrypoint must be
 	 * NULL, tty and interactive 0 (what runs comes by exec); pull
 	 * applies to sm_pool_create() only */
 	const struct sm_run_options *run;
-	unsigned int min_idle;	      /* 0: 1 */
+	unsigned int min_idle;	      /* 0: 1; SM_POOL_MAX_IDLE at most */
 	unsigned int max_idle;	      /* 0: min_idle; else >= min_idle */
 	unsigned int idle_timeout_ms; /* shrink period (above); 0: 30000 */
 	unsigned int reserved0;	      /* no tail padding (docs/errors.md) */

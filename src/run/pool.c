@@ -220,6 +220,11 @@ SM_API void sm_pool_options_init(struct sm_pool_options *o)
 static int check_options(const struct sm_pool_options *o,
 			 const struct sm_run_options *run, struct sm_error *err)
 {
+	if (o->min_idle > SM_POOL_MAX_IDLE || o->max_idle > SM_POOL_MAX_IDLE)
+		return sm_err(err, -EINVAL,
+			      "pool: at most %u idle VMs (min_idle %u, "
+			      "max_idle %u)",
+			      SM_POOL_MAX_IDLE, o->min_idle, o->max_idle);
 	if (o->max_idle && o->max_idle < o->min_idle)
 		return sm_err(err, -EINVAL,
 			      "pool: max_idle (%u) is below min_idle (%u)",

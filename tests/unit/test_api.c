@@ -263,6 +263,13 @@ TEST(pools)
 	po.max_idle = 2;
 	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
 	po.max_idle = 0;
+	po.min_idle = SM_POOL_MAX_IDLE + 1; /* over the cap, either way */
+	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
+	po.min_idle = 3;
+	po.max_idle = SM_POOL_MAX_IDLE + 1;
+	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
+	po.min_idle = 0;
+	po.max_idle = 0;
 	o.cmd = cmd; /* what runs comes by exec */
 	SAME_CODE(-EINVAL, sm_pool_create(store, "x", &po, &pool, err));
 	o.cmd = NULL;
