@@ -185,6 +185,9 @@ pid_t ctr_vmm_fork(int *from_vmm, int *to_keeper, const int *keep,
  * 0: not (root, or a host that allows none); -errno and err: the
  * namespace is there but its id maps are not. */
 int ctr_vmm_enter_userns(struct sm_error *err);
+/* In the child, once its VM runs: gives back the heap's free pages
+ * (what setting the VM up used). */
+void ctr_vmm_trim(void);
 /* In the child: false once its keeper is gone. */
 bool ctr_vmm_keeper_alive(void);
 /*

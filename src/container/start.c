@@ -204,6 +204,8 @@ static int run_recorded(struct sm_container *k, int notify_fd, int keeper_fd,
 		-ENOEXEC)
 		notify_exit(&notify_fd, status, err->msg);
 	notify(&notify_fd, ret ? err->msg : "ok");
+	if (!ret && keeper_fd >= 0)
+		ctr_vmm_trim();
 	if (!ret)
 		ret = sm_vm_wait(vm, &status, err);
 	if (ret == -ENOEXEC) /* the process's status: 127, 126 */
