@@ -51,6 +51,10 @@ int cli_flag_value_error(char **argv, const char *flag, const char *value,
  * exactly 2 arguments", "accepts no arguments"... Returns CLI_EXIT_ARGS.
  */
 int cli_args_error(char **argv, const char *what, const char *usage);
+/* The flags of a command that has only --help (-h): -1 to go on, optind
+ * at its operands; else the status to exit with (0 once usage is on
+ * stdout, CLI_EXIT_FAILURE after a flag error). */
+int cli_help_only(int argc, char **argv, const char *usage);
 
 /* "512m", "1g", "1024" (MiB) -> MiB. 0 or -EINVAL. */
 int cli_parse_mib(const char *s, uint64_t *mib);

@@ -195,3 +195,19 @@ int cli_args_error(char **argv, const char *what, const char *usage)
 	}
 	return CLI_EXIT_ARGS;
 }
+
+int cli_help_only(int argc, char **argv, const char *usage)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int c = cli_getopt(argc, argv, "", opts);
+
+	if (c == -1)
+		return -1;
+	if (c == CLI_BAD_FLAG)
+		return CLI_EXIT_FAILURE;
+	fputs(usage, stdout); /* 'h' */
+	return 0;
+}

@@ -83,10 +83,6 @@ static int print_ports(const char *line, const char *filter_arg,
 
 int cmd_port(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
 	struct sm_error err = {0};
 	struct sm_container *ct;
 	char ports[4096];
@@ -95,12 +91,8 @@ int cmd_port(int argc, char **argv)
 	char want_proto[4] = "";
 	int c, status = 0;
 
-	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
-		if (c == CLI_BAD_FLAG)
-			return CLI_EXIT_FAILURE;
-		fputs(usage, stdout); /* 'h' */
-		return 0;
-	}
+	if ((c = cli_help_only(argc, argv, usage)) >= 0)
+		return c;
 	if (argc - optind < 1 || argc - optind > 2)
 		return cli_args_error(
 		    argv, "requires at least 1 and at most 2 arguments", usage);

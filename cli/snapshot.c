@@ -13,20 +13,12 @@ static const char usage[] = "usage: supermachine snapshot CONTAINER DIR\n";
 
 int cmd_snapshot(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
 	struct sm_container *ct;
 	struct sm_error err = {0};
 	int c, r;
 
-	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
-		if (c == CLI_BAD_FLAG)
-			return CLI_EXIT_FAILURE;
-		fputs(usage, stdout); /* 'h' */
-		return 0;
-	}
+	if ((c = cli_help_only(argc, argv, usage)) >= 0)
+		return c;
 	if (argc - optind != 2)
 		return cli_args_error(argv, "requires exactly 2 arguments",
 				      usage);

@@ -9,18 +9,10 @@ static const char usage[] = "usage: supermachine wait CONTAINER...\n";
 
 int cmd_wait(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
 	int c, status = 0;
 
-	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
-		if (c == CLI_BAD_FLAG)
-			return CLI_EXIT_FAILURE;
-		fputs(usage, c == 'h' ? stdout : stderr);
-		return c == 'h' ? 0 : CLI_EXIT_FAILURE;
-	}
+	if ((c = cli_help_only(argc, argv, usage)) >= 0)
+		return c;
 	if (optind >= argc)
 		return cli_args_error(argv, "requires at least 1 argument",
 				      usage);
