@@ -1,10 +1,13 @@
 /*
  * libFuzzer target for the FUSE request decoder and handlers, over the
  * in-memory backend with (inert) DAX callbacks so that every opcode's
- * validation runs. The first input byte steers the harness: bit 0 fixes
- * the header's len to the real size (to get past the first check often),
- * bit 1 points nodeid at a live node, bits 2-5 pick a segment size for
- * scattering the request and the reply buffer.
+ * validation runs, or over the empty read-only root an unused volume
+ * slot serves (fuse_empty_ops: answered inline on a vCPU thread). The
+ * first input byte steers the harness: bit 0 fixes the header's len to
+ * the real size (to get past the first check often), bit 1 points nodeid
+ * at a live node, bits 2-5 pick a segment size for scattering the
+ * request and the reply buffer, bit 6 a short reply buffer, bit 7 the
+ * empty backend.
  *   tests/host/fuzz.sh builds and runs it for a bounded time.
  */
 #include <linux/fuse.h>
@@ -16,7 +19,7 @@
 #include "memfs.h"
 #include "fuzz_seed.h"
 
-static struct fuse_server *srv;
+static struct fuse_server *srv, *empty_srv;
 static uint64_t live[4] = {1, 1, 1, 1};
 
 static int dax_map(void *o, uint64_t w, int fd, uint64_t f, uint64_t l, int wr)
@@ -33,8 +36,8 @@ static int dax_unmap(void *o, uint64_t w, uint64_t l)
 
 static const struct fuse_dax_ops dax = {dax_map, dax_unmap};
 
-static size_t send(uint8_t *req, size_t len, size_t seg, uint8_t *out,
-		   size_t cap)
+static size_t send_to(struct fuse_server *to, uint8_t *req, size_t len,
+		      size_t seg, uint8_t *out, size_t cap)
 {
 	struct iovec in[64], ov[64];
 	int ni = 0, no = 0;
@@ -62,8 +65,32 @@ static size_t send(uint8_t *req, size_t len, size_t seg, uint8_t *out,
 		ov[no++].iov_len = n;
 		off += n;
 	}
-	fuse_server_handle(srv, in, ni, ov, no, &olen);
+	fuse_server_handle(to, in, ni, ov, no, &olen);
 	return olen;
+}
+
+static size_t send(uint8_t *req, size_t len, size_t seg, uint8_t *out,
+		   size_t cap)
+{
+	return send_to(srv, req, len, seg, out, cap);
+}
+
+/* The empty root's server, its session opened as the guest opens it. */
+static void setup_empty(void)
+{
+	struct fuse_server_config cfg = {.ops = &fuse_empty_ops,
+					 .backend = fuse_empty_backend(),
+					 .trace = ""};
+	struct {
+		struct fuse_in_header h;
+		struct fuse_init_in init;
+	} r = {.h = {.opcode = FUSE_INIT, .len = sizeof(r)},
+	       .init = {.major = 7, .minor = 36}};
+	static uint8_t out[4096];
+
+	if (fuse_server_new(&cfg, &empty_srv, NULL) < 0)
+		abort();
+	send_to(empty_srv, (uint8_t *)&r, r.h.len, 0, out, sizeof(out));
 }
 
 static void setup(void)
@@ -153,6 +180,13 @@ static void make_seeds(void)
 	seed_req("setxattr", 3, FUSE_SETXATTR, 1, &sx, sizeof(sx));
 	seed_req("statfs", 3, FUSE_STATFS, 0, "", 0);
 	seed_req("scattered", 3 | (3 << 2), FUSE_LOOKUP, 0, "f", 2);
+	/* the empty root: what a guest mounting an unused slot sends */
+	seed_req("empty_lookup", 0x83, FUSE_LOOKUP, 0, "f", 2);
+	seed_req("empty_getattr", 0x83, FUSE_GETATTR, 0, &ga, sizeof(ga));
+	seed_req("empty_opendir", 0x83, FUSE_OPENDIR, 0, &op, sizeof(op));
+	seed_req("empty_readdir", 0x83, FUSE_READDIR, 0, &rd, sizeof(rd));
+	seed_req("empty_mkdir", 0x83, FUSE_MKDIR, 0, &mk, sizeof(mk));
+	seed_req("empty_statfs", 0x83, FUSE_STATFS, 0, "", 0);
 }
 
 FUZZ_SEEDS(make_seeds)
@@ -163,8 +197,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuse_in_header h;
 	uint8_t ctl;
 
-	if (!srv)
+	if (!srv) {
 		setup();
+		setup_empty();
+	}
 	if (size < 1 || size - 1 > sizeof(req))
 		return 0;
 	ctl = data[0];
@@ -174,13 +210,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&h, req, sizeof(h));
 		if (ctl & 1)
 			h.len = (uint32_t)size;
-		if (ctl & 2)
-			h.nodeid = live[h.nodeid & 3];
+		if (ctl & 2) /* the empty root has its root alone */
+			h.nodeid = ctl & 0x80 ? 1 : live[h.nodeid & 3];
 		/* DESTROY and INIT would only reset the session */
 		if (h.opcode == FUSE_DESTROY || h.opcode == FUSE_INIT)
 			h.opcode = FUSE_GETATTR;
 		memcpy(req, &h, sizeof(h));
 	}
-	send(req, size, (ctl >> 2) & 15, out, (ctl & 0x40) ? 64 : sizeof(out));
+	send_to(ctl & 0x80 ? empty_srv : srv, req, size, (ctl >> 2) & 15, out,
+		(ctl & 0x40) ? 64 : sizeof(out));
 	return 0;
 }
