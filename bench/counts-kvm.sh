@@ -102,7 +102,15 @@ pool_row() {
 }
 p=
 pool_row
+# The peer: the same kernel and initramfs in QEMU microvm, saved once
+# with `migrate` and restored with `-incoming` to the guest's first
+# output, counted the same way (bench/warm.py part 5)
+python3 "$SM_TOP/bench/warm.py" --sm "$SM" --image none --work "$tmp" \
+	--kernel "$SUPERMACHINE_KERNEL" --initrd "$SUPERMACHINE_INITRD" \
+	--runs "$RUNS" --qemu-mems 512 --parts 5 >"$tmp/qemu" 2>&1
+grep -v '^counts ' "$tmp/qemu"
+q=$(grep '^counts qemu-restore' "$tmp/qemu" || echo "counts qemu-restore: not measured (bench/warm.py printed nothing)")
 [ -z "$p" ] || echo "$p"
-echo "counts qemu-restore: not measured yet (bench/warm.sh times it; its counts are to come)"
 echo "$c"
 echo "$w"
+echo "$q"

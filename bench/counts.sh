@@ -6,9 +6,12 @@
 # its own). These do not depend on the emulated host's speed. Last lines:
 #   counts cold exits=N userspace_exits=N host_faults=N syscalls=N
 #   counts warm exits=N userspace_exits=N host_faults=N syscalls=N
-# (`echo x` runs; exits without the page-fault exits). Before them: a row
-# and a line "counts pool-exec ..." for `echo x` exec'd in a warm pool's
-# VM (examples/pool_echo: `make tests` first).
+#   counts qemu-restore exits=N userspace_exits=N host_faults=N syscalls=N
+# (`echo x` runs; exits without the page-fault exits; the peer: the same
+# kernel and initramfs restored by QEMU microvm with `-incoming`, to its
+# guest's first output, bench/warm.py part 5). Before them: a row and a
+# line "counts pool-exec ..." for `echo x` exec'd in a warm pool's VM
+# (examples/pool_echo: `make tests` first).
 #
 #   bench/counts.sh          BENCH_RUNS (3): runs per row, the median kept
 #

@@ -9,7 +9,10 @@ measures, all in this one process:
      to the first byte on its stdout (a pipe), for each SIZE;
   3. the VMM's RSS while a warm guest runs `sleep 2`;
   4. QEMU (microvm, same kernel and initramfs) saved with `migrate` to a
-     file and restored with `-incoming`, timed to the guest's first output.
+     file and restored with `-incoming`, timed to the guest's first output;
+  5. (bench/counts.sh's peer row) the same QEMU restore counted instead of
+     timed: KVM exits (all, page faults, to userspace: perf's kvm
+     tracepoints), QEMU's host page faults and its syscalls (strace -f -c).
 Every run goes with -v, so that each can be checked to be the kind it
 claims (cold boot / warm start) and the VMM's own timings are shown.
 
@@ -17,7 +20,8 @@ usage: warm.py --sm BIN --image REF --work DIR [--runs N] [--mems LIST]
        [--qemu-mems LIST] [--kernel K --initrd I]
 SUPERMACHINE_ROOT must name the store the image is in.
 """
-import argparse, glob, json, os, re, select, socket, statistics, subprocess
+import argparse, glob, json, os, re, resource, select, socket, statistics
+import subprocess
 import sys, tempfile, time
 
 NOTE_RESTORED = re.compile(rb"warm start: restored (\S+) in ([0-9.]+) ms")
@@ -294,12 +298,13 @@ def qemu_save(a, mib, state):
             print(f"   (qemu save stderr: {err[-300:]!r})")
 
 
-def qemu_restore(a, mib, state):
-    """(seconds to running, seconds to the guest's first output)."""
+def qemu_restore(a, mib, state, wrap=()):
+    """(seconds to running, seconds to the guest's first output); wrap: a
+    command QEMU runs under (perf stat, strace)."""
     qmp_path = os.path.join(a.sockdir, f"qmp-restore-{mib}")
     t0 = time.monotonic()
-    p = subprocess.Popen(qemu_cmd(a, mib, qmp_path,
-                                  ["-incoming", f"exec:cat {state}"]),
+    p = subprocess.Popen(list(wrap) + qemu_cmd(a, mib, qmp_path,
+                                               ["-incoming", f"exec:cat {state}"]),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     qmp = None
@@ -367,6 +372,69 @@ def part4(a, ours):
         os.unlink(state)
 
 
+PERF_EVENTS = ("kvm:kvm_exit", "kvm:kvm_page_fault", "kvm:kvm_userspace_exit")
+
+
+def perf_counts(path):
+    """perf stat -x, output: {event: count}."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.strip().split(",")
+            if len(parts) > 2 and parts[2] in PERF_EVENTS and parts[0].isdigit():
+                counts[parts[2]] = int(parts[0])
+    return counts
+
+
+def strace_total(path):
+    with open(path) as f:
+        for line in f:
+            cols = line.split()
+            if cols and cols[-1] == "total":
+                return int(cols[3])
+    raise RuntimeError(f"no total in {path}")
+
+
+def part5(a):
+    """A QEMU restore to the guest's first output and QEMU's exit, counted
+    as bench/counts-kvm.sh counts ours: every exit over the (emulated)
+    host with perf, QEMU's host faults (getrusage of it, a reaped child)
+    and its syscalls (strace -f -c, a run of its own). Medians."""
+    mib = a.qemu_mems[0]
+    a.sockdir = tempfile.mkdtemp(prefix="sm-counts-qmp.",
+                                 dir="/run" if os.access("/run", os.W_OK) else None)
+    state = os.path.join(a.work, f"qemu-{mib}.state")
+    perf_out = os.path.join(a.work, "qemu.perf")
+    strace_out = os.path.join(a.work, "qemu.strace")
+    perf = ["perf", "stat", "-a", "-x,", "-o", perf_out]
+    for e in PERF_EVENTS:
+        perf += ["-e", e]
+    rows = {"exits": [], "nopf": [], "user": [], "faults": [], "sys": []}
+    try:
+        qemu_save(a, mib, state)
+        for _ in range(a.runs):
+            qemu_restore(a, mib, state, perf + ["--"])
+            c = perf_counts(perf_out)
+            rows["exits"].append(c["kvm:kvm_exit"])
+            rows["nopf"].append(c["kvm:kvm_exit"] - c["kvm:kvm_page_fault"])
+            rows["user"].append(c["kvm:kvm_userspace_exit"])
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            qemu_restore(a, mib, state)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            rows["faults"].append(after.ru_minflt + after.ru_majflt -
+                                  before.ru_minflt - before.ru_majflt)
+            qemu_restore(a, mib, state, ["strace", "-f", "-c", "-o", strace_out])
+            rows["sys"].append(strace_total(strace_out))
+    except (RuntimeError, OSError, KeyError, ValueError) as e:
+        print(f"counts qemu-restore: not measured: {e}")
+        return
+    m = {k: int(med(v)) for k, v in rows.items()}
+    print(f"{'qemu restore':<22} {m['exits']:>9} {m['nopf']:>9} {m['user']:>9} "
+          f"{m['faults']:>9} {m['sys']:>9}")
+    print(f"counts qemu-restore exits={m['nopf']} userspace_exits={m['user']} "
+          f"host_faults={m['faults']} syscalls={m['sys']}")
+
+
 def parse_mib(s):
     m = re.fullmatch(r"(\d+)([mMgG]?)", s)
     if not m:
@@ -400,6 +468,8 @@ def main():
         part3(a)
     if "4" in a.parts:
         part4(a, ours)
+    if "5" in a.parts:
+        part5(a)
 
 
 if __name__ == "__main__":
