@@ -43,6 +43,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_INTERNAL := $(BUILD)/libsupermachine-internal.a
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+OCI_SRC := $(sort $(wildcard cli/oci/*.c))
+OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 # test-only code linked into every test (the memfs FUSE backend)
 TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
@@ -61,7 +63,7 @@ INIT_SRC := $(sort $(wildcard guest/init/*.c))
 .PHONY: all lib cli guest kernel tests check check-unit check-kvm check-long fuzz install clean format
 all: lib cli tools guest kernel
 lib: $(BUILD)/libsupermachine.a $(LIB_INTERNAL) $(BUILD)/libsupermachine.so
-cli: $(BUILD)/supermachine
+cli: $(BUILD)/supermachine $(BUILD)/supermachine-oci
 tools: $(TOOL_BIN)
 guest: $(GUEST)/init $(GUEST)/initramfs.cpio
 kernel: $(GUEST)/vmlinux $(GUEST)/bzImage
@@ -91,6 +93,10 @@ $(BUILD)/libsupermachine.so: $(LIB_OBJ)
 
 $(BUILD)/supermachine: $(CLI_OBJ) $(LIB_INTERNAL)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB_INTERNAL) $(LDLIBS)
+
+# the OCI runtime engines call (docs/oci-runtime.md)
+$(BUILD)/supermachine-oci: $(OCI_OBJ) $(LIB_INTERNAL)
+	$(CC) $(LDFLAGS) -o $@ $(OCI_OBJ) $(LIB_INTERNAL) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TEST_SUPPORT_OBJ) $(LIB_INTERNAL)
 	@mkdir -p $(dir $@)
@@ -157,6 +163,7 @@ fuzz:
 
 install: lib cli guest kernel
 	install -D -m 0755 $(BUILD)/supermachine $(DESTDIR)$(PREFIX)/bin/supermachine
+	install -D -m 0755 $(BUILD)/supermachine-oci $(DESTDIR)$(PREFIX)/bin/supermachine-oci
 	install -D -m 0644 $(BUILD)/libsupermachine.a $(DESTDIR)$(PREFIX)/lib/libsupermachine.a
 	install -D -m 0755 $(BUILD)/libsupermachine.so $(DESTDIR)$(PREFIX)/lib/libsupermachine.so.0
 	ln -sf libsupermachine.so.0 $(DESTDIR)$(PREFIX)/lib/libsupermachine.so

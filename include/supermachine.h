@@ -299,6 +299,16 @@ struct sm_run_options {
 	 * handler writes them (sm_signal_pipe()). */
 	int signal_fd;
 	unsigned int reserved1; /* keeps the size a multiple of 8 */
+	/* An OCI bundle's root (supermachine-oci, docs/oci-runtime.md): a
+	 * host directory that is the guest's root file system instead of an
+	 * image's; sm_vm_create()'s image is then NULL. Served read-write,
+	 * with no overlay: the guest's writes land in it, as runc's do; no
+	 * DAX window, no warm-start template (each such VM boots), no
+	 * snapshot. rootfs_readonly: served read-only (config.json's
+	 * root.readonly). */
+	const char *rootfs;
+	int rootfs_readonly;
+	unsigned int reserved2; /* keeps the size a multiple of 8 */
 };
 
 /* Fills defaults: size, fds 0/1/2, everything else zero. */

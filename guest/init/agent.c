@@ -139,15 +139,20 @@ static void write_file(const char *path, const char *text)
 }
 
 /*
- * Per-VM identity in the overlay (the image is never written): hostname
+ * Per-VM identity in the overlay (the image is never written; a root
+ * without one is not written at all): hostname
  * and hosts as docker makes them, and a machine-id drawn after the host's
  * entropy was mixed in, so clones of one snapshot never share it.
  */
+int agent_root_overlay;
+
 static void write_identity(const char *hostname)
 {
 	char buf[512];
 	unsigned char id[16];
 
+	if (!agent_root_overlay)
+		return;
 	mkdir("/etc", 0755);
 	if (hostname) {
 		snprintf(buf, sizeof(buf), "%s\n", hostname);

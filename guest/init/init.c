@@ -169,6 +169,7 @@ static int enter_root(void)
 			return -1;
 		}
 		lower = "/overlay/root";
+		agent_root_overlay = 1;
 	}
 	mount_api_filesystems(lower);
 	if (chdir(lower) || chroot(".") || chdir("/")) {

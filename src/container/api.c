@@ -26,7 +26,10 @@ static json_t *make_meta(const struct sm_container_options *o)
 		return NULL;
 	}
 	return json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:b, s:b, s:i, s:o}",
-			 "image", o->restore_dir ? o->restore_dir : o->image,
+			 "image",
+			 o->restore_dir ? o->restore_dir
+			 : o->image	? o->image
+					: o->run->rootfs,
 			 "cmd", cmd, "entrypoint", o->run->entrypoint,
 			 "store_root", o->store_root, "created_ns",
 			 (json_int_t)ctr_wall_ns(), "detached", o->detach,
@@ -55,10 +58,11 @@ static int take_options(struct sm_container *k,
 	    sm_opts_take(&k->o, sizeof(k->o), in, "sm_container_options", err);
 	if (ret)
 		return ret;
-	if (!k->o.run || !!k->o.image == !!k->o.restore_dir)
+	if (!k->o.run ||
+	    !!k->o.image + !!k->o.restore_dir + !!k->o.run->rootfs != 1)
 		return sm_err(err, -EINVAL,
 			      "sm_container_options: want run options and "
-			      "one of image and restore_dir");
+			      "one of image, restore_dir and run->rootfs");
 	k->o.stop_timeout = k->o.stop_timeout > 0 ? k->o.stop_timeout : 10;
 	k->o.store_root = k->store_root = dup_or_null(k->o.store_root, &failed);
 	k->o.image = k->image = dup_or_null(k->o.image, &failed);

@@ -63,6 +63,8 @@ static const struct field run_fields[] = {
     RUN("vsock_max_conns", vsock_max_conns, F_UINT),
     RUN("vsock_max_buffer", vsock_max_buffer, F_ULONG),
     RUN("net_max_rx_frames", net_max_rx_frames, F_UINT),
+    RUN("rootfs", rootfs, F_PATH),
+    RUN("rootfs_readonly", rootfs_readonly, F_INT),
 };
 
 #define CTR(key, member, kind)                                           \
@@ -294,8 +296,9 @@ int ctr_config_load(json_t *meta, struct ctr_config **out, struct sm_error *err)
 	if (!r)
 		r = load_fields(json_object_get(json, "run"), run_fields,
 				N(run_fields), &cfg->run, err);
-	if (!r && !cfg->o.image == !cfg->o.restore_dir)
-		r = sm_err(err, -EINVAL, "neither an image nor a snapshot");
+	if (!r && !!cfg->o.image + !!cfg->o.restore_dir + !!cfg->run.rootfs != 1)
+		r = sm_err(err, -EINVAL,
+			   "not one of an image, a snapshot and a root");
 	if (!r)
 		r = ctr_config_reuse_anonymous(cfg, meta, err);
 	if (r) {

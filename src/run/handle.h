@@ -27,6 +27,8 @@
 #define DEFAULT_DAX_WINDOW (256ULL << 20)
 #define RUN_CMDLINE \
 	"sm.root=" ROOTFS_TAG " sm.rootflags=dax sm.overlay=1 sm.agent=1"
+/* o->rootfs: the host directory is the root itself (no overlay, no DAX) */
+#define RUN_CMDLINE_ROOTFS "sm.root=" ROOTFS_TAG " sm.agent=1"
 
 struct warm {
 	struct template t;

@@ -113,12 +113,12 @@ int run_fill_config(const struct oci_image *img, const struct sm_run_options *o,
 	vc->cpus = o->cpus ? o->cpus : 1;
 	vc->memory_mib = o->memory_mib ? o->memory_mib : DEFAULT_MEMORY_MIB;
 	vc->console_fd = o->verbose >= 2 ? o->stderr_fd : -1;
-	vc->cmdline = RUN_CMDLINE;
-	vc->shares[0] =
-	    (struct virtio_fs_config){.tag = ROOTFS_TAG,
-				      .dir = img->rootfs,
-				      .read_only = 1,
-				      .dax_window = DEFAULT_DAX_WINDOW};
+	vc->cmdline = o->rootfs ? RUN_CMDLINE_ROOTFS : RUN_CMDLINE;
+	vc->shares[0] = (struct virtio_fs_config){
+	    .tag = ROOTFS_TAG,
+	    .dir = img->rootfs,
+	    .read_only = o->rootfs ? o->rootfs_readonly : 1,
+	    .dax_window = o->rootfs ? 0 : DEFAULT_DAX_WINDOW};
 	run_slots_from_set(vols, dirs, ro);
 	run_fill_slots(vc, dirs, ro);
 	run_slot_files(vc, vols);
@@ -210,8 +210,11 @@ SM_API int sm_vm_ports(struct sm_vm *h, char *buf, size_t size,
 /* The guest targets of the volume slots, for a snapshot's vm.conf. */
 void run_shape_from_run(struct sm_vm *h)
 {
+	/* a bundle's root (o->rootfs) is no image: "" (no snapshot) */
 	snprintf(h->shape.image, sizeof(h->shape.image), "%s",
-		 h->img->manifest_digest + strlen("sha256:"));
+		 h->img->manifest_digest
+		     ? h->img->manifest_digest + strlen("sha256:")
+		     : "");
 	/* a hostname the user chose goes with the snapshot; a drawn one
 	 * is drawn again for each clone */
 	if (h->o.hostname && *h->o.hostname && h->spec.hostname)

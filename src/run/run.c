@@ -115,6 +115,33 @@ static int resolve_image(struct sm_store *store, const char *image,
 	return ret;
 }
 
+/*
+ * o->rootfs: an image of no store whose root is that directory and whose
+ * config is empty (an OCI bundle's process comes whole from its caller).
+ */
+static int bundle_root(const char *dir, struct oci_image **out,
+		       struct sm_error *err)
+{
+	char real[PATH_MAX];
+	struct oci_image *img;
+	struct stat st;
+
+	if (!realpath(dir, real) || stat(real, &st) < 0)
+		return sm_err_errno(err, "root file system %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return sm_err(err, -ENOTDIR,
+			      "root file system %s: not a directory", dir);
+	img = calloc(1, sizeof(*img));
+	if (!img || !(img->name = strdup("")) ||
+	    !(img->rootfs = strdup(real))) {
+		oci_image_free(img);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	img->pin_fd = -1;
+	*out = img;
+	return 0;
+}
+
 static int build_spec(const struct oci_image *img,
 		      const struct sm_run_options *o, const char *hostname,
 		      bool idle, struct run_spec *spec, struct sm_error *err)
@@ -267,14 +294,15 @@ static int vm_handle_create(struct sm_store *store, const char *image,
 	char hostname[16];
 	int ret;
 
-	if (!store || !image || !out)
+	if (!store || !image == !o->rootfs || !out)
 		return sm_err(err, -EINVAL,
-			      "sm_vm_create: a store, an image and a handle "
-			      "are required");
+			      "sm_vm_create: a store, a handle and either an "
+			      "image or a rootfs directory are required");
 	h = run_handle_new(o, err);
 	if (!h)
 		return err ? err->code : -ENOMEM;
-	ret = resolve_image(store, image, o, &h->img, err);
+	ret = o->rootfs ? bundle_root(o->rootfs, &h->img, err)
+			: resolve_image(store, image, o, &h->img, err);
 	run_random_hostname(hostname, sizeof(hostname));
 	if (!ret)
 		ret =
@@ -300,7 +328,7 @@ static int vm_handle_create(struct sm_store *store, const char *image,
 		run_shape_from_run(h);
 	if (!ret)
 		ret = run_setup_network(h, h->img, o, false, err);
-	h->use_template = !o->no_snapshot;
+	h->use_template = !o->no_snapshot && !o->rootfs;
 	if (!ret && h->use_template)
 		ret = template_locate(&h->w.t, h->img->dir,
 				      h->img->manifest_digest, &h->vc, err);

@@ -26,6 +26,7 @@ static const struct {
     STR(workdir),  STR(user),	     STR(hostname), STR(kernel),
     STR(initrd),   STR(stop_signal), STR(network),  LIST(publish),
     LIST(volumes), LIST(mounts),     LIST(tmpfs),   STR(jail_user),
+    STR(rootfs),
 };
 #define N_OWNED (sizeof(owned_fields) / sizeof(owned_fields[0]))
 

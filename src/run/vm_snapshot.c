@@ -51,6 +51,12 @@ static int shape_text(const struct sm_vm *h, char **text, size_t *len,
 	struct vm_conf c = h->shape; /* image and slots; strings borrowed */
 	FILE *f;
 
+	if (!c.image[0])
+		return sm_err(err, -ENOTSUP,
+			      "snapshot: this VM's root is a host directory "
+			      "(an OCI bundle's), not an image a restore "
+			      "could find");
+
 	c.cpus = h->vc.cpus;
 	c.memory_mib = h->vc.memory_mib;
 	c.dax = h->vc.shares[0].dax_window;
