@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "net.h"
 #include "proto/proto.h"
 
@@ -126,7 +127,7 @@ void net_configure(void)
 		else if (if_addr(fd, addr, prefix) < 0 ||
 			 if_up(fd, NET_IF) < 0 || default_route(fd, gw) < 0)
 			perror("init: network: " NET_IF);
-		else
+		else if (agent_root_overlay) /* else the engine's, as is */
 			write_resolv(dns);
 	}
 	close(fd);

@@ -46,6 +46,7 @@ targets=(
 	"lo_guard|src/net/lo_guard.c||8192"
 	"guest_spec|guest/init/spec.c src/run/volumes.c src/util/error.c src/util/fs.c src/util/guest_text.c||65536"
 	"ctr_log|src/container/log_format.c||65536"
+	"bundle_config|src/bundle/*.c src/oci/store.c src/oci/ref.c src/util/error.c src/util/fs.c|$(pkg-config --libs jansson libcrypto 2>/dev/null)|65536"
 )
 
 if ! command -v clang >/dev/null; then
