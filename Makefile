@@ -156,8 +156,8 @@ check-kvm: all tests
 check-long: all tests
 	SM_FUSE_RACE_N=1000000 SM_CRASH_TRIALS=20 FUZZ_S=120 FUZZ_FUSE_S=600 tests/run $(BUILD)
 
-# Every fuzz target, FUZZ_S seconds each (default 16): make fuzz FUZZ_S=60
-FUZZ_S ?= 16
+# Every fuzz target, FUZZ_S seconds each (default 15): make fuzz FUZZ_S=60
+FUZZ_S ?= 15
 fuzz:
 	FUZZ_S=$(FUZZ_S) tests/host/fuzz.sh
 

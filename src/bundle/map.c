@@ -144,19 +144,28 @@ static int map_mount(struct bundle *b, struct bundle_run *map,
 	return 0;
 }
 
-/* "512" (MiB), "512m", "2g": the annotation's size in MiB; 0 if bad. */
+#define MAX_MEMORY_MIB (1ULL << 20) /* 1 TiB */
+
+/* Digits only, at most 19 of them (no sign, no space, no overflow). */
+static bool plain_number(const char *s, size_t n)
+{
+	return n > 0 && n <= 19 && strspn(s, "0123456789") == n;
+}
+
+/* "512" (MiB), "512m", "2g": the annotation's size in MiB; 0 if bad or
+ * over MAX_MEMORY_MIB. */
 static uint64_t parse_mib(const char *s)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
+	size_t n = strspn(s, "0123456789");
+	unsigned long long v;
 
-	if (end == s || *s == '-')
+	if (!plain_number(s, n) ||
+	    (s[n] && (strchr("mMgG", s[n]) == NULL || s[n + 1])))
 		return 0;
-	if ((*end == 'g' || *end == 'G') && !end[1])
-		return v <= (1ULL << 30) ? v << 10 : 0;
-	if ((*end == 'm' || *end == 'M') && !end[1])
-		return v;
-	return *end ? 0 : v;
+	v = strtoull(s, NULL, 10);
+	if (s[n] == 'g' || s[n] == 'G')
+		v = v <= MAX_MEMORY_MIB >> 10 ? v << 10 : 0;
+	return v <= MAX_MEMORY_MIB ? v : 0;
 }
 
 static int map_size(struct bundle *b, struct sm_run_options *o,
@@ -186,15 +195,17 @@ static int map_size(struct bundle *b, struct sm_run_options *o,
 		if (o->memory_mib < SM_MIN_MEMORY_MIB)
 			return sm_err(err, -EINVAL,
 				      "annotation io.supermachine.memory: "
-				      "\"%.32s\" is not a size of at least "
-				      "%u MiB",
+				      "\"%.32s\" is not a size from %u MiB to "
+				      "1 TiB",
 				      b->ann_memory, SM_MIN_MEMORY_MIB);
 	}
 	if (b->ann_cpus) {
-		char *end;
-		unsigned long n = strtoul(b->ann_cpus, &end, 10);
+		size_t len = strlen(b->ann_cpus);
+		unsigned long n = plain_number(b->ann_cpus, len)
+				      ? strtoul(b->ann_cpus, NULL, 10)
+				      : 0;
 
-		if (*end || end == b->ann_cpus || n < 1 || n > MAX_CPUS)
+		if (n < 1 || n > MAX_CPUS)
 			return sm_err(err, -EINVAL,
 				      "annotation io.supermachine.cpus: "
 				      "\"%.32s\" is not from 1 to %u",

@@ -10,7 +10,7 @@ out=$top/tests/fuzz/corpus
 rm -rf "$out"
 mkdir -p "$out"
 targets="fuse_decoder virtq vsock virtio_net virtio_restore snapshot hv_state"
-targets="$targets fuse_state agent vm_conf lo_guard guest_spec"
+targets="$targets fuse_state agent vm_conf lo_guard guest_spec bundle_config"
 FUZZ_SEEDS_TO=$out FUZZ_ONLY=$targets "$top/tests/host/fuzz.sh"
 python3 "$top/tests/fuzz/oci_seeds.py" "$out"
 du -sh "$out"/*

@@ -7,7 +7,7 @@
 # covered (libFuzzer's final stats). Crash, leak and timeout inputs are
 # kept under FUZZ_ARTIFACTS (default /tmp/fuzz-artifacts/TARGET/).
 #
-#   FUZZ_S       seconds per target (default 16: 19 targets, 304 s; the
+#   FUZZ_S       seconds per target (default 15: 20 targets, 300 s; the
 #                CI budget is 300 s of fuzzing in all)
 #   FUZZ_FUSE_S  seconds for the FUSE decoder (default FUZZ_S)
 #   FUZZ_ONLY    space-separated target names to run (default all)
@@ -16,7 +16,7 @@
 #                (tests/fuzz/make-corpus.sh)
 set -u
 top=${SM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-secs=${FUZZ_S:-16}
+secs=${FUZZ_S:-15}
 fuse_secs=${FUZZ_FUSE_S:-$secs}
 arts=${FUZZ_ARTIFACTS:-/tmp/fuzz-artifacts}
 work=$(mktemp -d /tmp/fuzz.XXXXXX)
