@@ -125,6 +125,27 @@ o run --bundle "$TMP/nonet" nonet
 expect oci_new_netns_no_network '[ $rc = 0 ] && grep -qx lo "$TMP/out" && ! grep -qx eth0 "$TMP/out" && echo "$with_net" | grep -q eth0' \
 	"a new network namespace: the VM has no network interface ($(cat "$TMP/out" | tr '\n' ' ')), without one it has ($with_net)"
 
+# (busybox 1.35 wget -T crashes, status 139: timeout(1) bounds it)
+# an existing network namespace (the engine's): the VM's network is made
+# in it, so an address only that namespace has is reached
+ns=smoci$$
+mkdir -p "$TMP/www"
+echo in-netns >"$TMP/www/f"
+ip netns add $ns && ip netns exec $ns ip link set lo up &&
+	ip netns exec $ns ip addr add 192.0.2.1/32 dev lo
+ip netns exec $ns /bin/busybox httpd -f -p 192.0.2.1:8080 -h "$TMP/www" &
+httpd=$!
+fetch='["sh", "-c", "timeout 15 wget -q -O - http://192.0.2.1:8080/f; echo st=$?"]'
+bundle outside "$fetch"
+o run --bundle "$TMP/outside" outside
+outside=$(tr '\n' ' ' <"$TMP/out")
+bundle netns "$fetch" ".linux.namespaces += [{type: \"network\", path: \"/run/netns/$ns\"}]"
+o run --bundle "$TMP/netns" netns
+expect oci_engine_netns '[ $rc = 0 ] && grep -qx in-netns "$TMP/out" && ! echo "$outside" | grep -q in-netns' \
+	"a network namespace path: the VM's network is the namespace's (fetched $(tr '\n' ' ' <"$TMP/out"); outside it: $outside)"
+kill $httpd 2>/dev/null
+ip netns del $ns 2>/dev/null
+
 # ---- the console socket: the pty's master goes to the engine ----
 bundle tty '["sh", "-c", "tty; stty size"]' '.process.terminal = true | .process.consoleSize = {height: 30, width: 100}'
 python3 - "$R/console.sock" >"$TMP/console.out" 2>&1 <<'EOF' &
