@@ -71,8 +71,10 @@ static __attribute__((noreturn)) void fail(int ready_fd, const char *fmt,
 	_exit(ready_fd >= 0 ? 1 : 125);
 }
 
-static void enter_netns(const char *path, int ready_fd)
+/* The engine's network namespace, its interface handed to the VM. */
+static void enter_netns(const char *path, struct bundle_run *map, int ready_fd)
 {
+	static char spec[160];
 	int fd;
 
 	if (!path)
@@ -81,6 +83,8 @@ static void enter_netns(const char *path, int ready_fd)
 	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
 		fail(ready_fd, "network namespace %s: cannot enter it", path);
 	close(fd);
+	if (!oci_netns_bridge(spec, sizeof(spec)))
+		map->o.network = spec;
 }
 
 /* Blocks until start opens exec.fifo; then tells it we go on. */
@@ -137,7 +141,7 @@ void oci_container_main(const char *id, struct bundle_run *map,
 		keep[nkeep++] = map->o.stdin_fd;
 	/* nothing of the engine's beyond stdio (its sync pipes' ends) */
 	sm_close_fds_except(3, keep, nkeep);
-	enter_netns(netns, ready_fd);
+	enter_netns(netns, map, ready_fd);
 	if (map->o.stdin_fd > 2) { /* the terminal: the VM's stdio */
 		for (int fd = 0; fd < 3; fd++)
 			dup2(map->o.stdin_fd, fd);

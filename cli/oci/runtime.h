@@ -64,6 +64,11 @@ int oci_write_pid_file(const char *path, pid_t pid);
 int oci_console_pty(const char *socket_path, unsigned rows, unsigned cols,
 		    int *slave);
 
+/* In the engine's network namespace: its interface handed to the VM
+ * (netns.c); spec gets the run's network ("tap:..."). -1: none to hand
+ * (the VM's NAT runs in the namespace). */
+int oci_netns_bridge(char *spec, size_t size);
+
 /* The container's process (create's child): waits for start, runs the
  * VM, exits with its process's status. Never returns. */
 struct bundle_run;

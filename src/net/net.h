@@ -66,6 +66,15 @@ struct net_backend {
 	bool rx_checksummed;
 	/* counters, for tests and docs */
 	uint64_t tx_dropped, rx_dropped;
+	/*
+	 * tap:NAME,addr=A/P,gw=G,mac=M (docs/networking.md): the guest's
+	 * address as the SM_S_NET record's text ("": SM_NET_SPEC) and its
+	 * NIC's MAC (mac_set; else the default), for a tap that stands in
+	 * for an interface of the host's (supermachine-oci's engine netns).
+	 */
+	char guest_net[64];
+	uint8_t mac[6];
+	bool mac_set;
 };
 
 /* What "slirp:OPT=VAL,..." can change (docs/networking.md). */

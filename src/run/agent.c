@@ -139,6 +139,8 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 		      strlen(s->cwd ? s->cwd : "/") +
 		      strlen(s->user ? s->user : "") +
 		      strlen(s->hostname ? s->hostname : "") +
+		      /* the 128 hold SM_NET_SPEC's record; a tap's text more */
+		      (s->net_text ? 6 + strlen(s->net_text) : 0) +
 		      vol_spec_records(s->volumes, NULL);
 	uint8_t *buf, *p, tty[4];
 	int ret;
@@ -170,9 +172,11 @@ static int send_spec(int fd, const struct run_spec *s, struct sm_error *err)
 		put_record(&p, SM_S_STDIN, "", 0);
 	if (s->idle)
 		put_record(&p, SM_S_IDLE, "", 0);
-	if (s->network)
-		put_record(&p, SM_S_NET, SM_NET_SPEC,
-			   (uint32_t)strlen(SM_NET_SPEC));
+	if (s->network) {
+		const char *net = s->net_text ? s->net_text : SM_NET_SPEC;
+
+		put_record(&p, SM_S_NET, net, (uint32_t)strlen(net));
+	}
 	put_fresh_state(&p);
 	p += vol_spec_records(s->volumes, p);
 	ret = send_frame(fd, SM_F_SPEC, buf, (uint32_t)(p - buf));

@@ -181,8 +181,11 @@ int run_setup_network(struct sm_vm *h, const struct oci_image *img,
 	    .backend = h->net,
 	    .rx_queue_max = h->o.net_max_rx_frames,
 	};
+	if (h->net->mac_set) /* a tap standing in for a host interface */
+		memcpy(h->netcfg.mac, h->net->mac, sizeof(h->netcfg.mac));
 	h->vc.net = &h->netcfg;
 	h->spec.network = true;
+	h->spec.net_text = h->net->guest_net[0] ? h->net->guest_net : NULL;
 	if (h->net->nports && net_format_ports(h->net->ports, h->net->nports,
 					       list, sizeof(list)) == 0)
 		note(&h->o, "supermachine: published %s", list);

@@ -28,6 +28,7 @@ struct run_spec {
 	int stop_signal; /* signal number for stop (image StopSignal), default
 			    SIGTERM */
 	bool network;	 /* configure eth0 (set by run.c when there is a NIC) */
+	const char *net_text; /* its SM_S_NET text; NULL: SM_NET_SPEC */
 	const struct vol_set *volumes; /* mounts for the guest; not owned */
 };
 

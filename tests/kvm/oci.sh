@@ -146,6 +146,37 @@ expect oci_engine_netns '[ $rc = 0 ] && grep -qx in-netns "$TMP/out" && ! echo "
 kill $httpd 2>/dev/null
 ip netns del $ns 2>/dev/null
 
+# the engine's namespace with a veth on the host's side, as podman's
+# bridge gives one: the VM takes the interface's place (tc redirects to
+# its tap), so the host reaches a server in the guest at the address the
+# "engine" gave, and the guest reaches the host through its gateway
+ns=smveth$$
+ip netns add $ns && ip link add smv$$h type veth peer name smv$$c &&
+	ip link set smv$$c netns $ns && ip addr add 10.99.0.1/24 dev smv$$h &&
+	ip link set smv$$h up && ip netns exec $ns ip link set lo up &&
+	ip netns exec $ns ip addr add 10.99.0.2/24 dev smv$$c &&
+	ip netns exec $ns ip link set smv$$c up &&
+	ip netns exec $ns ip route add default via 10.99.0.1
+ns_mac=$(ip netns exec $ns cat /sys/class/net/smv$$c/address)
+echo from-host >"$TMP/www/g"
+/bin/busybox httpd -f -p 10.99.0.1:8081 -h "$TMP/www" &
+httpd=$!
+bundle veth '["sh", "-c", "mkdir -p /www && echo from-guest >/www/h && cat /sys/class/net/eth0/address && exec httpd -f -p 8080 -h /www"]' \
+	".linux.namespaces += [{type: \"network\", path: \"/run/netns/$ns\"}]"
+oci create --bundle "$TMP/veth" veth </dev/null >"$TMP/veth.out" 2>"$TMP/veth.err"
+oci start veth
+wait_for 180 'grep -q : "$TMP/veth.out"'
+in=$(timeout 20 /bin/busybox wget -q -O - http://10.99.0.2:8080/h 2>&1)
+expect oci_netns_inbound '[ "$in" = from-guest ] && [ "$(head -1 "$TMP/veth.out")" = "$ns_mac" ]' \
+	"the host fetches from the guest at the namespace's address (got: $in; guest MAC $(head -1 "$TMP/veth.out"), the interface's $ns_mac; $(tail -c 300 "$LOG"))"
+o exec veth sh -c 'timeout 15 wget -q -O - http://10.99.0.1:8081/g; ip addr show eth0 | grep -o "inet [0-9./]*"'
+expect oci_netns_outbound '[ $rc = 0 ] && grep -qx from-host "$TMP/out" && grep -qx "inet 10.99.0.2/24" "$TMP/out"' \
+	"the guest (10.99.0.2/24) reaches the host through the namespace's gateway"
+o delete --force veth
+kill $httpd 2>/dev/null
+ip netns del $ns 2>/dev/null
+ip link del smv$$h 2>/dev/null
+
 # ---- the console socket: the pty's master goes to the engine ----
 bundle tty '["sh", "-c", "tty; stty size"]' '.process.terminal = true | .process.consoleSize = {height: 30, width: 100}'
 python3 - "$R/console.sock" >"$TMP/console.out" 2>&1 <<'EOF' &

@@ -9,11 +9,14 @@
 
 # Bumped when the kernel directory's contents change: older ones are
 # fetched again.
-wk_layout=3
+wk_layout=4
 
 # Modules the emulated host loads; their dependencies are added in order.
 # tun: tests/kvm/net.sh runs a guest on a tap device (--network tap:NAME).
-wk_modules="kvm-amd virtio_pci 9pnet_virtio 9p tun"
+# veth, sch_ingress, cls_matchall, act_mirred: tests/kvm/oci.sh gives a
+# network namespace a veth as an engine does, and supermachine-oci joins
+# it to the VM's tap with tc redirects (docs/oci-runtime.md).
+wk_modules="kvm-amd virtio_pci 9pnet_virtio 9p tun veth sch_ingress cls_matchall act_mirred"
 
 # apt_stamp: changes whenever apt's package lists do.
 apt_stamp() {
@@ -103,7 +106,8 @@ fetch_kernel() {
 	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp/x" --wildcards './boot/*' \
 		'*/kernel/arch/x86/kvm/*' '*/kernel/virt/*' '*/kernel/drivers/virtio/*' \
 		'*/kernel/drivers/crypto/ccp/*' '*/kernel/net/9p/*' '*/kernel/fs/9p/*' \
-		'*/kernel/fs/netfs/*' '*/kernel/fs/fscache/*' '*/kernel/drivers/net/tun.ko*' || { rm -rf "$tmp"; return 1; }
+		'*/kernel/fs/netfs/*' '*/kernel/fs/fscache/*' '*/kernel/drivers/net/tun.ko*' \
+		'*/kernel/drivers/net/veth.ko*' '*/kernel/net/sched/*' || { rm -rf "$tmp"; return 1; }
 	mkdir -p "$tmp/out/modules" "$tmp/stage/all"
 	: >"$tmp/stage/order"
 	cp "$tmp"/x/boot/vmlinuz-* "$tmp/out/vmlinuz" || { rm -rf "$tmp"; return 1; }
