@@ -168,6 +168,36 @@ TEST(bad_network_mode)
 	CHECK_EQ(net_open("tap:x", ports, n, &b, &err), -EINVAL);
 }
 
+/* tap:NAME,addr=,gw=,mac=: refused before any tap is opened when wrong;
+ * right, they reach the tap itself (none named so: -ENODEV). */
+TEST(tap_guest_options)
+{
+	static const char *const bad[] = {
+	    "tap:smx0,addr=10.0.0.2/24", /* without gw */
+	    "tap:smx0,gw=10.0.0.1",	 /* without addr */
+	    "tap:smx0,addr=10.0.0.2/33,gw=10.0.0.1",
+	    "tap:smx0,addr=10.0.0.256/24,gw=10.0.0.1",
+	    "tap:smx0,addr=10.0.0.2/24x,gw=10.0.0.1",
+	    "tap:smx0,addr=10.0.0.2/24,gw=host",
+	    "tap:smx0,mac=01:02:03:04:05:06", /* multicast */
+	    "tap:smx0,mac=02:02:03:04:05",
+	    "tap:smx0,mac=02:02:03:04:05:06:07",
+	    "tap:smx0,bogus=1",
+	    "tap:smx0,addr=10.0.0.2/24 1.1.1.1,gw=10.0.0.1",
+	};
+	struct net_backend *b = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (net_open(bad[i], NULL, 0, &b, &err) != -EINVAL) {
+			fprintf(stderr, "  accepted: %s\n", bad[i]);
+			CHECK(!"a bad tap option refused");
+		}
+	CHECK_EQ(net_open("tap:smnosuch0,addr=10.0.0.2/24,gw=10.0.0.1,mac=02:"
+			  "00:00:00:00:01",
+			  NULL, 0, &b, &err),
+		 -ENODEV);
+}
+
 int main(void)
 {
 	RUN(host_and_guest_port);
@@ -180,5 +210,6 @@ int main(void)
 	RUN(format_small_buffer);
 	RUN(slirp_port_in_use);
 	RUN(bad_network_mode);
+	RUN(tap_guest_options);
 	return test_summary();
 }
