@@ -24,25 +24,9 @@ export SUPERMACHINE_RUNTIME=$P/records TMPDIR=$P/tmp
 mkdir -p "$TMPDIR"
 trap 'rm -rf "$P"' EXIT
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup
-# conmon's console socket is made in /tmp (9p in the emulated host); no
-# -t here, but keep it off 9p all the same
-cat >"$P/containers.conf" <<EOF
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$P/libpod"
-[engine.runtimes]
-supermachine-oci = ["$SM_BUILD/supermachine-oci"]
-[network]
-network_config_dir = "$P/net"
-EOF
-export CONTAINERS_CONF=$P/containers.conf
-PODMAN=(podman --root "$P/storage" --runroot "$P/run" --storage-driver vfs)
-mkdir -p "$P/rootfs/bin"
-cp /bin/busybox "$P/rootfs/bin/"
-for a in $(/bin/busybox --list); do
-	[ -e "$P/rootfs/bin/$a" ] || ln -s busybox "$P/rootfs/bin/$a"
-done
+. "$SM_TOP/tests/kvm/engines-lib.sh"
+podman_scratch "$P"
+busybox_rootfs "$P/rootfs"
 tar -C "$P/rootfs" -cf "$P/rootfs.tar" .
 "${PODMAN[@]}" import "$P/rootfs.tar" localhost/bench-bb >/dev/null || exit 1
 

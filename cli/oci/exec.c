@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle/bundle.h"
@@ -108,16 +109,38 @@ static int load_process(struct exec_args *a, struct bundle *b,
 	return 0;
 }
 
-static int exec_in(const char *id, struct sm_exec_options *o)
+/*
+ * The container's record: made by its process just after start returned,
+ * so an exec that follows start at once may come first; it is waited for
+ * while that process lives (at most RECORD_WAIT_MS).
+ */
+#define RECORD_WAIT_MS 60000
+static int open_record(const struct oci_state *st, struct sm_container **c,
+		       struct sm_error *err)
+{
+	struct timespec tick = {0, 50 * 1000 * 1000};
+	char name[300];
+	int r;
+
+	oci_record_name(st->id, name, sizeof(name));
+	for (int waited = 0;; waited += 50) {
+		r = sm_container_open(name, c, err);
+		if (r != -ENOENT || waited >= RECORD_WAIT_MS ||
+		    oci_proc_starttime(st->pid) != st->starttime)
+			return r;
+		nanosleep(&tick, NULL);
+	}
+}
+
+static int exec_in(const struct oci_state *st, struct sm_exec_options *o)
 {
 	struct sm_container *c = NULL;
 	struct sm_error err = {0};
-	char name[300];
+	const char *id = st->id;
 	int status = 125;
 
-	oci_record_name(id, name, sizeof(name));
 	o->signal_fd = sm_signal_pipe(); /* the engine's kill, ^C, resizes */
-	if (sm_container_open(name, &c, &err) ||
+	if (open_record(st, &c, &err) ||
 	    sm_container_exec(c, o, &status, &err)) {
 		oci_fail("exec %s: %s", id, err.msg);
 		status = status ? status : 126;
@@ -127,7 +150,8 @@ static int exec_in(const char *id, struct sm_exec_options *o)
 }
 
 /* --detach: a child runs it to its end; its pid to --pid-file. */
-static int detached(struct exec_args *a, struct sm_exec_options *o)
+static int detached(struct exec_args *a, const struct oci_state *st,
+		    struct sm_exec_options *o)
 {
 	pid_t child = fork();
 
@@ -135,7 +159,7 @@ static int detached(struct exec_args *a, struct sm_exec_options *o)
 		return oci_fail("exec: fork: %s", strerror(errno));
 	if (child == 0) {
 		setsid();
-		_exit(exec_in(a->id, o));
+		_exit(exec_in(st, o));
 	}
 	return a->pid_file ? oci_write_pid_file(a->pid_file, child) : 0;
 }
@@ -153,6 +177,7 @@ int oci_cmd_exec(int argc, char **argv)
 	if (oci_state_load(a.id, &st))
 		return oci_fail("container %s does not exist", a.id);
 	free(st.annotations);
+	st.annotations = NULL;
 	if (strcmp(oci_status(&st), "running"))
 		return oci_fail("cannot exec in a container that is %s",
 				oci_status(&st));
@@ -171,7 +196,7 @@ int oci_cmd_exec(int argc, char **argv)
 			return 1;
 		o.stdin_fd = o.stdout_fd = o.stderr_fd = slave;
 	}
-	r = a.detach ? detached(&a, &o) : exec_in(a.id, &o);
+	r = a.detach ? detached(&a, &st, &o) : exec_in(&st, &o);
 	if (slave >= 0)
 		close(slave);
 	bundle_free(&b);

@@ -144,8 +144,6 @@ static void write_file(const char *path, const char *text)
  * and hosts as docker makes them, and a machine-id drawn after the host's
  * entropy was mixed in, so clones of one snapshot never share it.
  */
-int agent_root_overlay;
-
 static void write_identity(const char *hostname)
 {
 	char buf[512];

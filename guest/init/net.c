@@ -19,6 +19,10 @@
 #include "net.h"
 #include "proto/proto.h"
 
+/* agent.h; here, where every user of it is linked (the tests include
+ * this file without agent.c) */
+int agent_root_overlay;
+
 #define NET_IF "eth0"
 
 static char net_spec[128]; /* "" when the VM has no network */

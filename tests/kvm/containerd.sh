@@ -7,6 +7,7 @@
 # uname -r, exit status, both streams, a detached task with `ctr task
 # exec`, `ctr task kill`, and delete leaving no runtime state.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engines-lib.sh"
 export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
 OCI=$SM_BUILD/supermachine-oci
 checks="ctrd_import ctrd_run_uname ctrd_run_status ctrd_run_streams ctrd_task_exec ctrd_task_kill ctrd_delete_clean"
@@ -37,19 +38,8 @@ c() {
 }
 kernel_release=$(grep -a -m1 -o "Linux version [^ ]*" "$KERNEL" | cut -d" " -f3)
 
-# a docker archive: manifest.json, the config, one layer (busybox)
-mkdir -p "$TMP/img" "$TMP/rootfs/bin"
-cp /bin/busybox "$TMP/rootfs/bin/"
-for a in $(/bin/busybox --list); do
-	[ -e "$TMP/rootfs/bin/$a" ] || ln -s busybox "$TMP/rootfs/bin/$a"
-done
-tar -C "$TMP/rootfs" -cf "$TMP/img/layer.tar" .
-diff_id=sha256:$(sha256sum "$TMP/img/layer.tar" | cut -d" " -f1)
-jq -n --arg d "$diff_id" '{architecture: "amd64", os: "linux",
-	rootfs: {type: "layers", diff_ids: [$d]},
-	config: {Cmd: ["sh"], Env: ["PATH=/bin"]}}' >"$TMP/img/config.json"
-echo '[{"Config": "config.json", "RepoTags": ["localhost/smbb:latest"], "Layers": ["layer.tar"]}]' >"$TMP/img/manifest.json"
-tar -C "$TMP/img" -cf "$TMP/image.tar" manifest.json config.json layer.tar
+busybox_rootfs "$TMP/rootfs"
+docker_archive "$TMP/rootfs" "$TMP/image.tar" localhost/smbb:latest
 wait_for 30 '[ -S "$C/containerd.sock" ]'
 c images import --snapshotter native "$TMP/image.tar"
 expect ctrd_import '[ $rc = 0 ]' "ctr images import (containerd log: $(tail -c 300 "$C/containerd.log"))"

@@ -7,6 +7,7 @@
 # a new network namespace as no network, the console socket's pty, and
 # errors in --log's JSON.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engines-lib.sh"
 export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
 OCI=$SM_BUILD/supermachine-oci
 # the runtime's state and the records hold fifos and sockets: a tmpfs
@@ -23,11 +24,7 @@ o() {
 status_of() { oci state "$1" 2>/dev/null | jq -r .status; }
 kernel_release=$(grep -a -m1 -o "Linux version [^ ]*" "$KERNEL" | cut -d" " -f3)
 
-mkdir -p "$TMP/base/bin"
-cp /bin/busybox "$TMP/base/bin/"
-for a in $(/bin/busybox --list); do
-	[ -e "$TMP/base/bin/$a" ] || ln -s busybox "$TMP/base/bin/$a"
-done
+busybox_rootfs "$TMP/base"
 
 # bundle NAME ARGS_JSON [JQ_FILTER]: $TMP/NAME with its own root and a
 # config.json (jq's filter applied to the base one)
@@ -89,6 +86,9 @@ o delete idle
 expect oci_delete_created '[ $rc = 0 ] && [ -n "$ipid" ] && ! kill -0 "$ipid" 2>/dev/null && [ ! -e "$R/state/idle" ]' "delete of a created container kills its process"
 o create --bundle "$TMP/idle" --pid-file "$TMP/idle.pid" idle2
 o start idle2
+# at once, while the VM boots: exec waits for the container's record
+o exec idle2 echo right-after-start
+expect oci_exec_right_after_start '[ $rc = 0 ] && grep -qx right-after-start "$TMP/out"' "exec at once after start"
 wait_for 120 '[ "$(status_of idle2)" = running ]'
 o delete idle2
 d1=$rc

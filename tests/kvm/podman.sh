@@ -22,10 +22,11 @@ if [ -n "${SM_PODMAN_NS:-}" ]; then
 	done
 fi
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engines-lib.sh"
 export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
 OCI=$SM_BUILD/supermachine-oci
 if ! command -v podman >/dev/null; then
-	for c in podman_import podman_run_uname podman_run_status podman_run_streams podman_tty podman_volume podman_detach_exec podman_kill_signal podman_stop podman_rm podman_runtime_pid; do
+	for c in podman_import podman_run_uname podman_run_status podman_run_streams podman_tty podman_volume podman_detach_exec podman_exec_tty podman_runtime_pid podman_kill_signal podman_stop podman_rm; do
 		fail "$c" "podman is not installed (tools/setup)"
 	done
 	exit 1
@@ -37,30 +38,14 @@ mkdir -p "$TMPDIR" "$SUPERMACHINE_RUNTIME"
 trap 'timeout 120 "${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1; rm -rf "$P" "$TMP"' EXIT
 # cgroup v2 where the host mounted none (podman's cgroupfs manager wants one)
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
-cat >"$P/containers.conf" <<EOF
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$P/libpod"
-runtime = "supermachine-oci"
-[engine.runtimes]
-supermachine-oci = ["$OCI"]
-[network]
-network_config_dir = "$P/net"
-EOF
-export CONTAINERS_CONF=$P/containers.conf
-PODMAN=(podman --root "$P/storage" --runroot "$P/run" --storage-driver vfs)
+podman_scratch "$P" default
 # pm ARGS...: podman's stdout in $TMP/out, stderr in $TMP/err, $rc
 pm() {
 	timeout -k 10 300 "${PODMAN[@]}" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 }
 
-mkdir -p "$TMP/rootfs/bin"
-cp /bin/busybox "$TMP/rootfs/bin/"
-for a in $(/bin/busybox --list); do
-	[ -e "$TMP/rootfs/bin/$a" ] || ln -s busybox "$TMP/rootfs/bin/$a"
-done
+busybox_rootfs "$TMP/rootfs"
 tar -C "$TMP/rootfs" -cf "$TMP/rootfs.tar" .
 pm import "$TMP/rootfs.tar" localhost/smbb:latest
 expect podman_import '[ $rc = 0 ]' "podman import"
@@ -94,6 +79,8 @@ pm run -d --name smd --network none $IMG sh -c 'trap "echo got-usr1; exit 3" USR
 pm exec smd sh -c 'echo in-exec; uname -r'
 expect podman_detach_exec '[ $rc = 0 ] && grep -qx in-exec "$TMP/out" && grep -qx "$guest_release" "$TMP/out"' \
 	"exec in a detached container's VM"
+pm exec -t smd tty
+expect podman_exec_tty '[ $rc = 0 ] && grep -q "^/dev/pts/" "$TMP/out"' "exec -t: a terminal through the console socket"
 pm inspect --format '{{.State.Pid}}' smd
 podman_pid=$(cat "$TMP/out")
 expect podman_runtime_pid '[ -n "$podman_pid" ] && [ -r "/proc/$podman_pid/comm" ] && grep -q supermachine "/proc/$podman_pid/comm"' \

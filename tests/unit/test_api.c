@@ -114,7 +114,7 @@ TEST(public_structs_have_no_tail_padding)
 	ENDS_ON(sm_pull_options, progress_opaque);
 	ENDS_ON(sm_image_info, size);
 	ENDS_ON(sm_load_options, platform);
-	ENDS_ON(sm_run_options, reserved1);
+	ENDS_ON(sm_run_options, reserved2);
 	ENDS_ON(sm_snapshot_fds, reserved0);
 	ENDS_ON(sm_exec_options, detach);
 	ENDS_ON(sm_container_options, log_max_size);

@@ -8,8 +8,6 @@
 #include "../../guest/init/mounts.c"
 #include "../../guest/init/net.c"
 #include "../../guest/init/spec.c"
-/* agent.c (not included here) owns it: the root is an overlay */
-int agent_root_overlay = 1;
 #include "heap_count.h"
 #include "test.h"
 
