@@ -26,7 +26,7 @@ pass install_runs
 
 r=$d/root/usr
 missing=
-for f in bin/supermachine lib/libsupermachine.a lib/libsupermachine.so.0 \
+for f in bin/supermachine bin/supermachine-oci lib/libsupermachine.a lib/libsupermachine.so.0 \
 	lib/libsupermachine.so include/supermachine.h lib/pkgconfig/supermachine.pc \
 	share/supermachine/vmlinux share/supermachine/initramfs.cpio; do
 	[ -e "$r/$f" ] || missing="$missing $f"
