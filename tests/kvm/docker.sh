@@ -6,6 +6,13 @@
 # docker archive made here, and `docker run --runtime supermachine`: the
 # guest kernel's uname -r, exit status, both streams, -d with exec,
 # stop, rm.
+# dockerd writes /etc/docker/key.json, read-only in the emulated host:
+# a mount namespace of this script's own with a tmpfs there
+if [ -z "${SM_DOCKER_NS:-}" ]; then
+	SM_DOCKER_NS=1 exec unshare -m --propagation private "$0" "$@"
+fi
+mkdir -p /etc/docker 2>/dev/null
+mount -t tmpfs tmpfs /etc/docker
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engines-lib.sh"
 export SUPERMACHINE_KERNEL=$KERNEL SUPERMACHINE_INITRD=$INITRD
