@@ -110,24 +110,30 @@ static int load_process(struct exec_args *a, struct bundle *b,
 }
 
 /*
- * The container's record: made by its process just after start returned,
- * so an exec that follows start at once may come first; it is waited for
- * while that process lives (at most RECORD_WAIT_MS).
+ * The container's record, running: its process makes it just after start
+ * returned and boots the VM, so an exec that follows start at once may
+ * come first; it waits while that process lives (at most RECORD_WAIT_MS).
  */
-#define RECORD_WAIT_MS 60000
+#define RECORD_WAIT_MS 120000
 static int open_record(const struct oci_state *st, struct sm_container **c,
 		       struct sm_error *err)
 {
 	struct timespec tick = {0, 50 * 1000 * 1000};
+	struct sm_container_info info = {.struct_size = sizeof(info)};
 	char name[300];
 	int r;
 
 	oci_record_name(st->id, name, sizeof(name));
 	for (int waited = 0;; waited += 50) {
 		r = sm_container_open(name, c, err);
-		if (r != -ENOENT || waited >= RECORD_WAIT_MS ||
+		if (!r && !(r = sm_container_inspect(*c, &info, err)) &&
+		    info.status != SM_CONTAINER_CREATED)
+			return 0; /* running, or ended: exec says which */
+		if ((r && r != -ENOENT) || waited >= RECORD_WAIT_MS ||
 		    oci_proc_starttime(st->pid) != st->starttime)
-			return r;
+			return r ? r : 0;
+		sm_container_close(*c);
+		*c = NULL;
 		nanosleep(&tick, NULL);
 	}
 }
