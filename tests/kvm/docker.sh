@@ -26,15 +26,8 @@ fi
 D=$(mktemp -d /run/sm-docker.XXXXXX)
 export SUPERMACHINE_RUNTIME=$D/records
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
-jq -n --arg oci "$OCI" --arg d "$D" '{runtimes: {supermachine: {path: $oci}},
-	iptables: false, "ip-forward": false, "ip-masq": false, bridge: "none",
-	"storage-driver": "vfs", "data-root": ($d + "/data"),
-	"exec-root": ($d + "/exec"), pidfile: ($d + "/docker.pid"),
-	hosts: ["unix://" + $d + "/docker.sock"]}' >"$D/daemon.json"
-dockerd --config-file "$D/daemon.json" >"$D/dockerd.log" 2>&1 &
-daemon=$!
-trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$D" "$TMP"' EXIT
-DOCKER=(/usr/bin/docker -H "unix://$D/docker.sock")
+docker_scratch "$D"
+trap 'kill $DOCKERD 2>/dev/null; wait $DOCKERD 2>/dev/null; rm -rf "$D" "$TMP"' EXIT
 # d ARGS...: docker's stdout in $TMP/out, stderr in $TMP/err, $rc
 d() {
 	timeout -k 10 300 "${DOCKER[@]}" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"

@@ -50,3 +50,20 @@ EOC
 	export CONTAINERS_CONF=$1/containers.conf
 	PODMAN=(podman --root "$1/storage" --runroot "$1/run" --storage-driver vfs)
 }
+
+# docker_scratch DIR: dockerd on a scratch data root in DIR (a tmpfs),
+# supermachine-oci ($SM_BUILD's) as its runtime "supermachine", no
+# iptables and no bridge (the emulated host has neither), vfs storage;
+# started in the background ($DOCKERD its pid, its log DIR/dockerd.log),
+# DOCKER=(docker -H ...). dockerd writes /etc/docker/key.json: run it in
+# a mount namespace with a tmpfs there (docker.sh, bench/oci.sh).
+docker_scratch() {
+	jq -n --arg oci "$SM_BUILD/supermachine-oci" --arg d "$1" '{runtimes: {supermachine: {path: $oci}},
+		iptables: false, "ip-forward": false, "ip-masq": false, bridge: "none",
+		"storage-driver": "vfs", "data-root": ($d + "/data"),
+		"exec-root": ($d + "/exec"), pidfile: ($d + "/docker.pid"),
+		hosts: ["unix://" + $d + "/docker.sock"]}' >"$1/daemon.json"
+	dockerd --config-file "$1/daemon.json" >"$1/dockerd.log" 2>&1 &
+	DOCKERD=$!
+	DOCKER=(/usr/bin/docker -H "unix://$1/docker.sock")
+}
