@@ -166,7 +166,11 @@ bundle veth '["sh", "-c", "mkdir -p /www && echo from-guest >/www/h && cat /sys/
 oci create --bundle "$TMP/veth" veth </dev/null >"$TMP/veth.out" 2>"$TMP/veth.err"
 oci start veth
 wait_for 180 'grep -q : "$TMP/veth.out"'
-in=$(timeout 20 /bin/busybox wget -q -O - http://10.99.0.2:8080/h 2>&1)
+# the MAC is printed just before httpd listens: until it answers
+for i in $(seq 30); do
+	in=$(timeout 20 /bin/busybox wget -q -O - http://10.99.0.2:8080/h 2>&1) && break
+	sleep 1
+done
 expect oci_netns_inbound '[ "$in" = from-guest ] && [ "$(head -1 "$TMP/veth.out")" = "$ns_mac" ]' \
 	"the host fetches from the guest at the namespace's address (got: $in; guest MAC $(head -1 "$TMP/veth.out"), the interface's $ns_mac; $(tail -c 300 "$LOG"))"
 o exec veth sh -c 'timeout 15 wget -q -O - http://10.99.0.1:8081/g; ip addr show eth0 | grep -o "inet [0-9./]*"'
